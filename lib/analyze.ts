@@ -1,0 +1,160 @@
+/**
+ * `probe analyze`: capture file → report. One pass over the input: each entry feeds the
+ * statistics and is rendered at once into a temporary log, so memory stays flat; the summary
+ * (which needs every entry) is written first and the log is copied after it.
+ */
+import { ProbeError } from "./errors.ts";
+import { getHeader } from "./headers.ts";
+import { readEntries } from "./jsonl.ts";
+import { headerRedactor, redactUrl } from "./redact.ts";
+import { renderExchange, renderSummary } from "./report.ts";
+import { looksLikeSse, parseSse } from "./sse.ts";
+import { CaptureStats } from "./stats.ts";
+import type { Entry, Renderer, ResponseView, Target } from "./types.ts";
+import { VERSION } from "./version.ts";
+
+export interface AnalyzeOptions {
+  input: string;
+  /** A file path, or "-" for standard output. */
+  output: string;
+  target: Target;
+  renderers: ReadonlyMap<string, Renderer>;
+  /** Receives warnings (one line each, no trailing newline). */
+  warn: (line: string) => void;
+  /** Generation time shown in the header (injected by tests for stable output). */
+  now?: Date;
+  /** How the input is named in the header; defaults to `input`. */
+  sourceLabel?: string;
+}
+
+export interface AnalyzeResult {
+  entries: number;
+  /** The report path, or "-". */
+  output: string;
+}
+
+/** Builds the view renderers get of a response: SSE bodies are parsed exactly once, here. */
+export function responseView(entry: Entry): ResponseView | undefined {
+  const res = entry.response;
+  if (!res) return undefined;
+  const contentType = getHeader(res.headers, "content-type");
+  const view: ResponseView = { status: res.status_code, contentType, body: res.body };
+  if (typeof res.body === "string" && res.body_encoding !== "base64") {
+    const isSse = contentType.includes("text/event-stream") ||
+      (!contentType.includes("json") && looksLikeSse(res.body));
+    if (isSse) view.events = parseSse(res.body);
+  }
+  return view;
+}
+
+/** Buffers text and writes it to a file in large pieces. */
+class BufferedWriter {
+  #file: Deno.FsFile;
+  #parts: string[] = [];
+  #size = 0;
+  #encoder = new TextEncoder();
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+  async write(text: string): Promise<void> {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= 1 << 20) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.#parts.length === 0) return;
+    const bytes = this.#encoder.encode(this.#parts.join(""));
+    this.#parts = [];
+    this.#size = 0;
+    let written = 0;
+    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+  }
+}
+
+export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  const renderer = opts.renderers.get(opts.target.renderer);
+  if (!renderer) {
+    throw new ProbeError(
+      `target ${opts.target.name} names renderer "${opts.target.renderer}", which does not ` +
+        `exist; known renderers: ${[...opts.renderers.keys()].join(", ")}`,
+    );
+  }
+  const redactHeaders = headerRedactor(opts.target.redactedHeaders);
+  const stats = new CaptureStats();
+  const logPath = await Deno.makeTempFile({ prefix: "probe-log-", suffix: ".md" });
+  try {
+    {
+      using log = await Deno.open(logPath, { write: true, truncate: true });
+      const writer = new BufferedWriter(log);
+      let start: number | undefined;
+      const entries = readEntries(opts.input, (line, reason) => {
+        opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
+      });
+      for await (const { entry } of entries) {
+        start ??= entry.timestamp;
+        const response = responseView(entry);
+        stats.add(entry, response?.events);
+        const rendered = renderExchange({
+          index: stats.requests,
+          entry,
+          response,
+          renderer,
+          redactHeaders,
+          redactUrl,
+          start,
+        });
+        await writer.write(rendered.markdown);
+      }
+      await writer.flush();
+    }
+    const summary = renderSummary({
+      title: opts.target.reportTitle,
+      source: opts.sourceLabel ?? opts.input,
+      generated: opts.now ?? new Date(),
+      version: VERSION,
+      stats,
+    });
+    await writeReport(opts.output, summary, logPath);
+    return { entries: stats.requests, output: opts.output };
+  } finally {
+    await Deno.remove(logPath).catch(() => {});
+  }
+}
+
+/**
+ * Writes summary + log. A file report is written beside its destination and renamed into
+ * place, so a failed run never leaves half a report where a good one was.
+ */
+async function writeReport(output: string, summary: string, logPath: string): Promise<void> {
+  const head = new TextEncoder().encode(summary);
+  if (output === "-") {
+    await writeAll(Deno.stdout, head);
+    // The readable closes the file when it ends.
+    const log = await Deno.open(logPath, { read: true });
+    await log.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
+    return;
+  }
+  const partial = `${output}.partial-${Deno.pid}`;
+  try {
+    {
+      using out = await Deno.open(partial, { write: true, create: true, truncate: true }).catch(
+        (err) => {
+          throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
+        },
+      );
+      await writeAll(out, head);
+      const log = await Deno.open(logPath, { read: true });
+      await log.readable.pipeTo(out.writable, { preventClose: true });
+    }
+    await Deno.rename(partial, output);
+  } catch (err) {
+    await Deno.remove(partial).catch(() => {});
+    if (err instanceof ProbeError) throw err;
+    throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
+  }
+}
+
+async function writeAll(w: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
+  let written = 0;
+  while (written < bytes.length) written += await w.write(bytes.subarray(written));
+}

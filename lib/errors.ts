@@ -1,0 +1,32 @@
+/**
+ * Typed errors. `lib/` throws them; only `main.ts` prints them (`probe: error: MESSAGE`) and
+ * turns them into exit codes. Each message is one line naming what failed and what to do.
+ */
+
+/** A failure the user can act on: exit status 1 unless `exitCode` says otherwise. */
+export class ProbeError extends Error {
+  exitCode: number;
+  constructor(message: string, options?: { exitCode?: number; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.name = "ProbeError";
+    this.exitCode = options?.exitCode ?? 1;
+  }
+}
+
+/** Bad command line: exit status 2. */
+export class UsageError extends ProbeError {
+  constructor(message: string) {
+    super(message, { exitCode: 2 });
+    this.name = "UsageError";
+  }
+}
+
+/** An input file that cannot be analyzed (missing, a directory, empty, not JSONL). */
+export class InputError extends ProbeError {
+  path: string;
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = "InputError";
+    this.path = path;
+  }
+}

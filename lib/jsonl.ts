@@ -1,0 +1,200 @@
+/**
+ * Reads a capture as a stream: bytes → lines → entries, one line in memory at a time (plus
+ * the current read chunk), so memory does not grow with the file.
+ */
+import { InputError } from "./errors.ts";
+import type { Entry, NumberedEntry } from "./types.ts";
+
+/** A line of text with its 1-based line number. */
+export interface NumberedLine {
+  line: number;
+  text: string;
+}
+
+/**
+ * Splits decoded text chunks into lines. Ends at LF (a preceding CR is dropped); the last
+ * line is emitted even without a newline. Parts of a long line are joined once, when it ends.
+ */
+export class LineSplitStream extends TransformStream<string, NumberedLine> {
+  constructor() {
+    let pending: string[] = [];
+    let lineNo = 0;
+    const emit = (text: string, controller: TransformStreamDefaultController<NumberedLine>) => {
+      lineNo++;
+      controller.enqueue({
+        line: lineNo,
+        text: text.endsWith("\r") ? text.slice(0, -1) : text,
+      });
+    };
+    super({
+      transform(chunk, controller) {
+        let start = 0;
+        let nl = chunk.indexOf("\n");
+        while (nl !== -1) {
+          let text = chunk.slice(start, nl);
+          if (pending.length > 0) {
+            pending.push(text);
+            text = pending.join("");
+            pending = [];
+          }
+          emit(text, controller);
+          start = nl + 1;
+          nl = chunk.indexOf("\n", start);
+        }
+        if (start < chunk.length) pending.push(chunk.slice(start));
+      },
+      flush(controller) {
+        if (pending.length > 0) emit(pending.join(""), controller);
+      },
+    });
+  }
+}
+
+/** Why a parsed JSON value is not an entry, or null when it is one. */
+export function entryProblem(value: unknown): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return "not a JSON object";
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v.timestamp !== "number" || !Number.isFinite(v.timestamp)) {
+    return "missing or non-numeric timestamp";
+  }
+  const req = v.request;
+  if (typeof req !== "object" || req === null || Array.isArray(req)) return "missing request";
+  const r = req as Record<string, unknown>;
+  if (typeof r.method !== "string") return "request.method is not a string";
+  if (typeof r.url !== "string") return "request.url is not a string";
+  if (r.headers !== undefined && !isHeaderMap(r.headers)) {
+    return "request.headers is not an object of strings";
+  }
+  const res = v.response;
+  if (res !== undefined && res !== null) {
+    if (typeof res !== "object" || Array.isArray(res)) return "response is not an object";
+    const s = res as Record<string, unknown>;
+    if (typeof s.status_code !== "number") return "response.status_code is not a number";
+    if (s.headers !== undefined && !isHeaderMap(s.headers)) {
+      return "response.headers is not an object of strings";
+    }
+  }
+  return null;
+}
+
+function isHeaderMap(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  for (const v of Object.values(value)) if (typeof v !== "string") return false;
+  return true;
+}
+
+/** Fills the optional parts older recorders leave out, so consumers need fewer checks. */
+function normalize(value: Record<string, unknown>): Entry {
+  const entry = value as unknown as Entry;
+  entry.request.headers ??= {};
+  if (entry.request.body === undefined) entry.request.body = null;
+  if (entry.response === undefined) entry.response = null;
+  if (entry.response) {
+    entry.response.headers ??= {};
+    if (entry.response.body === undefined) entry.response.body = null;
+  }
+  return entry;
+}
+
+/** Reports a skipped line: `FILE:LINE` and the reason. */
+export type MalformedLineHandler = (line: number, reason: string) => void;
+
+/** Bytes are checked for NUL in the first 64 KiB: JSONL text never holds one. */
+const SNIFF_BYTES = 64 * 1024;
+
+/**
+ * Streams the entries of a JSONL capture. Malformed lines (bad JSON, or JSON that is not an
+ * entry) go to `onMalformed` and reading goes on; blank lines are ignored.
+ *
+ * @throws {InputError} when the file is missing, a directory, empty, binary, or holds no entry.
+ */
+export async function* readEntries(
+  path: string,
+  onMalformed: MalformedLineHandler,
+): AsyncGenerator<NumberedEntry> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new InputError(path, "no such file; check the --input path");
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new InputError(path, "permission denied; check the file's permissions");
+    }
+    throw new InputError(path, `cannot open: ${(err as Error).message}`);
+  }
+  let entries = 0;
+  let malformed = 0;
+  let sawBytes = false;
+  try {
+    const info = await file.stat();
+    if (info.isDirectory) {
+      throw new InputError(path, "is a directory; pass the capture file (e.g. traffic.jsonl)");
+    }
+    let sniffed = 0;
+    const sniff = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        if (chunk.length > 0) sawBytes = true;
+        if (sniffed < SNIFF_BYTES) {
+          const nul = chunk.subarray(0, SNIFF_BYTES - sniffed).indexOf(0);
+          if (nul !== -1) {
+            throw new InputError(
+              path,
+              `binary data (NUL byte at offset ${sniffed + nul}); this is not a JSONL capture`,
+            );
+          }
+          sniffed += chunk.length;
+        }
+        controller.enqueue(chunk);
+      },
+    });
+    const lines = file.readable
+      .pipeThrough(sniff)
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new LineSplitStream());
+    for await (const { line, text } of lines) {
+      if (text.trim() === "") continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        malformed++;
+        onMalformed(line, firstLine((err as Error).message));
+        continue;
+      }
+      const problem = entryProblem(value);
+      if (problem !== null) {
+        malformed++;
+        onMalformed(line, problem);
+        continue;
+      }
+      entries++;
+      yield { line, entry: normalize(value as Record<string, unknown>) };
+    }
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // Already closed by the finished readable.
+    }
+  }
+  if (!sawBytes) throw new InputError(path, "empty file; nothing was captured");
+  if (entries === 0) {
+    throw new InputError(
+      path,
+      malformed > 0
+        ? `no valid entries (${malformed} malformed line${
+          malformed === 1 ? "" : "s"
+        }); is this a probe JSONL capture?`
+        : "no entries (only blank lines); nothing was captured",
+    );
+  }
+}
+
+function firstLine(message: string): string {
+  const nl = message.indexOf("\n");
+  return nl === -1 ? message : message.slice(0, nl);
+}

@@ -1,0 +1,89 @@
+/**
+ * The Markdown report writer: turns document blocks into CommonMark (with GFM tables) that
+ * never breaks, whatever the capture holds. All escaping of captured text happens here.
+ */
+import type { Block } from "./types.ts";
+
+/**
+ * Escapes text for inline Markdown: characters that start emphasis, code, links, HTML or
+ * entities are backslash-escaped; line breaks become " ⏎ " so one value stays one line.
+ * `|` is left alone (it only matters in tables, see {@link escapeCell}).
+ *
+ * @example
+ * ```ts
+ * escapeInline("<b>*x*</b>"); // "\\<b\\>\\*x\\*\\</b\\>"
+ * ```
+ */
+export function escapeInline(text: string): string {
+  let out = text.replace(/\r\n|\r|\n/g, " ⏎ ").replace(/[\\`*_[\]<>&~]/g, "\\$&");
+  // A line that starts like a block (heading, quote, list, thematic break, setext underline)
+  // would change the structure: escape its first character.
+  if (/^(?:[#>+=-]|\d+[.)])/.test(out)) {
+    out = out.replace(/^(\d+)([.)])/, "$1\\$2").replace(/^[#>+=-]/, "\\$&");
+  }
+  return out;
+}
+
+/** Escapes text for a GFM table cell: inline escaping plus `|`. Empty cells stay empty. */
+export function escapeCell(text: string): string {
+  return escapeInline(text).replace(/\|/g, "\\|");
+}
+
+/**
+ * A fenced code block whose fence is longer than any backtick run in the text, so captured
+ * text holding ``` (or longer runs) cannot close it early.
+ */
+export function codeBlock(text: string, lang = ""): string {
+  let longest = 0;
+  const runs = text.match(/`+/g);
+  if (runs) for (const run of runs) longest = Math.max(longest, run.length);
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  const body = text.endsWith("\n") ? text : text + "\n";
+  // The info string must not contain backticks; a lang from a renderer never should.
+  const info = lang.replace(/[`\s]/g, "");
+  return `${fence}${info}\n${body}${fence}\n`;
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map(escapeCell).join(" | ")} |`;
+  const out = [line(header), `|${header.map(() => "---").join("|")}|`];
+  for (const row of rows) {
+    const cells = header.map((_, i) => row[i] ?? "");
+    out.push(line(cells));
+  }
+  return out.join("\n") + "\n";
+}
+
+/** Renders blocks; renderer headings become level `headingLevel` (1–6). */
+export function renderBlocks(blocks: readonly Block[], headingLevel: number): string {
+  const parts: string[] = [];
+  const hashes = "#".repeat(Math.min(6, Math.max(1, headingLevel)));
+  for (const block of blocks) {
+    switch (block.kind) {
+      case "heading":
+        parts.push(`${hashes} ${escapeInline(block.text).replace(/#/g, "\\#")}\n`);
+        break;
+      case "paragraph":
+        parts.push(escapeInline(block.text) + "\n");
+        break;
+      case "fields":
+        if (block.rows.length === 0) continue;
+        parts.push(
+          block.rows.map(([k, v]) => `- **${escapeInline(k)}:** ${escapeInline(v)}`).join("\n") +
+            "\n",
+        );
+        break;
+      case "table":
+        parts.push(table(block.header, block.rows));
+        break;
+      case "code":
+        parts.push(codeBlock(block.text, block.lang));
+        break;
+      case "list":
+        if (block.items.length === 0) continue;
+        parts.push(block.items.map((item) => `- ${escapeInline(item)}`).join("\n") + "\n");
+        break;
+    }
+  }
+  return parts.join("\n");
+}

@@ -1,0 +1,178 @@
+/**
+ * Types that cross module boundaries: the JSONL entry (the capture format), targets (tier 3),
+ * renderers (tier 2) and the document model renderers produce. Everything else is private to
+ * the module that owns it.
+ */
+
+/** Header map as recorded: lower- or mixed-case names; repeated headers joined with ", ". */
+export type Headers = Record<string, string>;
+
+/** One side of an exchange, as written by the addon (and by the seed's Python version). */
+export interface RecordedMessage {
+  headers: Headers;
+  /** Parsed JSON when the body was JSON; text (e.g. an SSE stream) otherwise; null when empty. */
+  body: unknown;
+  /** "base64" when `body` holds base64 of a binary body. Absent for JSON and text. */
+  body_encoding?: "base64";
+  /** Size in bytes of the decoded body, when the recorder knew it. */
+  body_size?: number;
+}
+
+export interface RecordedRequest extends RecordedMessage {
+  method: string;
+  url: string;
+}
+
+export interface RecordedResponse extends RecordedMessage {
+  status_code: number;
+}
+
+/** Wall-clock times of one exchange, in seconds since the Unix epoch. */
+export interface Timing {
+  start: number;
+  /** First response byte (headers) from upstream; null if none came. */
+  first_byte?: number | null;
+  /** Last response byte, or the error, or shutdown. */
+  end?: number | null;
+}
+
+/** One WebSocket message of an upgraded exchange. */
+export interface WebSocketMessage {
+  from: "client" | "server";
+  /** Seconds since the epoch. */
+  t: number;
+  text?: string;
+  base64?: string;
+}
+
+/**
+ * One line of a capture. The first three fields are the seed's contract; the rest are
+ * additions that older files lack, so every consumer treats them as optional.
+ */
+export interface Entry {
+  timestamp: number;
+  request: RecordedRequest;
+  response: RecordedResponse | null;
+  id?: string;
+  /** Short name of the proxy (from the target) that saw the exchange. */
+  proxy?: string;
+  timing?: Timing;
+  /** Why the exchange failed (upstream refused, reset, timeout); the client saw a 502. */
+  error?: string;
+  /** The exchange was still in flight when the capture stopped. */
+  incomplete?: boolean;
+  websocket?: WebSocketMessage[];
+}
+
+/** An entry with where it came from, for messages that name a line. */
+export interface NumberedEntry {
+  line: number;
+  entry: Entry;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server-sent events
+
+export interface SseEvent {
+  /** The event type: the `event:` field, or "message". */
+  type: string;
+  data: string;
+  /** The last event ID in force when the event was dispatched. */
+  lastEventId: string;
+  /** Reconnection time set by a `retry:` line in this event, if any. */
+  retry?: number;
+  /** False for a tail that ended without the blank line that dispatches an event. */
+  complete: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document model: renderers describe content, report writers (Markdown, later HTML) turn
+// it into text. Escaping lives in the writers only, so no renderer can break the report.
+
+export type Block =
+  | { kind: "heading"; text: string }
+  | { kind: "paragraph"; text: string }
+  /** Label/value lines, e.g. "Model: gpt-5". Values are inline text (escaped by the writer). */
+  | { kind: "fields"; rows: [string, string][] }
+  | { kind: "table"; header: string[]; rows: string[][] }
+  /** Verbatim text shown as a code block; `lang` is a hint (json, text, ...). */
+  | { kind: "code"; text: string; lang?: string }
+  | { kind: "list"; items: string[] };
+
+/** Token counts of one model response, normalised across APIs. */
+export interface Usage {
+  /** All input tokens, cached ones included. */
+  input: number;
+  output: number;
+  total: number;
+  /** Input tokens served from cache (part of `input`). */
+  cached?: number;
+  /** Cache writes (Anthropic), part of `input`. */
+  cacheWrite?: number;
+  /** Reasoning/thinking tokens (part of `output`). */
+  reasoning?: number;
+}
+
+/** The response as the pipeline hands it to a renderer: parsed once, shared by all consumers. */
+export interface ResponseView {
+  status: number;
+  contentType: string;
+  /** The recorded body (parsed JSON, text, or null). */
+  body: unknown;
+  /** Set when the body is an SSE stream; the last event may be `complete: false`. */
+  events?: SseEvent[];
+}
+
+export interface RenderedBody {
+  blocks: Block[];
+  usage?: Usage;
+  /** Things a reader should look at first: truncated streams, error events, ... */
+  problems?: string[];
+}
+
+/** Tier 2: turns one API format's request and response bodies into blocks. */
+export interface Renderer {
+  /** Stable id, used by targets and `--renderer`, e.g. "openai_responses". */
+  id: string;
+  /** Human name, e.g. "OpenAI Responses API". */
+  name: string;
+  renderRequest(body: unknown, entry: Entry): RenderedBody;
+  renderResponse(response: ResponseView, entry: Entry): RenderedBody;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets (tier 3)
+
+export interface ProxySpec {
+  /** Short name used by `--port NAME=PORT`, `--upstream NAME=URL` and the `proxy` field. */
+  name: string;
+  port: number;
+  /** Where requests go, e.g. "https://api.openai.com/". */
+  upstream: string;
+  /** What the proxy carries, shown to the user, e.g. "Model API". */
+  purpose: string;
+}
+
+/**
+ * A target describes one agent. String values in `env` and `manualSteps` may use the
+ * placeholders `{NAME.port}` and `{NAME.url}` (`http://127.0.0.1:PORT`) for the proxy called
+ * NAME; they are filled in with the ports actually in use.
+ */
+export interface Target {
+  name: string;
+  /** One line: what the agent is. */
+  description: string;
+  reportTitle: string;
+  /** Renderer id for this agent's model traffic. */
+  renderer: string;
+  proxies: ProxySpec[];
+  env: Record<string, string>;
+  manualSteps: string[];
+  /** Extra header names to redact (case-insensitive), on top of the built-in list. */
+  redactedHeaders: string[];
+  /**
+   * Arguments inserted after argv[0] when the all-in-one command's program is `program`, for
+   * agents that ignore environment variables (placeholders allowed).
+   */
+  commandArgs?: { program: string; args: string[] };
+}

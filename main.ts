@@ -1,0 +1,190 @@
+/**
+ * probe: capture what an AI coding agent sends to its model API, and read it.
+ *
+ * The only module that prints errors and picks exit codes: 0 ok, 1 failure, 2 usage, and the
+ * agent's own status in all-in-one capture. It hands the built-in targets and renderers to
+ * `lib/`, which imports neither.
+ */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { dirname, join } from "node:path";
+import { analyzeFile } from "./lib/analyze.ts";
+import { ProbeError, UsageError } from "./lib/errors.ts";
+import type { Target } from "./lib/types.ts";
+import { VERSION } from "./lib/version.ts";
+import { builtinRenderers } from "./renderers/mod.ts";
+import { builtinTargets } from "./targets/mod.ts";
+
+const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn it into a report
+
+Usage:
+  probe capture <target> [options] [-- command ...]   record traffic through mitmdump
+  probe analyze --target NAME --input FILE [--output FILE|-]
+  probe targets [NAME]                                list targets, or show one
+  probe --version | --help
+  probe <command> --help                              help for one command
+`;
+
+const ANALYZE_HELP = `Usage: probe analyze --target NAME --input FILE [--output FILE|-]
+
+Reads a JSONL capture (one exchange per line) and writes a Markdown report: summary, endpoints,
+HTTP methods, status codes, payload structure, and the full conversation log with secrets
+redacted.
+
+Options:
+  -t, --target NAME    target that produced the capture (report title, renderer, redactions)
+  -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
+  -o, --output FILE    report path (default: analysis_report.md beside the input); - for stdout
+  -h, --help           show this help
+`;
+
+const TARGETS_HELP = `Usage: probe targets [NAME]
+
+Without NAME lists the built-in targets; with NAME shows one in full.
+`;
+
+function print(line: string): void {
+  console.log(line);
+}
+
+function warn(line: string): void {
+  console.error(line);
+}
+
+function findTarget(name: string): Target {
+  const target = builtinTargets.find((t) => t.name === name);
+  if (!target) {
+    throw new UsageError(
+      `unknown target "${name}"; known targets: ${builtinTargets.map((t) => t.name).join(", ")}`,
+    );
+  }
+  return target;
+}
+
+function parse<const T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+  command: string,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message} (see probe ${command} --help)`);
+  }
+}
+
+async function analyzeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    target: { type: "string", short: "t" },
+    input: { type: "string", short: "i" },
+    output: { type: "string", short: "o" },
+    help: { type: "boolean", short: "h" },
+  }, "analyze");
+  if (values.help) {
+    print(ANALYZE_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`analyze: unexpected argument "${positionals[0]}"; use --input FILE`);
+  }
+  if (!values.input) throw new UsageError("analyze: --input FILE is required");
+  if (!values.target) {
+    throw new UsageError(
+      `analyze: --target NAME is required (one of: ${
+        builtinTargets.map((t) => t.name).join(", ")
+      })`,
+    );
+  }
+  const target = findTarget(values.target);
+  const output = values.output ?? join(dirname(values.input), "analysis_report.md");
+  const result = await analyzeFile({
+    input: values.input,
+    output,
+    target,
+    renderers: builtinRenderers,
+    warn,
+  });
+  if (output !== "-") print(`Wrote ${output} (${result.entries} requests)`);
+  return 0;
+}
+
+function targetsCommand(args: string[]): number {
+  const { values, positionals } = parse(args, { help: { type: "boolean", short: "h" } }, "targets");
+  if (values.help) {
+    print(TARGETS_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError("targets: takes at most one NAME");
+  if (positionals.length === 0) {
+    for (const t of builtinTargets) {
+      const proxies = t.proxies.map((p) => `${p.name}=:${p.port}`).join(" ");
+      print(`${t.name.padEnd(14)} ${t.description}`);
+      print(`${"".padEnd(14)} proxies: ${proxies}; env: ${Object.keys(t.env).join(", ")}`);
+    }
+    return 0;
+  }
+  const t = findTarget(positionals[0]);
+  print(`${t.name}: ${t.description}`);
+  print(`Report title: ${t.reportTitle}`);
+  print(`Renderer: ${t.renderer}`);
+  print("Proxies:");
+  for (const p of t.proxies) print(`  ${p.name}  :${p.port} -> ${p.upstream}  (${p.purpose})`);
+  print("Environment:");
+  for (const [k, v] of Object.entries(t.env)) print(`  ${k}=${v}`);
+  if (t.manualSteps.length > 0) {
+    print("Manual steps:");
+    for (const s of t.manualSteps) print(`  - ${s}`);
+  }
+  print(`Redacted headers (besides the built-in list): ${t.redactedHeaders.join(", ")}`);
+  return 0;
+}
+
+async function captureCommandLazy(args: string[]): Promise<number> {
+  // Loaded on demand: analyze never needs the capture machinery.
+  const { captureCommand } = await import("./lib/capture/command.ts");
+  return await captureCommand(args, {
+    targets: builtinTargets,
+    renderers: builtinRenderers,
+    print,
+    warn,
+  });
+}
+
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      print(MAIN_HELP);
+      return command === undefined ? 2 : 0;
+    case "-V":
+    case "--version":
+      print(`probe ${VERSION}`);
+      return 0;
+    case "analyze":
+      return await analyzeCommand(rest);
+    case "capture":
+      return await captureCommandLazy(rest);
+    case "targets":
+      return targetsCommand(rest);
+    default:
+      throw new UsageError(`unknown command "${command}" (see probe --help)`);
+  }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (err) {
+    if (err instanceof ProbeError) {
+      warn(`probe: error: ${err.message}`);
+      code = err.exitCode;
+    } else {
+      warn(`probe: internal error: ${(err as Error)?.stack ?? err}`);
+      code = 1;
+    }
+  }
+  Deno.exit(code);
+}
