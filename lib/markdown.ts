@@ -33,10 +33,12 @@ export function escapeCell(text: string): string {
  * A fenced code block whose fence is longer than any backtick run in the text, so captured
  * text holding ``` (or longer runs) cannot close it early.
  */
-export function codeBlock(text: string, lang = ""): string {
+export function codeBlock(raw: string, lang = ""): string {
+  // CommonMark reads CR and CRLF as line ends anyway; normalising makes that explicit.
+  const text = raw.includes("\r") ? raw.replace(/\r\n?/g, "\n") : raw;
   let longest = 0;
   const runs = text.match(/`+/g);
-  if (runs) for (const run of runs) longest = Math.max(longest, run.length);
+  if (runs) { for (const run of runs) longest = Math.max(longest, run.length); }
   const fence = "`".repeat(Math.max(3, longest + 1));
   const body = text.endsWith("\n") ? text : text + "\n";
   // The info string must not contain backticks; a lang from a renderer never should.

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { bodySize, CaptureStats, collectKeyPaths, urlPath, utf8Length } from "../lib/stats.ts";
+import type { Entry } from "../lib/types.ts";
+
+function entry(over: Partial<Entry> & { body?: unknown; url?: string }): Entry {
+  return {
+    timestamp: over.timestamp ?? 0,
+    request: {
+      method: "POST",
+      url: over.url ?? "https://h/v1/responses?x=1",
+      headers: {},
+      body: over.body ?? null,
+    },
+    response: over.response === undefined
+      ? { status_code: 200, headers: {}, body: null }
+      : over.response,
+    ...(over.error ? { error: over.error } : {}),
+    ...(over.incomplete ? { incomplete: true } : {}),
+  };
+}
+
+Deno.test("collectKeyPaths names nested keys", async (t) => {
+  await t.step("dots for objects, [] for array elements, types per path", () => {
+    const seen = new Map();
+    collectKeyPaths(
+      { model: "m", input: [{ role: "u", content: [{ text: "a" }] }, { role: null }], n: [1, 2] },
+      "",
+      0,
+      seen,
+    );
+    assert.deepEqual(
+      Object.fromEntries([...seen].map(([k, v]) => [k, [...v].sort()])),
+      {
+        model: ["string"],
+        input: ["array"],
+        "input[].role": ["null", "string"],
+        "input[].content": ["array"],
+        "input[].content[].text": ["string"],
+        n: ["array"],
+      },
+    );
+  });
+});
+
+Deno.test("utf8Length and bodySize count bytes", async (t) => {
+  await t.step("ASCII, 2-, 3- and 4-byte characters", () => {
+    for (const s of ["abc", "é", "€", "😀", "a😀é€", ""]) {
+      assert.equal(utf8Length(s), new TextEncoder().encode(s).length, s);
+    }
+  });
+  await t.step("body_size wins; JSON bodies measured as compact JSON; base64 decoded", () => {
+    assert.equal(bodySize({ headers: {}, body: "x", body_size: 99 }), 99);
+    assert.equal(bodySize({ headers: {}, body: { a: "é" } }), 10);
+    assert.equal(bodySize({ headers: {}, body: "AAAA", body_encoding: "base64" }), 3);
+    assert.equal(bodySize({ headers: {}, body: "AA==", body_encoding: "base64" }), 1);
+    assert.equal(bodySize({ headers: {}, body: null }), 0);
+  });
+});
+
+Deno.test("urlPath strips scheme, host and query", () => {
+  assert.equal(urlPath("https://api.openai.com/v1/responses?x=1"), "/v1/responses");
+  assert.equal(urlPath("http://127.0.0.1:8080"), "/");
+  assert.equal(urlPath("/relative?q"), "/relative");
+});
+
+Deno.test("CaptureStats accumulates the summary", async (t) => {
+  const stats = new CaptureStats();
+  stats.add(entry({ timestamp: 10, body: { model: "a" } }));
+  stats.add(entry({ timestamp: 12.25, body: { model: "b", stream: true } }), [
+    { type: "x", data: '{"type":"x","delta":"d"}', lastEventId: "", complete: true },
+    { type: "x", data: "[DONE]", lastEventId: "", complete: true },
+  ]);
+  stats.add(entry({ timestamp: 11, url: "https://h/v1/models", response: null, error: "refused" }));
+  await t.step("counts, duration from first to last timestamp", () => {
+    assert.equal(stats.requests, 3);
+    assert.equal(stats.durationSeconds, 2.25);
+  });
+  await t.step("endpoints by count, statuses with failures named", () => {
+    assert.deepEqual(stats.endpoints(), [
+      { path: "/v1/responses", methods: ["POST"], count: 2 },
+      { path: "/v1/models", methods: ["POST"], count: 1 },
+    ]);
+    assert.deepEqual(stats.statuses(), [["200", 2], ["error", 1]]);
+    assert.deepEqual(stats.methods(), [["POST", 3]]);
+  });
+  await t.step("key tables count bodies, SSE keys start with []", () => {
+    assert.deepEqual(stats.requestKeys.top(5), [
+      { path: "model", count: 2, types: ["string"] },
+      { path: "stream", count: 1, types: ["boolean"] },
+    ]);
+    assert.deepEqual(stats.responseKeys.top(5), [
+      { path: "[].delta", count: 1, types: ["string"] },
+      { path: "[].type", count: 1, types: ["string"] },
+    ]);
+  });
+});
