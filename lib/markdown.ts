@@ -5,23 +5,39 @@
 import type { Block } from "./types.ts";
 
 /**
- * Escapes text for inline Markdown: characters that start emphasis, code, links, HTML or
- * entities are backslash-escaped; line breaks become " ⏎ " so one value stays one line.
- * `|` is left alone (it only matters in tables, see {@link escapeCell}).
+ * Escapes text that sits inside a line (after other text): everything that could start
+ * emphasis, code, a link, raw HTML or an entity is backslash-escaped, and nothing more, so the
+ * raw report stays readable (`snake_case` keeps its underscores). Line breaks become " ⏎ " so
+ * one value stays one line. `|` is left alone: it only matters in tables ({@link escapeCell}).
  *
  * @example
  * ```ts
- * escapeInline("<b>*x*</b>"); // "\\<b\\>\\*x\\*\\</b\\>"
+ * escapeInline("<b>*x*</b>"); // "\\<b>\\*x\\*\\</b>"
  * ```
  */
 export function escapeInline(text: string): string {
-  let out = text.replace(/\r\n|\r|\n/g, " ⏎ ").replace(/[\\`*_[\]<>&~]/g, "\\$&");
-  // A line that starts like a block (heading, quote, list, thematic break, setext underline)
-  // would change the structure: escape its first character.
-  if (/^(?:[#>+=-]|\d+[.)])/.test(out)) {
-    out = out.replace(/^(\d+)([.)])/, "$1\\$2").replace(/^[#>+=-]/, "\\$&");
-  }
-  return out;
+  return text
+    .replace(/\r\n|\r|\n/g, " ⏎ ")
+    .replace(
+      /[\\`*<~]|&(?=#?[a-z0-9]+;)|\](?=[(\[])|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/giu,
+      "\\$&",
+    );
+}
+
+/**
+ * Escapes text that starts a block (a paragraph or list item): inline escaping, plus a first
+ * character that would make the line a heading, quote, list, thematic break, setext underline,
+ * link reference definition or indented code.
+ */
+export function escapeText(text: string): string {
+  const out = escapeInline(text.replace(/^[ \t]+/, ""));
+  if (/^\d+[.)]/.test(out)) return out.replace(/^(\d+)([.)])/, "$1\\$2");
+  return /^[#>+=\-[]/.test(out) ? "\\" + out : out;
+}
+
+/** Escapes heading text: a trailing run of `#` would otherwise be read as a closing sequence. */
+export function escapeHeading(text: string): string {
+  return escapeInline(text).replace(/#/g, "\\#");
 }
 
 /** Escapes text for a GFM table cell: inline escaping plus `|`. Empty cells stay empty. */
@@ -63,10 +79,10 @@ export function renderBlocks(blocks: readonly Block[], headingLevel: number): st
   for (const block of blocks) {
     switch (block.kind) {
       case "heading":
-        parts.push(`${hashes} ${escapeInline(block.text).replace(/#/g, "\\#")}\n`);
+        parts.push(`${hashes} ${escapeHeading(block.text)}\n`);
         break;
       case "paragraph":
-        parts.push(escapeInline(block.text) + "\n");
+        parts.push(escapeText(block.text) + "\n");
         break;
       case "fields":
         if (block.rows.length === 0) continue;
@@ -83,7 +99,7 @@ export function renderBlocks(blocks: readonly Block[], headingLevel: number): st
         break;
       case "list":
         if (block.items.length === 0) continue;
-        parts.push(block.items.map((item) => `- ${escapeInline(item)}`).join("\n") + "\n");
+        parts.push(block.items.map((item) => `- ${escapeText(item)}`).join("\n") + "\n");
         break;
     }
   }

@@ -2,7 +2,7 @@
  * The report's sections as Markdown: the summary (header, endpoints, methods, statuses,
  * payload structure) and one conversation-log section per exchange.
  */
-import { escapeInline, renderBlocks, table } from "./markdown.ts";
+import { escapeHeading, escapeInline, escapeText, renderBlocks, table } from "./markdown.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
 import { statusLabel, urlPath } from "./stats.ts";
 import type { Block, Entry, Headers, RenderedBody, Renderer, ResponseView } from "./types.ts";
@@ -20,7 +20,7 @@ export interface SummaryInput {
 
 export function renderSummary({ title, source, generated, version, stats }: SummaryInput): string {
   const out: string[] = [];
-  out.push(`# ${escapeInline(title)}\n`);
+  out.push(`# ${escapeHeading(title)}\n`);
   out.push(
     [
       `- Source file: ${escapeInline(source)}`,
@@ -91,9 +91,9 @@ export function renderExchange(input: ExchangeInput): RenderedExchange {
   const { request } = entry;
   const parts: string[] = [];
   parts.push(
-    `### ${index}\\. ${escapeInline(request.method)} ${
-      escapeInline(urlPath(request.url)).replace(/#/g, "\\#")
-    } → ${escapeInline(statusLabel(entry))}\n`,
+    `### ${index}\\. ${escapeHeading(`${request.method} ${urlPath(request.url)}`)} → ${
+      escapeHeading(statusLabel(entry))
+    }\n`,
   );
 
   const fields: [string, string][] = [
@@ -128,7 +128,7 @@ export function renderExchange(input: ExchangeInput): RenderedExchange {
   } else {
     parts.push("#### Response\n");
     parts.push(
-      escapeInline(
+      escapeText(
         entry.error
           ? `No response: ${entry.error}`
           : entry.incomplete
@@ -193,4 +193,3 @@ function timingText(entry: Entry): string {
   if (typeof t.end === "number") parts.push(`total ${Math.round((t.end - t.start) * 1000)} ms`);
   return parts.join(", ");
 }
-

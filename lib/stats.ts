@@ -66,9 +66,7 @@ export function jsonType(value: unknown): JsonType {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   const t = typeof value;
-  return t === "string" || t === "number" || t === "boolean" || t === "object"
-    ? t
-    : "string";
+  return t === "string" || t === "number" || t === "boolean" || t === "object" ? t : "string";
 }
 
 /** UTF-8 byte length of a string, without allocating an encoded copy. */

@@ -4,7 +4,15 @@
  */
 import assert from "node:assert/strict";
 import MarkdownIt from "markdown-it";
-import { codeBlock, escapeCell, escapeInline, renderBlocks, table } from "../lib/markdown.ts";
+import {
+  codeBlock,
+  escapeCell,
+  escapeHeading,
+  escapeInline,
+  escapeText,
+  renderBlocks,
+  table,
+} from "../lib/markdown.ts";
 
 const md = new MarkdownIt("commonmark").enable("table");
 
@@ -66,21 +74,43 @@ Deno.test("codeBlock survives any backtick run", async (t) => {
   }
 });
 
-Deno.test("escapeInline keeps text as text", async (t) => {
+function assertPlainParagraph(markdown: string, want: string): void {
+  const toks = tokens(markdown);
+  assert.deepEqual(onlyTypes(toks), ["paragraph_open", "inline", "paragraph_close"], markdown);
+  for (const c of toks[1].children ?? []) {
+    assert.ok(c.type === "text", `unexpected ${c.type} token in ${JSON.stringify(markdown)}`);
+  }
+  assert.equal(inlineText(toks[1]), want.replace(/\r\n|\r|\n/g, " ⏎ "));
+}
+
+Deno.test("escaping keeps captured text as text", async (t) => {
   for (const text of NASTY) {
-    await t.step(JSON.stringify(text), () => {
-      const toks = tokens(escapeInline(text));
-      assert.deepEqual(onlyTypes(toks), ["paragraph_open", "inline", "paragraph_close"]);
-      const children = toks[1].children ?? [];
-      for (const c of children) {
-        assert.ok(
-          c.type === "text",
-          `unexpected ${c.type} token for ${JSON.stringify(text)}`,
-        );
-      }
+    await t.step(`escapeText ${JSON.stringify(text)}`, () => {
+      assertPlainParagraph(escapeText(text), text);
+    });
+    await t.step(`escapeInline mid-line ${JSON.stringify(text)}`, () => {
+      assertPlainParagraph("x " + escapeInline(text), "x " + text);
+    });
+    await t.step(`escapeHeading ${JSON.stringify(text)}`, () => {
+      const toks = tokens("### " + escapeHeading(text));
+      assert.deepEqual(onlyTypes(toks), ["heading_open", "inline", "heading_close"]);
       assert.equal(inlineText(toks[1]), text.replace(/\r\n|\r|\n/g, " ⏎ "));
     });
   }
+  await t.step("snake_case and [] stay unescaped where they cannot be syntax", () => {
+    assert.equal(
+      escapeInline("parallel_tool_calls input[].role"),
+      "parallel_tool_calls input[].role",
+    );
+    assert.equal(escapeInline("_x_ [a](b)"), "\\_x\\_ [a\\](b)");
+  });
+  await t.step("leading spaces cannot make an indented code block", () => {
+    assert.deepEqual(onlyTypes(tokens(escapeText("      code?"))), [
+      "paragraph_open",
+      "inline",
+      "paragraph_close",
+    ]);
+  });
 });
 
 Deno.test("table keeps its shape whatever the cells hold", async (t) => {

@@ -1,0 +1,947 @@
+/**
+ * Tier-2 renderer for the OpenAI Responses API (`POST /v1/responses`, Codex's
+ * `/backend-api/codex/responses`): the request's settings, instructions, input items and tools;
+ * the response rebuilt from its SSE events (or a plain JSON response object), with usage and
+ * the problems a reader should see first (errors, cut-off streams).
+ *
+ * Unknown fields, item types and event types are kept and shown raw; nothing here throws on
+ * odd input.
+ */
+
+import type {
+  Block,
+  Entry,
+  RenderedBody,
+  Renderer,
+  ResponseView,
+  SseEvent,
+  Usage,
+} from "../lib/types.ts";
+import {
+  arr,
+  capText,
+  charCount,
+  compactJson,
+  countInOrder,
+  excerpt,
+  firstLine,
+  formatUsage,
+  inlineValue,
+  isRecord,
+  type JsonObject,
+  jsonOrText,
+  num,
+  opaque,
+  paramSummary,
+  prettyJson,
+  remainingKeys,
+  str,
+  truncate,
+  tryParseJson,
+} from "./common.ts";
+
+/** Length of a table cell excerpt. */
+const CELL = 200;
+/** Cap for the instructions text (Codex sends ~20k characters). */
+const MAX_INSTRUCTIONS = 200_000;
+
+// ---------------------------------------------------------------------------------------------
+// Small block builders
+
+const heading = (text: string): Block => ({ kind: "heading", text });
+const paragraph = (text: string): Block => ({ kind: "paragraph", text });
+const code = (text: string, lang: string): Block => ({ kind: "code", text, lang });
+const fields = (rows: [string, string][]): Block => ({ kind: "fields", rows });
+
+/** A body that is not a JSON object: null/empty, a string, or some other JSON value. */
+function nonObjectBody(body: unknown): Block[] {
+  if (body === null || body === undefined || body === "") return [paragraph("(empty body)")];
+  if (typeof body === "string") {
+    const cut = capText(body);
+    return cut.note ? [paragraph(cut.note), code(cut.text, "text")] : [code(cut.text, "text")];
+  }
+  const what = Array.isArray(body) ? "an array" : `a ${typeof body}`;
+  return [paragraph(`The body is ${what}, not a JSON object.`), code(prettyJson(body), "json")];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request
+
+/** Top-level request keys shown as label/value rows, in display order. */
+const FIELD_SPECS: [key: string, label: string, format: (v: unknown) => string][] = [
+  ["type", "Frame type", inlineValue],
+  ["model", "Model", inlineValue],
+  ["stream", "Stream", inlineValue],
+  ["store", "Store", inlineValue],
+  ["reasoning", "Reasoning", objectSummary],
+  ["tool_choice", "Tool choice", objectSummary],
+  ["parallel_tool_calls", "Parallel tool calls", inlineValue],
+  ["max_output_tokens", "Max output tokens", inlineValue],
+  ["previous_response_id", "Continues", inlineValue],
+  ["prompt_cache_key", "Prompt cache key", inlineValue],
+  ["include", "Include", listValue],
+  ["text", "Text", objectSummary],
+  ["service_tier", "Service tier", inlineValue],
+  ["generate", "Generate", (v) => (v === false ? "false (prewarm: no output)" : inlineValue(v))],
+];
+
+/** Longest field value; longer ones are cut and the key is also listed under "Other settings". */
+const MAX_FIELD = 200;
+
+/** "effort: high, summary: auto"; nested `{type}` objects show as their type. */
+function objectSummary(value: unknown): string {
+  if (!isRecord(value)) return inlineValue(value);
+  return Object.entries(value)
+    .map(([k, v]) => {
+      if (isRecord(v) && Object.keys(v).length === 1 && typeof v.type === "string") {
+        return `${k}: ${v.type}`;
+      }
+      return `${k}: ${inlineValue(v)}`;
+    })
+    .join(", ");
+}
+
+function listValue(value: unknown): string {
+  return Array.isArray(value) && value.every((v) => typeof v === "string")
+    ? value.join(", ")
+    : inlineValue(value);
+}
+
+/** The settings rows, and the keys whose value had to be cut (shown again in full later). */
+function requestFields(body: JsonObject): { rows: [string, string][]; cut: Set<string> } {
+  const rows: [string, string][] = [];
+  const cut = new Set<string>();
+  for (const [key, label, format] of FIELD_SPECS) {
+    if (!(key in body)) continue;
+    const value = format(body[key]);
+    if (value.length > MAX_FIELD) cut.add(key);
+    rows.push([label, excerpt(value, MAX_FIELD)]);
+  }
+  return { rows, cut };
+}
+
+function instructionsBlocks(instructions: unknown): Block[] {
+  if (instructions === undefined) return [];
+  const blocks = [heading("System prompt (instructions)")];
+  if (typeof instructions !== "string") {
+    blocks.push(paragraph("instructions is not a string:"), code(prettyJson(instructions), "json"));
+    return blocks;
+  }
+  blocks.push(fields([["Length", `${charCount(instructions)} characters`]]));
+  const cut = capText(instructions, MAX_INSTRUCTIONS);
+  if (cut.note) blocks.push(paragraph(cut.note));
+  blocks.push(code(cut.text, "text"));
+  return blocks;
+}
+
+/** `[image: …]` reference of an input_image part; base64 data URLs reduced to type + size. */
+function imageRef(part: JsonObject): string {
+  const url = str(part.image_url) ?? (isRecord(part.image_url) ? str(part.image_url.url) : "");
+  if (url && url.startsWith("data:")) {
+    return `${url.slice(0, url.indexOf(",") + 1 || 40)}… (${url.length} chars)`;
+  }
+  return url || str(part.file_id) || "?";
+}
+
+/** The readable text of one content part (input_text, output_text, image, file, ...). */
+function partText(part: unknown): string {
+  if (typeof part === "string") return part;
+  if (!isRecord(part)) return compactJson(part, 80);
+  switch (part.type) {
+    case "input_text":
+    case "output_text":
+    case "text":
+    case "summary_text":
+    case "reasoning_text":
+      return str(part.text) ?? compactJson(part, 80);
+    case "refusal":
+      return `[refusal: ${str(part.refusal) ?? ""}]`;
+    case "input_image":
+      return `[image: ${imageRef(part)}]`;
+    case "input_file":
+      return `[file: ${str(part.filename) ?? str(part.file_id) ?? str(part.file_url) ?? "inline"}]`;
+    case "input_audio":
+      return "[audio]";
+    default:
+      return compactJson(part, 80);
+  }
+}
+
+/** Text of a message's `content` or a tool output: a string or an array of parts. */
+function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map(partText).filter((t) => t !== "").join(" ");
+  if (content === undefined || content === null) return "";
+  return compactJson(content, 80);
+}
+
+/** Summary texts of a reasoning item (or its raw text when it has no summary). */
+function reasoningExcerpt(item: JsonObject): string {
+  const texts = (value: unknown) => arr(value).map(partText).filter((t) => t !== "");
+  const summary = texts(item.summary);
+  const pieces = summary.length > 0 ? summary : texts(item.content);
+  const encrypted = str(item.encrypted_content);
+  let text = excerpt(pieces.join(" "), CELL);
+  if (encrypted !== undefined) text += `${text ? " " : ""}[encrypted ${encrypted.length} chars]`;
+  return text || "(no summary)";
+}
+
+function callIdNote(item: JsonObject): string {
+  const id = str(item.call_id);
+  return id ? ` [${id}]` : "";
+}
+
+/** The Content cell of one input item. */
+function itemExcerpt(item: JsonObject, type: string): string {
+  switch (type) {
+    case "message":
+      return excerpt(contentText(item.content), CELL);
+    case "function_call": {
+      const args = typeof item.arguments === "string"
+        ? item.arguments
+        : compactJson(item.arguments, 80);
+      return `${str(item.name) ?? "?"}(${excerpt(args, 160)})${callIdNote(item)}`;
+    }
+    case "function_call_output":
+    case "custom_tool_call_output":
+      return `${str(item.call_id) ?? "?"} → ${excerpt(contentText(item.output), 160)}`;
+    case "reasoning":
+      return reasoningExcerpt(item);
+    case "custom_tool_call":
+      return `${str(item.name) ?? "?"}: ${excerpt(inlineValue(item.input ?? ""), 160)}${
+        callIdNote(item)
+      }`;
+    default: {
+      const { type: _type, ...rest } = item;
+      return excerpt(compactJson(rest, 80), CELL);
+    }
+  }
+}
+
+function inputRow(item: unknown, index: number): string[] {
+  const n = String(index + 1);
+  if (!isRecord(item)) {
+    return [n, "", Array.isArray(item) ? "array" : typeof item, excerpt(compactJson(item), CELL)];
+  }
+  const type = str(item.type) ?? ("role" in item ? "message" : "(no type)");
+  return [n, str(item.role) ?? "", type, itemExcerpt(item, type)];
+}
+
+function inputBlocks(input: unknown): Block[] {
+  if (input === undefined) return [];
+  const header = ["#", "Role", "Type", "Content"];
+  if (typeof input === "string") {
+    return [
+      heading("Input items (1)"),
+      { kind: "table", header, rows: [["1", "user", "message", excerpt(input, CELL)]] },
+    ];
+  }
+  if (!Array.isArray(input)) {
+    return [
+      heading("Input"),
+      paragraph("input is neither a string nor an array of items:"),
+      code(prettyJson(input), "json"),
+    ];
+  }
+  return [
+    heading(`Input items (${input.length})`),
+    { kind: "table", header, rows: input.map(inputRow) },
+  ];
+}
+
+/** The Parameters cell of a tool: parameter names, a custom tool's format, or its settings. */
+function toolParams(tool: JsonObject, fn: JsonObject): string {
+  if (fn.parameters !== undefined) {
+    return paramSummary(fn.parameters) ||
+      (isRecord(fn.parameters) ? "(none)" : excerpt(compactJson(fn.parameters), 120));
+  }
+  if (isRecord(tool.format)) {
+    const syntax = str(tool.format.syntax);
+    return `format: ${inlineValue(tool.format.type)}${syntax ? ` (${syntax})` : ""}`;
+  }
+  const rest = remainingKeys(tool, new Set(["type", "name", "description"]));
+  return rest ? excerpt(compactJson(rest, 60), 120) : "";
+}
+
+/** A tool definition; Chat-style `{type, function:{...}}` is tolerated. */
+function toolParts(tool: JsonObject): { fn: JsonObject; name: string } {
+  const fn = isRecord(tool.function) ? tool.function : tool;
+  return { fn, name: str(fn.name) ?? str(tool.type) ?? "?" };
+}
+
+function toolRow(tool: unknown): string[] {
+  if (!isRecord(tool)) return ["?", typeof tool, "", excerpt(compactJson(tool), 120)];
+  const { fn, name } = toolParts(tool);
+  const description = firstLine(str(fn.description) ?? "", 120);
+  return [name, str(tool.type) ?? "", description, toolParams(tool, fn)];
+}
+
+/** Full parameter schemas (or custom tool formats) keyed by tool name, for one code block. */
+function toolSchemas(tools: unknown[]): JsonObject | undefined {
+  const schemas: JsonObject = {};
+  let any = false;
+  for (const tool of tools) {
+    if (!isRecord(tool)) continue;
+    const { fn, name } = toolParts(tool);
+    const schema = fn.parameters ?? tool.format;
+    if (schema === undefined) continue;
+    let key = name;
+    for (let i = 2; key in schemas; i++) key = `${name} (${i})`;
+    schemas[key] = schema;
+    any = true;
+  }
+  return any ? schemas : undefined;
+}
+
+function toolsBlocks(tools: unknown): Block[] {
+  if (tools === undefined) return [];
+  if (!Array.isArray(tools)) {
+    return [heading("Tools"), paragraph("tools is not an array:"), code(prettyJson(tools), "json")];
+  }
+  const blocks: Block[] = [
+    heading(`Tools (${tools.length})`),
+    {
+      kind: "table",
+      header: ["Name", "Type", "Description", "Parameters"],
+      rows: tools.map(toolRow),
+    },
+  ];
+  const schemas = toolSchemas(tools);
+  if (schemas) blocks.push(heading("Tool schemas"), code(prettyJson(schemas), "json"));
+  return blocks;
+}
+
+/** Keys rendered by their own section (or fully as a field): not repeated in "Other settings". */
+const SECTION_KEYS = ["instructions", "input", "tools"];
+
+function renderRequest(body: unknown, _entry: Entry): RenderedBody {
+  if (!isRecord(body)) return { blocks: nonObjectBody(body) };
+  const blocks: Block[] = [];
+  const { rows, cut } = requestFields(body);
+  if (rows.length > 0) blocks.push(fields(rows));
+  blocks.push(
+    ...instructionsBlocks(body.instructions),
+    ...inputBlocks(body.input),
+    ...toolsBlocks(body.tools),
+  );
+  const shown = new Set(
+    [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) => !cut.has(k)),
+  );
+  const rest = remainingKeys(body, shown);
+  if (rest) blocks.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
+  return { blocks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: shared pieces
+
+/** An output item, and whether it was rebuilt from deltas because it never completed. */
+interface OutputEntry {
+  item: JsonObject;
+  partial: boolean;
+}
+
+/** An error from an `error` event, `response.failed`, or an error body. */
+interface ErrorInfo {
+  source: string;
+  type?: string;
+  code?: string;
+  message?: string;
+  param?: string;
+}
+
+/** Reads `{type, code, message, param}` from an error object; `type` skipped when told. */
+function errorInfo(source: string, err: unknown, skipType = false): ErrorInfo {
+  if (typeof err === "string") return { source, message: err };
+  if (!isRecord(err)) return { source, message: err === undefined ? undefined : inlineValue(err) };
+  const text = (v: unknown) => (v === undefined || v === null ? undefined : inlineValue(v));
+  return {
+    source,
+    type: skipType ? undefined : text(err.type),
+    code: text(err.code),
+    message: text(err.message),
+    param: text(err.param),
+  };
+}
+
+/** One line: "source: code: message". */
+function errorLine(e: ErrorInfo): string {
+  const what = [e.code ?? e.type, e.message].filter((x) => x !== undefined).join(": ");
+  return excerpt(`${e.source}: ${what || "(no details)"}`, CELL);
+}
+
+function errorsBlocks(errors: ErrorInfo[]): Block[] {
+  if (errors.length === 0) return [];
+  const cell = (v: string | undefined) => (v === undefined ? "" : excerpt(v, 500));
+  return [
+    heading("Errors"),
+    {
+      kind: "table",
+      header: ["Source", "Type", "Code", "Message", "Param"],
+      rows: errors.map((
+        e,
+      ) => [e.source, cell(e.type), cell(e.code), cell(e.message), cell(e.param)]),
+    },
+  ];
+}
+
+/** Normalised usage of a Responses `usage` object; undefined when there are no counts. */
+function usageFrom(raw: unknown): Usage | undefined {
+  if (!isRecord(raw)) return undefined;
+  const input = num(raw.input_tokens);
+  const output = num(raw.output_tokens);
+  if (input === undefined && output === undefined) return undefined;
+  const usage: Usage = {
+    input: input ?? 0,
+    output: output ?? 0,
+    total: num(raw.total_tokens) ?? (input ?? 0) + (output ?? 0),
+  };
+  const inDetails = isRecord(raw.input_tokens_details) ? raw.input_tokens_details : {};
+  const outDetails = isRecord(raw.output_tokens_details) ? raw.output_tokens_details : {};
+  const cached = num(inDetails.cached_tokens);
+  const cacheWrite = num(inDetails.cache_write_tokens);
+  const reasoning = num(outDetails.reasoning_tokens);
+  if (cached !== undefined && cached > 0) usage.cached = cached;
+  if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWrite = cacheWrite;
+  if (reasoning !== undefined && reasoning > 0) usage.reasoning = reasoning;
+  return usage;
+}
+
+/** "completed", "incomplete (max_output_tokens)", "failed (code: message)", ... */
+function statusText(resp: JsonObject): string | undefined {
+  const status = str(resp.status);
+  if (status === "incomplete") {
+    const reason = isRecord(resp.incomplete_details) ? str(resp.incomplete_details.reason) : "";
+    return reason ? `incomplete (${reason})` : "incomplete";
+  }
+  if (status === "failed" && resp.error !== undefined && resp.error !== null) {
+    const e = errorInfo("", resp.error);
+    return `failed (${[e.code ?? e.type, e.message].filter(Boolean).join(": ")})`;
+  }
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: output items
+
+function messageTexts(entries: OutputEntry[]): { texts: string[]; partial: boolean } {
+  const texts: string[] = [];
+  let partial = false;
+  for (const { item, partial: p } of entries) {
+    if (item.type !== "message") continue;
+    const content = item.content;
+    const parts = typeof content === "string" ? [content] : arr(content);
+    for (const part of parts) {
+      let text: string;
+      if (isRecord(part) && part.type === "output_text") text = str(part.text) ?? "";
+      else if (isRecord(part) && part.type === "refusal") {
+        text = `[refusal] ${str(part.refusal) ?? ""}`;
+      } else text = partText(part);
+      if (text === "") continue;
+      texts.push(text);
+      partial ||= p;
+    }
+  }
+  return { texts, partial };
+}
+
+function outputTextBlocks(entries: OutputEntry[]): Block[] {
+  const { texts, partial } = messageTexts(entries);
+  if (texts.length === 0) return [];
+  const blocks = [heading("Output text"), code(texts.join("\n\n"), "text")];
+  if (partial) blocks.push(paragraph("Cut off: assembled from delta events (never completed)."));
+  return blocks;
+}
+
+function reasoningBlocks(entries: OutputEntry[]): Block[] {
+  const summaries: Block[] = [];
+  const raw: Block[] = [];
+  const notes: string[] = [];
+  for (const { item, partial } of entries) {
+    if (item.type !== "reasoning") continue;
+    const summary = arr(item.summary).map(partText).filter((t) => t !== "");
+    if (summary.length > 0) summaries.push(code(summary.join("\n\n"), "text"));
+    const text = arr(item.content).map(partText).filter((t) => t !== "");
+    if (text.length > 0) raw.push(code(text.join("\n\n"), "text"));
+    const encrypted = str(item.encrypted_content);
+    if (encrypted !== undefined) notes.push(`Encrypted reasoning: ${opaque(encrypted)}.`);
+    if (partial) notes.push("Cut off: reasoning assembled from delta events (never completed).");
+  }
+  const blocks: Block[] = [];
+  if (summaries.length > 0) blocks.push(heading("Reasoning summary"), ...summaries);
+  if (raw.length > 0) blocks.push(heading("Reasoning text"), ...raw);
+  if (notes.length > 0) {
+    if (blocks.length === 0) blocks.push(heading("Reasoning summary"));
+    blocks.push(...notes.map(paragraph));
+  }
+  return blocks;
+}
+
+/** Fields and argument block of one tool call (function, custom, local shell, hosted, ...). */
+function toolCallBlocks({ item, partial }: OutputEntry): Block[] {
+  const type = str(item.type) ?? "";
+  const name = str(item.name) ?? type.replace(/_call$/, "");
+  const rows: [string, string][] = [["Name", name]];
+  const callId = str(item.call_id);
+  if (callId !== undefined) rows.push(["Call ID", callId]);
+  rows.push(["Type", type]);
+  if (partial) rows.push(["Status", "incomplete (assembled from deltas)"]);
+  else if (item.status !== undefined) rows.push(["Status", inlineValue(item.status)]);
+  const payload = type === "function_call"
+    ? item.arguments
+    : type === "custom_tool_call"
+    ? item.input
+    : item.action ??
+      remainingKeys(item, new Set(["type", "id", "call_id", "name", "status"]));
+  if (typeof payload === "string") {
+    const body = jsonOrText(payload);
+    return [fields(rows), code(body.text, body.lang)];
+  }
+  return payload === undefined ? [fields(rows)] : [fields(rows), code(prettyJson(payload), "json")];
+}
+
+const isToolCall = (type: string) => type.endsWith("_call");
+
+function outputBlocks(entries: OutputEntry[]): Block[] {
+  const blocks = [...outputTextBlocks(entries), ...reasoningBlocks(entries)];
+  const calls = entries.filter((e) => isToolCall(str(e.item.type) ?? ""));
+  if (calls.length > 0) blocks.push(heading("Tool calls"), ...calls.flatMap(toolCallBlocks));
+  const others = entries.filter((e) => {
+    const type = str(e.item.type) ?? "";
+    return type !== "message" && type !== "reasoning" && !isToolCall(type);
+  });
+  if (others.length > 0) {
+    blocks.push(heading("Other output items"));
+    for (const { item } of others) {
+      blocks.push(
+        fields([["Type", str(item.type) ?? "(no type)"]]),
+        code(prettyJson(item), "json"),
+      );
+    }
+  }
+  if (entries.length === 0) blocks.push(paragraph("(no output items)"));
+  return blocks;
+}
+
+/**
+ * Renders a final (or last known) response object: summary fields with status and usage, the
+ * errors, then the output. Used for JSON bodies and for the stream's rebuilt response.
+ */
+function renderFinalResponse(
+  resp: JsonObject | undefined,
+  entries: OutputEntry[],
+  streamErrors: ErrorInfo[],
+  problems: string[],
+): { blocks: Block[]; usage?: Usage } {
+  const usage = usageFrom(resp?.usage);
+  const rows: [string, string][] = [];
+  const errors = [...streamErrors];
+  if (resp) {
+    const id = str(resp.id);
+    const model = str(resp.model);
+    const status = statusText(resp);
+    if (id) rows.push(["Response", id]);
+    if (model) rows.push(["Model", model]);
+    if (status) rows.push(["Status", status]);
+    if (resp.status === "incomplete") problems.push(`response ${status}`);
+    if (resp.error !== undefined && resp.error !== null) {
+      errors.push(errorInfo("response failed", resp.error));
+    }
+  } else if (streamErrors.length > 0) rows.push(["Status", "error"]);
+  if (usage) rows.push(["Usage", formatUsage(usage)]);
+  for (const e of errors) problems.push(errorLine(e));
+  const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
+  blocks.push(...errorsBlocks(errors), ...outputBlocks(entries));
+  return usage ? { blocks, usage } : { blocks };
+}
+
+/** Output items of a response object; non-object entries wrapped so they are still shown. */
+function entriesOf(output: unknown): OutputEntry[] {
+  return arr(output).map((item) => ({
+    item: isRecord(item) ? item : { type: "(not an object)", value: item },
+    partial: false,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: SSE stream
+
+interface ParsedEvent {
+  type: string;
+  /** The data as a JSON object, or undefined when it is not one. */
+  data?: JsonObject;
+  raw: string;
+  complete: boolean;
+}
+
+function parseEvent(ev: SseEvent): ParsedEvent {
+  const raw = typeof ev.data === "string" ? ev.data : String(ev.data);
+  const parsed = tryParseJson(raw);
+  const data = parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
+  const type = str(data?.type) ?? (str(ev.type) || "message");
+  return { type, data, raw, complete: ev.complete !== false };
+}
+
+const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed", "error"]);
+
+/** Pieces of one output item gathered from delta events. */
+interface Pending {
+  added?: JsonObject;
+  texts: Map<number, string>;
+  refusals: Map<number, string>;
+  summaries: Map<number, string>;
+  reasoning: Map<number, string>;
+  name?: string;
+  args?: string;
+  input?: string;
+}
+
+/** Everything gathered from a stream. */
+interface StreamState {
+  final?: JsonObject;
+  snapshot?: JsonObject;
+  done: Map<number, JsonObject>;
+  pending: Map<number, Pending>;
+  idToIndex: Map<string, number>;
+  errors: ErrorInfo[];
+}
+
+/** Event types this renderer reads or knowingly ignores; others get a raw sample. */
+const KNOWN_EVENTS = new Set([
+  ...TERMINAL,
+  "response.created",
+  "response.in_progress",
+  "response.queued",
+  "response.output_item.added",
+  "response.output_item.done",
+  "response.content_part.added",
+  "response.content_part.done",
+  "response.output_text.delta",
+  "response.output_text.done",
+  "response.refusal.delta",
+  "response.refusal.done",
+  "response.reasoning_summary_part.added",
+  "response.reasoning_summary_part.done",
+  "response.reasoning_summary_text.delta",
+  "response.reasoning_summary_text.done",
+  "response.reasoning_text.delta",
+  "response.reasoning_text.done",
+  "response.function_call_arguments.delta",
+  "response.function_call_arguments.done",
+  "response.custom_tool_call_input.delta",
+  "response.custom_tool_call_input.done",
+]);
+
+/** The output index an event refers to (by `output_index`, else by `item_id`). */
+function indexOf(state: StreamState, d: JsonObject): number {
+  const itemId = str(d.item_id) ?? (isRecord(d.item) ? str(d.item.id) : undefined);
+  const index = num(d.output_index);
+  if (index !== undefined) {
+    if (itemId !== undefined) state.idToIndex.set(itemId, index);
+    return index;
+  }
+  if (itemId !== undefined) {
+    const known = state.idToIndex.get(itemId);
+    if (known !== undefined) return known;
+    const synthetic = 1_000_000 + state.idToIndex.size;
+    state.idToIndex.set(itemId, synthetic);
+    return synthetic;
+  }
+  return 2_000_000;
+}
+
+function pendingOf(state: StreamState, index: number): Pending {
+  let p = state.pending.get(index);
+  if (!p) {
+    p = { texts: new Map(), refusals: new Map(), summaries: new Map(), reasoning: new Map() };
+    state.pending.set(index, p);
+  }
+  return p;
+}
+
+function append(map: Map<number, string>, key: unknown, piece: unknown): void {
+  if (typeof piece !== "string") return;
+  const k = num(key) ?? 0;
+  map.set(k, (map.get(k) ?? "") + piece);
+}
+
+function replace(map: Map<number, string>, key: unknown, full: unknown): void {
+  if (typeof full === "string") map.set(num(key) ?? 0, full);
+}
+
+/** Applies one parsed event to the stream state. */
+function applyEvent(state: StreamState, type: string, d: JsonObject): void {
+  const response = isRecord(d.response) ? d.response : undefined;
+  if (type === "error") {
+    const nested = d.error !== undefined && d.error !== null;
+    state.errors.push(errorInfo("error event", nested ? d.error : d, !nested));
+    return;
+  }
+  if (TERMINAL.has(type)) {
+    if (response) state.final = state.snapshot = response;
+    return;
+  }
+  if (
+    type === "response.created" || type === "response.in_progress" || type === "response.queued"
+  ) {
+    if (response) state.snapshot = response;
+    return;
+  }
+  if (!type.startsWith("response.")) return;
+  const hasTarget = "output_index" in d || "item_id" in d || isRecord(d.item);
+  if (!hasTarget) return;
+  const index = indexOf(state, d);
+  const p = pendingOf(state, index);
+  const part = isRecord(d.part) ? d.part : {};
+  switch (type) {
+    case "response.output_item.added":
+      if (isRecord(d.item)) p.added = d.item;
+      break;
+    case "response.output_item.done":
+      if (isRecord(d.item)) state.done.set(index, d.item);
+      break;
+    case "response.output_text.delta":
+      append(p.texts, d.content_index, d.delta);
+      break;
+    case "response.output_text.done":
+      replace(p.texts, d.content_index, d.text);
+      break;
+    case "response.refusal.delta":
+      append(p.refusals, d.content_index, d.delta);
+      break;
+    case "response.refusal.done":
+      replace(p.refusals, d.content_index, d.refusal);
+      break;
+    case "response.content_part.done":
+      if (part.type === "output_text") replace(p.texts, d.content_index, part.text);
+      if (part.type === "refusal") replace(p.refusals, d.content_index, part.refusal);
+      break;
+    case "response.reasoning_summary_text.delta":
+      append(p.summaries, d.summary_index, d.delta);
+      break;
+    case "response.reasoning_summary_text.done":
+      replace(p.summaries, d.summary_index, d.text);
+      break;
+    case "response.reasoning_summary_part.done":
+      replace(p.summaries, d.summary_index, part.text);
+      break;
+    case "response.reasoning_text.delta":
+      append(p.reasoning, d.content_index, d.delta);
+      break;
+    case "response.reasoning_text.done":
+      replace(p.reasoning, d.content_index, d.text);
+      break;
+    case "response.function_call_arguments.delta":
+      if (typeof d.delta === "string") p.args = (p.args ?? "") + d.delta;
+      break;
+    case "response.function_call_arguments.done":
+      if (typeof d.arguments === "string") p.args = d.arguments;
+      if (typeof d.name === "string") p.name = d.name;
+      break;
+    case "response.custom_tool_call_input.delta":
+      if (typeof d.delta === "string") p.input = (p.input ?? "") + d.delta;
+      break;
+    case "response.custom_tool_call_input.done":
+      if (typeof d.input === "string") p.input = d.input;
+      break;
+  }
+}
+
+const byKey = (map: Map<number, string>) => [...map].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+
+/** Rebuilds an item that never got its `output_item.done`, from `added` plus the deltas. */
+function pendingItem(p: Pending): JsonObject | undefined {
+  const hasText = p.texts.size > 0 || p.refusals.size > 0;
+  const hasReasoning = p.summaries.size > 0 || p.reasoning.size > 0;
+  const inferred = hasText
+    ? "message"
+    : hasReasoning
+    ? "reasoning"
+    : p.args !== undefined
+    ? "function_call"
+    : p.input !== undefined
+    ? "custom_tool_call"
+    : undefined;
+  if (!p.added && !inferred) return undefined;
+  const item: JsonObject = { ...p.added };
+  const type = str(item.type) ?? inferred ?? "(unknown)";
+  item.type = type;
+  if (type === "message" && hasText) {
+    if (!item.role) item.role = "assistant";
+    item.content = [
+      ...byKey(p.texts).map((text) => ({ type: "output_text", text })),
+      ...byKey(p.refusals).map((refusal) => ({ type: "refusal", refusal })),
+    ];
+  }
+  if (type === "reasoning") {
+    if (p.summaries.size > 0) {
+      item.summary = byKey(p.summaries).map((text) => ({ type: "summary_text", text }));
+    }
+    if (p.reasoning.size > 0) {
+      item.content = byKey(p.reasoning).map((text) => ({ type: "reasoning_text", text }));
+    }
+  }
+  if (p.name !== undefined && item.name === undefined) item.name = p.name;
+  if (type === "function_call" && p.args !== undefined) item.arguments = p.args;
+  if (type === "custom_tool_call" && p.input !== undefined) item.input = p.input;
+  return item;
+}
+
+/** The output: the final response's `output`, else each `output_item.done`, else deltas. */
+function streamEntries(state: StreamState): OutputEntry[] {
+  const finalOutput = arr(state.final?.output);
+  if (finalOutput.length > 0 && finalOutput.length >= state.done.size) {
+    return entriesOf(finalOutput);
+  }
+  const indexes = [...new Set([...state.done.keys(), ...state.pending.keys()])].sort((a, b) =>
+    a - b
+  );
+  const entries: OutputEntry[] = [];
+  for (const index of indexes) {
+    const done = state.done.get(index);
+    if (done) {
+      entries.push({ item: done, partial: false });
+      continue;
+    }
+    const pending = state.pending.get(index);
+    const item = pending && pendingItem(pending);
+    if (item) entries.push({ item, partial: true });
+  }
+  return entries;
+}
+
+/** Raw samples of event types this renderer does not know, and of non-JSON events. */
+function rawEventBlocks(events: ParsedEvent[], problems: string[]): Block[] {
+  const blocks: Block[] = [];
+  const unknown = new Map<string, ParsedEvent>();
+  for (const e of events) {
+    if (e.data && !KNOWN_EVENTS.has(e.type) && !unknown.has(e.type)) unknown.set(e.type, e);
+  }
+  if (unknown.size > 0) {
+    blocks.push(heading("Other events (first of each type)"));
+    for (const e of unknown.values()) {
+      blocks.push(fields([["Event", e.type]]), code(prettyJson(e.data, 500), "json"));
+    }
+  }
+  const last = events[events.length - 1];
+  const nonJson = events.filter((e) => !e.data && e.complete);
+  if (nonJson.length > 0) {
+    problems.push(`${nonJson.length} SSE event(s) with data that is not a JSON object`);
+    const text = nonJson.map((e) => `event: ${e.type}\ndata: ${truncate(e.raw, 2000)}`);
+    blocks.push(heading(`Events without JSON data (${nonJson.length})`));
+    blocks.push(code(capText(text.join("\n\n")).text, "text"));
+  }
+  if (last && !last.complete) {
+    blocks.push(heading("Last event (cut off)"), code(capText(last.raw, 4000).text, "text"));
+  }
+  return blocks;
+}
+
+/** Problem and note when the stream has no terminal event or ends mid-event. */
+function truncationNote(events: ParsedEvent[]): string | undefined {
+  const last = events[events.length - 1];
+  const lastDesc = last ? `${last.type}${last.complete ? "" : ", cut off mid-event"}` : "none";
+  if (!events.some((e) => e.data && TERMINAL.has(e.type))) {
+    return `stream truncated: no response.completed (last event: ${lastDesc})`;
+  }
+  if (last && !last.complete) return `stream truncated: last event cut off (${last.type})`;
+  return undefined;
+}
+
+function renderStream(events: SseEvent[]): RenderedBody {
+  const parsed = events.map(parseEvent);
+  const problems: string[] = [];
+  const state: StreamState = {
+    done: new Map(),
+    pending: new Map(),
+    idToIndex: new Map(),
+    errors: [],
+  };
+  for (const e of parsed) if (e.data) applyEvent(state, e.type, e.data);
+
+  const truncated = truncationNote(parsed);
+  const resp = state.final ?? state.snapshot;
+  const final = renderFinalResponse(resp, streamEntries(state), state.errors, problems);
+  const blocks = final.blocks;
+  if (truncated) {
+    problems.push(truncated);
+    const at = blocks.findIndex((b) => b.kind !== "fields");
+    blocks.splice(
+      at < 0 ? blocks.length : at,
+      0,
+      paragraph(
+        `The stream was cut off (${truncated.replace(/^stream truncated: /, "")}). ` +
+          "Items that never completed were rebuilt from delta events.",
+      ),
+    );
+  }
+  if (!final.usage) problems.push("no usage reported");
+  blocks.push(
+    heading(`SSE events (${parsed.length})`),
+    {
+      kind: "table",
+      header: ["Event type", "Count"],
+      rows: countInOrder(parsed.map((e) => e.type)).map(([t, n]) => [t, String(n)]),
+    },
+    ...rawEventBlocks(parsed, problems),
+  );
+  return final.usage ? { blocks, usage: final.usage, problems } : { blocks, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: JSON body
+
+/** The error of an error body: `{error:{...}}`, `{error:"..."}`, or `{detail}` on a 4xx/5xx. */
+function bodyError(body: JsonObject, status: number): ErrorInfo | undefined {
+  if (body.object === "response") return undefined;
+  if (body.error !== undefined && body.error !== null) return errorInfo("API error", body.error);
+  if (status >= 400) {
+    const message = str(body.detail) ?? str(body.message);
+    if (message !== undefined) return { source: "API error", message, code: str(body.code) };
+  }
+  return undefined;
+}
+
+function apiErrorBlocks(body: JsonObject, e: ErrorInfo, status: number): RenderedBody {
+  const rows: [string, string][] = [["HTTP status", String(status)]];
+  const add = (label: string, value: string | undefined) => {
+    if (value !== undefined) rows.push([label, value]);
+  };
+  add("Type", e.type);
+  add("Code", e.code);
+  add("Message", e.message);
+  add("Param", e.param);
+  const blocks: Block[] = [heading("API error"), fields(rows)];
+  const errKeys = new Set(["type", "code", "message", "param"]);
+  const extra = remainingKeys(body, new Set(["error"])) ||
+    (isRecord(body.error) ? remainingKeys(body.error, errKeys) : undefined);
+  if (extra) blocks.push(code(prettyJson(body), "json"));
+  const what = e.message ?? e.code ?? e.type ?? "(no message)";
+  return { blocks, problems: [excerpt(`API error ${status}: ${what}`, CELL)] };
+}
+
+function renderJsonBody(body: JsonObject, status: number): RenderedBody {
+  const err = bodyError(body, status);
+  if (err) return apiErrorBlocks(body, err, status);
+  if (body.object === "response" || Array.isArray(body.output)) {
+    const problems: string[] = [];
+    const out = renderFinalResponse(body, entriesOf(body.output), [], problems);
+    if (!out.usage && body.object === "response") problems.push("no usage reported");
+    return { ...out, problems };
+  }
+  return { blocks: [code(prettyJson(body), "json")] };
+}
+
+function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
+  if (Array.isArray(view.events)) return renderStream(view.events);
+  if (isRecord(view.body)) return renderJsonBody(view.body, view.status);
+  return { blocks: nonObjectBody(view.body) };
+}
+
+/** The OpenAI Responses API renderer (Codex and other Responses clients). */
+export const openaiResponses: Renderer = {
+  id: "openai_responses",
+  name: "OpenAI Responses API",
+  renderRequest,
+  renderResponse,
+};

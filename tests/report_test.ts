@@ -1,0 +1,181 @@
+/**
+ * The sample report: compared exactly with its golden file (refresh with
+ * `deno test -A tests/report_test.ts -- --update`), checked against the seed's verification
+ * list, and parsed with a CommonMark parser to check its structure.
+ */
+import assert from "node:assert/strict";
+import MarkdownIt from "markdown-it";
+import { analyzeFile } from "../lib/analyze.ts";
+import { builtinRenderers } from "../renderers/mod.ts";
+import { codex } from "../targets/codex.ts";
+
+const testdata = new URL("../testdata/", import.meta.url);
+const SAMPLE = new URL("sample_traffic.jsonl", testdata).pathname;
+const HOSTILE = new URL("hostile_traffic.jsonl", testdata).pathname;
+const GOLDEN = new URL("sample_report.golden.md", testdata).pathname;
+const UPDATE = Deno.args.includes("--update");
+const NOW = new Date("2026-02-05T09:00:00.000Z");
+
+interface Token {
+  type: string;
+  tag: string;
+  content: string;
+  info: string;
+  children: Token[] | null;
+}
+const md = new MarkdownIt("commonmark").enable("table");
+
+async function report(input: string, sourceLabel: string): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const output = `${dir}/report.md`;
+    const warnings: string[] = [];
+    await analyzeFile({
+      input,
+      output,
+      target: codex,
+      renderers: builtinRenderers,
+      warn: (l) => warnings.push(l),
+      now: NOW,
+      sourceLabel,
+    });
+    assert.deepEqual(warnings, []);
+    return await Deno.readTextFile(output);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function headings(tokens: Token[]): [string, string][] {
+  const out: [string, string][] = [];
+  tokens.forEach((t, i) => {
+    if (t.type === "heading_open") out.push([t.tag, tokens[i + 1].content]);
+  });
+  return out;
+}
+
+Deno.test("sample report", async (t) => {
+  const text = await report(SAMPLE, "testdata/sample_traffic.jsonl");
+
+  await t.step("matches the golden file exactly", async () => {
+    if (UPDATE) await Deno.writeTextFile(GOLDEN, text);
+    const golden = await Deno.readTextFile(GOLDEN);
+    assert.equal(text, golden, "report changed; rerun with -- --update if intended");
+  });
+
+  const tokens = md.parse(text, {}) as Token[];
+  const hs = headings(tokens);
+
+  await t.step("seed verification 2: header totals", () => {
+    assert.match(text, /^- Total requests: 3$/m);
+    assert.match(text, /^- Capture duration: 9\.7s$/m);
+  });
+
+  await t.step("seed verification 3: endpoint table shows /v1/responses with count 3", () => {
+    const start = hs.findIndex(([, h]) => h === "Endpoints");
+    assert.ok(start >= 0);
+    const tableStart = tokens.findIndex((tk, i) =>
+      tk.type === "table_open" && i > tokens.findIndex((x) => x.content === "Endpoints")
+    );
+    const cells: string[] = [];
+    for (let i = tableStart; tokens[i].type !== "table_close"; i++) {
+      if (tokens[i].type === "inline") cells.push(tokens[i].content);
+    }
+    assert.deepEqual(cells, ["Path", "Methods", "Count", "/v1/responses", "POST", "3"]);
+  });
+
+  await t.step("sections in the seed's order", () => {
+    const top = hs.filter(([tag]) => tag === "h1" || tag === "h2").map(([, h]) => h);
+    assert.deepEqual(top, [
+      "Codex Traffic Analysis Report",
+      "Endpoints",
+      "HTTP Methods",
+      "Status Codes",
+      "Payload Structure",
+      "Full Conversation Log",
+    ]);
+  });
+
+  await t.step("seed verification 4: three exchanges with text, write_file, shell", () => {
+    const titles = hs.filter(([tag, h]) => tag === "h3" && /^\d+\\?\./.test(h)).map(([, h]) => h);
+    assert.deepEqual(titles, [
+      "1\\. POST /v1/responses → 200",
+      "2\\. POST /v1/responses → 200",
+      "3\\. POST /v1/responses → 200",
+    ]);
+    const sections = text.split(/^### \d+\\\. /m).slice(1);
+    assert.equal(sections.length, 3);
+    assert.match(sections[0], /def is_prime\(n: int\) -> bool:/);
+    assert.doesNotMatch(sections[0], /write_file\b.*call_write_1/);
+    assert.match(sections[1], /\| write_file \|/);
+    assert.match(sections[1], /Saving the function/);
+    assert.match(sections[1], /"path": "prime.py"/);
+    assert.match(sections[2], /shell/);
+    assert.match(sections[2], /"pytest"/);
+  });
+
+  await t.step("seed verification 5: authorization is redacted, the key never appears", () => {
+    assert.match(text, /\| authorization \| Bearer \[REDACTED\] \|/);
+    assert.doesNotMatch(text, /sk-proj-SAMPLE/);
+    assert.doesNotMatch(text, /org-sample123/);
+  });
+
+  await t.step("seed verification 6: usage per response", () => {
+    const usages = [...text.matchAll(/^- \*\*Usage:\*\* (.*)$/gm)].map((m) => m[1]);
+    assert.deepEqual(usages, [
+      "245 input | 89 output | 334 total",
+      "412 input | 156 output | 568 total | 256 cached | 64 reasoning",
+      "703 input | 41 output | 744 total | 512 cached",
+    ]);
+  });
+
+  await t.step("no raw HTML reaches the rendered Markdown", () => {
+    assert.ok(!tokens.some((tk) => tk.type.startsWith("html")));
+  });
+});
+
+Deno.test("hostile capture keeps the report's structure", async (t) => {
+  const text = await report(HOSTILE, "hostile_traffic.jsonl");
+  const tokens = md.parse(text, {}) as Token[];
+  const hs = headings(tokens);
+
+  await t.step("exactly the expected headings: no injected ones", () => {
+    const exchanges = hs.filter(([tag, h]) => tag === "h3" && /^\d+\\?\./.test(h));
+    assert.equal(exchanges.length, 2);
+    assert.ok(!hs.some(([, h]) => h.includes("not a heading")));
+  });
+
+  await t.step("no HTML tokens, so <script> stays text", () => {
+    const html = tokens.filter((tk) =>
+      tk.type.startsWith("html") ||
+      (tk.children ?? []).some((c) => c.type.startsWith("html"))
+    );
+    assert.deepEqual(html, []);
+    const rendered = md.render(text);
+    assert.doesNotMatch(rendered, /<script>/);
+    assert.match(rendered, /&lt;script&gt;/);
+  });
+
+  await t.step("code blocks hold the bodies whole, backtick runs included", () => {
+    const fences = tokens.filter((tk) => tk.type === "fence").map((tk) => tk.content);
+    assert.ok(fences.some((f) => f.includes("Use ``` fences and ```` longer ones.")));
+    assert.ok(fences.some((f) => f.includes("````\n</pre><script>alert(2)</script>\n````")));
+  });
+
+  await t.step("every table row has as many cells as its header", () => {
+    let cols = 0;
+    let cells = 0;
+    for (const tk of tokens) {
+      if (tk.type === "thead_open") cols = 0;
+      if (tk.type === "th_open") cols++;
+      if (tk.type === "tr_open") cells = 0;
+      if (tk.type === "td_open") cells++;
+      if (tk.type === "tr_close" && cells > 0) assert.equal(cells, cols);
+    }
+  });
+
+  await t.step("query-string and header secrets are redacted", () => {
+    assert.doesNotMatch(text, /AIzaSECRET|sk-ant-api03-SECRET/);
+    assert.match(text, /key=\[REDACTED\]/);
+  });
+});
