@@ -7,10 +7,12 @@ import { ProbeError } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { readEntries } from "./jsonl.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
-import { renderExchange, renderSummary } from "./report.ts";
+import { detectFormat } from "./detect.ts";
+import { markdownWriter } from "./markdown.ts";
+import { exchangeDoc, summaryDoc } from "./report.ts";
 import { looksLikeSse, parseSse } from "./sse.ts";
 import { CaptureStats } from "./stats.ts";
-import type { Entry, Renderer, ResponseView, Target } from "./types.ts";
+import type { Entry, Renderer, ReportWriter, ResponseView, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
 
 export interface AnalyzeOptions {
@@ -25,6 +27,10 @@ export interface AnalyzeOptions {
   now?: Date;
   /** How the input is named in the header; defaults to `input`. */
   sourceLabel?: string;
+  /** Output format; Markdown by default. */
+  writer?: ReportWriter;
+  /** A renderer id that renders every entry, instead of detecting each entry's format. */
+  renderer?: string;
 }
 
 export interface AnalyzeResult {
@@ -71,21 +77,44 @@ class BufferedWriter {
   }
 }
 
-export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
-  const renderer = opts.renderers.get(opts.target.renderer);
-  if (!renderer) {
-    throw new ProbeError(
-      `target ${opts.target.name} names renderer "${opts.target.renderer}", which does not ` +
-        `exist; known renderers: ${[...opts.renderers.keys()].join(", ")}`,
-    );
+/**
+ * Picks the renderer of each entry: an explicit choice wins; otherwise the entry's detected
+ * format, when a renderer for it exists; otherwise the target's renderer.
+ */
+export function rendererChooser(
+  renderers: ReadonlyMap<string, Renderer>,
+  target: Target,
+  explicit?: string,
+): (entry: Entry) => Renderer {
+  const lookup = (id: string, what: string): Renderer => {
+    const r = renderers.get(id);
+    if (!r) {
+      throw new ProbeError(
+        `${what} names renderer "${id}", which does not exist; known renderers: ${
+          [...renderers.keys()].join(", ")
+        }`,
+      );
+    }
+    return r;
+  };
+  if (explicit) {
+    const fixed = lookup(explicit, "--renderer");
+    return () => fixed;
   }
+  const fallback = lookup(target.renderer, `target ${target.name}`);
+  return (entry) => renderers.get(detectFormat(entry)) ?? fallback;
+}
+
+export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  const chooseRenderer = rendererChooser(opts.renderers, opts.target, opts.renderer);
+  const writer = opts.writer ?? markdownWriter;
   const redactHeaders = headerRedactor(opts.target.redactedHeaders);
   const stats = new CaptureStats();
-  const logPath = await Deno.makeTempFile({ prefix: "probe-log-", suffix: ".md" });
+  const logPath = await Deno.makeTempFile({ prefix: "probe-log-" });
   try {
     {
       using log = await Deno.open(logPath, { write: true, truncate: true });
-      const writer = new BufferedWriter(log);
+      const out = new BufferedWriter(log);
       let start: number | undefined;
       const entries = readEntries(opts.input, (line, reason) => {
         opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
@@ -94,27 +123,27 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
         start ??= entry.timestamp;
         const response = responseView(entry);
         stats.add(entry, response?.events);
-        const rendered = renderExchange({
+        const rendered = exchangeDoc({
           index: stats.requests,
           entry,
           response,
-          renderer,
+          renderer: chooseRenderer(entry),
           redactHeaders,
           redactUrl,
           start,
         });
-        await writer.write(rendered.markdown);
+        await out.write(writer.exchange(rendered.doc));
       }
-      await writer.flush();
+      await out.flush();
     }
-    const summary = renderSummary({
+    const summary = summaryDoc({
       title: opts.target.reportTitle,
       source: opts.sourceLabel ?? opts.input,
       generated: opts.now ?? new Date(),
       version: VERSION,
       stats,
     });
-    await writeReport(opts.output, summary, logPath);
+    await writeReport(opts.output, writer.begin(summary), logPath, writer.end());
     return { entries: stats.requests, output: opts.output };
   } finally {
     await Deno.remove(logPath).catch(() => {});
@@ -125,13 +154,20 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
  * Writes summary + log. A file report is written beside its destination and renamed into
  * place, so a failed run never leaves half a report where a good one was.
  */
-async function writeReport(output: string, summary: string, logPath: string): Promise<void> {
+async function writeReport(
+  output: string,
+  summary: string,
+  logPath: string,
+  end: string,
+): Promise<void> {
   const head = new TextEncoder().encode(summary);
+  const tail = new TextEncoder().encode(end);
   if (output === "-") {
     await writeAll(Deno.stdout, head);
     // The readable closes the file when it ends.
     const log = await Deno.open(logPath, { read: true });
     await log.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
+    await writeAll(Deno.stdout, tail);
     return;
   }
   const partial = `${output}.partial-${Deno.pid}`;
@@ -145,6 +181,7 @@ async function writeReport(output: string, summary: string, logPath: string): Pr
       await writeAll(out, head);
       const log = await Deno.open(logPath, { read: true });
       await log.readable.pipeTo(out.writable, { preventClose: true });
+      await writeAll(out, tail);
     }
     await Deno.rename(partial, output);
   } catch (err) {

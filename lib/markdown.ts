@@ -2,7 +2,7 @@
  * The Markdown report writer: turns document blocks into CommonMark (with GFM tables) that
  * never breaks, whatever the capture holds. All escaping of captured text happens here.
  */
-import type { Block } from "./types.ts";
+import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "./types.ts";
 
 /**
  * Escapes text that sits inside a line (after other text): everything that could start
@@ -72,15 +72,16 @@ export function table(header: string[], rows: string[][]): string {
   return out.join("\n") + "\n";
 }
 
-/** Renders blocks; renderer headings become level `headingLevel` (1–6). */
-export function renderBlocks(blocks: readonly Block[], headingLevel: number): string {
+/** Renders blocks; a heading of relative level 1 becomes a Markdown heading of `baseLevel`. */
+export function renderBlocks(blocks: readonly Block[], baseLevel: number): string {
   const parts: string[] = [];
-  const hashes = "#".repeat(Math.min(6, Math.max(1, headingLevel)));
   for (const block of blocks) {
     switch (block.kind) {
-      case "heading":
-        parts.push(`${hashes} ${escapeHeading(block.text)}\n`);
+      case "heading": {
+        const level = Math.min(6, Math.max(1, baseLevel + (block.level ?? 1) - 1));
+        parts.push(`${"#".repeat(level)} ${escapeHeading(block.text)}\n`);
         break;
+      }
       case "paragraph":
         parts.push(escapeText(block.text) + "\n");
         break;
@@ -105,3 +106,29 @@ export function renderBlocks(blocks: readonly Block[], headingLevel: number): st
   }
   return parts.join("\n");
 }
+
+/** The Markdown report: h1 title, h2 summary sections, h3 per exchange. */
+export const markdownWriter: ReportWriter = {
+  format: "markdown",
+  begin(summary: SummaryDoc): string {
+    const parts = [`# ${escapeHeading(summary.title)}\n`];
+    parts.push(
+      summary.facts.map(([k, v]) => `- ${escapeInline(k)}: ${escapeInline(v)}`).join("\n") + "\n",
+    );
+    for (const section of summary.sections) {
+      parts.push(`## ${escapeHeading(section.title)}\n`);
+      parts.push(renderBlocks(section.blocks, 3));
+    }
+    parts.push(`## ${escapeHeading(summary.logTitle)}\n`);
+    return parts.join("\n") + "\n";
+  },
+  exchange(doc: ExchangeDoc): string {
+    const title = `### ${doc.index}\\. ${escapeHeading(`${doc.method} ${doc.path}`)} → ${
+      escapeHeading(doc.status)
+    }\n`;
+    return title + "\n" + renderBlocks(doc.blocks, 4) + "\n";
+  },
+  end(): string {
+    return "";
+  },
+};

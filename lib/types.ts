@@ -90,7 +90,8 @@ export interface SseEvent {
 // it into text. Escaping lives in the writers only, so no renderer can break the report.
 
 export type Block =
-  | { kind: "heading"; text: string }
+  /** `level` is relative to where the blocks are placed: 1 (default) is the top level there. */
+  | { kind: "heading"; text: string; level?: number }
   | { kind: "paragraph"; text: string }
   /** Label/value lines, e.g. "Model: gpt-5". Values are inline text (escaped by the writer). */
   | { kind: "fields"; rows: [string, string][] }
@@ -98,6 +99,43 @@ export type Block =
   /** Verbatim text shown as a code block; `lang` is a hint (json, text, ...). */
   | { kind: "code"; text: string; lang?: string }
   | { kind: "list"; items: string[] };
+
+/** A titled part of the report's summary (Endpoints, Status Codes, ...). */
+export interface ReportSection {
+  title: string;
+  blocks: Block[];
+}
+
+/** Everything in the report before the conversation log. */
+export interface SummaryDoc {
+  title: string;
+  /** Header lines, shown as "Label: value". */
+  facts: [string, string][];
+  sections: ReportSection[];
+  /** Title of the section that holds the exchanges. */
+  logTitle: string;
+}
+
+/** One exchange of the conversation log. */
+export interface ExchangeDoc {
+  index: number;
+  method: string;
+  path: string;
+  /** Status code, or "error" / "incomplete" / "no response". */
+  status: string;
+  /** Renderer id used for the bodies. */
+  renderer: string;
+  blocks: Block[];
+}
+
+/** Serialises the report: `begin`, then `exchange` per entry as it streams by, then `end`. */
+export interface ReportWriter {
+  /** "markdown" or "html". */
+  format: string;
+  begin(summary: SummaryDoc): string;
+  exchange(doc: ExchangeDoc): string;
+  end(): string;
+}
 
 /** Token counts of one model response, normalised across APIs. */
 export interface Usage {
