@@ -125,6 +125,10 @@ export interface ExchangeDoc {
   status: string;
   /** Renderer id used for the bodies. */
   renderer: string;
+  /** Label of the conversation the request belongs to, when the report groups them. */
+  conversation?: string;
+  /** One-line problems found in this exchange (errors, truncated streams, ...). */
+  problems?: string[];
   blocks: Block[];
 }
 
