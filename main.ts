@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { dirname, join } from "node:path";
 import { analyzeFile } from "./lib/analyze.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
+import { loadPriceTable } from "./lib/prices.ts";
 import type { Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
 import { builtinRenderers } from "./renderers/mod.ts";
@@ -24,17 +25,25 @@ Usage:
   probe <command> --help                              help for one command
 `;
 
-const ANALYZE_HELP = `Usage: probe analyze --target NAME --input FILE [--output FILE|-]
+const ANALYZE_HELP = `Usage: probe analyze --target NAME --input FILE [options]
 
-Reads a JSONL capture (one exchange per line) and writes a Markdown report: summary, endpoints,
-HTTP methods, status codes, payload structure, and the full conversation log with secrets
-redacted.
+Reads a JSONL capture (one exchange per line) and writes a report: problems, token usage and
+estimated cost, endpoints, HTTP methods, status codes, payload structure, and the conversation
+log with secrets redacted. Each request shows only what is new in its conversation unless
+--full is given.
 
 Options:
-  -t, --target NAME    target that produced the capture (report title, renderer, redactions)
+  -t, --target NAME    target that produced the capture (report title, fallback renderer,
+                       extra redactions)
   -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
   -o, --output FILE    report path (default: analysis_report.md beside the input); - for stdout
+      --full           render every request in full instead of per-turn deltas
+      --renderer ID    render every entry with this renderer instead of detecting each one
+      --prices FILE    price table (JSONC) for the cost estimate instead of the built-in one
+      --strict         exit with status 3 when the report lists any problem
   -h, --help           show this help
+
+Exit status: 0 ok, 1 failure, 2 usage error, 3 problems found (with --strict).
 `;
 
 const TARGETS_HELP = `Usage: probe targets [NAME]
@@ -77,6 +86,10 @@ async function analyzeCommand(args: string[]): Promise<number> {
     target: { type: "string", short: "t" },
     input: { type: "string", short: "i" },
     output: { type: "string", short: "o" },
+    full: { type: "boolean" },
+    renderer: { type: "string" },
+    prices: { type: "string" },
+    strict: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, "analyze");
   if (values.help) {
@@ -96,15 +109,51 @@ async function analyzeCommand(args: string[]): Promise<number> {
   }
   const target = findTarget(values.target);
   const output = values.output ?? join(dirname(values.input), "analysis_report.md");
+  if (values.renderer && !builtinRenderers.has(values.renderer)) {
+    throw new UsageError(
+      `analyze: unknown renderer "${values.renderer}"; known renderers: ${
+        [...builtinRenderers.keys()].join(", ")
+      }`,
+    );
+  }
   const result = await analyzeFile({
     input: values.input,
     output,
     target,
     renderers: builtinRenderers,
     warn,
+    full: values.full ?? false,
+    ...(values.renderer ? { renderer: values.renderer } : {}),
+    ...(values.prices ? { prices: await loadPriceTable(values.prices) } : {}),
+    ...(Deno.stderr.isTerminal() ? { progress: progressReporter(values.input) } : {}),
   });
-  if (output !== "-") print(`Wrote ${output} (${result.entries} requests)`);
+  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+  if (output !== "-") {
+    print(`Wrote ${output} (${result.entries} requests, ${result.problems} problems)`);
+  }
+  if (values.strict && result.problems > 0) {
+    warn(`probe: ${result.problems} problems found (--strict)`);
+    return 3;
+  }
   return 0;
+}
+
+/** A one-line progress display on stderr ("analyzing: 120 MB of 1.0 GB, 3400 requests"). */
+function progressReporter(input: string): (bytes: number, entries: number) => void {
+  let total = 0;
+  try {
+    total = Deno.statSync(input).size;
+  } catch {
+    // The reader reports a missing file itself.
+  }
+  const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
+  const encoder = new TextEncoder();
+  return (bytes, entries) => {
+    const pct = total > 0 ? ` (${Math.floor(bytes / total * 100)}%)` : "";
+    Deno.stderr.writeSync(
+      encoder.encode(`\r\x1b[Kanalyzing: ${mb(bytes)} of ${mb(total)}${pct}, ${entries} requests`),
+    );
+  };
 }
 
 function targetsCommand(args: string[]): number {

@@ -7,11 +7,14 @@ import { ProbeError } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { readEntries } from "./jsonl.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
-import { detectFormat } from "./detect.ts";
+import { detectFormat, FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
 import { exchangeDoc, summaryDoc } from "./report.ts";
 import { looksLikeSse, parseSse } from "./sse.ts";
+import { ConversationTracker } from "./conversation.ts";
+import { builtinPriceTable, type PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
+import { Totals } from "./totals.ts";
 import type { Entry, Renderer, ReportWriter, ResponseView, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
 
@@ -31,10 +34,18 @@ export interface AnalyzeOptions {
   writer?: ReportWriter;
   /** A renderer id that renders every entry, instead of detecting each entry's format. */
   renderer?: string;
+  /** Show every request in full (the seed's view) instead of per-turn deltas. */
+  full?: boolean;
+  /** Prices for the cost estimate; the built-in table by default. */
+  prices?: PriceTable;
+  /** Called now and then with the bytes read so far and the entries analyzed. */
+  progress?: (bytesRead: number, entries: number) => void;
 }
 
 export interface AnalyzeResult {
   entries: number;
+  /** How many problems the report lists (malformed lines included). */
+  problems: number;
   /** The report path, or "-". */
   output: string;
 }
@@ -105,11 +116,39 @@ export function rendererChooser(
   return (entry) => renderers.get(detectFormat(entry)) ?? fallback;
 }
 
+/** Problems listed in the summary; the rest are counted (each is shown at its exchange). */
+const MAX_LISTED_PROBLEMS = 200;
+
+/** Minimum time between two progress reports, in milliseconds. */
+const PROGRESS_INTERVAL = 250;
+
 export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const chooseRenderer = rendererChooser(opts.renderers, opts.target, opts.renderer);
   const writer = opts.writer ?? markdownWriter;
+  const prices = opts.prices ?? builtinPriceTable();
   const redactHeaders = headerRedactor(opts.target.redactedHeaders);
   const stats = new CaptureStats();
+  const totals = new Totals();
+  const conversations = new ConversationTracker();
+  const problems: string[] = [];
+  let problemCount = 0;
+  const problem = (text: string) => {
+    problemCount++;
+    if (problems.length < MAX_LISTED_PROBLEMS) problems.push(text);
+  };
+  let bytesRead = 0;
+  let lastProgress = 0;
+  const onBytes = opts.progress
+    ? (n: number) => {
+      bytesRead += n;
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_INTERVAL) {
+        lastProgress = now;
+        opts.progress!(bytesRead, stats.requests);
+      }
+    }
+    : undefined;
+
   const logPath = await Deno.makeTempFile({ prefix: "probe-log-" });
   try {
     {
@@ -118,7 +157,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       let start: number | undefined;
       const entries = readEntries(opts.input, (line, reason) => {
         opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
-      });
+        problem(`line ${line}: malformed line skipped (${reason})`);
+      }, onBytes);
       for await (const { entry } of entries) {
         start ??= entry.timestamp;
         const response = responseView(entry);
@@ -131,8 +171,19 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
           redactHeaders,
           redactUrl,
           start,
+          conversations,
+          full: opts.full ?? false,
         });
-        await out.write(writer.exchange(rendered.doc));
+        const { doc } = rendered;
+        for (const p of rendered.problems) problem(`#${doc.index} ${doc.method} ${doc.path}: ${p}`);
+        if (doc.renderer !== FORMAT_GENERIC) {
+          totals.addUsage(
+            rendered.response?.model ?? rendered.request.model,
+            rendered.response?.usage,
+          );
+        }
+        totals.addTiming(doc.path, entry);
+        await out.write(writer.exchange(doc));
       }
       await out.flush();
     }
@@ -142,9 +193,13 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       generated: opts.now ?? new Date(),
       version: VERSION,
       stats,
+      totals,
+      prices,
+      problems,
+      problemCount,
     });
     await writeReport(opts.output, writer.begin(summary), logPath, writer.end());
-    return { entries: stats.requests, output: opts.output };
+    return { entries: stats.requests, output: opts.output, problems: problemCount };
   } finally {
     await Deno.remove(logPath).catch(() => {});
   }

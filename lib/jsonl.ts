@@ -113,6 +113,7 @@ const SNIFF_BYTES = 64 * 1024;
 export async function* readEntries(
   path: string,
   onMalformed: MalformedLineHandler,
+  onBytes?: (count: number) => void,
 ): AsyncGenerator<NumberedEntry> {
   let file: Deno.FsFile;
   try {
@@ -138,6 +139,7 @@ export async function* readEntries(
     const sniff = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         if (chunk.length > 0) sawBytes = true;
+        onBytes?.(chunk.length);
         if (sniffed < SNIFF_BYTES) {
           const nul = chunk.subarray(0, SNIFF_BYTES - sniffed).indexOf(0);
           if (nul !== -1) {

@@ -3,7 +3,15 @@
  * (header, endpoints, methods, statuses, payload structure) and one document per exchange.
  * Writers (Markdown, HTML) turn them into text.
  */
+import {
+  type Conversation,
+  type ConversationTracker,
+  deltaRequestBlocks,
+  fullRequestBlocks,
+} from "./conversation.ts";
+import type { PriceTable } from "./prices.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
+import type { Totals } from "./totals.ts";
 import { statusLabel, urlPath } from "./stats.ts";
 import type {
   Block,
@@ -12,6 +20,7 @@ import type {
   Headers,
   RenderedBody,
   Renderer,
+  RequestParts,
   ResponseView,
   SummaryDoc,
 } from "./types.ts";
@@ -25,9 +34,16 @@ export interface SummaryInput {
   generated: Date;
   version: string;
   stats: CaptureStats;
+  totals: Totals;
+  prices: PriceTable;
+  /** Problem lines to list (possibly capped) and how many there were in all. */
+  problems: string[];
+  problemCount: number;
 }
 
-export function summaryDoc({ title, source, generated, version, stats }: SummaryInput): SummaryDoc {
+export function summaryDoc(input: SummaryInput): SummaryDoc {
+  const { title, source, generated, version, stats, totals } = input;
+  const timed = totals.hasTiming;
   return {
     title,
     facts: [
@@ -40,12 +56,21 @@ export function summaryDoc({ title, source, generated, version, stats }: Summary
       ["Response payload bytes", String(stats.responseBytes)],
     ],
     sections: [
+      { title: "Problems", blocks: problemBlocks(input.problems, input.problemCount) },
+      { title: "Token Usage", blocks: totals.usageBlocks(input.prices) },
       {
         title: "Endpoints",
         blocks: [{
           kind: "table",
-          header: ["Path", "Methods", "Count"],
-          rows: stats.endpoints().map((e) => [e.path, e.methods.join(", "), String(e.count)]),
+          header: timed
+            ? ["Path", "Methods", "Count", "TTFB median", "TTFB max", "Time median", "Time max"]
+            : ["Path", "Methods", "Count"],
+          rows: stats.endpoints().map((e) => [
+            e.path,
+            e.methods.join(", "),
+            String(e.count),
+            ...(timed ? totals.latencyCells(e.path) : []),
+          ]),
         }],
       },
       {
@@ -82,6 +107,18 @@ export function summaryDoc({ title, source, generated, version, stats }: Summary
   };
 }
 
+function problemBlocks(problems: string[], count: number): Block[] {
+  if (count === 0) return [{ kind: "paragraph", text: "None found." }];
+  const blocks: Block[] = [{ kind: "list", items: problems }];
+  if (count > problems.length) {
+    blocks.push({
+      kind: "paragraph",
+      text: `… and ${count - problems.length} more (each is also shown at its exchange).`,
+    });
+  }
+  return blocks;
+}
+
 function countTable(label: string, counts: [string, number][]): Block {
   return { kind: "table", header: [label, "Count"], rows: counts.map(([k, n]) => [k, String(n)]) };
 }
@@ -104,6 +141,10 @@ export interface ExchangeInput {
   redactUrl: (url: string) => string;
   /** Timestamp of the capture's first entry, for "+12.3s" offsets. */
   start: number;
+  /** Groups requests into conversations (for the delta view and navigation). */
+  conversations: ConversationTracker;
+  /** Show every request in full instead of only what is new in its conversation. */
+  full: boolean;
 }
 
 /** One exchange's document and what its renderer found (usage, problems). */
@@ -111,11 +152,28 @@ export interface RenderedExchange {
   doc: ExchangeDoc;
   request: RenderedBody;
   response: RenderedBody | undefined;
+  conversation: Conversation | undefined;
+  /** The exchange's problems: HTTP errors, failures, and what the renderers reported. */
+  problems: string[];
 }
 
 export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   const { index, entry, response, renderer } = input;
   const { request } = entry;
+  const binaryRequest = request.body_encoding === "base64";
+
+  // The conversation is settled first: the request's rendering depends on it.
+  const parts = binaryRequest ? undefined : requestParts(renderer, request.body, entry);
+  let conversation: Conversation | undefined;
+  let where = "";
+  if (parts) {
+    conversation = input.conversations.assign(parts, request.headers, renderer.id);
+    where = conversation.requests === 0
+      ? `${conversation.id} (first request; grouped by ${conversation.basis})`
+      : `${conversation.id} (request ${
+        conversation.requests + 1
+      }; previous #${conversation.lastIndex})`;
+  }
 
   const fields: [string, string][] = [
     ["URL", input.redactUrl(request.url)],
@@ -125,15 +183,26 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   const timing = timingText(entry);
   if (timing) fields.push(["Timing", timing]);
   fields.push(["Renderer", `${renderer.name} (${renderer.id})`]);
+  if (conversation) fields.push(["Conversation", where]);
   if (entry.error) fields.push(["Error", entry.error]);
   if (entry.incomplete) fields.push(["Incomplete", "still in flight when the capture stopped"]);
 
   const blocks: Block[] = [{ kind: "fields", rows: fields }];
   blocks.push(heading("Request Headers"), headerTable(input.redactHeaders(request.headers)));
   blocks.push(heading("Request Body"));
-  const renderedRequest = request.body_encoding === "base64"
-    ? { blocks: [binaryNote(request.body)] }
-    : safeRender(() => renderer.renderRequest(request.body, entry), request.body);
+  let renderedRequest: RenderedBody;
+  if (binaryRequest) {
+    renderedRequest = { blocks: [binaryNote(request.body)] };
+  } else if (parts && conversation) {
+    // The delta is computed in both views: it also moves the conversation on to this request.
+    const delta = deltaRequestBlocks(parts, conversation, index);
+    renderedRequest = {
+      blocks: input.full ? fullRequestBlocks(parts) : delta,
+      ...(parts.model ? { model: parts.model } : {}),
+    };
+  } else {
+    renderedRequest = safeRender(() => renderer.renderRequest(request.body, entry), request.body);
+  }
   blocks.push(...nested(renderedRequest.blocks));
 
   let renderedResponse: RenderedBody | undefined;
@@ -157,18 +226,45 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
         : "No response recorded.",
     });
   }
-  return {
-    doc: {
-      index,
-      method: request.method,
-      path: urlPath(request.url),
-      status: statusLabel(entry),
-      renderer: renderer.id,
-      blocks,
-    },
-    request: renderedRequest,
-    response: renderedResponse,
+  if (conversation && renderedResponse?.responseId) {
+    input.conversations.noteResponse(conversation, renderedResponse.responseId);
+  }
+  const problems = exchangeProblems(entry, renderedRequest, renderedResponse);
+  const doc: ExchangeDoc = {
+    index,
+    method: request.method,
+    path: urlPath(request.url),
+    status: statusLabel(entry),
+    renderer: renderer.id,
+    blocks,
   };
+  if (conversation) doc.conversation = String(conversation.id);
+  if (problems.length > 0) doc.problems = problems;
+  return { doc, request: renderedRequest, response: renderedResponse, conversation, problems };
+}
+
+function exchangeProblems(
+  entry: Entry,
+  request: RenderedBody,
+  response: RenderedBody | undefined,
+): string[] {
+  const problems: string[] = [];
+  if (entry.error) problems.push(`failed: ${entry.error}`);
+  if (entry.incomplete) problems.push("incomplete: still in flight when the capture stopped");
+  const status = entry.response?.status_code;
+  if (status !== undefined && status >= 400) problems.push(`HTTP ${status}`);
+  problems.push(...(request.problems ?? []), ...(response?.problems ?? []));
+  return problems;
+}
+
+/** The renderer's request parts, or undefined when it has none or fails on this body. */
+function requestParts(renderer: Renderer, body: unknown, entry: Entry): RequestParts | undefined {
+  if (!renderer.requestParts) return undefined;
+  try {
+    return renderer.requestParts(body, entry);
+  } catch {
+    return undefined; // renderRequest (guarded by safeRender) shows the body instead
+  }
 }
 
 function heading(text: string): Block {

@@ -170,6 +170,40 @@ export interface RenderedBody {
   usage?: Usage;
   /** Things a reader should look at first: truncated streams, error events, ... */
   problems?: string[];
+  /** The model that answered (response) or was asked for (request), when known. */
+  model?: string;
+  /** The server's id of this response (e.g. `resp_…`), which later requests may continue. */
+  responseId?: string;
+}
+
+/**
+ * A request split into the parts a conversation repeats, so the report can show only what is
+ * new since the previous request of the same conversation.
+ */
+export interface RequestParts {
+  /** Settings shown on every request (model, stream, reasoning, ...). */
+  fields: [string, string][];
+  model?: string;
+  /** An id the body carries for its conversation (e.g. prompt_cache_key). */
+  conversationKey?: string;
+  /** The response this request continues (e.g. previous_response_id). */
+  continues?: string;
+  /** The system prompt: its text (compared across requests) and its full rendering. */
+  system?: { title: string; text: string; blocks: Block[] };
+  /** Tool definitions: one fingerprint per tool name, and the full rendering. */
+  tools?: { title: string; fingerprints: Record<string, string>; blocks: Block[] };
+  /** The conversation items (messages, tool calls and results, ...) as table rows. */
+  items?: {
+    title: string;
+    header: string[];
+    rows: string[][];
+    /** Identity of each item (compared across requests), parallel to `rows`. */
+    keys: string[];
+    /** Full text of an item when its row shows only an excerpt, parallel to `rows`. */
+    full: (string | undefined)[];
+  };
+  /** Everything else, shown after the parts above on every request. */
+  extra: Block[];
 }
 
 /** Tier 2: turns one API format's request and response bodies into blocks. */
@@ -180,6 +214,11 @@ export interface Renderer {
   name: string;
   renderRequest(body: unknown, entry: Entry): RenderedBody;
   renderResponse(response: ResponseView, entry: Entry): RenderedBody;
+  /**
+   * The request's repeated parts, for the per-turn delta view; undefined when the body is
+   * not a request of this format (the report then shows `renderRequest` in full).
+   */
+  requestParts?(body: unknown, entry: Entry): RequestParts | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

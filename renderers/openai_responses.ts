@@ -8,11 +8,13 @@
  * odd input.
  */
 
+import { fullRequestBlocks, itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
   RenderedBody,
   Renderer,
+  RequestParts,
   ResponseView,
   SseEvent,
   Usage,
@@ -314,22 +316,88 @@ function toolsBlocks(tools: unknown): Block[] {
 /** Keys rendered by their own section (or fully as a field): not repeated in "Other settings". */
 const SECTION_KEYS = ["instructions", "input", "tools"];
 
-function renderRequest(body: unknown, _entry: Entry): RenderedBody {
-  if (!isRecord(body)) return { blocks: nonObjectBody(body) };
-  const blocks: Block[] = [];
+/**
+ * Full text of an item whose table cell is only an excerpt: user/system messages and tool
+ * outputs. Assistant messages are skipped: they repeat an answer the report already showed.
+ */
+function itemFullText(item: unknown): string | undefined {
+  if (!isRecord(item) || item.role === "assistant") return undefined;
+  const type = str(item.type) ?? ("role" in item ? "message" : "");
+  let text: string | undefined;
+  if (type === "message") text = contentText(item.content);
+  else if (type === "function_call_output" || type === "custom_tool_call_output") {
+    text = contentText(item.output);
+  }
+  return text !== undefined && text.length > CELL ? capText(text).text : undefined;
+}
+
+/** The input as conversation items, or raw blocks when it is neither a string nor an array. */
+function inputItems(input: unknown): RequestParts["items"] | Block[] {
+  const header = ["#", "Role", "Type", "Content"];
+  const title = "Input items";
+  if (typeof input === "string") {
+    return {
+      title,
+      header,
+      rows: [["1", "user", "message", excerpt(input, CELL)]],
+      keys: [itemKey(input)],
+      full: [input.length > CELL ? capText(input).text : undefined],
+    };
+  }
+  if (!Array.isArray(input)) return inputBlocks(input);
+  return {
+    title,
+    header,
+    rows: input.map(inputRow),
+    keys: input.map(itemKey),
+    full: input.map(itemFullText),
+  };
+}
+
+function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
+  if (!isRecord(body)) return undefined;
   const { rows, cut } = requestFields(body);
-  if (rows.length > 0) blocks.push(fields(rows));
-  blocks.push(
-    ...instructionsBlocks(body.instructions),
-    ...inputBlocks(body.input),
-    ...toolsBlocks(body.tools),
-  );
+  const parts: RequestParts = { fields: rows, extra: [] };
+  const model = str(body.model);
+  if (model) parts.model = model;
+  const cacheKey = str(body.prompt_cache_key);
+  if (cacheKey) parts.conversationKey = cacheKey;
+  const previous = str(body.previous_response_id);
+  if (previous) parts.continues = previous;
+  if (body.instructions !== undefined) {
+    parts.system = {
+      title: "System prompt (instructions)",
+      text: typeof body.instructions === "string"
+        ? body.instructions
+        : JSON.stringify(body.instructions),
+      blocks: instructionsBlocks(body.instructions),
+    };
+  }
+  if (body.input !== undefined) {
+    const items = inputItems(body.input);
+    if (Array.isArray(items)) parts.extra.push(...items);
+    else parts.items = items;
+  }
+  if (Array.isArray(body.tools)) {
+    const fingerprints: Record<string, string> = {};
+    for (const tool of body.tools) {
+      const name = isRecord(tool) ? toolParts(tool).name : "?";
+      fingerprints[name] = itemKey(tool);
+    }
+    parts.tools = { title: "Tools", fingerprints, blocks: toolsBlocks(body.tools) };
+  } else parts.extra.push(...toolsBlocks(body.tools));
   const shown = new Set(
     [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) => !cut.has(k)),
   );
   const rest = remainingKeys(body, shown);
-  if (rest) blocks.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
-  return { blocks };
+  if (rest) parts.extra.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
+  return parts;
+}
+
+function renderRequest(body: unknown, entry: Entry): RenderedBody {
+  const parts = requestParts(body, entry);
+  if (!parts) return { blocks: nonObjectBody(body) };
+  return { blocks: fullRequestBlocks(parts), ...(parts.model ? { model: parts.model } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,7 +600,7 @@ function renderFinalResponse(
   entries: OutputEntry[],
   streamErrors: ErrorInfo[],
   problems: string[],
-): { blocks: Block[]; usage?: Usage } {
+): RenderedBody {
   const usage = usageFrom(resp?.usage);
   const rows: [string, string][] = [];
   const errors = [...streamErrors];
@@ -552,7 +620,13 @@ function renderFinalResponse(
   for (const e of errors) problems.push(errorLine(e));
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
   blocks.push(...errorsBlocks(errors), ...outputBlocks(entries));
-  return usage ? { blocks, usage } : { blocks };
+  const out: RenderedBody = { blocks };
+  if (usage) out.usage = usage;
+  const model = str(resp?.model);
+  if (model) out.model = model;
+  const id = str(resp?.id);
+  if (id) out.responseId = id;
+  return out;
 }
 
 /** Output items of a response object; non-object entries wrapped so they are still shown. */
@@ -885,7 +959,7 @@ function renderStream(events: SseEvent[]): RenderedBody {
     },
     ...rawEventBlocks(parsed, problems),
   );
-  return final.usage ? { blocks, usage: final.usage, problems } : { blocks, problems };
+  return { ...final, blocks, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -944,4 +1018,5 @@ export const openaiResponses: Renderer = {
   name: "OpenAI Responses API",
   renderRequest,
   renderResponse,
+  requestParts,
 };

@@ -90,7 +90,7 @@ Deno.test("probe analyze", async (t) => {
       await Deno.copyFile(SAMPLE, `${dir}/traffic.jsonl`);
       const run = await probe(["analyze", "--target", "codex", "--input", "traffic.jsonl"], dir);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stdout, "Wrote analysis_report.md (3 requests)\n");
+      assert.equal(run.stdout, "Wrote analysis_report.md (3 requests, 0 problems)\n");
       const report = await Deno.readTextFile(`${dir}/analysis_report.md`);
       assert.match(report, /^- Total requests: 3$/m);
       // Nothing else is left behind (no partial or temp files).

@@ -13,6 +13,7 @@ const testdata = new URL("../testdata/", import.meta.url);
 const SAMPLE = new URL("sample_traffic.jsonl", testdata).pathname;
 const HOSTILE = new URL("hostile_traffic.jsonl", testdata).pathname;
 const GOLDEN = new URL("sample_report.golden.md", testdata).pathname;
+const GOLDEN_FULL = new URL("sample_report_full.golden.md", testdata).pathname;
 const UPDATE = Deno.args.includes("--update");
 const NOW = new Date("2026-02-05T09:00:00.000Z");
 
@@ -25,7 +26,7 @@ interface Token {
 }
 const md = new MarkdownIt("commonmark").enable("table");
 
-async function report(input: string, sourceLabel: string): Promise<string> {
+async function report(input: string, sourceLabel: string, full = false): Promise<string> {
   const dir = await Deno.makeTempDir();
   try {
     const output = `${dir}/report.md`;
@@ -38,6 +39,7 @@ async function report(input: string, sourceLabel: string): Promise<string> {
       warn: (l) => warnings.push(l),
       now: NOW,
       sourceLabel,
+      full,
     });
     assert.deepEqual(warnings, []);
     return await Deno.readTextFile(output);
@@ -63,6 +65,15 @@ Deno.test("sample report", async (t) => {
     assert.equal(text, golden, "report changed; rerun with -- --update if intended");
   });
 
+  await t.step("--full matches its golden file exactly", async () => {
+    const full = await report(SAMPLE, "testdata/sample_traffic.jsonl", true);
+    if (UPDATE) await Deno.writeTextFile(GOLDEN_FULL, full);
+    assert.equal(full, await Deno.readTextFile(GOLDEN_FULL), "rerun with -- --update if intended");
+    // The complete view repeats the tools table in every request; the delta view once.
+    assert.equal(full.split("| write_file | function |").length - 1, 3);
+    assert.equal(text.split("| write_file | function |").length - 1, 1);
+  });
+
   const tokens = md.parse(text, {}) as Token[];
   const hs = headings(tokens);
 
@@ -84,10 +95,12 @@ Deno.test("sample report", async (t) => {
     assert.deepEqual(cells, ["Path", "Methods", "Count", "/v1/responses", "POST", "3"]);
   });
 
-  await t.step("sections in the seed's order", () => {
+  await t.step("sections in the seed's order, problems and usage first", () => {
     const top = hs.filter(([tag]) => tag === "h1" || tag === "h2").map(([, h]) => h);
     assert.deepEqual(top, [
       "Codex Traffic Analysis Report",
+      "Problems",
+      "Token Usage",
       "Endpoints",
       "HTTP Methods",
       "Status Codes",
@@ -107,10 +120,10 @@ Deno.test("sample report", async (t) => {
     assert.equal(sections.length, 3);
     assert.match(sections[0], /def is_prime\(n: int\) -> bool:/);
     assert.doesNotMatch(sections[0], /write_file\b.*call_write_1/);
-    assert.match(sections[1], /\| write_file \|/);
+    assert.match(sections[1], /^- \*\*Name:\*\* write_file$/m);
     assert.match(sections[1], /Saving the function/);
     assert.match(sections[1], /"path": "prime.py"/);
-    assert.match(sections[2], /shell/);
+    assert.match(sections[2], /^- \*\*Name:\*\* shell$/m);
     assert.match(sections[2], /"pytest"/);
   });
 

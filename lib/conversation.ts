@@ -1,0 +1,298 @@
+/**
+ * Per-turn delta view. Agents resend the whole conversation on every request, so the report
+ * groups requests into conversations and shows, for each request, only what is new since the
+ * previous request of its conversation; the system prompt and tools are shown in full once,
+ * then as "unchanged" or as a compact diff.
+ */
+import { getHeader } from "./headers.ts";
+import type { Block, Headers, RequestParts } from "./types.ts";
+
+/** A fast, non-cryptographic 53-bit string hash (cyrb53), as base-36 text. */
+export function hashText(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
+
+/** Identity of a JSON value for comparing items across requests. */
+export function itemKey(value: unknown): string {
+  return hashText(JSON.stringify(value) ?? "undefined");
+}
+
+/** The complete rendering of a request from its parts (the `--full` view). */
+export function fullRequestBlocks(parts: RequestParts): Block[] {
+  const blocks: Block[] = [];
+  if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
+  if (parts.system) blocks.push(...parts.system.blocks);
+  if (parts.items) {
+    blocks.push(
+      { kind: "heading", text: `${parts.items.title} (${parts.items.rows.length})` },
+      { kind: "table", header: parts.items.header, rows: parts.items.rows },
+    );
+  }
+  if (parts.tools) blocks.push(...parts.tools.blocks);
+  blocks.push(...parts.extra);
+  return blocks;
+}
+
+/** What the report remembers of one conversation: only what the next request is compared to. */
+export interface Conversation {
+  /** 1-based, in order of first appearance. */
+  id: number;
+  /** How the requests were grouped (shown to the reader). */
+  basis: string;
+  requests: number;
+  /** Exchange index of the conversation's latest request. */
+  lastIndex: number;
+  model?: string;
+  itemKeys: string[];
+  system?: { text: string; index: number };
+  tools?: { fingerprints: Record<string, string>; index: number };
+}
+
+/** Headers that carry an agent's session or conversation id. */
+const SESSION_HEADERS = ["session_id", "session-id", "x-session-id", "x-claude-code-session-id"];
+
+/** Assigns requests to conversations, in capture order. */
+export class ConversationTracker {
+  #all: Conversation[] = [];
+  #byKey = new Map<string, Conversation>();
+  #byResponse = new Map<string, Conversation>();
+
+  /** The conversation of a request with these parts (a new one when nothing matches). */
+  assign(parts: RequestParts, headers: Headers, format: string): Conversation {
+    if (parts.continues) {
+      const conv = this.#byResponse.get(parts.continues);
+      if (conv) return conv;
+    }
+    let key = parts.conversationKey ? `${format} ${parts.conversationKey}` : undefined;
+    let basis = parts.conversationKey ? `conversation key ${parts.conversationKey}` : "";
+    if (!key) {
+      for (const name of SESSION_HEADERS) {
+        const value = getHeader(headers, name);
+        if (value) {
+          key = `${format} ${name} ${value}`;
+          basis = `${name} header ${value}`;
+          break;
+        }
+      }
+    }
+    if (key) {
+      let conv = this.#byKey.get(key);
+      if (!conv) {
+        conv = this.#create(basis, parts.model);
+        this.#byKey.set(key, conv);
+      }
+      return conv;
+    }
+    const keys = parts.items?.keys ?? [];
+    let best: Conversation | undefined;
+    let bestShared = 0;
+    for (const conv of this.#all) {
+      if (parts.model && conv.model && parts.model !== conv.model) continue;
+      const shared = sharedPrefix(conv.itemKeys, keys);
+      if (shared > 0 && shared >= bestShared) {
+        best = conv;
+        bestShared = shared;
+      }
+    }
+    return best ?? this.#create("shared history", parts.model);
+  }
+
+  /** Remembers a response id, so requests that continue it join its conversation. */
+  noteResponse(conv: Conversation, responseId: string): void {
+    this.#byResponse.set(responseId, conv);
+  }
+
+  get count(): number {
+    return this.#all.length;
+  }
+
+  #create(basis: string, model: string | undefined): Conversation {
+    const conv: Conversation = {
+      id: this.#all.length + 1,
+      basis,
+      requests: 0,
+      lastIndex: 0,
+      model,
+      itemKeys: [],
+    };
+    this.#all.push(conv);
+    return conv;
+  }
+}
+
+function sharedPrefix(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * The delta rendering of a request within its conversation, and the conversation updated to
+ * this request. `index` is the exchange's number in the report.
+ */
+export function deltaRequestBlocks(
+  parts: RequestParts,
+  conv: Conversation,
+  index: number,
+): Block[] {
+  const first = conv.requests === 0;
+  const blocks: Block[] = [];
+  if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
+
+  if (parts.system) {
+    const prev = conv.system;
+    if (!prev) blocks.push(...parts.system.blocks);
+    else if (prev.text === parts.system.text) {
+      blocks.push({
+        kind: "paragraph",
+        text:
+          `${parts.system.title}: unchanged since #${prev.index} (${parts.system.text.length} characters).`,
+      });
+    } else {
+      blocks.push(
+        { kind: "heading", text: `${parts.system.title} (changed since #${prev.index})` },
+        { kind: "code", text: lineDiff(prev.text, parts.system.text), lang: "diff" },
+      );
+    }
+    conv.system = { text: parts.system.text, index };
+  }
+
+  if (parts.items) {
+    const { rows, keys, full, header, title } = parts.items;
+    const shared = parts.continues ? 0 : sharedPrefix(conv.itemKeys, keys);
+    let note: string;
+    if (parts.continues) {
+      note = `continues ${parts.continues}; all ${rows.length} items are new`;
+    } else if (first) note = `${rows.length} items`;
+    else if (shared === conv.itemKeys.length) {
+      note = `${rows.length - shared} new, ${shared} earlier items unchanged`;
+    } else {
+      note = `history changed: ${shared} earlier items unchanged, ${
+        conv.itemKeys.length - shared
+      } earlier items no longer sent (compacted or edited), ${rows.length - shared} shown`;
+    }
+    blocks.push({ kind: "heading", text: `${title}: ${note}` });
+    const fresh = rows.slice(shared);
+    if (fresh.length > 0) blocks.push({ kind: "table", header, rows: fresh });
+    for (let i = shared; i < rows.length; i++) {
+      const text = full[i];
+      if (text !== undefined) {
+        blocks.push(
+          { kind: "paragraph", text: `Item ${rows[i][0] ?? i + 1} in full:` },
+          { kind: "code", text, lang: "text" },
+        );
+      }
+    }
+    conv.itemKeys = keys;
+  }
+
+  if (parts.tools) {
+    const prev = conv.tools;
+    const now = parts.tools.fingerprints;
+    const count = Object.keys(now).length;
+    if (!prev) blocks.push(...parts.tools.blocks);
+    else {
+      const added = Object.keys(now).filter((n) => !(n in prev.fingerprints));
+      const removed = Object.keys(prev.fingerprints).filter((n) => !(n in now));
+      const changed = Object.keys(now).filter((n) =>
+        n in prev.fingerprints && prev.fingerprints[n] !== now[n]
+      );
+      if (added.length + removed.length + changed.length === 0) {
+        blocks.push({
+          kind: "paragraph",
+          text: `${parts.tools.title}: ${count} unchanged since #${prev.index}.`,
+        });
+      } else {
+        const what = [
+          added.length ? `added ${added.join(", ")}` : "",
+          removed.length ? `removed ${removed.join(", ")}` : "",
+          changed.length ? `changed ${changed.join(", ")}` : "",
+        ].filter(Boolean).join("; ");
+        blocks.push({
+          kind: "paragraph",
+          text: `${parts.tools.title} changed since #${prev.index}: ${what}.`,
+        });
+        blocks.push(...parts.tools.blocks);
+      }
+    }
+    conv.tools = { fingerprints: now, index };
+  }
+
+  blocks.push(...parts.extra);
+  conv.requests++;
+  conv.lastIndex = index;
+  conv.model ??= parts.model;
+  return blocks;
+}
+
+/** Longest inputs (in lines) diffed line by line; beyond that the new text is shown whole. */
+const MAX_DIFF_CELLS = 4_000_000;
+
+/**
+ * A compact line diff: `-`/`+` for removed/added lines, unchanged runs folded to one
+ * `  … N unchanged lines` marker (keeping one line of context either side).
+ */
+export function lineDiff(before: string, after: string): string {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  if (a.length * b.length > MAX_DIFF_CELLS) {
+    return `(too long to diff: ${a.length} → ${b.length} lines; new text follows)\n${after}`;
+  }
+  // LCS table over suffixes, one row of Uint32 per line of `a`.
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const lcs = new Uint32Array(rows * cols);
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lcs[i * cols + j] = a[i] === b[j]
+        ? lcs[(i + 1) * cols + j + 1] + 1
+        : Math.max(lcs[(i + 1) * cols + j], lcs[i * cols + j + 1]);
+    }
+  }
+  const ops: [" " | "-" | "+", string][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      ops.push([" ", a[i]]);
+      i++;
+      j++;
+    } else if (
+      i < a.length && (j === b.length || lcs[(i + 1) * cols + j] >= lcs[i * cols + j + 1])
+    ) {
+      ops.push(["-", a[i++]]); // removals before additions, as in unified diffs
+    } else ops.push(["+", b[j++]]);
+  }
+  const out: string[] = [];
+  for (let k = 0; k < ops.length;) {
+    if (ops[k][0] !== " ") {
+      out.push(`${ops[k][0]} ${ops[k][1]}`);
+      k++;
+      continue;
+    }
+    let end = k;
+    while (end < ops.length && ops[end][0] === " ") end++;
+    const run = end - k;
+    const keepBefore = k > 0 ? 1 : 0;
+    const keepAfter = end < ops.length ? 1 : 0;
+    if (run <= keepBefore + keepAfter + 1) {
+      for (let m = k; m < end; m++) out.push(`  ${ops[m][1]}`);
+    } else {
+      if (keepBefore) out.push(`  ${ops[k][1]}`);
+      out.push(`  … ${run - keepBefore - keepAfter} unchanged lines`);
+      if (keepAfter) out.push(`  ${ops[end - 1][1]}`);
+    }
+    k = end;
+  }
+  return out.join("\n");
+}

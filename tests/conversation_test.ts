@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import {
+  ConversationTracker,
+  deltaRequestBlocks,
+  fullRequestBlocks,
+  hashText,
+  lineDiff,
+} from "../lib/conversation.ts";
+import { analyzeFile } from "../lib/analyze.ts";
+import type { Block, RequestParts } from "../lib/types.ts";
+import { builtinRenderers } from "../renderers/mod.ts";
+import { codex } from "../targets/codex.ts";
+import { writeCapture } from "../bench/generate.ts";
+
+function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts {
+  return {
+    fields: [["Model", "m"]],
+    items: {
+      title: "Input items",
+      header: ["#", "Content"],
+      rows: items.map((t, i) => [String(i + 1), t]),
+      keys: items.map(hashText),
+      full: items.map(() => undefined),
+    },
+    extra: [],
+    ...over,
+  };
+}
+
+function texts(blocks: Block[]): string[] {
+  return blocks.map((b) => {
+    switch (b.kind) {
+      case "heading":
+      case "paragraph":
+        return b.text;
+      case "table":
+        return b.rows.map((r) => r.join("|")).join("\n");
+      case "code":
+        return b.text;
+      case "fields":
+        return b.rows.map((r) => r.join(": ")).join("\n");
+      case "list":
+        return b.items.join("\n");
+    }
+  });
+}
+
+Deno.test("ConversationTracker groups requests", async (t) => {
+  await t.step("by shared history prefix, separately for unrelated histories", () => {
+    const tracker = new ConversationTracker();
+    const a1 = tracker.assign(parts(["hi"]), {}, "f");
+    deltaRequestBlocks(parts(["hi"]), a1, 1);
+    const b1 = tracker.assign(parts(["other"]), {}, "f");
+    deltaRequestBlocks(parts(["other"]), b1, 2);
+    const a2 = tracker.assign(parts(["hi", "answer", "more"]), {}, "f");
+    assert.equal(a2.id, a1.id);
+    assert.notEqual(b1.id, a1.id);
+    assert.equal(tracker.count, 2);
+  });
+  await t.step("by the body's conversation key, even when histories differ", () => {
+    const tracker = new ConversationTracker();
+    const a = tracker.assign(parts(["x"], { conversationKey: "k1" }), {}, "f");
+    const b = tracker.assign(parts(["y"], { conversationKey: "k1" }), {}, "f");
+    const c = tracker.assign(parts(["x"], { conversationKey: "k2" }), {}, "f");
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+  });
+  await t.step("by a session header", () => {
+    const tracker = new ConversationTracker();
+    const a = tracker.assign(parts(["x"]), { "Session-Id": "s1" }, "f");
+    const b = tracker.assign(parts(["z"]), { "session-id": "s1" }, "f");
+    assert.equal(a, b);
+    assert.match(a.basis, /session-id header s1/);
+  });
+  await t.step("by previous_response_id", () => {
+    const tracker = new ConversationTracker();
+    const a = tracker.assign(parts(["x"]), {}, "f");
+    tracker.noteResponse(a, "resp_1");
+    const b = tracker.assign(parts(["new only"], { continues: "resp_1" }), {}, "f");
+    assert.equal(a, b);
+  });
+  await t.step("not across models", () => {
+    const tracker = new ConversationTracker();
+    const a = tracker.assign(parts(["x"], { model: "big" }), {}, "f");
+    deltaRequestBlocks(parts(["x"], { model: "big" }), a, 1);
+    const b = tracker.assign(parts(["x", "y"], { model: "small" }), {}, "f");
+    assert.notEqual(a, b);
+  });
+});
+
+Deno.test("deltaRequestBlocks shows only what is new", async (t) => {
+  const system = (text: string) => ({ title: "System prompt", text, blocks: [] as Block[] });
+  const tools = (fp: Record<string, string>) => ({
+    title: "Tools",
+    fingerprints: fp,
+    blocks: [{ kind: "heading", text: "Tools (full)" } as Block],
+  });
+  const tracker = new ConversationTracker();
+  const p1 = parts(["a", "b"], {
+    system: { ...system("S1"), blocks: [{ kind: "code", text: "S1" }] },
+    tools: tools({ shell: "1", read: "2" }),
+  });
+  const conv = tracker.assign(p1, {}, "f");
+  await t.step("first request: everything in full", () => {
+    const out = texts(deltaRequestBlocks(p1, conv, 1));
+    assert.deepEqual(out, ["Model: m", "S1", "Input items: 2 items", "1|a\n2|b", "Tools (full)"]);
+  });
+  await t.step("next request: new items only, system and tools unchanged", () => {
+    const p2 = parts(["a", "b", "c"], {
+      system: system("S1"),
+      tools: tools({ shell: "1", read: "2" }),
+    });
+    const out = texts(deltaRequestBlocks(p2, tracker.assign(p2, {}, "f"), 2));
+    assert.deepEqual(out, [
+      "Model: m",
+      "System prompt: unchanged since #1 (2 characters).",
+      "Input items: 1 new, 2 earlier items unchanged",
+      "3|c",
+      "Tools: 2 unchanged since #1.",
+    ]);
+  });
+  await t.step("edited history, changed system prompt, changed tools", () => {
+    const p3 = parts(["a", "summary", "d"], {
+      system: system("S1\nextra"),
+      tools: tools({ shell: "9", write: "3" }),
+    });
+    const out = texts(deltaRequestBlocks(p3, tracker.assign(p3, {}, "f"), 3));
+    assert.deepEqual(out, [
+      "Model: m",
+      "System prompt (changed since #2)",
+      "  S1\n+ extra",
+      "Input items: history changed: 1 earlier items unchanged, 2 earlier items no longer " +
+      "sent (compacted or edited), 2 shown",
+      "2|summary\n3|d",
+      "Tools changed since #2: added write; removed read; changed shell.",
+      "Tools (full)",
+    ]);
+  });
+  await t.step("fullRequestBlocks keeps the seed's complete view", () => {
+    assert.deepEqual(texts(fullRequestBlocks(p1)), [
+      "Model: m",
+      "S1",
+      "Input items (2)",
+      "1|a\n2|b",
+      "Tools (full)",
+    ]);
+  });
+});
+
+Deno.test("lineDiff folds unchanged runs", async (t) => {
+  await t.step("one changed line in the middle", () => {
+    const a = ["1", "2", "3", "4", "5", "6"].join("\n");
+    const b = ["1", "2", "3", "X", "5", "6"].join("\n");
+    assert.equal(
+      lineDiff(a, b),
+      ["  … 2 unchanged lines", "  3", "- 4", "+ X", "  5", "  6"].join("\n"),
+    );
+  });
+  await t.step("identical texts fold completely", () => {
+    assert.equal(lineDiff("a\nb\nc", "a\nb\nc"), "  … 3 unchanged lines");
+  });
+});
+
+Deno.test("delta report of a generated 60-turn session", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const input = `${dir}/traffic.jsonl`;
+    const manifest = await writeCapture(input, { seed: 7, turns: 60, format: "responses" });
+    const output = `${dir}/report.md`;
+    const result = await analyzeFile({
+      input,
+      output,
+      target: codex,
+      renderers: builtinRenderers,
+      warn: () => {},
+      now: new Date(0),
+    });
+    const report = await Deno.readTextFile(output);
+    const captureSize = (await Deno.stat(input)).size;
+    await t.step("is at most a tenth of the capture", () => {
+      assert.equal(result.entries, 60);
+      assert.ok(
+        report.length * 10 <= captureSize,
+        `report ${report.length} bytes vs capture ${captureSize}`,
+      );
+    });
+    await t.step("still holds every user message, answer and tool call", () => {
+      assert.ok(manifest.userMessages.length > 10);
+      for (const m of manifest.userMessages) assert.ok(report.includes(m), m);
+      for (const a of manifest.answers) assert.ok(report.includes(a), a.slice(0, 40));
+      for (const c of manifest.toolCalls) {
+        assert.ok(report.includes(`"path": "src/${c.marker}.ts"`), c.marker);
+      }
+    });
+    await t.step("the system prompt appears once", () => {
+      assert.equal(report.split("## Rule 1\n").length - 1, 1);
+    });
+    await t.step("--full is the complete view, many times larger", async () => {
+      await analyzeFile({
+        input,
+        output: `${dir}/full.md`,
+        target: codex,
+        renderers: builtinRenderers,
+        warn: () => {},
+        full: true,
+      });
+      const full = await Deno.readTextFile(`${dir}/full.md`);
+      assert.equal(full.split("## Rule 1\n").length - 1, 60);
+      assert.ok(full.length > report.length * 5);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
