@@ -1,0 +1,718 @@
+/**
+ * Tier-2 renderer for the Anthropic Messages API (`POST /v1/messages`, Claude Code's
+ * `/v1/messages?beta=true`): the request's settings, system prompt, messages (one row per
+ * content block) and tools; the response message rebuilt from its SSE events (or a plain JSON
+ * message), with usage computed the way the SDK's `MessageStream` does, and the problems a
+ * reader should see first (error events, cut-off streams, missing usage).
+ *
+ * Unknown fields, block types and event types are kept and shown raw; nothing here throws on
+ * odd input.
+ */
+
+import type {
+  Block,
+  Entry,
+  RenderedBody,
+  Renderer,
+  ResponseView,
+  SseEvent,
+  Usage,
+} from "../lib/types.ts";
+import {
+  apiErrorBody,
+  arr,
+  base64Bytes,
+  capText,
+  charCount,
+  code,
+  compactJson,
+  type ErrorInfo,
+  errorInfo,
+  errorLine,
+  errorsBlocks,
+  excerpt,
+  fields,
+  type FieldSpec,
+  firstLine,
+  formatUsage,
+  heading,
+  inlineValue,
+  insertCutOffNote,
+  isRecord,
+  type JsonObject,
+  jsonOrText,
+  lastEventText,
+  listValue,
+  nonObjectBody,
+  num,
+  objectSummary,
+  paragraph,
+  paramSummary,
+  type ParsedSse,
+  parseSseEvent,
+  prettyJson,
+  rawEventBlocks,
+  remainingKeys,
+  settingsRows,
+  sseEventsBlocks,
+  str,
+  toolSchemasBlocks,
+  tryParseJson,
+} from "./common.ts";
+
+/** Length of a table cell excerpt. */
+const CELL = 200;
+/** Cap for one system prompt block (Claude Code sends ~15k characters). */
+const MAX_SYSTEM = 200_000;
+
+// ---------------------------------------------------------------------------------------------
+// Request
+
+/** `metadata` as the user id it carries (an identifier, not a secret), else compact JSON. */
+function metadataValue(value: unknown): string {
+  if (isRecord(value) && typeof value.user_id === "string") return value.user_id;
+  return inlineValue(value);
+}
+
+/** Top-level request keys shown as label/value rows, in display order. */
+const FIELD_SPECS: FieldSpec[] = [
+  ["model", "Model", inlineValue],
+  ["max_tokens", "Max tokens", inlineValue],
+  ["stream", "Stream", inlineValue],
+  ["thinking", "Thinking", objectSummary],
+  ["tool_choice", "Tool choice", objectSummary],
+  ["temperature", "Temperature", inlineValue],
+  ["top_p", "Top P", inlineValue],
+  ["top_k", "Top K", inlineValue],
+  ["stop_sequences", "Stop sequences", listValue],
+  ["metadata", "User ID (metadata)", metadataValue],
+];
+
+/** `metadata` needs no repeat in "Other settings" when it holds just a string `user_id`. */
+function metadataShown(value: unknown): boolean {
+  return isRecord(value) && typeof value.user_id === "string" &&
+    Object.keys(value).length === 1;
+}
+
+/** " [cache: ephemeral 1h]" for a block with `cache_control`, else "". */
+function cacheNote(block: JsonObject): string {
+  const cc = block.cache_control;
+  if (cc === undefined || cc === null) return "";
+  if (!isRecord(cc)) return ` [cache: ${inlineValue(cc)}]`;
+  const parts = [str(cc.type) ?? inlineValue(cc.type ?? "?")];
+  if (cc.ttl !== undefined) parts.push(inlineValue(cc.ttl));
+  return ` [cache: ${parts.join(" ")}]`;
+}
+
+function systemBlocks(system: unknown): Block[] {
+  if (system === undefined) return [];
+  const blocks = [heading("System prompt")];
+  if (typeof system === "string") {
+    blocks.push(fields([["Length", `${charCount(system)} characters`]]));
+    const cut = capText(system, MAX_SYSTEM);
+    if (cut.note) blocks.push(paragraph(cut.note));
+    blocks.push(code(cut.text, "text"));
+    return blocks;
+  }
+  if (!Array.isArray(system)) {
+    blocks.push(
+      paragraph("system is neither a string nor an array of blocks:"),
+      code(prettyJson(system), "json"),
+    );
+    return blocks;
+  }
+  system.forEach((block, i) => {
+    const label = `Block ${i + 1} of ${system.length}`;
+    if (isRecord(block) && block.type === "text" && typeof block.text === "string") {
+      blocks.push(
+        paragraph(`${label}: text, ${charCount(block.text)} characters${cacheNote(block)}`),
+      );
+      const cut = capText(block.text, MAX_SYSTEM);
+      if (cut.note) blocks.push(paragraph(cut.note));
+      blocks.push(code(cut.text, "text"));
+    } else {
+      const type = isRecord(block) ? str(block.type) ?? "(no type)" : typeof block;
+      blocks.push(paragraph(`${label}: ${type}`), code(prettyJson(block), "json"));
+    }
+  });
+  if (system.length === 0) blocks.push(paragraph("(no blocks)"));
+  return blocks;
+}
+
+/** "[image: image/png, 5120 bytes base64]", "[image: https://…]" for an image/document source. */
+function sourceText(source: unknown): string {
+  if (!isRecord(source)) return source === undefined ? "?" : compactJson(source, 80);
+  const data = str(source.data);
+  switch (source.type) {
+    case "base64":
+      return `${str(source.media_type) ?? "?"}, ${base64Bytes(data ?? "")} bytes base64`;
+    case "url":
+      return str(source.url) ?? "?";
+    case "file":
+      return `file ${str(source.file_id) ?? "?"}`;
+    case "text":
+      return `text, ${charCount(data ?? "")} characters`;
+    default:
+      return compactJson(source, 80);
+  }
+}
+
+/** Text of a `tool_result` content: a string or an array of blocks. */
+function resultText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (content === undefined || content === null) return "";
+  if (!Array.isArray(content)) return compactJson(content, 80);
+  return content.map((b) => blockExcerpt(b)).filter((t) => t !== "").join(" ");
+}
+
+/** The Content cell of one content block (request or response side). */
+function blockExcerpt(block: unknown): string {
+  if (typeof block === "string") return excerpt(block, CELL);
+  if (!isRecord(block)) return excerpt(compactJson(block, 80), CELL);
+  const cache = cacheNote(block);
+  switch (block.type) {
+    case "text":
+      return excerpt(str(block.text) ?? compactJson(block.text, 80), CELL) + cache;
+    case "image":
+      return `[image: ${sourceText(block.source)}]${cache}`;
+    case "document": {
+      const title = str(block.title);
+      return `[document: ${title ? `${title}, ` : ""}${sourceText(block.source)}]${cache}`;
+    }
+    case "tool_use":
+    case "server_tool_use": {
+      const input = compactJson(block.input, 80);
+      const id = str(block.id);
+      return `${str(block.name) ?? "?"}(${excerpt(input, 160)})${id ? ` [${id}]` : ""}${cache}`;
+    }
+    case "tool_result": {
+      const err = block.is_error === true ? "[error] " : "";
+      const id = str(block.tool_use_id) ?? "?";
+      return `${id} → ${err}${excerpt(resultText(block.content), 160)}${cache}`;
+    }
+    case "thinking": {
+      const sig = str(block.signature);
+      const text = excerpt(str(block.thinking) ?? "", CELL);
+      const note = sig ? `[signature ${sig.length} chars]` : "";
+      return [text, note].filter((t) => t !== "").join(" ") || "(empty)";
+    }
+    case "redacted_thinking":
+      return `[redacted thinking ${str(block.data)?.length ?? 0} chars]`;
+    default: {
+      const { type: _type, ...rest } = block;
+      return excerpt(compactJson(rest, 80), CELL);
+    }
+  }
+}
+
+function blockRow(n: string, role: string, block: unknown): string[] {
+  if (typeof block === "string") return [n, role, "text", excerpt(block, CELL)];
+  if (!isRecord(block)) {
+    return [n, role, Array.isArray(block) ? "array" : typeof block, blockExcerpt(block)];
+  }
+  const type = str(block.type) ?? "(no type)";
+  const shownRole = type === "tool_result" ? "tool result" : role;
+  return [n, shownRole, type, blockExcerpt(block)];
+}
+
+/** Rows of one message: one per content block, numbered "3" or "3.1", "3.2", ... */
+function messageRows(message: unknown, index: number): string[][] {
+  const n = String(index + 1);
+  if (!isRecord(message)) {
+    const type = Array.isArray(message) ? "array" : typeof message;
+    return [[n, "", type, excerpt(compactJson(message), CELL)]];
+  }
+  const role = str(message.role) ?? inlineValue(message.role ?? "");
+  const content = message.content;
+  const rest = remainingKeys(message, new Set(["role", "content"]));
+  const extra = rest ? ` ${compactJson(rest, 60)}` : "";
+  let rows: string[][];
+  if (typeof content === "string") rows = [[n, role, "text", excerpt(content, CELL)]];
+  else if (Array.isArray(content)) {
+    if (content.length === 0) rows = [[n, role, "(no blocks)", ""]];
+    else if (content.length === 1) rows = [blockRow(n, role, content[0])];
+    else rows = content.map((b, i) => blockRow(`${n}.${i + 1}`, role, b));
+  } else if (isRecord(content)) rows = [blockRow(n, role, content)];
+  else {
+    const type = content === undefined ? "(no content)" : `(content: ${typeof content})`;
+    rows = [[n, role, type, content === undefined ? "" : excerpt(compactJson(content), CELL)]];
+  }
+  if (extra) rows[rows.length - 1][3] = excerpt(rows[rows.length - 1][3] + extra, CELL);
+  return rows;
+}
+
+function messagesBlocks(messages: unknown): Block[] {
+  if (messages === undefined) return [];
+  if (!Array.isArray(messages)) {
+    return [
+      heading("Messages"),
+      paragraph("messages is not an array:"),
+      code(prettyJson(messages), "json"),
+    ];
+  }
+  return [
+    heading(`Messages (${messages.length})`),
+    {
+      kind: "table",
+      header: ["#", "Role", "Type", "Content"],
+      rows: messages.flatMap(messageRows),
+    },
+  ];
+}
+
+/** The Parameters cell of a tool: its input_schema's parameters, else its other settings. */
+function toolParams(tool: JsonObject): string {
+  if (tool.input_schema !== undefined) {
+    return paramSummary(tool.input_schema) ||
+      (isRecord(tool.input_schema) ? "(none)" : excerpt(compactJson(tool.input_schema), 120));
+  }
+  const rest = remainingKeys(tool, new Set(["type", "name", "description", "cache_control"]));
+  return rest ? excerpt(compactJson(rest, 60), 120) : "";
+}
+
+function toolRow(tool: unknown): string[] {
+  if (!isRecord(tool)) return ["?", typeof tool, "", excerpt(compactJson(tool), 120)];
+  const name = str(tool.name) ?? str(tool.type) ?? "?";
+  const type = `${str(tool.type) ?? ""}${cacheNote(tool)}`.trim();
+  return [name, type, firstLine(str(tool.description) ?? "", 120), toolParams(tool)];
+}
+
+function toolsBlocks(tools: unknown): Block[] {
+  if (tools === undefined) return [];
+  if (!Array.isArray(tools)) {
+    return [heading("Tools"), paragraph("tools is not an array:"), code(prettyJson(tools), "json")];
+  }
+  const schemas: [string, unknown][] = tools.flatMap((t) =>
+    isRecord(t) ? [[str(t.name) ?? str(t.type) ?? "?", t.input_schema] as [string, unknown]] : []
+  );
+  return [
+    heading(`Tools (${tools.length})`),
+    {
+      kind: "table",
+      header: ["Name", "Type", "Description", "Parameters"],
+      rows: tools.map(toolRow),
+    },
+    ...toolSchemasBlocks(schemas),
+  ];
+}
+
+/** Keys rendered by their own section: not repeated in "Other settings". */
+const SECTION_KEYS = ["system", "messages", "tools"];
+
+function renderRequest(body: unknown, _entry: Entry): RenderedBody {
+  if (!isRecord(body)) return { blocks: nonObjectBody(body) };
+  const blocks: Block[] = [];
+  const { rows, cut } = settingsRows(body, FIELD_SPECS);
+  if (rows.length > 0) blocks.push(fields(rows));
+  blocks.push(
+    ...systemBlocks(body.system),
+    ...messagesBlocks(body.messages),
+    ...toolsBlocks(body.tools),
+  );
+  const shown = new Set(
+    [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) =>
+      !cut.has(k) && (k !== "metadata" || metadataShown(body.metadata))
+    ),
+  );
+  const rest = remainingKeys(body, shown);
+  if (rest) blocks.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
+  const model = str(body.model);
+  return model ? { blocks, model } : { blocks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: the final message (JSON body or rebuilt from the stream)
+
+/** A content block of the response, and whether it never got its `content_block_stop`. */
+interface ContentEntry {
+  block: JsonObject;
+  partial: boolean;
+}
+
+const USAGE_COUNTS = [
+  "input_tokens",
+  "cache_creation_input_tokens",
+  "cache_read_input_tokens",
+  "output_tokens",
+];
+
+/**
+ * Normalised usage of an Anthropic `usage` object: `input_tokens` excludes cache reads and
+ * writes, so input = input + cache writes + cache reads. Undefined when there are no counts.
+ */
+export function anthropicUsage(raw: unknown): Usage | undefined {
+  if (!isRecord(raw)) return undefined;
+  const [input, cacheWrite, cacheRead, output] = USAGE_COUNTS.map((k) => num(raw[k]));
+  if (input === undefined && output === undefined) return undefined;
+  const allInput = (input ?? 0) + (cacheWrite ?? 0) + (cacheRead ?? 0);
+  const usage: Usage = { input: allInput, output: output ?? 0, total: allInput + (output ?? 0) };
+  if (cacheRead !== undefined && cacheRead > 0) usage.cached = cacheRead;
+  if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWrite = cacheWrite;
+  return usage;
+}
+
+/** Stop reasons that mean the answer is not what the model would have finished with. */
+const BAD_STOPS: Record<string, string> = {
+  max_tokens: "stop reason: max_tokens (output cut off)",
+  model_context_window_exceeded: "stop reason: model_context_window_exceeded (output cut off)",
+  refusal: "stop reason: refusal",
+};
+
+function stopText(msg: JsonObject): string | undefined {
+  if (msg.stop_reason === undefined || msg.stop_reason === null) return undefined;
+  const reason = inlineValue(msg.stop_reason);
+  const seq = msg.stop_sequence;
+  return typeof seq === "string" ? `${reason} (${JSON.stringify(seq)})` : reason;
+}
+
+const partialNote = "Cut off: assembled from delta events (never completed).";
+
+function outputTextBlocks(entries: ContentEntry[]): Block[] {
+  const texts = entries.filter((e) => e.block.type === "text");
+  if (texts.length === 0) return [];
+  const text = texts.map((e) => str(e.block.text) ?? inlineValue(e.block.text ?? "")).join("\n\n");
+  const blocks = [heading("Output text"), code(text, "text")];
+  if (texts.some((e) => e.partial)) blocks.push(paragraph(partialNote));
+  const citations = texts.flatMap((e) => arr(e.block.citations));
+  if (citations.length > 0) {
+    blocks.push(heading(`Citations (${citations.length})`), code(prettyJson(citations), "json"));
+  }
+  return blocks;
+}
+
+function thinkingBlocks(entries: ContentEntry[]): Block[] {
+  const blocks: Block[] = [];
+  for (const { block, partial } of entries) {
+    if (block.type === "thinking") {
+      const text = str(block.thinking) ?? inlineValue(block.thinking ?? "");
+      if (text !== "") blocks.push(code(text, "text"));
+      const sig = str(block.signature);
+      if (sig) blocks.push(paragraph(`[signature ${sig.length} chars]`));
+      if (partial) blocks.push(paragraph(partialNote));
+    } else if (block.type === "redacted_thinking") {
+      blocks.push(paragraph(`[redacted thinking ${str(block.data)?.length ?? 0} chars]`));
+    }
+  }
+  return blocks.length > 0 ? [heading("Thinking"), ...blocks] : [];
+}
+
+const isToolCall = (type: unknown) => type === "tool_use" || type === "server_tool_use";
+
+function toolCallBlocks({ block, partial }: ContentEntry): Block[] {
+  const rows: [string, string][] = [["Name", str(block.name) ?? inlineValue(block.name ?? "?")]];
+  const id = str(block.id);
+  if (id !== undefined) rows.push(["ID", id]);
+  rows.push(["Type", str(block.type) ?? ""]);
+  if (partial) rows.push(["Status", "incomplete (assembled from deltas)"]);
+  const input = block.input;
+  if (typeof input === "string") {
+    const shown = jsonOrText(input);
+    return [fields(rows), code(shown.text, shown.lang)];
+  }
+  return input === undefined ? [fields(rows)] : [fields(rows), code(prettyJson(input), "json")];
+}
+
+const SHOWN_TYPES = new Set(["text", "thinking", "redacted_thinking"]);
+
+function contentBlocks(entries: ContentEntry[]): Block[] {
+  const blocks = [...outputTextBlocks(entries), ...thinkingBlocks(entries)];
+  const calls = entries.filter((e) => isToolCall(e.block.type));
+  if (calls.length > 0) blocks.push(heading("Tool calls"), ...calls.flatMap(toolCallBlocks));
+  const others = entries.filter((e) =>
+    !isToolCall(e.block.type) && !SHOWN_TYPES.has(str(e.block.type) ?? "")
+  );
+  if (others.length > 0) {
+    blocks.push(heading("Other content blocks"));
+    for (const { block, partial } of others) {
+      const rows: [string, string][] = [["Type", str(block.type) ?? "(no type)"]];
+      if (partial) rows.push(["Status", "incomplete (never completed)"]);
+      blocks.push(fields(rows), code(prettyJson(block), "json"));
+    }
+  }
+  if (entries.length === 0) blocks.push(paragraph("(no content blocks)"));
+  return blocks;
+}
+
+/** What the final-rendering function gives: blocks, usage and the answering model. */
+type FinalRender = Pick<RenderedBody, "blocks" | "usage" | "model">;
+
+/**
+ * Renders a final (or last known) message: summary fields with the stop reason and usage, the
+ * errors, then the content. Used for JSON bodies and for the message rebuilt from a stream.
+ */
+function renderMessage(
+  msg: JsonObject | undefined,
+  entries: ContentEntry[],
+  errors: ErrorInfo[],
+  problems: string[],
+): FinalRender {
+  const usage = anthropicUsage(msg?.usage);
+  const rows: [string, string][] = [];
+  const model = str(msg?.model);
+  if (msg) {
+    const id = str(msg.id);
+    const stop = stopText(msg);
+    if (id) rows.push(["Message ID", id]);
+    if (model) rows.push(["Model", model]);
+    if (stop) rows.push(["Stop reason", stop]);
+    const bad = BAD_STOPS[str(msg.stop_reason) ?? ""];
+    if (bad) problems.push(bad);
+  }
+  if (usage) rows.push(["Usage", formatUsage(usage)]);
+  for (const e of errors) problems.push(errorLine(e));
+  const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
+  blocks.push(...errorsBlocks(errors, ["type", "message"]), ...contentBlocks(entries));
+  const out: FinalRender = { blocks };
+  if (usage) out.usage = usage;
+  if (model) out.model = model;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: SSE stream
+
+/** One content block being assembled from `content_block_*` events. */
+interface PendingBlock {
+  block: JsonObject;
+  /** The joined `partial_json` strings of a tool_use block, when any came. */
+  json?: string;
+  stopped: boolean;
+}
+
+/** Everything gathered from a stream. */
+interface StreamState {
+  message?: JsonObject;
+  /** Running usage: message_start's, with each message_delta's counts replacing it. */
+  usage?: JsonObject;
+  /** `message_delta.delta` fields (stop_reason, stop_sequence, ...), latest value wins. */
+  delta: JsonObject;
+  blocks: Map<number, PendingBlock>;
+  errors: ErrorInfo[];
+  /** tool_use blocks whose joined input is not JSON. */
+  badJson: string[];
+}
+
+const KNOWN_EVENTS = new Set([
+  "message_start",
+  "message_delta",
+  "message_stop",
+  "content_block_start",
+  "content_block_delta",
+  "content_block_stop",
+  "ping",
+  "error",
+]);
+
+const KNOWN_DELTAS = new Set([
+  "text_delta",
+  "input_json_delta",
+  "thinking_delta",
+  "signature_delta",
+  "citations_delta",
+]);
+
+/** Events that end a stream: after one of them, no `message_stop` is not a cut-off. */
+const TERMINAL = new Set(["message_stop", "error"]);
+
+/** The block type a delta implies, for a delta whose block never started. */
+const DELTA_BLOCK: Record<string, string> = {
+  text_delta: "text",
+  input_json_delta: "tool_use",
+  thinking_delta: "thinking",
+  signature_delta: "thinking",
+};
+
+function pendingAt(state: StreamState, index: number, deltaType: string): PendingBlock {
+  let p = state.blocks.get(index);
+  if (!p) {
+    p = { block: { type: DELTA_BLOCK[deltaType] ?? "(unknown)" }, stopped: false };
+    state.blocks.set(index, p);
+  }
+  return p;
+}
+
+function appendText(block: JsonObject, key: string, piece: unknown): void {
+  if (typeof piece === "string") block[key] = (str(block[key]) ?? "") + piece;
+}
+
+function applyDelta(p: PendingBlock, delta: JsonObject): void {
+  switch (delta.type) {
+    case "text_delta":
+      appendText(p.block, "text", delta.text);
+      break;
+    case "thinking_delta":
+      appendText(p.block, "thinking", delta.thinking);
+      break;
+    case "signature_delta":
+      if (typeof delta.signature === "string") p.block.signature = delta.signature;
+      break;
+    case "input_json_delta":
+      if (typeof delta.partial_json === "string") p.json = (p.json ?? "") + delta.partial_json;
+      break;
+    case "citations_delta":
+      p.block.citations = [...arr(p.block.citations), delta.citation ?? delta];
+      break;
+  }
+}
+
+/** Applies `message_delta.usage`: every non-null count replaces the running one (never adds). */
+function applyUsage(state: StreamState, usage: unknown): void {
+  if (!isRecord(usage)) return;
+  const next: JsonObject = { ...state.usage };
+  for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) next[k] = v;
+  state.usage = next;
+}
+
+function applyEvent(state: StreamState, type: string, d: JsonObject): void {
+  switch (type) {
+    case "message_start":
+      if (isRecord(d.message)) {
+        state.message = d.message;
+        if (isRecord(d.message.usage)) state.usage = { ...d.message.usage };
+      }
+      return;
+    case "message_delta":
+      if (isRecord(d.delta)) Object.assign(state.delta, d.delta);
+      applyUsage(state, d.usage);
+      return;
+    case "error": {
+      const nested = d.error !== undefined && d.error !== null;
+      state.errors.push(errorInfo("error event", nested ? d.error : d, !nested));
+      return;
+    }
+  }
+  const index = num(d.index);
+  if (index === undefined) return;
+  if (type === "content_block_start") {
+    const start = isRecord(d.content_block) ? { ...d.content_block } : { type: "(unknown)" };
+    state.blocks.set(index, { block: start, stopped: false });
+  } else if (type === "content_block_delta" && isRecord(d.delta)) {
+    applyDelta(pendingAt(state, index, str(d.delta.type) ?? ""), d.delta);
+  } else if (type === "content_block_stop") {
+    const p = state.blocks.get(index);
+    if (p) p.stopped = true;
+  }
+}
+
+/** A block as it ended: tool_use input parsed once from the joined JSON ("" means {}). */
+function finishBlock(p: PendingBlock, badJson: string[]): ContentEntry {
+  const block = { ...p.block };
+  if (p.json !== undefined) {
+    if (p.json.trim() === "") block.input = {};
+    else {
+      const parsed = tryParseJson(p.json);
+      block.input = parsed.ok ? parsed.value : p.json;
+      if (!parsed.ok && p.stopped) badJson.push(str(block.id) ?? str(block.name) ?? "?");
+    }
+  }
+  return { block, partial: !p.stopped };
+}
+
+/** The message the stream describes, in the shape of a non-streamed JSON response. */
+function assembled(state: StreamState, entries: ContentEntry[]): JsonObject | undefined {
+  if (!state.message && Object.keys(state.delta).length === 0 && !state.usage) return undefined;
+  const msg: JsonObject = { ...state.message, ...state.delta };
+  msg.content = entries.map((e) => e.block);
+  if (state.usage) msg.usage = state.usage;
+  return msg;
+}
+
+function unknownLabel(e: ParsedSse): string | undefined {
+  if (!KNOWN_EVENTS.has(e.type)) return e.type;
+  if (e.type !== "content_block_delta" || !isRecord(e.data?.delta)) return undefined;
+  const deltaType = str(e.data.delta.type) ?? "(no type)";
+  return KNOWN_DELTAS.has(deltaType) ? undefined : `content_block_delta (${deltaType})`;
+}
+
+function truncationNote(events: ParsedSse[]): string | undefined {
+  const last = events[events.length - 1];
+  if (!events.some((e) => e.data && TERMINAL.has(e.type))) {
+    return `stream truncated: no message_stop (last event: ${lastEventText(last, last?.type)})`;
+  }
+  if (last && !last.complete) return `stream truncated: last event cut off (${last.type})`;
+  return undefined;
+}
+
+function renderStream(events: SseEvent[]): RenderedBody {
+  const parsed = events.map(parseSseEvent);
+  const problems: string[] = [];
+  const state: StreamState = { delta: {}, blocks: new Map(), errors: [], badJson: [] };
+  for (const e of parsed) if (e.data) applyEvent(state, e.type, e.data);
+
+  const entries = [...state.blocks].sort((a, b) => a[0] - b[0]).map(([, p]) =>
+    finishBlock(p, state.badJson)
+  );
+  const truncated = truncationNote(parsed);
+  const final = renderMessage(assembled(state, entries), entries, state.errors, problems);
+  const blocks = final.blocks;
+  for (const id of state.badJson) problems.push(`tool_use ${id}: input is not valid JSON`);
+  if (truncated) {
+    problems.push(truncated);
+    insertCutOffNote(
+      blocks,
+      truncated.replace(/^stream truncated: /, ""),
+      "Blocks that never completed were assembled from delta events.",
+    );
+  }
+  if (!final.usage) problems.push("no usage reported");
+  blocks.push(
+    ...sseEventsBlocks(parsed.map((e) => e.type)),
+    ...rawEventBlocks(parsed, unknownLabel, problems),
+  );
+  return { ...final, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response: JSON body
+
+/** The error of an error body: `{type:"error", error:{type, message}, request_id}`. */
+function bodyError(body: JsonObject, status: number): ErrorInfo | undefined {
+  if (body.type === "message") return undefined;
+  const hasError = body.error !== undefined && body.error !== null;
+  if (body.type === "error" || (hasError && (status >= 400 || body.type === undefined))) {
+    return errorInfo("API error", hasError ? body.error : body, !hasError);
+  }
+  if (status >= 400 && typeof body.message === "string") {
+    return { source: "API error", message: body.message };
+  }
+  return undefined;
+}
+
+function renderJsonBody(body: JsonObject, status: number): RenderedBody {
+  const err = bodyError(body, status);
+  if (err) {
+    const requestId = str(body.request_id);
+    return apiErrorBody(
+      body,
+      err,
+      status,
+      requestId ? [["Request ID", requestId]] : [],
+      new Set(["type", "error", "request_id"]),
+    );
+  }
+  if (body.type === "message" || Array.isArray(body.content)) {
+    const problems: string[] = [];
+    const entries = arr(body.content).map((block) => ({
+      block: isRecord(block) ? block : { type: "(not an object)", value: block },
+      partial: false,
+    }));
+    const out = renderMessage(body, entries, [], problems);
+    if (!out.usage) problems.push("no usage reported");
+    return { ...out, problems };
+  }
+  return { blocks: [code(prettyJson(body), "json")] };
+}
+
+function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
+  if (Array.isArray(view.events)) return renderStream(view.events);
+  if (isRecord(view.body)) return renderJsonBody(view.body, view.status);
+  return { blocks: nonObjectBody(view.body) };
+}
+
+/** The Anthropic Messages API renderer (Claude Code and other Messages clients). */
+export const anthropicMessages: Renderer = {
+  id: "anthropic_messages",
+  name: "Anthropic Messages API",
+  renderRequest,
+  renderResponse,
+};
