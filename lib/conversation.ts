@@ -21,9 +21,13 @@ export function hashText(text: string): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }
 
-/** Identity of a JSON value for comparing items across requests. */
+/**
+ * Identity of a JSON value for comparing items across requests: its JSON text. Native
+ * stringify and string comparison are far cheaper than hashing in JS on the hot path; the
+ * tracker hashes the keys of conversations it has not seen for a while, to bound memory.
+ */
 export function itemKey(value: unknown): string {
-  return hashText(JSON.stringify(value) ?? "undefined");
+  return JSON.stringify(value) ?? "undefined";
 }
 
 /** The complete rendering of a request from its parts (the `--full` view). */
@@ -55,7 +59,12 @@ export interface Conversation {
   itemKeys: string[];
   system?: { text: string; index: number };
   tools?: { fingerprints: Record<string, string>; index: number };
+  /** Keys, system text and tool fingerprints are stored hashed (an idle conversation). */
+  hashed: boolean;
 }
+
+/** Conversations whose keys are kept as full text; older ones are compacted to hashes. */
+const LIVE_CONVERSATIONS = 16;
 
 /** Headers that carry an agent's session or conversation id. */
 const SESSION_HEADERS = ["session_id", "session-id", "x-session-id", "x-claude-code-session-id"];
@@ -65,9 +74,24 @@ export class ConversationTracker {
   #all: Conversation[] = [];
   #byKey = new Map<string, Conversation>();
   #byResponse = new Map<string, Conversation>();
+  /** Conversations with full-text keys, least recently used first. */
+  #live: Conversation[] = [];
 
   /** The conversation of a request with these parts (a new one when nothing matches). */
   assign(parts: RequestParts, headers: Headers, format: string): Conversation {
+    const conv = this.#find(parts, headers, format);
+    this.#touch(conv);
+    return conv;
+  }
+
+  #touch(conv: Conversation): void {
+    const at = this.#live.indexOf(conv);
+    if (at !== -1) this.#live.splice(at, 1);
+    this.#live.push(conv);
+    if (this.#live.length > LIVE_CONVERSATIONS) compact(this.#live.shift()!);
+  }
+
+  #find(parts: RequestParts, headers: Headers, format: string): Conversation {
     if (parts.continues) {
       const conv = this.#byResponse.get(parts.continues);
       if (conv) return conv;
@@ -93,11 +117,16 @@ export class ConversationTracker {
       return conv;
     }
     const keys = parts.items?.keys ?? [];
+    let hashedKeys: string[] | undefined;
     let best: Conversation | undefined;
     let bestShared = 0;
     for (const conv of this.#all) {
       if (parts.model && conv.model && parts.model !== conv.model) continue;
-      const shared = sharedPrefix(conv.itemKeys, keys);
+      if (conv.itemKeys.length === 0 || keys.length === 0 || !firstMatches(conv, keys)) continue;
+      const shared = sharedPrefix(
+        conv.itemKeys,
+        conv.hashed ? (hashedKeys ??= keys.map(hashText)) : keys,
+      );
       if (shared > 0 && shared >= bestShared) {
         best = conv;
         bestShared = shared;
@@ -123,9 +152,28 @@ export class ConversationTracker {
       lastIndex: 0,
       model,
       itemKeys: [],
+      hashed: false,
     };
     this.#all.push(conv);
     return conv;
+  }
+}
+
+/** Cheap pre-check before a full prefix comparison: do the first items match? */
+function firstMatches(conv: Conversation, keys: readonly string[]): boolean {
+  return conv.itemKeys[0] === (conv.hashed ? hashText(keys[0]) : keys[0]);
+}
+
+/** Replaces a conversation's remembered texts by hashes: it keeps working, in less memory. */
+function compact(conv: Conversation): void {
+  if (conv.hashed) return;
+  conv.hashed = true;
+  conv.itemKeys = conv.itemKeys.map(hashText);
+  if (conv.system) conv.system.text = hashText(conv.system.text);
+  if (conv.tools) {
+    conv.tools.fingerprints = Object.fromEntries(
+      Object.entries(conv.tools.fingerprints).map(([k, v]) => [k, hashText(v)]),
+    );
   }
 }
 
@@ -149,26 +197,34 @@ export function deltaRequestBlocks(
   const blocks: Block[] = [];
   if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
 
+  const form = (text: string) => conv.hashed ? hashText(text) : text;
   if (parts.system) {
     const prev = conv.system;
     if (!prev) blocks.push(...parts.system.blocks);
-    else if (prev.text === parts.system.text) {
+    else if (prev.text === form(parts.system.text)) {
       blocks.push({
         kind: "paragraph",
         text:
           `${parts.system.title}: unchanged since #${prev.index} (${parts.system.text.length} characters).`,
       });
+    } else if (conv.hashed) {
+      // The old text is gone (only its hash was kept): show the new one whole.
+      blocks.push(
+        { kind: "heading", text: `${parts.system.title} (changed since #${prev.index})` },
+        ...parts.system.blocks.filter((b) => b.kind !== "heading"),
+      );
     } else {
       blocks.push(
         { kind: "heading", text: `${parts.system.title} (changed since #${prev.index})` },
         { kind: "code", text: lineDiff(prev.text, parts.system.text), lang: "diff" },
       );
     }
-    conv.system = { text: parts.system.text, index };
+    conv.system = { text: form(parts.system.text), index };
   }
 
   if (parts.items) {
-    const { rows, keys, full, header, title } = parts.items;
+    const { rows, full, header, title } = parts.items;
+    const keys = conv.hashed ? parts.items.keys.map(hashText) : parts.items.keys;
     const shared = parts.continues ? 0 : sharedPrefix(conv.itemKeys, keys);
     let note: string;
     if (parts.continues) {
@@ -198,7 +254,11 @@ export function deltaRequestBlocks(
 
   if (parts.tools) {
     const prev = conv.tools;
-    const now = parts.tools.fingerprints;
+    const now = conv.hashed
+      ? Object.fromEntries(
+        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashText(v)]),
+      )
+      : parts.tools.fingerprints;
     const count = Object.keys(now).length;
     if (!prev) blocks.push(...parts.tools.blocks);
     else {

@@ -372,3 +372,29 @@ export function looksLikeSse(text: string): boolean {
   }
   return false;
 }
+
+/**
+ * The JSON value of an event's data, parsed at most once per event (the result is kept on
+ * the event); undefined when the data is not JSON (e.g. `[DONE]`).
+ *
+ * @example
+ * ```ts
+ * const [ev] = parseSse('data: {"a":1}\n\n');
+ * eventJson(ev); // { a: 1 }
+ * ```
+ */
+export function eventJson(event: SseEvent): unknown {
+  if ("json" in event) return event.json;
+  let value: unknown;
+  const c = event.data.charCodeAt(0);
+  // Only objects, arrays, strings and numbers start like this; skips sentinels cheaply.
+  if (c === 0x7b || c === 0x5b || c === 0x22 || (c >= 0x30 && c <= 0x39) || c === 0x2d) {
+    try {
+      value = JSON.parse(event.data);
+    } catch {
+      value = undefined;
+    }
+  }
+  event.json = value;
+  return value;
+}

@@ -2,6 +2,7 @@
  * Summary statistics of a capture, accumulated one entry at a time (constant memory apart
  * from the distinct endpoints, statuses and key paths, which are bounded).
  */
+import { eventJson } from "./sse.ts";
 import type { Entry, RecordedMessage, SseEvent } from "./types.ts";
 
 /** A JSON value's type name as shown in the payload-structure tables. */
@@ -26,39 +27,133 @@ export const MAX_KEY_DEPTH = 6;
 /** Distinct key paths remembered per side; enough for any real API, bounded for hostile input. */
 export const MAX_KEY_PATHS = 5000;
 
+const TYPE_BITS: Record<JsonType, number> = {
+  string: 1,
+  number: 2,
+  boolean: 4,
+  null: 8,
+  object: 16,
+  array: 32,
+};
+const TYPE_NAMES = Object.keys(TYPE_BITS) as JsonType[];
+
+/** One key path in the trie of paths: counts without building path strings while walking. */
+interface PathNode {
+  key: string;
+  parent: PathNode | undefined;
+  children: Map<string, PathNode> | undefined;
+  /** The `[]` child: the elements of an array at this path. */
+  elements: PathNode | undefined;
+  types: number;
+  count: number;
+  /** Number of the last body that contained this path, so a body counts once. */
+  lastBody: number;
+}
+
+function newNode(key: string, parent: PathNode | undefined): PathNode {
+  return { key, parent, children: undefined, elements: undefined, types: 0, count: 0, lastBody: 0 };
+}
+
 /**
  * Payload-structure key naming: object keys are joined with `.`, and array elements add `[]`
  * to the path of the array (`input[].content[].text`). Each body counts a path once however
  * often it occurs inside. An SSE body counts as the array of its events' JSON data, so its
  * keys start with `[]` (`[].type`, `[].response.usage.input_tokens`).
+ *
+ * The paths form a trie walked in place, so visiting a key costs one map lookup and no
+ * string building: this runs over every request body and every SSE event of a capture.
  */
-export function collectKeyPaths(
-  value: unknown,
-  prefix: string,
-  depth: number,
-  seen: Map<string, Set<JsonType>>,
-): void {
-  if (depth > MAX_KEY_DEPTH) return;
-  if (Array.isArray(value)) {
-    const path = prefix + "[]";
-    for (const item of value) {
-      if (item !== null && typeof item === "object") collectKeyPaths(item, path, depth + 1, seen);
-    }
-    return;
+export class KeyTable {
+  #root = newNode("", undefined);
+  #body = 0;
+  #nodes = 0;
+  #dropped = false;
+
+  /** Starts a new body: paths seen from now on count once more. */
+  beginBody(): void {
+    this.#body++;
   }
-  if (value === null || typeof value !== "object") return;
-  for (const key in value as Record<string, unknown>) {
-    const child = (value as Record<string, unknown>)[key];
-    const path = prefix === "" ? key : `${prefix}.${key}`;
-    let types = seen.get(path);
-    if (!types) {
-      types = new Set();
-      seen.set(path, types);
+
+  /** Adds the key paths of a JSON value to the current body (`inArray`: under `[]`). */
+  add(value: unknown, inArray = false): void {
+    if (value === null || typeof value !== "object") return;
+    let node = this.#root;
+    if (inArray) {
+      node = this.#root.elements ??= this.#create("[]", this.#root);
     }
-    types.add(jsonType(child));
-    if (child !== null && typeof child === "object") {
-      collectKeyPaths(child, path, depth + 1, seen);
+    this.#walk(value, node, inArray ? 1 : 0);
+  }
+
+  #create(key: string, parent: PathNode): PathNode {
+    this.#nodes++;
+    return newNode(key, parent);
+  }
+
+  #walk(value: object, node: PathNode, depth: number): void {
+    if (depth > MAX_KEY_DEPTH) return;
+    if (Array.isArray(value)) {
+      let elements = node.elements;
+      for (const item of value) {
+        if (item === null || typeof item !== "object") continue;
+        elements ??= node.elements = this.#create("[]", node);
+        this.#walk(item, elements, depth + 1);
+      }
+      return;
     }
+    const body = this.#body;
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key];
+      let children = node.children;
+      let next = children?.get(key);
+      if (!next) {
+        if (this.#nodes >= MAX_KEY_PATHS) {
+          this.#dropped = true;
+          continue;
+        }
+        children ??= node.children = new Map();
+        next = this.#create(key, node);
+        children.set(key, next);
+      }
+      next.types |= TYPE_BITS[jsonType(child)];
+      if (next.lastBody !== body) {
+        next.lastBody = body;
+        next.count++;
+      }
+      if (child !== null && typeof child === "object") this.#walk(child, next, depth + 1);
+    }
+  }
+
+  /** The `n` paths found in most bodies (ties by path). */
+  top(n: number): KeyStat[] {
+    return this.#counted()
+      .map((node) => ({
+        path: pathOf(node),
+        count: node.count,
+        types: TYPE_NAMES.filter((t) => node.types & TYPE_BITS[t]).sort(),
+      }))
+      .sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .slice(0, n);
+  }
+
+  /** Distinct key paths seen (the `[]` element levels themselves are not keys). */
+  get distinct(): number {
+    return this.#counted().length;
+  }
+
+  /** True when paths were dropped because of {@link MAX_KEY_PATHS}. */
+  get truncated(): boolean {
+    return this.#dropped;
+  }
+
+  #counted(): PathNode[] {
+    const all: PathNode[] = [];
+    const visit = (node: PathNode) => {
+      if (node.count > 0) all.push(node);
+      if (node.children) { for (const child of node.children.values()) visit(child); }
+      if (node.elements) visit(node.elements);
+    };
+    visit(this.#root);
+    return all;
   }
 }
 
@@ -109,40 +204,12 @@ export function urlPath(url: string): string {
   return path === "" ? "/" : path;
 }
 
-class KeyTable {
-  #paths = new Map<string, { count: number; types: Set<JsonType> }>();
-  #dropped = false;
-
-  addBody(seen: Map<string, Set<JsonType>>): void {
-    for (const [path, types] of seen) {
-      let stat = this.#paths.get(path);
-      if (!stat) {
-        if (this.#paths.size >= MAX_KEY_PATHS) {
-          this.#dropped = true;
-          continue;
-        }
-        stat = { count: 0, types: new Set() };
-        this.#paths.set(path, stat);
-      }
-      stat.count++;
-      for (const t of types) stat.types.add(t);
-    }
+function pathOf(node: PathNode): string {
+  let path = "";
+  for (let n: PathNode | undefined = node; n && n.parent; n = n.parent) {
+    path = n.key === "[]" ? "[]" + path : (n.parent.parent ? "." : "") + n.key + path;
   }
-
-  top(n: number): KeyStat[] {
-    return [...this.#paths.entries()]
-      .map(([path, s]) => ({ path, count: s.count, types: [...s.types].sort() }))
-      .sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-      .slice(0, n);
-  }
-
-  get distinct(): number {
-    return this.#paths.size;
-  }
-
-  get truncated(): boolean {
-    return this.#dropped;
-  }
+  return path;
 }
 
 /** Accumulates everything the summary sections of the report need. */
@@ -178,21 +245,16 @@ export class CaptureStats {
     increment(this.#methods, request.method);
     increment(this.#statuses, statusLabel(entry));
 
-    const reqSeen = new Map<string, Set<JsonType>>();
-    collectKeyPaths(request.body, "", 0, reqSeen);
-    this.requestKeys.addBody(reqSeen);
+    this.requestKeys.beginBody();
+    this.requestKeys.add(request.body);
 
     if (response) {
-      const resSeen = new Map<string, Set<JsonType>>();
+      this.responseKeys.beginBody();
       if (events) {
-        for (const ev of events) {
-          const data = parseJsonObject(ev.data);
-          if (data !== undefined) collectKeyPaths(data, "[]", 1, resSeen);
-        }
+        for (const ev of events) this.responseKeys.add(eventJson(ev), true);
       } else {
-        collectKeyPaths(response.body, "", 0, resSeen);
+        this.responseKeys.add(response.body);
       }
-      this.responseKeys.addBody(resSeen);
     }
   }
 
@@ -222,16 +284,6 @@ export function statusLabel(entry: Entry): string {
   if (entry.incomplete) return "incomplete";
   if (entry.error) return "error";
   return "no response";
-}
-
-function parseJsonObject(text: string): unknown {
-  const c = text.charCodeAt(0);
-  if (c !== 0x7b && c !== 0x5b) return undefined; // only objects and arrays have keys
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function increment(map: Map<string, number>, key: string): void {

@@ -83,6 +83,11 @@ export interface SseEvent {
   retry?: number;
   /** False for a tail that ended without the blank line that dispatches an event. */
   complete: boolean;
+  /**
+   * Memo of `JSON.parse(data)` filled by `eventJson()` (lib/sse.ts), so the statistics and the
+   * renderer parse each event once: the parsed value, or undefined when data is not JSON.
+   */
+  json?: unknown;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  */
 
 import { fullRequestBlocks, itemKey } from "../lib/conversation.ts";
+import { eventJson } from "../lib/sse.ts";
 import type {
   Block,
   Entry,
@@ -39,7 +40,6 @@ import {
   remainingKeys,
   str,
   truncate,
-  tryParseJson,
 } from "./common.ts";
 
 /** Length of a table cell excerpt. */
@@ -650,8 +650,8 @@ interface ParsedEvent {
 
 function parseEvent(ev: SseEvent): ParsedEvent {
   const raw = typeof ev.data === "string" ? ev.data : String(ev.data);
-  const parsed = tryParseJson(raw);
-  const data = parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
+  const value = eventJson(ev);
+  const data = isRecord(value) ? value : undefined;
   const type = str(data?.type) ?? (str(ev.type) || "message");
   return { type, data, raw, complete: ev.complete !== false };
 }

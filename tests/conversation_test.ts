@@ -212,3 +212,28 @@ Deno.test("delta report of a generated 60-turn session", async (t) => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ConversationTracker bounds memory without losing conversations", async (t) => {
+  await t.step("a conversation idle behind 20 others is still recognised and diffed", () => {
+    const tracker = new ConversationTracker();
+    const sys = (text: string) => ({ title: "System", text, blocks: [] as Block[] });
+    const first = parts(["start-0", "x"], { system: sys("S") });
+    const c0 = tracker.assign(first, {}, "f");
+    deltaRequestBlocks(first, c0, 1);
+    for (let i = 1; i <= 20; i++) {
+      const p = parts([`start-${i}`]);
+      deltaRequestBlocks(p, tracker.assign(p, {}, "f"), i + 1);
+    }
+    assert.equal(c0.hashed, true);
+    const again = parts(["start-0", "x", "new"], { system: sys("S") });
+    const c = tracker.assign(again, {}, "f");
+    assert.equal(c, c0);
+    const out = texts(deltaRequestBlocks(again, c, 22));
+    assert.deepEqual(out, [
+      "Model: m",
+      "System: unchanged since #1 (1 characters).",
+      "Input items: 1 new, 2 earlier items unchanged",
+      "3|new",
+    ]);
+  });
+});

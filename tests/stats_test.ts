@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bodySize, CaptureStats, collectKeyPaths, urlPath, utf8Length } from "../lib/stats.ts";
+import { bodySize, CaptureStats, KeyTable, urlPath, utf8Length } from "../lib/stats.ts";
 import type { Entry } from "../lib/types.ts";
 
 function entry(over: Partial<Entry> & { body?: unknown; url?: string }): Entry {
@@ -19,26 +19,53 @@ function entry(over: Partial<Entry> & { body?: unknown; url?: string }): Entry {
   };
 }
 
-Deno.test("collectKeyPaths names nested keys", async (t) => {
+Deno.test("KeyTable names and counts nested keys", async (t) => {
   await t.step("dots for objects, [] for array elements, types per path", () => {
-    const seen = new Map();
-    collectKeyPaths(
+    const keys = new KeyTable();
+    keys.beginBody();
+    keys.add(
       { model: "m", input: [{ role: "u", content: [{ text: "a" }] }, { role: null }], n: [1, 2] },
-      "",
-      0,
-      seen,
     );
     assert.deepEqual(
-      Object.fromEntries([...seen].map(([k, v]) => [k, [...v].sort()])),
+      Object.fromEntries(keys.top(99).map((k) => [k.path, [k.count, k.types]])),
       {
-        model: ["string"],
-        input: ["array"],
-        "input[].role": ["null", "string"],
-        "input[].content": ["array"],
-        "input[].content[].text": ["string"],
-        n: ["array"],
+        model: [1, ["string"]],
+        input: [1, ["array"]],
+        "input[].role": [1, ["null", "string"]],
+        "input[].content": [1, ["array"]],
+        "input[].content[].text": [1, ["string"]],
+        n: [1, ["array"]],
       },
     );
+    assert.equal(keys.distinct, 6);
+  });
+  await t.step("a body counts a path once; top sorts by count then path", () => {
+    const keys = new KeyTable();
+    keys.beginBody();
+    keys.add({ a: 1, list: [{ x: 1 }, { x: 2 }, { x: 3 }] });
+    keys.beginBody();
+    keys.add({ a: "s" });
+    keys.add({ b: true }); // same body, second value
+    assert.deepEqual(keys.top(3), [
+      { path: "a", count: 2, types: ["number", "string"] },
+      { path: "b", count: 1, types: ["boolean"] },
+      { path: "list", count: 1, types: ["array"] },
+    ]);
+  });
+  await t.step("SSE event data sits under []", () => {
+    const keys = new KeyTable();
+    keys.beginBody();
+    keys.add({ type: "x", usage: { n: 1 } }, true);
+    assert.deepEqual(keys.top(9).map((k) => k.path), ["[].type", "[].usage", "[].usage.n"]);
+  });
+  await t.step("distinct paths are bounded", () => {
+    const keys = new KeyTable();
+    keys.beginBody();
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 6000; i++) wide[`k${i}`] = i;
+    keys.add(wide);
+    assert.equal(keys.distinct, 5000);
+    assert.equal(keys.truncated, true);
   });
 });
 
