@@ -34,14 +34,15 @@ export function itemKey(value: unknown): string {
 export function fullRequestBlocks(parts: RequestParts): Block[] {
   const blocks: Block[] = [];
   if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
-  if (parts.system) blocks.push(...parts.system.blocks);
-  if (parts.items) {
+  if (parts.system) blocks.push(...parts.system.blocks());
+  const items = parts.items;
+  if (items) {
     blocks.push(
-      { kind: "heading", text: `${parts.items.title} (${parts.items.rows.length})` },
-      { kind: "table", header: parts.items.header, rows: parts.items.rows },
+      { kind: "heading", text: `${items.title} (${items.keys.length})` },
+      { kind: "table", header: items.header, rows: items.keys.map((_, i) => items.row(i)) },
     );
   }
-  if (parts.tools) blocks.push(...parts.tools.blocks);
+  if (parts.tools) blocks.push(...parts.tools.blocks());
   blocks.push(...parts.extra);
   return blocks;
 }
@@ -200,7 +201,7 @@ export function deltaRequestBlocks(
   const form = (text: string) => conv.hashed ? hashText(text) : text;
   if (parts.system) {
     const prev = conv.system;
-    if (!prev) blocks.push(...parts.system.blocks);
+    if (!prev) blocks.push(...parts.system.blocks());
     else if (prev.text === form(parts.system.text)) {
       blocks.push({
         kind: "paragraph",
@@ -211,7 +212,7 @@ export function deltaRequestBlocks(
       // The old text is gone (only its hash was kept): show the new one whole.
       blocks.push(
         { kind: "heading", text: `${parts.system.title} (changed since #${prev.index})` },
-        ...parts.system.blocks.filter((b) => b.kind !== "heading"),
+        ...parts.system.blocks().filter((b) => b.kind !== "heading"),
       );
     } else {
       blocks.push(
@@ -223,28 +224,30 @@ export function deltaRequestBlocks(
   }
 
   if (parts.items) {
-    const { rows, full, header, title } = parts.items;
+    const { row, full, header, title } = parts.items;
     const keys = conv.hashed ? parts.items.keys.map(hashText) : parts.items.keys;
+    const count = keys.length;
     const shared = parts.continues ? 0 : sharedPrefix(conv.itemKeys, keys);
     let note: string;
     if (parts.continues) {
-      note = `continues ${parts.continues}; all ${rows.length} items are new`;
-    } else if (first) note = `${rows.length} items`;
+      note = `continues ${parts.continues}; all ${count} items are new`;
+    } else if (first) note = `${count} items`;
     else if (shared === conv.itemKeys.length) {
-      note = `${rows.length - shared} new, ${shared} earlier items unchanged`;
+      note = `${count - shared} new, ${shared} earlier items unchanged`;
     } else {
       note = `history changed: ${shared} earlier items unchanged, ${
         conv.itemKeys.length - shared
-      } earlier items no longer sent (compacted or edited), ${rows.length - shared} shown`;
+      } earlier items no longer sent (compacted or edited), ${count - shared} shown`;
     }
     blocks.push({ kind: "heading", text: `${title}: ${note}` });
-    const fresh = rows.slice(shared);
+    const fresh: string[][] = [];
+    for (let i = shared; i < count; i++) fresh.push(row(i));
     if (fresh.length > 0) blocks.push({ kind: "table", header, rows: fresh });
-    for (let i = shared; i < rows.length; i++) {
-      const text = full[i];
+    for (let i = shared; i < count; i++) {
+      const text = full(i);
       if (text !== undefined) {
         blocks.push(
-          { kind: "paragraph", text: `Item ${rows[i][0] ?? i + 1} in full:` },
+          { kind: "paragraph", text: `Item ${fresh[i - shared][0] ?? i + 1} in full:` },
           { kind: "code", text, lang: "text" },
         );
       }
@@ -260,7 +263,7 @@ export function deltaRequestBlocks(
       )
       : parts.tools.fingerprints;
     const count = Object.keys(now).length;
-    if (!prev) blocks.push(...parts.tools.blocks);
+    if (!prev) blocks.push(...parts.tools.blocks());
     else {
       const added = Object.keys(now).filter((n) => !(n in prev.fingerprints));
       const removed = Object.keys(prev.fingerprints).filter((n) => !(n in now));
@@ -282,7 +285,7 @@ export function deltaRequestBlocks(
           kind: "paragraph",
           text: `${parts.tools.title} changed since #${prev.index}: ${what}.`,
         });
-        blocks.push(...parts.tools.blocks);
+        blocks.push(...parts.tools.blocks());
       }
     }
     conv.tools = { fingerprints: now, index };

@@ -193,19 +193,23 @@ export interface RequestParts {
   conversationKey?: string;
   /** The response this request continues (e.g. previous_response_id). */
   continues?: string;
-  /** The system prompt: its text (compared across requests) and its full rendering. */
-  system?: { title: string; text: string; blocks: Block[] };
-  /** Tool definitions: one fingerprint per tool name, and the full rendering. */
-  tools?: { title: string; fingerprints: Record<string, string>; blocks: Block[] };
-  /** The conversation items (messages, tool calls and results, ...) as table rows. */
+  /**
+   * The system prompt: its text (compared across requests) and its full rendering. Renderings
+   * are functions: the delta view skips most of them, and this runs for every request.
+   */
+  system?: { title: string; text: string; blocks(): Block[] };
+  /** Tool definitions: one fingerprint (e.g. the JSON text) per tool name, and the rendering. */
+  tools?: { title: string; fingerprints: Record<string, string>; blocks(): Block[] };
+  /** The conversation items (messages, tool calls and results, ...), shown as table rows. */
   items?: {
     title: string;
     header: string[];
-    rows: string[][];
-    /** Identity of each item (compared across requests), parallel to `rows`. */
+    /** Identity of each item, compared across requests (e.g. its JSON text). */
     keys: string[];
-    /** Full text of an item when its row shows only an excerpt, parallel to `rows`. */
-    full: (string | undefined)[];
+    /** The table row of item `i`. */
+    row(i: number): string[];
+    /** Full text of item `i` when its row shows only an excerpt. */
+    full(i: number): string | undefined;
   };
   /** Everything else, shown after the parts above on every request. */
   extra: Block[];

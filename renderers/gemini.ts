@@ -383,9 +383,9 @@ function contentItems(contents: unknown): RequestParts["items"] | Block[] {
   return {
     title: "Content parts",
     header: ["#", "Role", "Part type", "Content"],
-    rows: rows.map((r) => r.row),
     keys: rows.map((r) => r.key),
-    full: rows.map((r) => r.full),
+    row: (i) => rows[i].row,
+    full: (i) => rows[i].full,
   };
 }
 
@@ -484,11 +484,12 @@ function requestParts(body: unknown, entry: Entry): RequestParts | undefined {
   if (model) parts.model = model;
   const session = str(inner.session_id);
   if (session) parts.conversationKey = session;
-  if (inner.systemInstruction !== undefined) {
+  const instruction = inner.systemInstruction;
+  if (instruction !== undefined) {
     parts.system = {
       title: "System instruction",
-      text: systemText(inner.systemInstruction) ?? JSON.stringify(inner.systemInstruction),
-      blocks: systemInstructionBlocks(inner.systemInstruction),
+      text: systemText(instruction) ?? JSON.stringify(instruction),
+      blocks: () => systemInstructionBlocks(instruction),
     };
   }
   if (inner.contents !== undefined) {
@@ -496,13 +497,14 @@ function requestParts(body: unknown, entry: Entry): RequestParts | undefined {
     if (Array.isArray(items)) parts.extra.push(...items);
     else parts.items = items;
   }
-  if (Array.isArray(inner.tools)) {
+  const tools = inner.tools;
+  if (Array.isArray(tools)) {
     parts.tools = {
       title: "Tools",
-      fingerprints: toolFingerprints(inner.tools),
-      blocks: toolsBlocks(inner.tools),
+      fingerprints: toolFingerprints(tools),
+      blocks: () => toolsBlocks(tools),
     };
-  } else parts.extra.push(...toolsBlocks(inner.tools));
+  } else parts.extra.push(...toolsBlocks(tools));
   parts.extra.push(...responseSchemaBlocks(inner.generationConfig));
   const rest: JsonObject = {
     ...remainingKeys(inner, new Set(INNER_SHOWN.filter((k) => !cut.has(k)))),

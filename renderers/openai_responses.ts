@@ -339,18 +339,18 @@ function inputItems(input: unknown): RequestParts["items"] | Block[] {
     return {
       title,
       header,
-      rows: [["1", "user", "message", excerpt(input, CELL)]],
       keys: [itemKey(input)],
-      full: [input.length > CELL ? capText(input).text : undefined],
+      row: () => ["1", "user", "message", excerpt(input, CELL)],
+      full: () => (input.length > CELL ? capText(input).text : undefined),
     };
   }
   if (!Array.isArray(input)) return inputBlocks(input);
   return {
     title,
     header,
-    rows: input.map(inputRow),
     keys: input.map(itemKey),
-    full: input.map(itemFullText),
+    row: (i) => inputRow(input[i], i),
+    full: (i) => itemFullText(input[i]),
   };
 }
 
@@ -364,13 +364,12 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
   if (cacheKey) parts.conversationKey = cacheKey;
   const previous = str(body.previous_response_id);
   if (previous) parts.continues = previous;
-  if (body.instructions !== undefined) {
+  const instructions = body.instructions;
+  if (instructions !== undefined) {
     parts.system = {
       title: "System prompt (instructions)",
-      text: typeof body.instructions === "string"
-        ? body.instructions
-        : JSON.stringify(body.instructions),
-      blocks: instructionsBlocks(body.instructions),
+      text: typeof instructions === "string" ? instructions : JSON.stringify(instructions),
+      blocks: () => instructionsBlocks(instructions),
     };
   }
   if (body.input !== undefined) {
@@ -378,14 +377,15 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
     if (Array.isArray(items)) parts.extra.push(...items);
     else parts.items = items;
   }
-  if (Array.isArray(body.tools)) {
+  const tools = body.tools;
+  if (Array.isArray(tools)) {
     const fingerprints: Record<string, string> = {};
-    for (const tool of body.tools) {
+    for (const tool of tools) {
       const name = isRecord(tool) ? toolParts(tool).name : "?";
       fingerprints[name] = itemKey(tool);
     }
-    parts.tools = { title: "Tools", fingerprints, blocks: toolsBlocks(body.tools) };
-  } else parts.extra.push(...toolsBlocks(body.tools));
+    parts.tools = { title: "Tools", fingerprints, blocks: () => toolsBlocks(tools) };
+  } else parts.extra.push(...toolsBlocks(tools));
   const shown = new Set(
     [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) => !cut.has(k)),
   );

@@ -18,9 +18,9 @@ function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts 
     items: {
       title: "Input items",
       header: ["#", "Content"],
-      rows: items.map((t, i) => [String(i + 1), t]),
       keys: items.map(hashText),
-      full: items.map(() => undefined),
+      row: (i) => [String(i + 1), items[i]],
+      full: () => undefined,
     },
     extra: [],
     ...over,
@@ -89,15 +89,15 @@ Deno.test("ConversationTracker groups requests", async (t) => {
 });
 
 Deno.test("deltaRequestBlocks shows only what is new", async (t) => {
-  const system = (text: string) => ({ title: "System prompt", text, blocks: [] as Block[] });
+  const system = (text: string) => ({ title: "System prompt", text, blocks: () => [] });
   const tools = (fp: Record<string, string>) => ({
     title: "Tools",
     fingerprints: fp,
-    blocks: [{ kind: "heading", text: "Tools (full)" } as Block],
+    blocks: (): Block[] => [{ kind: "heading", text: "Tools (full)" }],
   });
   const tracker = new ConversationTracker();
   const p1 = parts(["a", "b"], {
-    system: { ...system("S1"), blocks: [{ kind: "code", text: "S1" }] },
+    system: { ...system("S1"), blocks: (): Block[] => [{ kind: "code", text: "S1" }] },
     tools: tools({ shell: "1", read: "2" }),
   });
   const conv = tracker.assign(p1, {}, "f");
@@ -216,7 +216,7 @@ Deno.test("delta report of a generated 60-turn session", async (t) => {
 Deno.test("ConversationTracker bounds memory without losing conversations", async (t) => {
   await t.step("a conversation idle behind 20 others is still recognised and diffed", () => {
     const tracker = new ConversationTracker();
-    const sys = (text: string) => ({ title: "System", text, blocks: [] as Block[] });
+    const sys = (text: string) => ({ title: "System", text, blocks: () => [] });
     const first = parts(["start-0", "x"], { system: sys("S") });
     const c0 = tracker.assign(first, {}, "f");
     deltaRequestBlocks(first, c0, 1);

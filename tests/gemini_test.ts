@@ -853,7 +853,7 @@ Deno.test("gemini requestParts for the per-turn view", async (t) => {
     assertEquals(a.items.title, "Content parts");
     assertEquals(b.items.keys.slice(0, 1), a.items.keys);
     assertEquals(new Set(b.items.keys).size, 3);
-    assertEquals(b.items.full, [undefined, undefined, "x".repeat(300)]);
+    assertEquals([0, 1, 2].map((i) => b.items!.full(i)), [undefined, undefined, "x".repeat(300)]);
   });
 
   await t.step("model from the URL; not a request of this format", () => {
