@@ -75,6 +75,17 @@ Deno.test("utf8Length and bodySize count bytes", async (t) => {
       assert.equal(utf8Length(s), new TextEncoder().encode(s).length, s);
     }
   });
+  await t.step("CaptureStats counts large bodies exactly, in chunks past 1 Mi characters", () => {
+    const big = "abc" + "😀é".repeat(400_000); // 1.2 Mi units; a pair straddles the edge
+    const stats = new CaptureStats();
+    stats.add({
+      timestamp: 0,
+      request: { method: "POST", url: "u", headers: {}, body: big },
+      response: { status_code: 200, headers: {}, body: "x".repeat(300) + "é" },
+    });
+    assert.equal(stats.requestBytes, new TextEncoder().encode(big).length);
+    assert.equal(stats.responseBytes, 302);
+  });
   await t.step("body_size wins; JSON bodies measured as compact JSON; base64 decoded", () => {
     assert.equal(bodySize({ headers: {}, body: "x", body_size: 99 }), 99);
     assert.equal(bodySize({ headers: {}, body: { a: "é" } }), 10);
