@@ -91,6 +91,22 @@ function toolSchema(r: () => number, name: string) {
   };
 }
 
+/** UTF-8 length of a string (the generator's text is mostly ASCII). */
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** A streamed response as probe's recorder writes it: body text and its decoded size. */
+function sseResponse(events: [string, unknown][]) {
+  const body = sse(events);
+  return {
+    status_code: 200,
+    headers: { "content-type": "text/event-stream" },
+    body,
+    body_size: byteLength(body),
+  };
+}
+
 function sse(events: [string, unknown][]): string {
   let out = "";
   for (const [type, data] of events) out += `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
