@@ -280,12 +280,9 @@ function* responsesSession(ctx: SessionContext, turns: number): Generator<string
           authorization: "Bearer [REDACTED:0badc0de]",
         },
         body,
+        body_size: byteLength(JSON.stringify(body)),
       },
-      response: {
-        status_code: 200,
-        headers: { "content-type": "text/event-stream" },
-        body: sse(events),
-      },
+      response: sseResponse(events),
       timing: { start, first_byte: start + 0.3, end: ctx.t - 0.1 },
     });
   }
@@ -433,12 +430,9 @@ function* anthropicSession(ctx: SessionContext, turns: number): Generator<string
           "anthropic-version": "2023-06-01",
         },
         body,
+        body_size: byteLength(JSON.stringify(body)),
       },
-      response: {
-        status_code: 200,
-        headers: { "content-type": "text/event-stream" },
-        body: sse(events),
-      },
+      response: sseResponse(events),
       timing: { start, first_byte: start + 0.4, end: ctx.t - 0.1 },
     });
   }
