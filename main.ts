@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { dirname, join } from "node:path";
 import { analyzeFile } from "./lib/analyze.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
+import { exportHar } from "./lib/export.ts";
 import { loadPriceTable } from "./lib/prices.ts";
 import type { Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
@@ -20,6 +21,7 @@ const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn
 Usage:
   probe capture <target> [options] [-- command ...]   record traffic through mitmdump
   probe analyze --target NAME --input FILE [--output FILE|-]
+  probe export --har OUT.har --input FILE [--target NAME]   write a capture as HAR 1.2
   probe targets [NAME]                                list targets, or show one
   probe --version | --help
   probe <command> --help                              help for one command
@@ -44,6 +46,18 @@ Options:
   -h, --help           show this help
 
 Exit status: 0 ok, 1 failure, 2 usage error, 3 problems found (with --strict).
+`;
+
+const EXPORT_HELP = `Usage: probe export --har OUT.har --input FILE [--target NAME]
+
+Writes a capture (JSONL, or a HAR) as a HAR 1.2 file for browser devtools, Charles and other HAR
+viewers. Secrets are redacted as in the report; the target adds its own header names.
+
+Options:
+      --har FILE       the HAR to write; - for stdout
+  -i, --input FILE     the capture
+  -t, --target NAME    target whose extra redacted headers apply (optional)
+  -h, --help           show this help
 `;
 
 const TARGETS_HELP = `Usage: probe targets [NAME]
@@ -156,6 +170,33 @@ function progressReporter(input: string): (bytes: number, entries: number) => vo
   };
 }
 
+async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    har: { type: "string" },
+    input: { type: "string", short: "i" },
+    target: { type: "string", short: "t" },
+    help: { type: "boolean", short: "h" },
+  }, "export");
+  if (values.help) {
+    print(EXPORT_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`export: unexpected argument "${positionals[0]}"; use --input FILE`);
+  }
+  if (!values.har) throw new UsageError("export: --har OUT.har is required");
+  if (!values.input) throw new UsageError("export: --input FILE is required");
+  const extra = values.target ? findTarget(values.target).redactedHeaders : [];
+  const result = await exportHar({
+    input: values.input,
+    output: values.har,
+    redactHeaders: extra,
+    warn,
+  });
+  if (values.har !== "-") print(`Wrote ${values.har} (${result.entries} entries)`);
+  return 0;
+}
+
 function targetsCommand(args: string[]): number {
   const { values, positionals } = parse(args, { help: { type: "boolean", short: "h" } }, "targets");
   if (values.help) {
@@ -217,6 +258,8 @@ export async function main(args: string[]): Promise<number> {
       return await captureCommandLazy(rest);
     case "targets":
       return targetsCommand(rest);
+    case "export":
+      return await exportCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see probe --help)`);
   }

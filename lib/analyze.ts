@@ -5,7 +5,7 @@
  */
 import { ProbeError } from "./errors.ts";
 import { getHeader } from "./headers.ts";
-import { readEntries } from "./jsonl.ts";
+import { readCaptureEntries } from "./har_read.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
 import { detectFormat, FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
@@ -155,7 +155,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       using log = await Deno.open(logPath, { write: true, truncate: true });
       const out = new BufferedWriter(log);
       let start: number | undefined;
-      const entries = readEntries(opts.input, (line, reason) => {
+      const entries = readCaptureEntries(opts.input, (line, reason) => {
         opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
         problem(`line ${line}: malformed line skipped (${reason})`);
       }, onBytes);

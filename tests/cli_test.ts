@@ -162,3 +162,25 @@ Deno.test("probe analyze", async (t) => {
     });
   });
 });
+
+Deno.test("probe export and HAR input", async (t) => {
+  await t.step("export --har writes HAR that analyze reads back", async () => {
+    await tempDir(async (dir) => {
+      const run = await probe(["export", "--har", `${dir}/t.har`, "-i", SAMPLE, "-t", "codex"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, `Wrote ${dir}/t.har (3 entries)\n`);
+      const har = JSON.parse(await Deno.readTextFile(`${dir}/t.har`));
+      assert.equal(har.log.version, "1.2");
+      assert.equal(har.log.entries.length, 3);
+      assert.doesNotMatch(JSON.stringify(har), /sk-proj-SAMPLE|org-sample123/);
+      const back = await probe(["analyze", "-t", "codex", "-i", `${dir}/t.har`, "-o", "-"]);
+      assert.equal(back.code, 0, back.stderr);
+      assert.match(back.stdout, /^- Total requests: 3$/m);
+      assert.match(back.stdout, /^- Capture duration: 9\.7s$/m);
+    });
+  });
+  await t.step("usage errors exit 2", async () => {
+    assertOneLineError(await probe(["export", "-i", SAMPLE]), 2, /--har OUT\.har is required/);
+    assertOneLineError(await probe(["export", "--har", "x.har"]), 2, /--input FILE is required/);
+  });
+});

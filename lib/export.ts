@@ -1,0 +1,85 @@
+/**
+ * `probe export --har`: capture → HAR 1.2, with the report's redaction (secret headers by
+ * name, secret query parameters in URLs). Streams: one entry in memory at a time for a JSONL
+ * input (a HAR input is read whole, see lib/har_read.ts).
+ */
+import { ProbeError } from "./errors.ts";
+import { writeHar } from "./har.ts";
+import { isHarFile, readCaptureEntries } from "./har_read.ts";
+import { headerRedactor, redactUrl } from "./redact.ts";
+import type { Entry, Headers } from "./types.ts";
+
+/** What `exportHar` reads, writes and redacts. */
+export interface ExportOptions {
+  /** A JSONL capture (or a HAR, which is re-exported redacted). */
+  input: string;
+  /** The HAR path, or "-" for standard output. */
+  output: string;
+  /** Header names to redact besides the built-in list (the target's `redactedHeaders`). */
+  redactHeaders: readonly string[];
+  /** Receives warnings (one line each, no trailing newline). */
+  warn: (line: string) => void;
+}
+
+/** What `exportHar` wrote. */
+export interface ExportResult {
+  entries: number;
+  /** The HAR path, or "-". */
+  output: string;
+}
+
+/** The entry as the report shows it: secret headers and URL query parameters masked. */
+export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers): Entry {
+  return {
+    ...entry,
+    request: {
+      ...entry.request,
+      url: redactUrl(entry.request.url),
+      headers: redactHeaders(entry.request.headers),
+    },
+    response: entry.response
+      ? { ...entry.response, headers: redactHeaders(entry.response.headers) }
+      : null,
+  };
+}
+
+/**
+ * Writes the input's entries as a HAR file. Malformed lines are skipped with a warning, as in
+ * `analyze`. A file is written beside its destination and renamed into place, so a failed run
+ * never leaves half a HAR where a good one was.
+ *
+ * @throws {InputError} for an unreadable input; {ProbeError} when the output cannot be written.
+ */
+export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
+  const redact = headerRedactor(opts.redactHeaders);
+  const what = opts.input.toLowerCase().endsWith(".har") || await isHarFile(opts.input)
+    ? "entry"
+    : "line";
+  const source = readCaptureEntries(opts.input, (line, reason) => {
+    opts.warn(`warning: ${opts.input}:${line}: skipping malformed ${what} (${reason})`);
+  });
+  // The first entry is read before anything is written: a missing, empty or unreadable input
+  // fails with nothing on standard output and no file left behind.
+  const first = await source.next();
+  async function* redacted(): AsyncGenerator<Entry> {
+    if (first.done) return;
+    yield redactEntry(first.value.entry, redact);
+    for await (const { entry } of source) yield redactEntry(entry, redact);
+  }
+  const comment = `exported by probe from ${opts.input}`;
+
+  if (opts.output === "-") {
+    const entries = await writeHar(redacted(), Deno.stdout.writable, { comment });
+    return { entries, output: "-" };
+  }
+  const partial = `${opts.output}.partial-${Deno.pid}`;
+  try {
+    const entries = await writeHar(redacted(), partial, { comment });
+    await Deno.rename(partial, opts.output);
+    return { entries, output: opts.output };
+  } catch (err) {
+    await Deno.remove(partial).catch(() => {});
+    if (err instanceof ProbeError) throw err;
+    throw new ProbeError(`cannot write HAR ${opts.output}: ${(err as Error).message}`);
+  }
+}
