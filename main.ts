@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 import { analyzeFile } from "./lib/analyze.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { exportHar } from "./lib/export.ts";
+import { htmlWriter } from "./lib/html.ts";
+import { markdownWriter } from "./lib/markdown.ts";
 import { loadPriceTable } from "./lib/prices.ts";
 import type { Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
@@ -38,7 +40,10 @@ Options:
   -t, --target NAME    target that produced the capture (report title, fallback renderer,
                        extra redactions)
   -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
-  -o, --output FILE    report path (default: analysis_report.md beside the input); - for stdout
+  -o, --output FILE    report path (default: analysis_report.md or .html beside the input);
+                       - for stdout
+  -f, --format FMT     markdown (default) or html: one self-contained page, exchanges
+                       collapsible, with a filter box
       --full           render every request in full instead of per-turn deltas
       --renderer ID    render every entry with this renderer instead of detecting each one
       --prices FILE    price table (JSONC) for the cost estimate instead of the built-in one
@@ -100,6 +105,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     target: { type: "string", short: "t" },
     input: { type: "string", short: "i" },
     output: { type: "string", short: "o" },
+    format: { type: "string", short: "f" },
     full: { type: "boolean" },
     renderer: { type: "string" },
     prices: { type: "string" },
@@ -122,7 +128,12 @@ async function analyzeCommand(args: string[]): Promise<number> {
     );
   }
   const target = findTarget(values.target);
-  const output = values.output ?? join(dirname(values.input), "analysis_report.md");
+  const format = values.format ?? "markdown";
+  if (format !== "markdown" && format !== "html") {
+    throw new UsageError(`analyze: --format must be markdown or html, not "${format}"`);
+  }
+  const output = values.output ??
+    join(dirname(values.input), format === "html" ? "analysis_report.html" : "analysis_report.md");
   if (values.renderer && !builtinRenderers.has(values.renderer)) {
     throw new UsageError(
       `analyze: unknown renderer "${values.renderer}"; known renderers: ${
@@ -137,6 +148,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     renderers: builtinRenderers,
     warn,
     full: values.full ?? false,
+    writer: format === "html" ? htmlWriter : markdownWriter,
     ...(values.renderer ? { renderer: values.renderer } : {}),
     ...(values.prices ? { prices: await loadPriceTable(values.prices) } : {}),
     ...(Deno.stderr.isTerminal() ? { progress: progressReporter(values.input) } : {}),

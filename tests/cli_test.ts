@@ -184,3 +184,24 @@ Deno.test("probe export and HAR input", async (t) => {
     assertOneLineError(await probe(["export", "--har", "x.har"]), 2, /--input FILE is required/);
   });
 });
+
+Deno.test("probe analyze --format html", async (t) => {
+  await t.step("writes analysis_report.html beside the input", async () => {
+    await tempDir(async (dir) => {
+      await Deno.copyFile(SAMPLE, `${dir}/traffic.jsonl`);
+      const run = await probe(["analyze", "-t", "codex", "-i", "traffic.jsonl", "-f", "html"], dir);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "Wrote analysis_report.html (3 requests, 0 problems)\n");
+      const html = await Deno.readTextFile(`${dir}/analysis_report.html`);
+      assert.match(html, /^<!doctype html>/i);
+      assert.doesNotMatch(html, /sk-proj-SAMPLE/);
+    });
+  });
+  await t.step("an unknown format is a usage error", async () => {
+    assertOneLineError(
+      await probe(["analyze", "-t", "codex", "-i", SAMPLE, "--format", "pdf"]),
+      2,
+      /--format must be markdown or html/,
+    );
+  });
+});
