@@ -27,4 +27,19 @@ export const codex: Target = {
     'Add to ~/.codex/config.toml: chatgpt_base_url = "{chatgpt.url}/backend-api/"',
   ],
   redactedHeaders: ["authorization", "cookie", "set-cookie", "openai-organization"],
+  // Recent Codex (observed: 0.169.0) ignores OPENAI_BASE_URL for its built-in provider, so
+  // all-in-one mode gives `codex` a provider of its own that points at the api proxy (API-key
+  // mode: the key comes from OPENAI_API_KEY) and sends ChatGPT backend calls to the chatgpt one.
+  commandArgs: {
+    program: "codex",
+    args: [
+      "-c",
+      "model_provider=probe",
+      "-c",
+      'model_providers.probe={name="OpenAI (via probe capture)",base_url="{api.url}/v1",' +
+      'env_key="OPENAI_API_KEY",wire_api="responses"}',
+      "-c",
+      'chatgpt_base_url="{chatgpt.url}/backend-api/"',
+    ],
+  },
 };

@@ -1,0 +1,485 @@
+"""probe capture addon for mitmdump (reverse mode), standard library only.
+
+Loaded by `probe capture` with `mitmdump -s addon.py`; one mitmdump process per proxy of the
+target. Runs unchanged on mitmproxy 8.1 through 12.x. Each exchange becomes one JSON line:
+
+  {"timestamp", "id", "proxy", "request": {...}, "response": {...} | null,
+   "timing": {"start", "first_byte", "end"}, "error"?: str, "incomplete"?: true}
+
+Responses stream through to the client chunk by chunk (a tee keeps a copy); request bodies
+are not streamed. Each line is written with one os.write under flock(LOCK_EX) on an
+O_APPEND file created 0600, so several processes can share the file. Secrets are replaced
+by "[REDACTED:<first 8 hex of sha256>]" unless probe_keep_secrets is set.
+"""
+
+import asyncio
+import base64
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+import typing
+import uuid
+import zlib
+from urllib.parse import unquote, urlsplit
+
+from mitmproxy import ctx, exceptions
+
+try:  # mitmproxy's own decoder knows br and zstd (its dependencies)
+    from mitmproxy.net import encoding as _mitm_encoding
+except Exception:  # pragma: no cover
+    _mitm_encoding = None
+
+try:
+    from mitmproxy.net import server_spec as _server_spec
+except Exception:  # pragma: no cover
+    _server_spec = None
+
+log = logging.getLogger("probe")
+
+BUILTIN_REDACTED_HEADERS = (
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "api-key",
+    "cookie",
+    "set-cookie",
+)
+SCHEME_HEADERS = ("authorization", "proxy-authorization")
+QUERY_SECRET_KEYS = frozenset(
+    ("key", "api-key", "api_key", "apikey", "access_token", "token", "client_secret", "code", "sig",
+     "signature")
+)
+BODY_SECRET_KEYS = frozenset(
+    ("api_key", "apiKey", "access_token", "refresh_token", "id_token", "client_secret",
+     "code_verifier")
+)
+FORM_SECRET_KEYS = frozenset(k.lower() for k in BODY_SECRET_KEYS) | QUERY_SECRET_KEYS
+
+_QUERY_RE = re.compile(r"(^|[&;])([^=&;#]+)=([^&;#]*)")
+
+
+def fingerprint(value) -> str:
+    if isinstance(value, bytes):
+        raw = value
+    elif isinstance(value, str):
+        raw = value.encode("utf-8", "surrogatepass")
+    else:
+        raw = json.dumps(value, sort_keys=True).encode("utf-8")
+    return "[REDACTED:" + hashlib.sha256(raw).hexdigest()[:8] + "]"
+
+
+def redact_header_value(name_lower: str, value: str) -> str:
+    if name_lower in SCHEME_HEADERS:
+        parts = value.strip().split(None, 1)
+        if len(parts) == 2:
+            return parts[0] + " " + fingerprint(parts[1].strip())
+    return fingerprint(value)
+
+
+def redact_query(query: str, keys) -> str:
+    def sub(m):
+        name = unquote(m.group(2).replace("+", " "))
+        if name.lower() in keys:
+            raw = unquote(m.group(3).replace("+", " "))
+            return m.group(1) + m.group(2) + "=" + fingerprint(raw)
+        return m.group(0)
+
+    return _QUERY_RE.sub(sub, query)
+
+
+def redact_url(url: str, keys=QUERY_SECRET_KEYS) -> str:
+    q = url.find("?")
+    if q < 0:
+        return url
+    h = url.find("#", q)
+    end = len(url) if h < 0 else h
+    return url[: q + 1] + redact_query(url[q + 1 : end], keys) + url[end:]
+
+
+def redact_json(value):
+    """Returns (new_value, changed)."""
+    if isinstance(value, dict):
+        changed = False
+        out = {}
+        for k, v in value.items():
+            if k in BODY_SECRET_KEYS and v is not None and v != "":
+                out[k] = fingerprint(v)
+                changed = True
+            else:
+                nv, c = redact_json(v)
+                out[k] = nv
+                changed = changed or c
+        return (out if changed else value), changed
+    if isinstance(value, list):
+        changed = False
+        out = []
+        for v in value:
+            nv, c = redact_json(v)
+            out.append(nv)
+            changed = changed or c
+        return (out if changed else value), changed
+    return value, False
+
+
+def _gunzip_tolerant(data: bytes, wbits: int) -> bytes:
+    """gzip/zlib decode that keeps what it can of a truncated stream."""
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(data)
+    try:
+        out += d.flush()
+    except zlib.error:
+        pass
+    return out
+
+
+def decode_content(data: bytes, content_encoding: str) -> typing.Tuple[bytes, bool]:
+    """Undoes Content-Encoding. Returns (bytes, ok); on failure the raw bytes and False."""
+    encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+    for enc in reversed(encodings):
+        if enc in ("identity", "none"):
+            continue
+        try:
+            if enc in ("gzip", "x-gzip"):
+                data = _gunzip_tolerant(data, 16 + zlib.MAX_WBITS)
+            elif enc == "deflate":
+                try:
+                    data = _gunzip_tolerant(data, zlib.MAX_WBITS)
+                except zlib.error:
+                    data = _gunzip_tolerant(data, -zlib.MAX_WBITS)
+            elif _mitm_encoding is not None:
+                decoded = _mitm_encoding.decode(data, enc)
+                if not isinstance(decoded, bytes):
+                    return data, False
+                data = decoded
+            else:
+                return data, False
+        except Exception:
+            return data, False
+    return data, True
+
+
+def _headers_dict(headers, redact: typing.Optional[typing.Collection[str]]) -> dict:
+    """name -> value, repeated names joined with ", " (first spelling of the name kept)."""
+    out: dict = {}
+    lower_to_name: dict = {}
+    for raw_name, raw_value in headers.fields:
+        name = raw_name.decode("utf-8", "replace") if isinstance(raw_name, bytes) else raw_name
+        value = (
+            raw_value.decode("utf-8", "replace") if isinstance(raw_value, bytes) else raw_value
+        )
+        low = name.lower()
+        if redact is not None and low in redact:
+            value = redact_header_value(low, value)
+        key = lower_to_name.get(low)
+        if key is None:
+            lower_to_name[low] = name
+            out[name] = value
+        else:
+            out[key] = out[key] + ", " + value
+    return out
+
+
+def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) -> dict:
+    """The recorded form of a decoded body: body, body_size, body_encoding."""
+    if not data:
+        return {"body": None, "body_size": 0}
+    size = len(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(data).decode("ascii"), "body_encoding": "base64",
+                "body_size": size}
+    ct = content_type.lower()
+    body: typing.Any = text
+    if "event-stream" not in ct:
+        stripped = text.lstrip()
+        if "json" in ct or stripped[:1] in ("{", "["):
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = text
+    if redact:
+        if isinstance(body, (dict, list)):
+            body, _ = redact_json(body)
+        elif "x-www-form-urlencoded" in ct:
+            body = redact_query(text, FORM_SECRET_KEYS)
+    return {"body": body, "body_size": size}
+
+
+def _make_via(scheme: str, host: str, port: int):
+    spec = getattr(_server_spec, "ServerSpec", None) if _server_spec is not None else None
+    if spec is not None and hasattr(spec, "_fields"):  # 8.x: a NamedTuple
+        return spec(scheme, (host, port))
+    return (scheme, (host, port))  # 9+: a plain tuple
+
+
+class ProbeCapture:
+    def __init__(self):
+        self.fd: typing.Optional[int] = None
+        self.redact_headers: typing.FrozenSet[str] = frozenset(BUILTIN_REDACTED_HEADERS)
+        self.query_keys: typing.FrozenSet[str] = QUERY_SECRET_KEYS
+        self.via = None
+        self.proxy_auth: typing.Optional[str] = None
+        self.inflight: dict = {}  # flow.id -> state dict
+        self.ready_task = None
+
+    # ---------------------------------------------------------------- options and lifecycle
+
+    def load(self, loader):
+        loader.add_option("probe_output", str, "", "JSONL file that exchanges are appended to.")
+        loader.add_option("probe_proxy", str, "", "Short name of this proxy (the proxy field).")
+        loader.add_option("probe_ready", str, "", "File created once the proxy is listening.")
+        loader.add_option(
+            "probe_upstream_proxy", str, "", "http://[user:pass@]host:port to route through."
+        )
+        loader.add_option("probe_keep_secrets", bool, False, "Store secrets unredacted.")
+        loader.add_option(
+            "probe_redact_headers", str, "", "Extra header names to redact, comma-separated."
+        )
+        loader.add_option(
+            "probe_redact_query", str, "", "Extra query keys to redact, comma-separated."
+        )
+
+    def configure(self, updated):
+        opts = ctx.options
+        if "probe_redact_headers" in updated:
+            extra = [h.strip().lower() for h in opts.probe_redact_headers.split(",") if h.strip()]
+            self.redact_headers = frozenset(BUILTIN_REDACTED_HEADERS) | frozenset(extra)
+        if "probe_redact_query" in updated:
+            extra = [k.strip().lower() for k in opts.probe_redact_query.split(",") if k.strip()]
+            self.query_keys = QUERY_SECRET_KEYS | frozenset(extra)
+        if "probe_upstream_proxy" in updated:
+            self.via = None
+            self.proxy_auth = None
+            # The environment variable keeps proxy credentials out of the process list.
+            upstream_proxy = opts.probe_upstream_proxy or os.environ.get("PROBE_UPSTREAM_PROXY", "")
+            if upstream_proxy:
+                u = urlsplit(upstream_proxy)
+                if u.scheme not in ("http", "https") or not u.hostname:
+                    raise exceptions.OptionsError(
+                        "probe_upstream_proxy must be http://[user:pass@]host:port"
+                    )
+                port = u.port or (443 if u.scheme == "https" else 80)
+                self.via = _make_via(u.scheme, u.hostname, port)
+                if u.username is not None:
+                    cred = unquote(u.username) + ":" + unquote(u.password or "")
+                    self.proxy_auth = "Basic " + base64.b64encode(cred.encode("utf-8")).decode()
+        if "probe_output" in updated and opts.probe_output:
+            if self.fd is not None:
+                os.close(self.fd)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+            self.fd = os.open(opts.probe_output, flags, 0o600)
+
+    def running(self):
+        if ctx.options.probe_ready:
+            self.ready_task = asyncio.ensure_future(self._announce_ready())
+
+    async def _announce_ready(self):
+        # The running hook also fires when the listen socket failed (port in use): mitmdump
+        # then exits shortly after. Only announce once the proxy server really listens.
+        ps = ctx.master.addons.get("proxyserver")
+        for _ in range(600):
+            if self._listening(ps):
+                path = ctx.options.probe_ready
+                tmp = path + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(json.dumps({"pid": os.getpid(), "version": _mitm_version()}))
+                os.replace(tmp, path)
+                return
+            await asyncio.sleep(0.05)
+        log.error("probe: proxy server did not start listening")
+
+    @staticmethod
+    def _listening(ps) -> bool:
+        if ps is None:
+            return True
+        if hasattr(ps, "listen_addrs"):  # 9.x+
+            try:
+                return bool(ps.listen_addrs())
+            except Exception:
+                return False
+        if hasattr(ps, "running_servers"):  # 8.x
+            return bool(ps.running_servers)
+        return True
+
+    def done(self):
+        # Shutdown: whatever is still in flight is written, marked incomplete.
+        now = time.time()
+        for state in list(self.inflight.values()):
+            self._finish(state, now, incomplete=True)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    # ---------------------------------------------------------------- HTTP hooks
+
+    def requestheaders(self, flow):
+        if self.via is not None:
+            flow.server_conn.via = self.via
+        self.inflight[flow.id] = {"flow": flow, "chunks": None, "id": uuid.uuid4().hex}
+
+    def request(self, flow):
+        if self.via is not None:
+            flow.server_conn.via = self.via
+
+    def http_connect_upstream(self, flow):
+        if self.proxy_auth:
+            flow.request.headers["Proxy-Authorization"] = self.proxy_auth
+
+    def responseheaders(self, flow):
+        state = self.inflight.get(flow.id)
+        if state is None:
+            return
+        chunks: list = []
+        state["chunks"] = chunks
+
+        def tee(chunk):
+            if chunk:
+                chunks.append(chunk)
+            return chunk
+
+        flow.response.stream = tee
+
+    def response(self, flow):
+        state = self.inflight.get(flow.id)
+        if state is None:
+            return
+        if getattr(flow, "websocket", None) is not None:
+            # An accepted upgrade: the entry is written with its messages at websocket_end.
+            state["ws"] = []
+            return
+        self._finish(state, time.time())
+
+    def websocket_message(self, flow):
+        state = self.inflight.get(flow.id)
+        if state is None or state.get("ws") is None:
+            return
+        msg = flow.websocket.messages[-1]
+        record = {"from": "client" if msg.from_client else "server", "t": msg.timestamp}
+        if msg.is_text:
+            record["text"] = self._redact_text(msg.content.decode("utf-8", "replace"))
+        else:
+            record["base64"] = base64.b64encode(msg.content).decode("ascii")
+        state["ws"].append(record)
+
+    def websocket_end(self, flow):
+        state = self.inflight.get(flow.id)
+        if state is not None:
+            self._finish(state, time.time())
+
+    def _redact_text(self, text: str) -> str:
+        """A JSON WebSocket message with secret fields, re-encoded with them redacted."""
+        if ctx.options.probe_keep_secrets or text.lstrip()[:1] not in ("{", "["):
+            return text
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        value, changed = redact_json(value)
+        return json.dumps(value, separators=(",", ":")) if changed else text
+
+    def error(self, flow):
+        state = self.inflight.get(flow.id)
+        if state is not None:
+            self._finish(state, time.time())
+
+    # ---------------------------------------------------------------- recording
+
+    def _finish(self, state, now: float, incomplete: bool = False):
+        flow = state["flow"]
+        if self.inflight.pop(flow.id, None) is None:
+            return
+        try:
+            entry = self._entry(state, now, incomplete)
+            self._write(entry)
+        except Exception:
+            log.exception("probe: could not record an exchange")
+
+    def _entry(self, state, now: float, incomplete: bool) -> dict:
+        flow = state["flow"]
+        redact = not ctx.options.probe_keep_secrets
+        req = flow.request
+        start = req.timestamp_start or now
+
+        req_fields = _body_fields(_request_bytes(req), req.headers.get("content-type", ""), redact)
+        request = {
+            "method": req.method,
+            "url": redact_url(req.url, self.query_keys) if redact else req.url,
+            "headers": _headers_dict(req.headers, self.redact_headers if redact else None),
+        }
+        request.update(req_fields)
+
+        resp = flow.response
+        response = None
+        first_byte = None
+        end = now
+        if resp is not None:
+            first_byte = resp.timestamp_start
+            if not incomplete and flow.error is None and resp.timestamp_end:
+                end = resp.timestamp_end
+            chunks = state["chunks"]
+            if chunks is not None:
+                raw = b"".join(chunks)
+                state["chunks"] = None
+                data, _ = decode_content(raw, resp.headers.get("content-encoding", ""))
+            else:
+                data = _request_bytes(resp)
+            response = {
+                "status_code": resp.status_code,
+                "headers": _headers_dict(resp.headers, self.redact_headers if redact else None),
+            }
+            response.update(_body_fields(data, resp.headers.get("content-type", ""), redact))
+
+        entry = {
+            "timestamp": start,
+            "id": state["id"],
+            "proxy": ctx.options.probe_proxy,
+            "request": request,
+            "response": response,
+            "timing": {"start": start, "first_byte": first_byte, "end": end},
+        }
+        if state.get("ws") is not None:
+            entry["websocket"] = state["ws"]
+        if flow.error is not None:
+            entry["error"] = str(getattr(flow.error, "msg", flow.error))
+        if incomplete:
+            entry["incomplete"] = True
+        return entry
+
+    def _write(self, entry: dict):
+        if self.fd is None:
+            return
+        line = (json.dumps(entry) + "\n").encode("ascii")
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            view = memoryview(line)
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
+def _request_bytes(message) -> typing.Optional[bytes]:
+    """Decoded body of a non-streamed message; raw bytes when the encoding is unknown."""
+    try:
+        return message.content
+    except Exception:
+        return message.raw_content
+
+
+def _mitm_version() -> str:
+    try:
+        from mitmproxy import version
+
+        return version.VERSION
+    except Exception:
+        return "unknown"
+
+
+addons = [ProbeCapture()]

@@ -1,0 +1,227 @@
+/** Parses the argv of `probe capture` into options. Throws UsageError for anything wrong. */
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import type { ProxySpec, Target } from "../types.ts";
+
+export interface CaptureOptions {
+  target: Target;
+  /** Proxies with `--port` / `--upstream` applied (port 0 = pick a free port at start). */
+  proxies: ProxySpec[];
+  /** `--output-dir`; undefined = a new timestamped folder. */
+  outputDir?: string;
+  /** `--upstream-proxy` as given (validated), undefined = direct. */
+  upstreamProxy?: string;
+  /** `--upstream-ca FILE`: extra CA bundle trusted for upstream TLS. */
+  upstreamCa?: string;
+  analyze: boolean;
+  keepSecrets: boolean;
+  /** `--mitmdump PATH` (takes precedence over $PROBE_MITMDUMP). */
+  mitmdump?: string;
+  /** The all-in-one command after `--`; null = proxies-only mode. */
+  command: string[] | null;
+  help: boolean;
+}
+
+export const CAPTURE_USAGE = `usage: probe capture <target> [options] [-- command [args...]]
+
+Starts one mitmdump reverse proxy per proxy of the target and records every exchange as JSONL.
+Without a command it runs until Ctrl+C; with one it runs the command through the proxies,
+stops them when it exits and exits with its status.
+
+options:
+  --output-dir DIR         where traffic.jsonl goes (default: a new captures/<target>-<time>/)
+  --port [NAME=]PORT       listen port of a proxy (repeatable; no NAME = first proxy; 0 = any free)
+  --upstream [NAME=]URL    where a proxy forwards to (repeatable; no NAME = first proxy)
+  --upstream-proxy URL     route upstream traffic through http://[user:pass@]host:port
+  --upstream-ca FILE       also trust this CA (PEM) for upstream TLS
+  --analyze                write the report next to the capture when it ends
+  --keep-secrets           store keys and tokens unredacted (the capture then holds secrets)
+  --mitmdump PATH          mitmdump to use (default: $PROBE_MITMDUMP, then mitmdump on PATH)
+  -h, --help               show this help`;
+
+export function parseCaptureArgs(
+  argv: readonly string[],
+  targets: readonly Target[],
+): CaptureOptions {
+  const dash = argv.indexOf("--");
+  const own = dash < 0 ? [...argv] : argv.slice(0, dash);
+  const command = dash < 0 ? null : argv.slice(dash + 1);
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: own,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        "output-dir": { type: "string", short: "o" },
+        "port": { type: "string", multiple: true },
+        "upstream": { type: "string", multiple: true },
+        "upstream-proxy": { type: "string" },
+        "upstream-ca": { type: "string" },
+        "analyze": { type: "boolean" },
+        "keep-secrets": { type: "boolean" },
+        "mitmdump": { type: "string" },
+        "help": { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`capture: ${(err as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  const names = targets.map((t) => t.name).join(", ");
+  if (values.help) {
+    return {
+      target: targets[0],
+      proxies: [],
+      analyze: false,
+      keepSecrets: false,
+      command: null,
+      help: true,
+    };
+  }
+  if (positionals.length === 0) {
+    throw new UsageError(`capture: name a target (one of: ${names}); see probe capture --help`);
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `capture: unexpected argument '${positionals[1]}': put the command to run after '--'`,
+    );
+  }
+  const target = targets.find((t) => t.name === positionals[0]);
+  if (!target) {
+    throw new UsageError(`capture: unknown target '${positionals[0]}' (known: ${names})`);
+  }
+  if (command !== null && command.length === 0) {
+    throw new UsageError("capture: '--' must be followed by the command to run");
+  }
+  if (target.proxies.length === 0) {
+    throw new UsageError(`capture: target '${target.name}' defines no proxy`);
+  }
+
+  const proxies = target.proxies.map((p) => ({ ...p }));
+  for (const spec of values.port ?? []) {
+    const [proxy, value] = pick(spec, proxies, "--port");
+    proxy.port = parsePort(value, spec);
+  }
+  for (const spec of values.upstream ?? []) {
+    const [proxy, value] = pick(spec, proxies, "--upstream");
+    proxy.upstream = parseUpstream(value, spec);
+  }
+  const seen = new Map<number, string>();
+  for (const p of proxies) {
+    if (p.port === 0) continue;
+    const other = seen.get(p.port);
+    if (other) {
+      throw new UsageError(
+        `capture: proxies ${other} and ${p.name} both use port ${p.port}: give one another with --port ${p.name}=PORT`,
+      );
+    }
+    seen.set(p.port, p.name);
+  }
+
+  let upstreamProxy: string | undefined;
+  if (values["upstream-proxy"] !== undefined && values["upstream-proxy"] !== "") {
+    upstreamProxy = parseUpstreamProxy(values["upstream-proxy"]);
+  }
+  for (
+    const [flag, v] of [["--output-dir", values["output-dir"]], ["--mitmdump", values.mitmdump], [
+      "--upstream-ca",
+      values["upstream-ca"],
+    ]] as const
+  ) {
+    if (v === "") throw new UsageError(`capture: ${flag} needs a non-empty value`);
+  }
+
+  return {
+    target,
+    proxies,
+    outputDir: values["output-dir"],
+    upstreamProxy,
+    upstreamCa: values["upstream-ca"],
+    analyze: values.analyze ?? false,
+    keepSecrets: values["keep-secrets"] ?? false,
+    mitmdump: values.mitmdump,
+    command,
+    help: false,
+  };
+}
+
+/** Splits `[NAME=]VALUE`; without NAME the value is for the first proxy. */
+function pick(spec: string, proxies: ProxySpec[], flag: string): [ProxySpec, string] {
+  const m = /^([A-Za-z0-9_-]+)=(.*)$/.exec(spec);
+  if (m) {
+    const proxy = proxies.find((p) => p.name === m[1]);
+    if (!proxy) {
+      const known = proxies.map((p) => p.name).join(", ");
+      throw new UsageError(
+        `capture: ${flag} ${spec}: no proxy named '${m[1]}' (proxies: ${known})`,
+      );
+    }
+    return [proxy, m[2]];
+  }
+  return [proxies[0], spec];
+}
+
+function parsePort(value: string, spec: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new UsageError(`capture: --port ${spec}: the port must be a number from 0 to 65535`);
+  }
+  return Number(value);
+}
+
+function parseUpstream(value: string, spec: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`capture: --upstream ${spec}: not a URL (e.g. https://api.openai.com/)`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(
+      `capture: --upstream ${spec}: the URL must start with http:// or https://`,
+    );
+  }
+  if (url.search || url.hash || url.username || (url.pathname !== "/" && url.pathname !== "")) {
+    throw new UsageError(
+      `capture: --upstream ${spec}: give scheme, host and port only (the request path is kept)`,
+    );
+  }
+  return value;
+}
+
+function parseUpstreamProxy(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(
+      `capture: --upstream-proxy ${value}: not a URL (expected http://[user:pass@]host:port)`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(
+      `capture: --upstream-proxy ${value}: only http:// (or https://) proxies are supported`,
+    );
+  }
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
+    throw new UsageError(`capture: --upstream-proxy ${value}: give scheme, host and port only`);
+  }
+  return value;
+}
+
+/** Host and port of an upstream-proxy URL (default port 80 / 443). */
+export function proxyAddress(url: string): { hostname: string; port: number } {
+  const u = new URL(url);
+  const hostname = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = u.port ? Number(u.port) : (u.protocol === "https:" ? 443 : 80);
+  return { hostname, port };
+}
+
+/** The URL with any `user:pass@` removed, for messages. */
+export function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  return u.toString();
+}

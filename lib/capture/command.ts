@@ -1,0 +1,208 @@
+/**
+ * `probe capture <target> [options] [-- command ...]`: the entry point main.ts calls.
+ * Proxies-only mode runs until SIGINT/SIGTERM; all-in-one mode runs the command through the
+ * proxies and exits with its status. Either way every recorded exchange is kept.
+ */
+import { analyzeFile } from "../analyze.ts";
+import { ProbeError } from "../errors.ts";
+import { fillAll, fillEnv } from "../placeholders.ts";
+import type { Renderer, Target } from "../types.ts";
+import {
+  CAPTURE_USAGE,
+  type CaptureOptions,
+  parseCaptureArgs,
+  withoutCredentials,
+} from "./args.ts";
+import { checkMitmdumpVersion, locateMitmdump } from "./mitmdump.ts";
+import { type CaptureOutput, prepareOutput, REPORT_FILE, summarize } from "./output.ts";
+import { buildCommand, exitCodeOf, shellQuote, spawnCommand } from "./run.ts";
+import { CaptureSession } from "./session.ts";
+import { StopSignals } from "./signals.ts";
+
+export interface CaptureContext {
+  targets: readonly Target[];
+  renderers: ReadonlyMap<string, Renderer>;
+  /** Writes one line to standard output. */
+  print: (line: string) => void;
+  /** Writes one line to standard error. */
+  warn: (line: string) => void;
+  /** Environment to read PROBE_MITMDUMP/PATH from and to lay the target's env over. */
+  env?: Record<string, string>;
+}
+
+export async function captureCommand(
+  argv: readonly string[],
+  ctx: CaptureContext,
+): Promise<number> {
+  const opts = parseCaptureArgs(argv, ctx.targets);
+  if (opts.help) {
+    for (const line of CAPTURE_USAGE.split("\n")) ctx.print(line);
+    return 0;
+  }
+  const env = ctx.env ?? Deno.env.toObject();
+  const mitmdump = await locateMitmdump(opts.mitmdump, env);
+  await checkMitmdumpVersion(mitmdump);
+  if (opts.keepSecrets) {
+    ctx.warn(
+      "probe: warning: --keep-secrets: keys and tokens are stored unredacted in the capture",
+    );
+  }
+  const out = await prepareOutput(opts.outputDir, opts.target.name);
+
+  // In all-in-one mode standard output belongs to the command: probe talks on stderr.
+  const say = opts.command ? ctx.warn : ctx.print;
+  let code: number;
+  {
+    // Listening before the first mitmdump starts: a signal during start-up still stops them.
+    using signals = new StopSignals();
+    await using session = await CaptureSession.start({
+      mitmdump,
+      target: opts.target,
+      proxies: opts.proxies,
+      output: out.file,
+      upstreamProxy: opts.upstreamProxy,
+      upstreamCa: opts.upstreamCa,
+      keepSecrets: opts.keepSecrets,
+    }).catch((err) => {
+      // A terminal's Ctrl+C during start-up also reaches mitmdump: a stop, not a failure.
+      if (signals.received) return null;
+      throw err;
+    });
+    if (!session || signals.received) {
+      say(`Stopped by ${signals.received} during start-up; ${out.file} is empty.`);
+      return signals.received === "SIGINT" ? 130 : 143;
+    }
+    banner(session, opts, out, say);
+    code = opts.command
+      ? await runCommand(session, signals, opts, opts.command, env, say)
+      : await waitForStop(session, signals, say);
+    await session.stop();
+  }
+  await closing(out, opts, ctx, say);
+  return code;
+}
+
+function banner(
+  session: CaptureSession,
+  opts: CaptureOptions,
+  out: CaptureOutput,
+  say: (line: string) => void,
+): void {
+  const ports = session.ports;
+  say(`probe capture: ${opts.target.name} (${opts.target.description})`);
+  for (const p of session.proxies) say(`  :${p.port} -> ${p.upstream}  (${p.purpose})`);
+  if (opts.upstreamProxy) say(`  upstream proxy: ${withoutCredentials(opts.upstreamProxy)}`);
+  const envLines = Object.entries(fillEnv(opts.target.env, ports));
+  if (envLines.length) {
+    say("Environment overrides for target:");
+    for (const [k, v] of envLines) say(`  export ${k}=${shellQuote(v)}`);
+  }
+  const extra = opts.target.commandArgs;
+  if (extra) {
+    const args = fillAll(extra.args, ports).map(shellQuote).join(" ");
+    say(`Arguments for ${extra.program} (added automatically after '--'):`);
+    say(`  ${extra.program} ${args} ...`);
+  }
+  const steps = fillAll(opts.target.manualSteps, ports);
+  if (steps.length) {
+    say("Manual setup required:");
+    for (const s of steps) say(`  - ${s}`);
+  }
+  say(`Recording to: ${out.file}`);
+}
+
+/** Proxies-only mode: runs until SIGINT/SIGTERM (exit 0) or a mitmdump dies (ProbeError). */
+async function waitForStop(
+  session: CaptureSession,
+  signals: StopSignals,
+  say: (line: string) => void,
+): Promise<number> {
+  say("Press Ctrl+C to stop.");
+  const death = await Promise.race([signals.first.then(() => null), session.died]);
+  // Ctrl+C in a terminal reaches mitmdump too: an exit after a stop signal is no crash.
+  if (death && !signals.received) {
+    await session.stop();
+    throw new ProbeError(
+      `${death.message}\ncapture stopped; what was recorded is kept in ${session.output}`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * All-in-one mode. SIGINT/SIGTERM to probe are passed on to the command (a terminal's Ctrl+C
+ * reaches it directly too); the proxies stop once it exits, so its last exchanges are kept.
+ */
+async function runCommand(
+  session: CaptureSession,
+  signals: StopSignals,
+  opts: CaptureOptions,
+  command: string[],
+  env: Record<string, string>,
+  say: (line: string) => void,
+): Promise<number> {
+  const ports = session.ports;
+  const argv = buildCommand(command, opts.target, ports);
+  const childEnv = { ...env, ...fillEnv(opts.target.env, ports) };
+  say(`Running: ${argv.map(shellQuote).join(" ")}`);
+  const child = spawnCommand(argv, childEnv);
+  const kill = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // it has exited already
+    }
+  };
+  signals.forwardTo(kill);
+  try {
+    const result = await Promise.race([child.status, session.died]);
+    if (!("proxy" in result)) return exitCodeOf(result);
+    // Ctrl+C in a terminal reaches mitmdump too: after a stop signal that is no crash.
+    if (signals.received) return exitCodeOf(await child.status);
+    kill("SIGTERM");
+    const status = await child.status;
+    throw new ProbeError(
+      `${result.message}\ncapture stopped and the command ended (${argv[0]} exited with ` +
+        `${exitCodeOf(status)}); what was recorded is kept in ${session.output}`,
+    );
+  } finally {
+    signals.forwardTo(undefined);
+  }
+}
+
+async function closing(
+  out: CaptureOutput,
+  opts: CaptureOptions,
+  ctx: CaptureContext,
+  say: (line: string) => void,
+): Promise<void> {
+  const s = await summarize(out.file);
+  const notes = [
+    s.incomplete ? `${s.incomplete} incomplete` : "",
+    s.failed ? `${s.failed} failed` : "",
+  ].filter(Boolean);
+  say(
+    `Capture stopped: ${s.entries} exchange${s.entries === 1 ? "" : "s"} recorded` +
+      (notes.length ? ` (${notes.join(", ")})` : "") + ` in ${out.file}`,
+  );
+  const report = `${out.dir.replace(/\/+$/, "")}/${REPORT_FILE}`;
+  if (opts.analyze && s.entries === 0) {
+    say("No report: nothing was recorded.");
+  } else if (opts.analyze) {
+    const result = await analyzeFile({
+      input: out.file,
+      output: report,
+      target: opts.target,
+      renderers: ctx.renderers,
+      warn: ctx.warn,
+    });
+    say(`Report: ${result.output} (${result.entries} exchanges)`);
+  } else {
+    say("Analyze it with:");
+    say(
+      `  probe analyze --target ${opts.target.name} --input ${shellQuote(out.file)} --output ${
+        shellQuote(report)
+      }`,
+    );
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Where a capture goes: a new timestamped folder per run by default, never an older capture
+ * appended to by surprise. The JSONL file is created here (0600, empty = valid) so it exists
+ * whatever happens next.
+ */
+import { ProbeError } from "../errors.ts";
+import { readEntries } from "../jsonl.ts";
+
+export const CAPTURE_FILE = "traffic.jsonl";
+export const REPORT_FILE = "analysis_report.md";
+
+export interface CaptureOutput {
+  dir: string;
+  file: string;
+}
+
+/** `captures/<target>-YYYYMMDD-HHMMSS` (local time), with `-2`, `-3`... if that exists. */
+export function defaultOutputDir(target: string, now: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-` +
+    `${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `captures/${target}-${stamp}`;
+}
+
+/** Creates the output folder (0700) and an empty capture file (0600) that did not exist. */
+export async function prepareOutput(
+  dir: string | undefined,
+  target: string,
+): Promise<CaptureOutput> {
+  if (dir !== undefined) {
+    await makeDir(dir);
+    const file = `${dir.replace(/\/+$/, "") || "/"}/${CAPTURE_FILE}`;
+    if (!(await createNew(file))) {
+      throw new ProbeError(
+        `${file} already exists: probe does not append to an older capture; pick another ` +
+          `--output-dir or move that file away`,
+      );
+    }
+    return { dir, file };
+  }
+  const base = defaultOutputDir(target, new Date());
+  for (let n = 1; n < 1000; n++) {
+    const candidate = n === 1 ? base : `${base}-${n}`;
+    await Deno.mkdir("captures", { recursive: true }).catch(() => {});
+    try {
+      await Deno.mkdir(candidate, { mode: 0o700 });
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) continue;
+      throw new ProbeError(
+        `cannot create ${candidate} (${(err as Error).message}): pass --output-dir DIR`,
+      );
+    }
+    const file = `${candidate}/${CAPTURE_FILE}`;
+    if (await createNew(file)) return { dir: candidate, file };
+  }
+  throw new ProbeError(`cannot find a free folder name under captures/: pass --output-dir DIR`);
+}
+
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new ProbeError(
+      `cannot create output folder ${dir} (${(err as Error).message}): pick another --output-dir`,
+    );
+  }
+}
+
+/** Creates `file` empty with mode 0600; false when it already exists. */
+async function createNew(file: string): Promise<boolean> {
+  try {
+    const f = await Deno.open(file, { createNew: true, write: true, mode: 0o600 });
+    f.close();
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return false;
+    throw new ProbeError(
+      `cannot create ${file} (${(err as Error).message}): pick another --output-dir`,
+    );
+  }
+}
+
+export interface CaptureSummary {
+  entries: number;
+  incomplete: number;
+  failed: number;
+}
+
+/** Counts the recorded exchanges for the closing message (streamed; bad lines are skipped). */
+export async function summarize(file: string): Promise<CaptureSummary> {
+  const summary = { entries: 0, incomplete: 0, failed: 0 };
+  try {
+    if ((await Deno.stat(file)).size === 0) return summary;
+    for await (const { entry } of readEntries(file, () => {})) {
+      summary.entries++;
+      if (entry.incomplete) summary.incomplete++;
+      else if (entry.error) summary.failed++;
+    }
+  } catch {
+    // unreadable or no entry at all: the analyzer says why, in detail
+  }
+  return summary;
+}

@@ -1,0 +1,173 @@
+/**
+ * A capture session: every proxy of a target running as its own mitmdump, all writing to one
+ * JSONL file. Start-up is all or nothing; `stop()` (or `await using`) stops every mitmdump
+ * with SIGTERM, so in-flight exchanges are still written (marked incomplete), and removes the
+ * temp dir that holds the addon and the ready files.
+ */
+import addonSource from "../addon.py" with { type: "text" };
+import { ProbeError } from "../errors.ts";
+import { ALWAYS_REDACTED_HEADERS, REDACTED_QUERY_KEYS } from "../redact.ts";
+import type { ProxySpec, Target } from "../types.ts";
+import { proxyAddress, withoutCredentials } from "./args.ts";
+import { describe, MitmdumpProcess, tail } from "./mitmdump.ts";
+
+export interface SessionOptions {
+  mitmdump: string;
+  target: Target;
+  /** Ports 0 are replaced by free ports. */
+  proxies: readonly ProxySpec[];
+  output: string;
+  upstreamProxy?: string;
+  upstreamCa?: string;
+  keepSecrets: boolean;
+}
+
+/** Why the session ended on its own: a mitmdump exited while the capture was running. */
+export interface ProxyDeath {
+  proxy: ProxySpec;
+  message: string;
+}
+
+export class CaptureSession implements AsyncDisposable {
+  readonly proxies: readonly ProxySpec[];
+  readonly output: string;
+  /** Resolves when a mitmdump exits that `stop()` did not stop. */
+  readonly died: Promise<ProxyDeath>;
+  #processes: MitmdumpProcess[];
+  #tempDir: string;
+  #stopping = false;
+  #stopped?: Promise<void>;
+
+  private constructor(
+    proxies: ProxySpec[],
+    output: string,
+    processes: MitmdumpProcess[],
+    tempDir: string,
+  ) {
+    this.proxies = proxies;
+    this.output = output;
+    this.#processes = processes;
+    this.#tempDir = tempDir;
+    this.died = new Promise((resolve) => {
+      for (const p of processes) {
+        p.status.then((status) => {
+          if (this.#stopping) return;
+          resolve({
+            proxy: p.proxy,
+            message: `mitmdump for proxy ${p.proxy.name} (port ${p.proxy.port}) exited with ` +
+              `${describe(status)} during the capture` + tail(p.output),
+          });
+        });
+      }
+    });
+  }
+
+  /** Starts one mitmdump per proxy and waits until all listen; on any failure stops them all. */
+  static async start(opts: SessionOptions): Promise<CaptureSession> {
+    if (opts.upstreamProxy) await checkReachable(opts.upstreamProxy);
+    const proxies = assignPorts(opts.proxies);
+    const tempDir = await Deno.makeTempDir({ prefix: "probe-capture-" });
+    const processes: MitmdumpProcess[] = [];
+    try {
+      const addonPath = `${tempDir}/probe_addon.py`;
+      await Deno.writeTextFile(addonPath, addonSource, { mode: 0o600 });
+      const redactHeaders = [...ALWAYS_REDACTED_HEADERS, ...opts.target.redactedHeaders];
+      const started = proxies.map((proxy, i) => {
+        const readyFile = `${tempDir}/ready-${i}`;
+        const p = MitmdumpProcess.spawn({
+          path: opts.mitmdump,
+          proxy,
+          addonPath,
+          output: opts.output,
+          readyFile,
+          upstreamProxy: opts.upstreamProxy,
+          upstreamCa: opts.upstreamCa,
+          keepSecrets: opts.keepSecrets,
+          redactHeaders,
+          redactQueryKeys: REDACTED_QUERY_KEYS,
+        });
+        processes.push(p);
+        return p.ready(readyFile);
+      });
+      const results = await Promise.allSettled(started);
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return new CaptureSession(proxies, opts.output, processes, tempDir);
+    } catch (err) {
+      await Promise.all(processes.map((p) => p.stop()));
+      await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Proxy name -> port in use. */
+  get ports(): Map<string, number> {
+    return new Map(this.proxies.map((p) => [p.name, p.port]));
+  }
+
+  /** Stops every mitmdump (idempotent) and removes the temp dir. */
+  stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stopped ??= (async () => {
+      try {
+        await Promise.all(this.#processes.map((p) => p.stop()));
+      } finally {
+        await Deno.remove(this.#tempDir, { recursive: true }).catch(() => {});
+      }
+    })();
+    return this.#stopped;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** Replaces port 0 by a free port (the OS picks one; released just before mitmdump binds it). */
+function assignPorts(proxies: readonly ProxySpec[]): ProxySpec[] {
+  const taken = new Set(proxies.map((p) => p.port).filter((p) => p !== 0));
+  const out: ProxySpec[] = [];
+  for (const p of proxies) {
+    if (p.port !== 0) {
+      out.push({ ...p });
+      continue;
+    }
+    let port: number;
+    do {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      port = (listener.addr as Deno.NetAddr).port;
+      listener.close();
+    } while (taken.has(port));
+    taken.add(port);
+    out.push({ ...p, port });
+  }
+  return out;
+}
+
+/** Fails fast, with the fix, when the upstream proxy does not accept connections. */
+async function checkReachable(upstreamProxy: string): Promise<void> {
+  const { hostname, port } = proxyAddress(upstreamProxy);
+  const connecting = Deno.connect({ hostname, port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("no answer within 10 s")), 10_000);
+  });
+  try {
+    (await Promise.race([connecting, timeout])).close();
+  } catch (err) {
+    connecting.then((conn) => conn.close(), () => {}); // a late connection is closed, not leaked
+    // Without --allow-net for that host probe cannot look; mitmdump still routes through it.
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      return;
+    }
+    const reason = err instanceof Deno.errors.ConnectionRefused
+      ? "connection refused"
+      : (err as Error).message;
+    throw new ProbeError(
+      `upstream proxy ${withoutCredentials(upstreamProxy)} is unreachable (${reason}): start ` +
+        `it, fix --upstream-proxy, or leave --upstream-proxy out to connect directly`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,500 @@
+/**
+ * `probe capture` as a user runs it: `deno run main.ts capture ...` as a subprocess with real
+ * mitmdump (every version the setup found) and the fake upstream.
+ */
+import assert from "node:assert/strict";
+import type { Entry } from "../lib/types.ts";
+import { closedPort, rawRequest, startFakeUpstream } from "./fake_upstream.ts";
+import { findMitmdumps, ROOT } from "./tools/paths.ts";
+
+const MITMDUMPS = await findMitmdumps();
+const MAIN = `${ROOT}/main.ts`;
+
+/** A running `probe capture`, its output collected line by line. */
+class Probe {
+  child: Deno.ChildProcess;
+  stdout: string[] = [];
+  stderr: string[] = [];
+  #waiters: (() => void)[] = [];
+  #done: Promise<void>;
+
+  constructor(
+    args: string[],
+    opts: { cwd?: string; env?: Record<string, string>; ownGroup?: boolean } = {},
+  ) {
+    const argv = [Deno.execPath(), "run", "-A", MAIN, "capture", ...args];
+    // ownGroup: a process group of its own, like a terminal's foreground job, so the test can
+    // send Ctrl+C's SIGINT to probe, mitmdump and the command at once.
+    this.child = new Deno.Command(opts.ownGroup ? "setsid" : argv[0], {
+      args: opts.ownGroup ? argv : argv.slice(1),
+      cwd: opts.cwd,
+      env: opts.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#done = Promise.all([
+      this.#collect(this.child.stdout, this.stdout),
+      this.#collect(this.child.stderr, this.stderr),
+    ]).then(() => {});
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>, into: string[]) {
+    let buf = "";
+    const d = new TextDecoder();
+    for await (const chunk of stream) {
+      buf += d.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        into.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    }
+    if (buf) into.push(buf);
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Waits for a stdout line matching `re` (fails if the process ends first). */
+  async line(re: RegExp): Promise<RegExpExecArray> {
+    while (true) {
+      for (const l of this.stdout) {
+        const m = re.exec(l);
+        if (m) return m;
+      }
+      let exited = false;
+      const status = this.child.status.then(() => exited = true);
+      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), status]);
+      if (exited) {
+        await this.#done;
+        const m = this.stdout.map((l) => re.exec(l)).find((x) => x);
+        if (m) return m;
+        throw new Error(
+          `probe exited before printing ${re}:\n${this.stdout.join("\n")}\n${
+            this.stderr.join("\n")
+          }`,
+        );
+      }
+    }
+  }
+
+  async finish(): Promise<Deno.CommandStatus> {
+    const status = await this.child.status;
+    await this.#done;
+    return status;
+  }
+}
+
+async function entriesOf(file: string): Promise<Entry[]> {
+  return (await Deno.readTextFile(file)).split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function listening(port: number): Promise<boolean> {
+  try {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
+  for (
+    const [args, message] of [
+      [[], "capture: name a target"],
+      [["nope"], "capture: unknown target 'nope' (known: codex)"],
+      [["codex", "--port", "x=1"], "no proxy named 'x' (proxies: api, chatgpt)"],
+      [["codex", "--port", "99999"], "the port must be a number from 0 to 65535"],
+      [["codex", "--port", "chatgpt=8080"], "proxies api and chatgpt both use port 8080"],
+      [["codex", "--upstream", "ftp://x/"], "must start with http:// or https://"],
+      [["codex", "--upstream-proxy", "socks5://h:1"], "only http:// (or https://) proxies"],
+      [["codex", "--bogus"], "Unknown option '--bogus'"],
+      [["codex", "--"], "'--' must be followed by the command"],
+    ] as [string[], string][]
+  ) {
+    await t.step(args.join(" ") || "(none)", async () => {
+      const p = new Probe(args);
+      const status = await p.finish();
+      assert.equal(status.code, 2, p.stderr.join("\n"));
+      assert.ok(p.stderr.join("\n").includes(message), p.stderr.join("\n"));
+    });
+  }
+});
+
+Deno.test("probe capture says how to install mitmdump when there is none", async () => {
+  const p = new Probe(["codex", "--mitmdump", "/nonexistent/mitmdump"]);
+  const status = await p.finish();
+  assert.equal(status.code, 1);
+  const err = p.stderr.join("\n");
+  assert.match(
+    err,
+    /^probe: error: mitmdump not found at \/nonexistent\/mitmdump \(from --mitmdump\)/,
+  );
+  for (
+    const how of [
+      "pipx install mitmproxy",
+      "uv tool install mitmproxy",
+      "pip install mitmproxy",
+      "apt install mitmproxy",
+      "brew install mitmproxy",
+    ]
+  ) assert.ok(err.includes(how), how);
+  const q = new Probe(["codex"], { env: { PATH: "/nonexistent", PROBE_MITMDUMP: "" } });
+  assert.equal((await q.finish()).code, 1);
+  assert.match(q.stderr.join("\n"), /probe: error: mitmdump not found on PATH: install mitmproxy/);
+});
+
+Deno.test("probe capture refuses a mitmdump that is too old", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fake = `${dir}/mitmdump`;
+    await Deno.writeTextFile(fake, "#!/bin/sh\necho 'Mitmproxy: 7.0.4'\necho 'Python: 3.9'\n");
+    await Deno.chmod(fake, 0o755);
+    const p = new Probe(["codex", "--mitmdump", fake, "--output-dir", `${dir}/out`]);
+    assert.equal((await p.finish()).code, 1);
+    assert.equal(
+      p.stderr.join("\n"),
+      `probe: error: mitmdump 7.0.4 at ${fake} is too old: probe needs mitmproxy 8.1 or newer ` +
+        "(pipx upgrade mitmproxy, or pip install -U mitmproxy)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const { path: mitmdump, version } of MITMDUMPS) {
+  const tag = `[mitmproxy ${version}]`;
+
+  Deno.test(`probe capture (proxies only) prints the setup, stops on SIGINT, keeps an in-flight stream ${tag}`, async () => {
+    await using upstream = await startFakeUpstream();
+    const dir = await Deno.makeTempDir();
+    try {
+      const p = new Probe([
+        "codex",
+        "--mitmdump",
+        mitmdump,
+        "--port",
+        "api=0",
+        "--port",
+        "chatgpt=0",
+        "--upstream",
+        `api=${upstream.url}`,
+        "--output-dir",
+        `${dir}/cap`,
+      ]);
+      await p.line(/^Press Ctrl\+C to stop\.$/);
+      const api = Number((await p.line(/^ {2}:(\d+) -> (\S+) {2}\(Model API/))[1]);
+      const chatgpt = Number((await p.line(/^ {2}:(\d+) -> https:\/\/chatgpt\.com\/ {2}\(/))[1]);
+      assert.ok(p.stdout.includes(`  export OPENAI_BASE_URL=http://127.0.0.1:${api}/v1`));
+      assert.ok(p.stdout.includes(
+        `  - Add to ~/.codex/config.toml: chatgpt_base_url = "http://127.0.0.1:${chatgpt}/backend-api/"`,
+      ));
+      assert.ok(p.stdout.includes(`Recording to: ${dir}/cap/traffic.jsonl`));
+      assert.ok(p.stdout.includes(`  :${api} -> ${upstream.url}  (Model API (API key mode))`));
+
+      // One finished exchange, one stream still open when the capture stops.
+      const done = await rawRequest(`http://127.0.0.1:${api}/`, {
+        method: "POST",
+        path: "/v1/responses",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-SECRET-x" },
+        body: JSON.stringify({ model: "m", stream: true, input: "first" }),
+      });
+      assert.equal(done.status, 200);
+      let first!: () => void;
+      const gotFirst = new Promise<void>((r) => first = r);
+      const open = rawRequest(`http://127.0.0.1:${api}/`, {
+        method: "POST",
+        path: "/v1/responses",
+        headers: { "content-type": "application/json", "x-fake": "hold" },
+        body: JSON.stringify({ model: "m", stream: true, input: "second" }),
+        onChunk: () => first(),
+      }).catch(() => undefined);
+      await gotFirst;
+      p.child.kill("SIGINT");
+      const status = await p.finish();
+      upstream.release();
+      await open;
+      assert.equal(status.code, 0, p.stderr.join("\n"));
+      const file = `${dir}/cap/traffic.jsonl`;
+      assert.ok(
+        p.stdout.includes(`Capture stopped: 2 exchanges recorded (1 incomplete) in ${file}`),
+      );
+      assert.ok(p.stdout.includes(
+        `  probe analyze --target codex --input ${file} --output ${dir}/cap/analysis_report.md`,
+      ));
+      const entries = await entriesOf(file);
+      assert.equal(entries.length, 2);
+      const inflight = entries.find((e) => e.incomplete)!;
+      assert.equal((inflight.request.body as { input: string }).input, "second");
+      assert.ok((inflight.response!.body as string).startsWith("event: response.created"));
+      assert.ok(
+        !entries.find((e) => !e.incomplete)!.request.headers.authorization.includes("SECRET"),
+      );
+      assert.ok(!(await listening(api)) && !(await listening(chatgpt)), "proxies stopped");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`probe capture -- cmd runs it with the env, passes its output and exit status, analyzes ${tag}`, async () => {
+    await using upstream = await startFakeUpstream();
+    const dir = await Deno.makeTempDir();
+    try {
+      const script = `
+        const base = Deno.env.get("OPENAI_BASE_URL");
+        const res = await fetch(base + "/responses", { method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer sk-SECRET-cmd" },
+          body: JSON.stringify({ model: "m", stream: true, input: "all in one" }) });
+        console.log("child got", res.status, (await res.text()).includes("FAKE ANSWER to: all in one"));
+        Deno.exit(3);`;
+      const p = new Probe([
+        "codex",
+        "--mitmdump",
+        mitmdump,
+        "--port",
+        "api=0",
+        "--port",
+        "chatgpt=0",
+        "--upstream",
+        `api=${upstream.url}`,
+        "--output-dir",
+        `${dir}/cap`,
+        "--analyze",
+        "--",
+        Deno.execPath(),
+        "eval",
+        script,
+      ]);
+      const status = await p.finish();
+      assert.equal(status.code, 3, p.stderr.join("\n"));
+      assert.deepEqual(p.stdout, ["child got 200 true"], "stdout belongs to the command");
+      const err = p.stderr.join("\n");
+      assert.match(err, /export OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/v1/);
+      assert.ok(err.includes(`Report: ${dir}/cap/analysis_report.md (1 exchanges)`), err);
+      const [e] = await entriesOf(`${dir}/cap/traffic.jsonl`);
+      assert.equal(e.proxy, "api");
+      const report = await Deno.readTextFile(`${dir}/cap/analysis_report.md`);
+      assert.ok(report.includes("all in one"));
+      assert.ok(report.includes("FAKE ANSWER to: all in one"));
+      assert.ok(
+        !report.includes("SECRET") &&
+          !(await Deno.readTextFile(`${dir}/cap/traffic.jsonl`)).includes("SECRET"),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`probe capture stops cleanly on a terminal's Ctrl+C (SIGINT to the whole group) ${tag}`, async (t) => {
+    await using upstream = await startFakeUpstream();
+    const dir = await Deno.makeTempDir();
+    try {
+      await t.step("proxies only: the open stream is kept, marked incomplete", async () => {
+        const p = new Probe([
+          "codex",
+          "--mitmdump",
+          mitmdump,
+          "--port",
+          "api=0",
+          "--port",
+          "chatgpt=0",
+          "--upstream",
+          `api=${upstream.url}`,
+          "--output-dir",
+          `${dir}/a`,
+        ], { ownGroup: true });
+        await p.line(/^Press Ctrl\+C to stop\.$/);
+        const api = Number((await p.line(/^ {2}:(\d+) -> /))[1]);
+        let first!: () => void;
+        const gotFirst = new Promise<void>((r) => first = r);
+        const open = rawRequest(`http://127.0.0.1:${api}/`, {
+          method: "POST",
+          path: "/v1/responses",
+          headers: { "content-type": "application/json", "x-fake": "hold" },
+          body: JSON.stringify({ model: "m", stream: true, input: "ctrl-c" }),
+          onChunk: () => first(),
+        }).catch(() => undefined);
+        await gotFirst;
+        Deno.kill(-p.child.pid, "SIGINT");
+        const status = await p.finish();
+        await open;
+        assert.equal(status.code, 0, p.stderr.join("\n"));
+        assert.ok(
+          p.stdout.some((l) => l.startsWith("Capture stopped: 1 exchange recorded (1 incomplete)")),
+        );
+        const [e] = await entriesOf(`${dir}/a/traffic.jsonl`);
+        assert.equal(e.incomplete, true);
+      });
+      await t.step("all-in-one: the command's own exit status, no crash reported", async () => {
+        const script = `Deno.writeTextFileSync(${JSON.stringify(`${dir}/started`)}, "");
+          Deno.addSignalListener("SIGINT", () => Deno.exit(42));
+          await new Promise((r) => setTimeout(r, 120000));`;
+        const p = new Probe([
+          "codex",
+          "--mitmdump",
+          mitmdump,
+          "--port",
+          "api=0",
+          "--port",
+          "chatgpt=0",
+          "--upstream",
+          `api=${upstream.url}`,
+          "--output-dir",
+          `${dir}/b`,
+          "--",
+          Deno.execPath(),
+          "eval",
+          script,
+        ], { ownGroup: true });
+        while (!(await exists(`${dir}/started`))) await new Promise((r) => setTimeout(r, 50));
+        Deno.kill(-p.child.pid, "SIGINT");
+        const status = await p.finish();
+        assert.equal(status.code, 42, p.stderr.join("\n"));
+        assert.ok(!p.stderr.join("\n").includes("probe: error"), p.stderr.join("\n"));
+      });
+    } finally {
+      upstream.release();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`probe capture -- missing command exits 127 with the proxies stopped ${tag}`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const p = new Probe([
+        "codex",
+        "--mitmdump",
+        mitmdump,
+        "--port",
+        "api=0",
+        "--port",
+        "chatgpt=0",
+        "--output-dir",
+        `${dir}/cap`,
+        "--",
+        "no-such-command-probe-test",
+        "arg",
+      ]);
+      const status = await p.finish();
+      assert.equal(status.code, 127);
+      const err = p.stderr.join("\n");
+      assert.ok(
+        err.includes(
+          "probe: error: command not found: no-such-command-probe-test: install it or check PATH",
+        ),
+        err,
+      );
+      for (const m of err.matchAll(/^ {2}:(\d+) -> /gm)) {
+        assert.ok(!(await listening(Number(m[1]))));
+      }
+      assert.equal(
+        await Deno.readTextFile(`${dir}/cap/traffic.jsonl`),
+        "",
+        "an empty, valid capture",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`probe capture reports a mitmdump that dies during the run ${tag}`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      // A mitmdump that really runs, and is killed when the command creates the trigger file.
+      const wrapper = `${dir}/mitmdump`;
+      await Deno.writeTextFile(
+        wrapper,
+        `#!/bin/sh
+"${mitmdump}" "$@" &
+pid=$!
+trap 'kill -TERM $pid; wait $pid; exit $?' TERM INT
+case "$*" in *probe_proxy=api*) ;; *) wait $pid; exit $?;; esac
+while [ ! -f "${dir}/trigger" ]; do
+  kill -0 $pid 2>/dev/null || { wait $pid; exit $?; }
+  sleep 0.1
+done
+kill -KILL $pid
+echo "simulated crash" >&2
+exit 9
+`,
+      );
+      await Deno.chmod(wrapper, 0o755);
+      const script = `Deno.writeTextFileSync(${JSON.stringify(`${dir}/trigger`)}, "");
+        await new Promise((r) => setTimeout(r, 120000));`;
+      const p = new Probe([
+        "codex",
+        "--mitmdump",
+        wrapper,
+        "--port",
+        "api=0",
+        "--port",
+        "chatgpt=0",
+        "--upstream",
+        `api=http://127.0.0.1:${closedPort()}/`,
+        "--output-dir",
+        `${dir}/cap`,
+        "--",
+        Deno.execPath(),
+        "eval",
+        script,
+      ]);
+      const status = await p.finish();
+      assert.equal(status.code, 1);
+      const err = p.stderr.join("\n");
+      assert.match(
+        err,
+        /probe: error: mitmdump for proxy api \(port \d+\) exited with status 9 during the capture/,
+      );
+      assert.ok(err.includes("simulated crash"));
+      assert.match(err, /capture stopped and the command ended \(.* exited with 143\)/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`probe capture makes a new timestamped folder per run ${tag}`, async () => {
+    const cwd = await Deno.makeTempDir();
+    try {
+      const run = async () => {
+        const p = new Probe([
+          "codex",
+          "--mitmdump",
+          mitmdump,
+          "--port",
+          "api=0",
+          "--port",
+          "chatgpt=0",
+          "--",
+          "true",
+        ], { cwd });
+        assert.equal((await p.finish()).code, 0, p.stderr.join("\n"));
+        return /Recording to: (captures\/codex-\d{8}-\d{6}(?:-\d+)?\/traffic\.jsonl)$/m.exec(
+          p.stderr.join("\n"),
+        )![1];
+      };
+      const a = await run();
+      const b = await run();
+      assert.notEqual(a, b);
+      assert.equal((await Deno.stat(`${cwd}/${a}`)).mode! & 0o777, 0o600);
+      // An explicit folder that already holds a capture is not appended to.
+      const dirOf = a.replace(/\/traffic\.jsonl$/, "");
+      const p = new Probe(["codex", "--mitmdump", mitmdump, "--output-dir", dirOf, "--", "true"], {
+        cwd,
+      });
+      assert.equal((await p.finish()).code, 1);
+      assert.ok(p.stderr.join("\n").includes(`${dirOf}/traffic.jsonl already exists`));
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+    }
+  });
+}

@@ -1,0 +1,240 @@
+/** Unit tests of the capture orchestration: flags, placeholders, commands, errors, output. */
+import assert from "node:assert/strict";
+import { parseCaptureArgs, withoutCredentials } from "../lib/capture/args.ts";
+import { captureCommand } from "../lib/capture/command.ts";
+import { locateMitmdump, startupError } from "../lib/capture/mitmdump.ts";
+import { defaultOutputDir, prepareOutput } from "../lib/capture/output.ts";
+import { buildCommand, exitCodeOf, shellQuote } from "../lib/capture/run.ts";
+import { ProbeError, UsageError } from "../lib/errors.ts";
+import { fillEnv, fillPlaceholders } from "../lib/placeholders.ts";
+import { builtinRenderers } from "../renderers/mod.ts";
+import { codex } from "../targets/codex.ts";
+import { builtinTargets } from "../targets/mod.ts";
+import { findMitmdumps } from "./tools/paths.ts";
+
+Deno.test("parseCaptureArgs applies --port and --upstream by name or to the first proxy", () => {
+  const o = parseCaptureArgs([
+    "codex",
+    "--port",
+    "9000",
+    "--port",
+    "chatgpt=9001",
+    "--upstream",
+    "http://127.0.0.1:1/",
+    "--upstream",
+    "chatgpt=https://example.test:8443/",
+    "--analyze",
+    "--keep-secrets",
+    "--upstream-proxy",
+    "http://u:p@proxy.test:3128",
+    "--",
+    "codex",
+    "exec",
+    "--",
+    "hi",
+  ], builtinTargets);
+  assert.deepEqual(o.proxies.map((p) => [p.name, p.port, p.upstream]), [
+    ["api", 9000, "http://127.0.0.1:1/"],
+    ["chatgpt", 9001, "https://example.test:8443/"],
+  ]);
+  assert.deepEqual(o.command, ["codex", "exec", "--", "hi"]);
+  assert.equal(o.analyze, true);
+  assert.equal(o.keepSecrets, true);
+  assert.equal(o.upstreamProxy, "http://u:p@proxy.test:3128");
+  assert.equal(codex.proxies[0].port, 8080, "the target itself is not modified");
+});
+
+Deno.test("parseCaptureArgs defaults: seed ports, no upstream proxy, proxies-only", () => {
+  const o = parseCaptureArgs(["codex"], builtinTargets);
+  assert.deepEqual(o.proxies.map((p) => [p.name, p.port, p.upstream]), [
+    ["api", 8080, "https://api.openai.com/"],
+    ["chatgpt", 8081, "https://chatgpt.com/"],
+  ]);
+  assert.equal(o.upstreamProxy, undefined);
+  assert.equal(o.command, null);
+  assert.equal(o.outputDir, undefined);
+  assert.equal(
+    parseCaptureArgs(["codex", "--upstream-proxy", ""], builtinTargets).upstreamProxy,
+    undefined,
+  );
+});
+
+Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", async (t) => {
+  const cases: [string[], string][] = [
+    [
+      ["codex", "--port", "api=-1"],
+      "capture: --port api=-1: the port must be a number from 0 to 65535",
+    ],
+    [
+      ["codex", "--upstream", "nourl"],
+      "capture: --upstream nourl: not a URL (e.g. https://api.openai.com/)",
+    ],
+    [
+      ["codex", "--upstream", "http://h/?q=1"],
+      "capture: --upstream http://h/?q=1: give scheme, host and port only (the request path is kept)",
+    ],
+    [
+      ["codex", "--upstream-proxy", "http://h:1/path"],
+      "capture: --upstream-proxy http://h:1/path: give scheme, host and port only",
+    ],
+    [["codex", "extra"], "capture: unexpected argument 'extra': put the command to run after '--'"],
+    [["codex", "--output-dir", ""], "capture: --output-dir needs a non-empty value"],
+  ];
+  for (const [argv, message] of cases) {
+    await t.step(argv.join(" "), () => {
+      assert.throws(() => parseCaptureArgs(argv, builtinTargets), (err: Error) => {
+        assert.ok(err instanceof UsageError);
+        assert.equal(err.message, message);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("fillPlaceholders uses the ports in use and rejects unknown names", () => {
+  const ports = new Map([["api", 18080], ["chatgpt", 18081]]);
+  assert.deepEqual(fillEnv(codex.env, ports), { OPENAI_BASE_URL: "http://127.0.0.1:18080/v1" });
+  assert.equal(fillPlaceholders("{chatgpt.port}/{api.url}", ports), "18081/http://127.0.0.1:18080");
+  assert.throws(() => fillPlaceholders("{nope.url}", ports), ProbeError);
+});
+
+Deno.test("buildCommand inserts the target's args after argv[0] for its program only", () => {
+  const ports = new Map([["api", 1111], ["chatgpt", 2222]]);
+  const argv = buildCommand(["/opt/bin/codex", "exec", "hi"], codex, ports);
+  assert.equal(argv[0], "/opt/bin/codex");
+  assert.deepEqual(argv.slice(-2), ["exec", "hi"]);
+  assert.ok(argv.includes("model_provider=probe"));
+  assert.ok(argv.some((a) => a.includes('base_url="http://127.0.0.1:1111/v1"')));
+  assert.ok(argv.includes('chatgpt_base_url="http://127.0.0.1:2222/backend-api/"'));
+  assert.deepEqual(buildCommand(["npx", "codex"], codex, ports), ["npx", "codex"]);
+});
+
+Deno.test("exitCodeOf and shellQuote follow the shell's conventions", () => {
+  assert.equal(exitCodeOf({ success: false, code: 3, signal: null }), 3);
+  assert.equal(exitCodeOf({ success: false, code: 1, signal: "SIGTERM" }), 143);
+  assert.equal(
+    shellQuote("OPENAI_BASE_URL=http://127.0.0.1:1/v1"),
+    "OPENAI_BASE_URL=http://127.0.0.1:1/v1",
+  );
+  assert.equal(shellQuote("it's"), `'it'\\''s'`);
+});
+
+Deno.test("startupError names the cause and the fix", () => {
+  const api = codex.proxies[0];
+  const status = { success: false, code: 1, signal: null } as const;
+  assert.equal(
+    startupError(api, status, "[Errno 98] error while attempting to bind: address already in use")
+      .message,
+    "port 8080 (proxy api) is already in use: pick another with --port api=PORT",
+  );
+  const loadFail = startupError(
+    api,
+    status,
+    "Loading script x\nerror in script x\nTraceback...\nNameError: y",
+  );
+  assert.match(
+    loadFail.message,
+    /^mitmdump failed to load probe's capture addon \(proxy api\); probe needs mitmproxy 8\.1/,
+  );
+  assert.ok(loadFail.message.endsWith("    NameError: y"));
+  assert.match(
+    startupError(api, { success: false, code: 0, signal: "SIGKILL" }, "").message,
+    /with signal SIGKILL; mitmdump said: \(nothing\)$/,
+  );
+});
+
+Deno.test("locateMitmdump: --mitmdump, then PROBE_MITMDUMP, then PATH", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const exe = `${dir}/mitmdump`;
+    await Deno.writeTextFile(exe, "#!/bin/sh\n");
+    await Deno.chmod(exe, 0o755);
+    assert.equal(await locateMitmdump(undefined, { PATH: `/nonexistent:${dir}` }), exe);
+    assert.equal(await locateMitmdump(exe, { PROBE_MITMDUMP: "/nope" }), exe);
+    await assert.rejects(
+      locateMitmdump(undefined, { PROBE_MITMDUMP: "/nope/mitmdump", PATH: dir }),
+      /from PROBE_MITMDUMP/,
+    );
+    await assert.rejects(
+      locateMitmdump(undefined, { PATH: "/nonexistent" }),
+      /^ProbeError: mitmdump not found on PATH/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("output: timestamped default folder, never an existing capture, file 0600", async () => {
+  assert.equal(
+    defaultOutputDir("codex", new Date(2026, 0, 2, 3, 4, 5)),
+    "captures/codex-20260102-030405",
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await prepareOutput(`${dir}/a/b`, "codex");
+    assert.equal(out.file, `${dir}/a/b/traffic.jsonl`);
+    assert.equal((await Deno.stat(out.file)).mode! & 0o777, 0o600);
+    await assert.rejects(
+      prepareOutput(`${dir}/a/b/`, "codex"),
+      /already exists: probe does not append/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("withoutCredentials hides user:pass", () => {
+  assert.equal(withoutCredentials("http://u:p@h:1"), "http://h:1/");
+});
+
+Deno.test("captureCommand (in process) runs a command through the proxies", async () => {
+  const [{ path: mitmdump }] = await findMitmdumps();
+  const dir = await Deno.makeTempDir();
+  const printed: string[] = [];
+  const warned: string[] = [];
+  try {
+    const code = await captureCommand(
+      [
+        "codex",
+        "--mitmdump",
+        mitmdump,
+        "--port",
+        "api=0",
+        "--port",
+        "chatgpt=0",
+        "--output-dir",
+        dir,
+        "--",
+        "sh",
+        "-c",
+        "exit 7",
+      ],
+      {
+        targets: builtinTargets,
+        renderers: builtinRenderers,
+        print: (l) => printed.push(l),
+        warn: (l) => warned.push(l),
+      },
+    );
+    assert.equal(code, 7);
+    assert.deepEqual(printed, [], "all-in-one mode leaves stdout to the command");
+    assert.ok(
+      warned.includes(`Capture stopped: 0 exchanges recorded in ${dir}/traffic.jsonl`),
+      warned.join("\n"),
+    );
+    assert.ok(warned.includes("Running: sh -c 'exit 7'"));
+    const help: string[] = [];
+    assert.equal(
+      await captureCommand(["--help"], {
+        targets: builtinTargets,
+        renderers: builtinRenderers,
+        print: (l) => help.push(l),
+        warn: () => {},
+      }),
+      0,
+    );
+    assert.match(help[0], /^usage: probe capture <target>/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

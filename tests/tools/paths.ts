@@ -1,0 +1,88 @@
+/**
+ * Where the test tools live (installed by tests/tools/setup.ts) and which mitmdumps the
+ * capture tests run against: every distinct one found, the pinned pip one always.
+ */
+export const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+export const CACHE = `${ROOT}/.cache`;
+export const VENV_MITMDUMP = `${CACHE}/venv/bin/mitmdump`;
+/** The mitmproxy the setup installs into .cache/venv (what `pip install` gives Python 3.11). */
+export const PINNED_MITMPROXY = "11.0.2";
+/** The Codex CLI version the end-to-end test drives. */
+export const PINNED_CODEX = "0.169.0";
+export const NPM_PREFIX = `${CACHE}/npm`;
+export const CODEX_BIN = `${NPM_PREFIX}/node_modules/.bin/codex`;
+/** Debian's package (8.1.1), tested as well when present. */
+const SYSTEM_MITMDUMP = "/usr/bin/mitmdump";
+
+export interface Mitmdump {
+  path: string;
+  version: string;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+async function versionOf(path: string): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(path, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const m = /Mitmproxy:\s*(\S+)/.exec(new TextDecoder().decode(out.stdout));
+    return out.success && m ? m[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir && await isFile(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return undefined;
+}
+
+/**
+ * Every usable mitmdump: $PROBE_MITMDUMP, the .cache venv, `mitmdump` on PATH, Debian's.
+ * Deduplicated by real path. Throws (never skips) when there is none.
+ */
+export async function findMitmdumps(): Promise<Mitmdump[]> {
+  const candidates = [
+    Deno.env.get("PROBE_MITMDUMP"),
+    VENV_MITMDUMP,
+    await onPath("mitmdump"),
+    SYSTEM_MITMDUMP,
+  ].filter((p): p is string => !!p);
+  const seen = new Set<string>();
+  const found: Mitmdump[] = [];
+  for (const path of candidates) {
+    if (!(await isFile(path))) continue;
+    const real = await Deno.realPath(path);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    const version = await versionOf(path);
+    if (version && !found.some((m) => m.version === version)) found.push({ path, version });
+  }
+  if (found.length === 0) {
+    throw new Error(
+      "no mitmdump found: run `deno run -A tests/tools/setup.ts` (or set PROBE_MITMDUMP)",
+    );
+  }
+  return found;
+}
+
+export async function codexBin(): Promise<string> {
+  if (!(await isFile(CODEX_BIN))) {
+    throw new Error(
+      `Codex CLI not installed at ${CODEX_BIN}: run deno run -A tests/tools/setup.ts`,
+    );
+  }
+  return CODEX_BIN;
+}
