@@ -386,11 +386,17 @@ export function looksLikeSse(text: string): boolean {
 export function eventJson(event: SseEvent): unknown {
   if ("json" in event) return event.json;
   let value: unknown;
-  const c = event.data.charCodeAt(0);
-  // Only objects, arrays, strings and numbers start like this; skips sentinels cheaply.
-  if (c === 0x7b || c === 0x5b || c === 0x22 || (c >= 0x30 && c <= 0x39) || c === 0x2d) {
+  const data = event.data;
+  let i = 0;
+  while (i < data.length && /\s/.test(data[i])) i++; // JSON allows leading whitespace
+  const c = data.charCodeAt(i);
+  // Only JSON values start like this; sentinels such as [DONE]'s "D" are skipped cheaply.
+  if (
+    c === 0x7b || c === 0x5b || c === 0x22 || (c >= 0x30 && c <= 0x39) || c === 0x2d ||
+    c === 0x74 || c === 0x66 || c === 0x6e
+  ) {
     try {
-      value = JSON.parse(event.data);
+      value = JSON.parse(data);
     } catch {
       value = undefined;
     }

@@ -9,59 +9,72 @@
  * odd input.
  */
 
+import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
   RenderedBody,
   Renderer,
+  RequestParts,
   ResponseView,
   SseEvent,
   Usage,
 } from "../lib/types.ts";
 import {
+  addToolsPart,
   apiErrorBody,
   arr,
   base64Bytes,
+  callBlocks,
+  cappedTextBlocks,
   capText,
   charCount,
   code,
   compactJson,
   type ErrorInfo,
   errorInfo,
-  errorLine,
-  errorsBlocks,
   excerpt,
   fields,
   type FieldSpec,
+  finalBody,
   firstLine,
-  formatUsage,
   heading,
   inlineValue,
-  insertCutOffNote,
   isRecord,
+  joinedText,
   type JsonObject,
-  jsonOrText,
-  lastEventText,
   listValue,
-  nonObjectBody,
+  noteTruncation,
   num,
   objectSummary,
+  oddToolRow,
+  otherKeysCell,
+  otherSettingsFor,
   paragraph,
-  paramSummary,
   type ParsedSse,
   parseSseEvent,
+  PARTIAL_NOTE,
   prettyJson,
-  rawEventBlocks,
+  rawSection,
   remainingKeys,
-  settingsRows,
-  sseEventsBlocks,
+  renderByShape,
+  renderFromParts,
+  schemaParams,
+  settingsParts,
   str,
-  toolSchemasBlocks,
+  streamEventBlocks,
+  streamTruncation,
+  textSection,
+  toolsSection,
   tryParseJson,
+  unitItems,
+  withoutCacheControl,
 } from "./common.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
+/** Length of the excerpt of a tool result in its cell. */
+const TOOL_CELL = 160;
 /** Cap for one system prompt block (Claude Code sends ~15k characters). */
 const MAX_SYSTEM = 200_000;
 
@@ -104,32 +117,24 @@ function cacheNote(block: JsonObject): string {
   return ` [cache: ${parts.join(" ")}]`;
 }
 
+const isTextBlock = (block: unknown): block is JsonObject & { text: string } =>
+  isRecord(block) && block.type === "text" && typeof block.text === "string";
+
 function systemBlocks(system: unknown): Block[] {
+  const title = "System prompt";
   if (system === undefined) return [];
-  const blocks = [heading("System prompt")];
-  if (typeof system === "string") {
-    blocks.push(fields([["Length", `${charCount(system)} characters`]]));
-    const cut = capText(system, MAX_SYSTEM);
-    if (cut.note) blocks.push(paragraph(cut.note));
-    blocks.push(code(cut.text, "text"));
-    return blocks;
-  }
+  if (typeof system === "string") return textSection(title, system, MAX_SYSTEM);
   if (!Array.isArray(system)) {
-    blocks.push(
-      paragraph("system is neither a string nor an array of blocks:"),
-      code(prettyJson(system), "json"),
-    );
-    return blocks;
+    return rawSection(title, "system is neither a string nor an array of blocks:", system);
   }
+  const blocks = [heading(title)];
   system.forEach((block, i) => {
     const label = `Block ${i + 1} of ${system.length}`;
-    if (isRecord(block) && block.type === "text" && typeof block.text === "string") {
+    if (isTextBlock(block)) {
       blocks.push(
         paragraph(`${label}: text, ${charCount(block.text)} characters${cacheNote(block)}`),
+        ...cappedTextBlocks(block.text, MAX_SYSTEM),
       );
-      const cut = capText(block.text, MAX_SYSTEM);
-      if (cut.note) blocks.push(paragraph(cut.note));
-      blocks.push(code(cut.text, "text"));
     } else {
       const type = isRecord(block) ? str(block.type) ?? "(no type)" : typeof block;
       blocks.push(paragraph(`${label}: ${type}`), code(prettyJson(block), "json"));
@@ -137,6 +142,18 @@ function systemBlocks(system: unknown): Block[] {
   });
   if (system.length === 0) blocks.push(paragraph("(no blocks)"));
   return blocks;
+}
+
+/**
+ * The system prompt's text, compared across requests: a string as it is, text blocks' texts
+ * joined by blank lines (other blocks as JSON; cache breakpoints do not count).
+ */
+function systemText(system: unknown): string {
+  if (typeof system === "string") return system;
+  if (!Array.isArray(system)) return JSON.stringify(system);
+  return system.map((b) =>
+    isTextBlock(b) ? b.text : JSON.stringify(isRecord(b) ? withoutCacheControl(b) : b)
+  ).join("\n\n");
 }
 
 /** "[image: image/png, 5120 bytes base64]", "[image: https://…]" for an image/document source. */
@@ -159,10 +176,7 @@ function sourceText(source: unknown): string {
 
 /** Text of a `tool_result` content: a string or an array of blocks. */
 function resultText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (content === undefined || content === null) return "";
-  if (!Array.isArray(content)) return compactJson(content, 80);
-  return content.map((b) => blockExcerpt(b)).filter((t) => t !== "").join(" ");
+  return joinedText(content, blockExcerpt);
 }
 
 /** The Content cell of one content block (request or response side). */
@@ -188,7 +202,7 @@ function blockExcerpt(block: unknown): string {
     case "tool_result": {
       const err = block.is_error === true ? "[error] " : "";
       const id = str(block.tool_use_id) ?? "?";
-      return `${id} → ${err}${excerpt(resultText(block.content), 160)}${cache}`;
+      return `${id} → ${err}${excerpt(resultText(block.content), TOOL_CELL)}${cache}`;
     }
     case "thinking": {
       const sig = str(block.signature);
@@ -215,109 +229,148 @@ function blockRow(n: string, role: string, block: unknown): string[] {
   return [n, shownRole, type, blockExcerpt(block)];
 }
 
-/** Rows of one message: one per content block, numbered "3" or "3.1", "3.2", ... */
-function messageRows(message: unknown, index: number): string[][] {
+/** The content blocks of a message that are rows of their own; undefined when it is one row. */
+function blocksOf(message: unknown): unknown[] | undefined {
+  const content = isRecord(message) ? message.content : undefined;
+  return Array.isArray(content) && content.length > 0 ? content : undefined;
+}
+
+const roleOf = (message: JsonObject) => str(message.role) ?? inlineValue(message.role ?? "");
+const MESSAGE_KEYS: ReadonlySet<string> = new Set(["role", "content"]);
+
+/**
+ * Identities of a message's rows: each content block with the role (and any other message
+ * keys), cache breakpoints left out, string content as the text block it stands for.
+ */
+function messageKeys(message: unknown): string[] {
+  if (!isRecord(message)) return [itemKey(message)];
+  const { role, content } = message;
+  const rest = remainingKeys(message, MESSAGE_KEYS);
+  const key = (block: unknown) =>
+    itemKey({ role, block: isRecord(block) ? withoutCacheControl(block) : block, rest });
+  if (typeof content === "string") return [key({ type: "text", text: content })];
+  if (Array.isArray(content) && content.length > 0) return content.map(key);
+  if (isRecord(content)) return [key(content)];
+  return [itemKey(message)];
+}
+
+/** Row `unit` of a message: one per content block, numbered "3" or "3.1", "3.2", ... */
+function messageRow(message: unknown, index: number, unit: number): string[] {
   const n = String(index + 1);
   if (!isRecord(message)) {
     const type = Array.isArray(message) ? "array" : typeof message;
-    return [[n, "", type, excerpt(compactJson(message), CELL)]];
+    return [n, "", type, excerpt(compactJson(message), CELL)];
   }
-  const role = str(message.role) ?? inlineValue(message.role ?? "");
+  const role = roleOf(message);
   const content = message.content;
-  const rest = remainingKeys(message, new Set(["role", "content"]));
-  const extra = rest ? ` ${compactJson(rest, 60)}` : "";
-  let rows: string[][];
-  if (typeof content === "string") rows = [[n, role, "text", excerpt(content, CELL)]];
+  let row: string[];
+  let last = true;
+  if (typeof content === "string") row = [n, role, "text", excerpt(content, CELL)];
   else if (Array.isArray(content)) {
-    if (content.length === 0) rows = [[n, role, "(no blocks)", ""]];
-    else if (content.length === 1) rows = [blockRow(n, role, content[0])];
-    else rows = content.map((b, i) => blockRow(`${n}.${i + 1}`, role, b));
-  } else if (isRecord(content)) rows = [blockRow(n, role, content)];
+    if (content.length === 0) row = [n, role, "(no blocks)", ""];
+    else if (content.length === 1) row = blockRow(n, role, content[0]);
+    else {
+      row = blockRow(`${n}.${unit + 1}`, role, content[unit]);
+      last = unit === content.length - 1;
+    }
+  } else if (isRecord(content)) row = blockRow(n, role, content);
   else {
     const type = content === undefined ? "(no content)" : `(content: ${typeof content})`;
-    rows = [[n, role, type, content === undefined ? "" : excerpt(compactJson(content), CELL)]];
+    row = [n, role, type, content === undefined ? "" : excerpt(compactJson(content), CELL)];
   }
-  if (extra) rows[rows.length - 1][3] = excerpt(rows[rows.length - 1][3] + extra, CELL);
-  return rows;
+  const rest = last ? remainingKeys(message, MESSAGE_KEYS) : undefined;
+  if (rest) row[3] = excerpt(`${row[3]} ${compactJson(rest, 60)}`, CELL);
+  return row;
 }
 
-function messagesBlocks(messages: unknown): Block[] {
-  if (messages === undefined) return [];
-  if (!Array.isArray(messages)) {
-    return [
-      heading("Messages"),
-      paragraph("messages is not an array:"),
-      code(prettyJson(messages), "json"),
-    ];
+/** Text of a `tool_result` content in full: text blocks whole, other blocks as their cell. */
+function resultFullText(content: unknown): string {
+  return joinedText(content, (b) => (isTextBlock(b) ? b.text : blockExcerpt(b)), "\n\n");
+}
+
+/**
+ * Full text of a row that shows only an excerpt: long user text and tool results. Assistant
+ * blocks are skipped: they repeat an answer the report already showed.
+ */
+function unitFullText(message: unknown, unit: number): string | undefined {
+  if (!isRecord(message) || message.role === "assistant") return undefined;
+  const blocks = blocksOf(message);
+  const block = blocks ? blocks[unit] : message.content;
+  let text: string | undefined;
+  let max = CELL;
+  if (typeof block === "string") text = block;
+  else if (isTextBlock(block)) text = block.text;
+  else if (isRecord(block) && block.type === "tool_result") {
+    text = resultFullText(block.content);
+    max = TOOL_CELL;
   }
-  return [
-    heading(`Messages (${messages.length})`),
-    {
-      kind: "table",
-      header: ["#", "Role", "Type", "Content"],
-      rows: messages.flatMap(messageRows),
-    },
-  ];
+  return text !== undefined && text.length > max ? capText(text).text : undefined;
+}
+
+/** The messages as conversation items, one per content block. */
+function messageItems(messages: unknown[]): RequestParts["items"] {
+  return unitItems({
+    title: "Content blocks",
+    header: ["#", "Role", "Type", "Content"],
+    messages,
+    keys: messageKeys,
+    row: messageRow,
+    full: unitFullText,
+  });
 }
 
 /** The Parameters cell of a tool: its input_schema's parameters, else its other settings. */
 function toolParams(tool: JsonObject): string {
-  if (tool.input_schema !== undefined) {
-    return paramSummary(tool.input_schema) ||
-      (isRecord(tool.input_schema) ? "(none)" : excerpt(compactJson(tool.input_schema), 120));
-  }
-  const rest = remainingKeys(tool, new Set(["type", "name", "description", "cache_control"]));
-  return rest ? excerpt(compactJson(rest, 60), 120) : "";
+  if (tool.input_schema !== undefined) return schemaParams(tool.input_schema);
+  return otherKeysCell(tool, TOOL_KEYS);
 }
 
+const TOOL_KEYS: ReadonlySet<string> = new Set(["type", "name", "description", "cache_control"]);
+
+const toolName = (tool: unknown) => isRecord(tool) ? str(tool.name) ?? str(tool.type) ?? "?" : "?";
+
 function toolRow(tool: unknown): string[] {
-  if (!isRecord(tool)) return ["?", typeof tool, "", excerpt(compactJson(tool), 120)];
-  const name = str(tool.name) ?? str(tool.type) ?? "?";
+  if (!isRecord(tool)) return oddToolRow(tool);
   const type = `${str(tool.type) ?? ""}${cacheNote(tool)}`.trim();
-  return [name, type, firstLine(str(tool.description) ?? "", 120), toolParams(tool)];
+  return [toolName(tool), type, firstLine(str(tool.description) ?? "", 120), toolParams(tool)];
 }
 
 function toolsBlocks(tools: unknown): Block[] {
-  if (tools === undefined) return [];
-  if (!Array.isArray(tools)) {
-    return [heading("Tools"), paragraph("tools is not an array:"), code(prettyJson(tools), "json")];
-  }
-  const schemas: [string, unknown][] = tools.flatMap((t) =>
-    isRecord(t) ? [[str(t.name) ?? str(t.type) ?? "?", t.input_schema] as [string, unknown]] : []
-  );
-  return [
-    heading(`Tools (${tools.length})`),
-    {
-      kind: "table",
-      header: ["Name", "Type", "Description", "Parameters"],
-      rows: tools.map(toolRow),
-    },
-    ...toolSchemasBlocks(schemas),
-  ];
+  return toolsSection(tools, (t) => [toolRow(t)], (t) => [[toolName(t), t.input_schema]]);
 }
 
 /** Keys rendered by their own section: not repeated in "Other settings". */
 const SECTION_KEYS = ["system", "messages", "tools"];
 
-function renderRequest(body: unknown, _entry: Entry): RenderedBody {
-  if (!isRecord(body)) return { blocks: nonObjectBody(body) };
-  const blocks: Block[] = [];
-  const { rows, cut } = settingsRows(body, FIELD_SPECS);
-  if (rows.length > 0) blocks.push(fields(rows));
-  blocks.push(
-    ...systemBlocks(body.system),
-    ...messagesBlocks(body.messages),
-    ...toolsBlocks(body.tools),
-  );
-  const shown = new Set(
-    [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) =>
-      !cut.has(k) && (k !== "metadata" || metadataShown(body.metadata))
-    ),
-  );
-  const rest = remainingKeys(body, shown);
-  if (rest) blocks.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
-  const model = str(body.model);
-  return model ? { blocks, model } : { blocks };
+/**
+ * The request split for the per-turn view. Anthropic bodies carry no conversation id
+ * (`metadata.user_id` names the device and account), so requests are grouped by header or by
+ * shared history.
+ */
+function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
+  if (!isRecord(body)) return undefined;
+  const { parts, cut } = settingsParts(body, FIELD_SPECS);
+  const system = body.system;
+  if (system !== undefined) {
+    parts.system = {
+      title: "System prompt",
+      text: systemText(system),
+      blocks: () => systemBlocks(system),
+    };
+  }
+  const messages = body.messages;
+  if (Array.isArray(messages)) parts.items = messageItems(messages);
+  else if (messages !== undefined) {
+    parts.extra.push(...rawSection("Messages", "messages is not an array:", messages));
+  }
+  addToolsPart(parts, body.tools, toolName, toolsBlocks);
+  const shownWhole = (k: string) => k !== "metadata" || metadataShown(body.metadata);
+  parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut, shownWhole));
+  return parts;
+}
+
+function renderRequest(body: unknown, entry: Entry): RenderedBody {
+  return renderFromParts(requestParts(body, entry), body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,14 +418,12 @@ function stopText(msg: JsonObject): string | undefined {
   return typeof seq === "string" ? `${reason} (${JSON.stringify(seq)})` : reason;
 }
 
-const partialNote = "Cut off: assembled from delta events (never completed).";
-
 function outputTextBlocks(entries: ContentEntry[]): Block[] {
   const texts = entries.filter((e) => e.block.type === "text");
   if (texts.length === 0) return [];
   const text = texts.map((e) => str(e.block.text) ?? inlineValue(e.block.text ?? "")).join("\n\n");
   const blocks = [heading("Output text"), code(text, "text")];
-  if (texts.some((e) => e.partial)) blocks.push(paragraph(partialNote));
+  if (texts.some((e) => e.partial)) blocks.push(paragraph(PARTIAL_NOTE));
   const citations = texts.flatMap((e) => arr(e.block.citations));
   if (citations.length > 0) {
     blocks.push(heading(`Citations (${citations.length})`), code(prettyJson(citations), "json"));
@@ -388,7 +439,7 @@ function thinkingBlocks(entries: ContentEntry[]): Block[] {
       if (text !== "") blocks.push(code(text, "text"));
       const sig = str(block.signature);
       if (sig) blocks.push(paragraph(`[signature ${sig.length} chars]`));
-      if (partial) blocks.push(paragraph(partialNote));
+      if (partial) blocks.push(paragraph(PARTIAL_NOTE));
     } else if (block.type === "redacted_thinking") {
       blocks.push(paragraph(`[redacted thinking ${str(block.data)?.length ?? 0} chars]`));
     }
@@ -404,12 +455,7 @@ function toolCallBlocks({ block, partial }: ContentEntry): Block[] {
   if (id !== undefined) rows.push(["ID", id]);
   rows.push(["Type", str(block.type) ?? ""]);
   if (partial) rows.push(["Status", "incomplete (assembled from deltas)"]);
-  const input = block.input;
-  if (typeof input === "string") {
-    const shown = jsonOrText(input);
-    return [fields(rows), code(shown.text, shown.lang)];
-  }
-  return input === undefined ? [fields(rows)] : [fields(rows), code(prettyJson(input), "json")];
+  return callBlocks(rows, block.input);
 }
 
 const SHOWN_TYPES = new Set(["text", "thinking", "redacted_thinking"]);
@@ -433,9 +479,6 @@ function contentBlocks(entries: ContentEntry[]): Block[] {
   return blocks;
 }
 
-/** What the final-rendering function gives: blocks, usage and the answering model. */
-type FinalRender = Pick<RenderedBody, "blocks" | "usage" | "model">;
-
 /**
  * Renders a final (or last known) message: summary fields with the stop reason and usage, the
  * errors, then the content. Used for JSON bodies and for the message rebuilt from a stream.
@@ -445,7 +488,7 @@ function renderMessage(
   entries: ContentEntry[],
   errors: ErrorInfo[],
   problems: string[],
-): FinalRender {
+): RenderedBody {
   const usage = anthropicUsage(msg?.usage);
   const rows: [string, string][] = [];
   const model = str(msg?.model);
@@ -458,14 +501,8 @@ function renderMessage(
     const bad = BAD_STOPS[str(msg.stop_reason) ?? ""];
     if (bad) problems.push(bad);
   }
-  if (usage) rows.push(["Usage", formatUsage(usage)]);
-  for (const e of errors) problems.push(errorLine(e));
-  const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
-  blocks.push(...errorsBlocks(errors, ["type", "message"]), ...contentBlocks(entries));
-  const out: FinalRender = { blocks };
-  if (usage) out.usage = usage;
-  if (model) out.model = model;
-  return out;
+  const content = contentBlocks(entries);
+  return finalBody({ rows, usage, errors, problems, content, model, columns: ["type", "message"] });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -624,15 +661,6 @@ function unknownLabel(e: ParsedSse): string | undefined {
   return KNOWN_DELTAS.has(deltaType) ? undefined : `content_block_delta (${deltaType})`;
 }
 
-function truncationNote(events: ParsedSse[]): string | undefined {
-  const last = events[events.length - 1];
-  if (!events.some((e) => e.data && TERMINAL.has(e.type))) {
-    return `stream truncated: no message_stop (last event: ${lastEventText(last, last?.type)})`;
-  }
-  if (last && !last.complete) return `stream truncated: last event cut off (${last.type})`;
-  return undefined;
-}
-
 function renderStream(events: SseEvent[]): RenderedBody {
   const parsed = events.map(parseSseEvent);
   const problems: string[] = [];
@@ -642,23 +670,18 @@ function renderStream(events: SseEvent[]): RenderedBody {
   const entries = [...state.blocks].sort((a, b) => a[0] - b[0]).map(([, p]) =>
     finishBlock(p, state.badJson)
   );
-  const truncated = truncationNote(parsed);
+  const truncated = streamTruncation(parsed, TERMINAL, "message_stop");
   const final = renderMessage(assembled(state, entries), entries, state.errors, problems);
   const blocks = final.blocks;
   for (const id of state.badJson) problems.push(`tool_use ${id}: input is not valid JSON`);
-  if (truncated) {
-    problems.push(truncated);
-    insertCutOffNote(
-      blocks,
-      truncated.replace(/^stream truncated: /, ""),
-      "Blocks that never completed were assembled from delta events.",
-    );
-  }
-  if (!final.usage) problems.push("no usage reported");
-  blocks.push(
-    ...sseEventsBlocks(parsed.map((e) => e.type)),
-    ...rawEventBlocks(parsed, unknownLabel, problems),
+  noteTruncation(
+    blocks,
+    problems,
+    truncated,
+    "Blocks that never completed were assembled from delta events.",
   );
+  if (!final.usage) problems.push("no usage reported");
+  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems));
   return { ...final, problems };
 }
 
@@ -704,9 +727,7 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
 }
 
 function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
-  if (Array.isArray(view.events)) return renderStream(view.events);
-  if (isRecord(view.body)) return renderJsonBody(view.body, view.status);
-  return { blocks: nonObjectBody(view.body) };
+  return renderByShape(view, renderStream, renderJsonBody);
 }
 
 /** The Anthropic Messages API renderer (Claude Code and other Messages clients). */
@@ -715,4 +736,5 @@ export const anthropicMessages: Renderer = {
   name: "Anthropic Messages API",
   renderRequest,
   renderResponse,
+  requestParts,
 };

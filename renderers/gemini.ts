@@ -11,7 +11,7 @@
  * input.
  */
 
-import { fullRequestBlocks, itemKey } from "../lib/conversation.ts";
+import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
@@ -23,51 +23,52 @@ import type {
   Usage,
 } from "../lib/types.ts";
 import {
+  addSetting,
   arr,
+  base64Bytes,
   capText,
-  charCount,
+  code,
   compactJson,
-  countInOrder,
+  cutOffEventBlocks,
+  type ErrorInfo,
+  errorsBlocks,
   excerpt,
+  fields,
   firstLine,
   formatUsage,
+  googleErrorInfo,
+  googleErrorLine,
+  heading,
   inlineValue,
   isRecord,
   type JsonObject,
+  nonJsonEventBlocks,
+  nonObjectBody,
+  noteTruncation,
   num,
-  paramSummary,
+  objectSummary,
+  oddToolRow,
+  otherSettings,
+  paragraph,
   prettyJson,
+  rawSection,
   remainingKeys,
+  renderFromParts,
+  schemaParams,
+  sseEventsBlocks,
+  sseJson,
+  sseRaw,
   str,
-  truncate,
+  textSection,
+  toolsSection,
   tryParseJson,
+  unitItems,
 } from "./common.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
-/** Longest field value; longer ones are cut and the key is also listed under "Other settings". */
-const MAX_FIELD = 200;
 /** Cap for the system instruction text (the Gemini CLI sends ~30k characters). */
 const MAX_INSTRUCTION = 200_000;
-
-// ---------------------------------------------------------------------------------------------
-// Small block builders
-
-const heading = (text: string): Block => ({ kind: "heading", text });
-const paragraph = (text: string): Block => ({ kind: "paragraph", text });
-const code = (text: string, lang: string): Block => ({ kind: "code", text, lang });
-const fields = (rows: [string, string][]): Block => ({ kind: "fields", rows });
-
-/** A body that is not a JSON object: null/empty, a string, or some other JSON value. */
-function nonObjectBody(body: unknown): Block[] {
-  if (body === null || body === undefined || body === "") return [paragraph("(empty body)")];
-  if (typeof body === "string") {
-    const cut = capText(body);
-    return cut.note ? [paragraph(cut.note), code(cut.text, "text")] : [code(cut.text, "text")];
-  }
-  const what = Array.isArray(body) ? "an array" : `a ${typeof body}`;
-  return [paragraph(`The body is ${what}, not a JSON object.`), code(prettyJson(body), "json")];
-}
 
 /** The model named in a URL path (`…/models/gemini-2.5-pro:streamGenerateContent`), if any. */
 export function modelFromUrl(url: unknown): string | undefined {
@@ -79,12 +80,6 @@ export function modelFromUrl(url: unknown): string | undefined {
   } catch {
     return match[1];
   }
-}
-
-/** Decoded size in bytes of a base64 string (padding and whitespace ignored). */
-function base64Bytes(data: string): number {
-  const clean = data.replace(/[\s=]/g, "");
-  return Math.floor(clean.length * 3 / 4);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,13 +212,9 @@ function unwrapRequest(body: JsonObject): Unwrapped {
   return { inner: body };
 }
 
-/** "temperature: 0.7, topP: 0.95, thinkingConfig: {"includeThoughts":true}". */
-function objectSummary(value: unknown, skip: ReadonlySet<string> = new Set()): string {
-  if (!isRecord(value)) return inlineValue(value);
-  return Object.entries(value)
-    .filter(([k]) => !skip.has(k))
-    .map(([k, v]) => `${k}: ${inlineValue(v)}`)
-    .join(", ");
+/** "temperature: 0.7, topP: 0.95, thinkingConfig: {"includeThoughts":true}", without `skip`. */
+function configSummary(value: unknown, skip?: ReadonlySet<string>): string {
+  return objectSummary(value, skip, false);
 }
 
 /** Generation config keys shown as a code block of their own. */
@@ -248,10 +239,8 @@ function requestFields(
 ): { rows: [string, string][]; cut: Set<string>; model?: string } {
   const rows: [string, string][] = [];
   const cut = new Set<string>();
-  const add = (label: string, key: string, value: string) => {
-    if (value.length > MAX_FIELD) cut.add(key);
-    rows.push([label, excerpt(value, MAX_FIELD)]);
-  };
+  const add = (label: string, key: string, value: string) =>
+    addSetting(rows, cut, key, label, value);
   if (wrapper) rows.push(["API", "Code Assist wrapper"]);
   const bodyModel = wrapper?.model ?? inner.model;
   const model = typeof bodyModel === "string" ? bodyModel : modelFromUrl(entry?.request?.url);
@@ -268,11 +257,11 @@ function requestFields(
     add(
       "Generation config",
       "generationConfig",
-      objectSummary(inner.generationConfig, SCHEMA_KEYS),
+      configSummary(inner.generationConfig, SCHEMA_KEYS),
     );
   }
   if (inner.toolConfig !== undefined) {
-    add("Tool config", "toolConfig", objectSummary(inner.toolConfig));
+    add("Tool config", "toolConfig", configSummary(inner.toolConfig));
   }
   if (inner.cachedContent !== undefined) {
     add("Cached content", "cachedContent", inlineValue(inner.cachedContent));
@@ -307,27 +296,14 @@ function systemText(instruction: unknown): string | undefined {
 }
 
 function systemInstructionBlocks(instruction: unknown): Block[] {
-  const blocks = [heading("System instruction")];
   const text = systemText(instruction);
-  if (text === undefined) {
-    blocks.push(
-      paragraph("systemInstruction is not a Content with parts:"),
-      code(prettyJson(instruction), "json"),
-    );
-    return blocks;
-  }
-  blocks.push(fields([["Length", `${charCount(text)} characters`]]));
-  const cut = capText(text, MAX_INSTRUCTION);
-  if (cut.note) blocks.push(paragraph(cut.note));
-  blocks.push(code(cut.text, "text"));
-  return blocks;
-}
-
-/** One row of the contents table, with what the per-turn view compares and expands. */
-interface ContentRow {
-  row: string[];
-  key: string;
-  full?: string;
+  return text === undefined
+    ? rawSection(
+      "System instruction",
+      "systemInstruction is not a Content with parts:",
+      instruction,
+    )
+    : textSection("System instruction", text, MAX_INSTRUCTION);
 }
 
 /** The text a row shows only in part: long user text and tool results (not model output). */
@@ -342,67 +318,77 @@ function partFullText(part: unknown, role: string): string | undefined {
   return text !== undefined && text.length > CELL ? capText(text).text : undefined;
 }
 
-/** Rows of one content: one per part, numbered "3" or "3.1", "3.2" for several. */
-function contentRows(content: unknown, index: number): ContentRow[] {
+/** The parts of a content that are rows of their own, or undefined when it is one row. */
+function partsOf(content: unknown): unknown[] | undefined {
+  const parts = isRecord(content) ? content.parts : undefined;
+  return Array.isArray(parts) && parts.length > 0 ? parts : undefined;
+}
+
+/** Identities of a content's rows: each part with the role, or the whole content. */
+function contentKeys(content: unknown): string[] {
+  const parts = partsOf(content);
+  if (!parts) return [itemKey(content)];
+  const role = (content as JsonObject).role;
+  return parts.map((part) => itemKey({ role, part }));
+}
+
+const roleText = (content: JsonObject) =>
+  str(content.role) ?? (content.role === undefined ? "" : inlineValue(content.role));
+
+/** Row `unit` of a content: its part, numbered "3" or "3.1", "3.2" for several. */
+function contentRow(content: unknown, index: number, unit: number): string[] {
   const n = String(index + 1);
   if (!isRecord(content)) {
-    const type = `(${Array.isArray(content) ? "array" : typeof content})`;
-    return [{ row: [n, "", type, partCell(content)], key: itemKey(content) }];
+    return [n, "", `(${Array.isArray(content) ? "array" : typeof content})`, partCell(content)];
   }
-  const role = str(content.role) ?? (content.role === undefined ? "" : inlineValue(content.role));
+  const role = roleText(content);
   const parts = content.parts;
   if (!Array.isArray(parts)) {
     const rest = remainingKeys(content, new Set(["role"]));
-    const cell = excerpt(compactJson(rest ?? {}, 100), CELL);
-    return [{ row: [n, role, "(no parts array)", cell], key: itemKey(content) }];
+    return [n, role, "(no parts array)", excerpt(compactJson(rest ?? {}, 100), CELL)];
   }
-  if (parts.length === 0) return [{ row: [n, role, "(no parts)", ""], key: itemKey(content) }];
-  return parts.map((part, j) => {
-    const type = partType(part);
-    const row = [
-      parts.length === 1 ? n : `${n}.${j + 1}`,
-      type === "functionResponse" ? "tool result" : role,
-      type,
-      partCell(part),
-    ];
-    const full = partFullText(part, role);
-    return { row, key: itemKey({ role: content.role, part }), ...(full ? { full } : {}) };
-  });
+  if (parts.length === 0) return [n, role, "(no parts)", ""];
+  const part = parts[unit];
+  const type = partType(part);
+  return [
+    parts.length === 1 ? n : `${n}.${unit + 1}`,
+    type === "functionResponse" ? "tool result" : role,
+    type,
+    partCell(part),
+  ];
 }
 
 /** The contents as conversation items (one per part), or raw blocks when not an array. */
 function contentItems(contents: unknown): RequestParts["items"] | Block[] {
   if (!Array.isArray(contents)) {
-    return [
-      heading("Contents"),
-      paragraph("contents is not an array:"),
-      code(prettyJson(contents), "json"),
-    ];
+    return rawSection("Contents", "contents is not an array:", contents);
   }
-  const rows = contents.flatMap(contentRows);
-  return {
+  return unitItems({
     title: "Content parts",
     header: ["#", "Role", "Part type", "Content"],
-    keys: rows.map((r) => r.key),
-    row: (i) => rows[i].row,
-    full: (i) => rows[i].full,
-  };
+    messages: contents,
+    keys: contentKeys,
+    row: contentRow,
+    full: (content, unit) => {
+      const parts = partsOf(content);
+      return parts && partFullText(parts[unit], roleText(content as JsonObject));
+    },
+  });
 }
 
 /** Rows of one `tools[]` entry: its function declarations, then its other tool kinds by key. */
 function toolRows(tool: unknown): string[][] {
-  if (!isRecord(tool)) return [["?", `(${typeof tool})`, "", excerpt(compactJson(tool), 120)]];
+  if (!isRecord(tool)) return [oddToolRow(tool, `(${typeof tool})`)];
   const rows: string[][] = [];
   for (const [key, value] of Object.entries(tool)) {
     if (key === "functionDeclarations" && Array.isArray(value)) {
       for (const fn of value) {
         if (!isRecord(fn)) {
-          rows.push(["?", "function", "", excerpt(compactJson(fn), 120)]);
+          rows.push(oddToolRow(fn, "function"));
           continue;
         }
         const schema = fn.parameters ?? fn.parametersJsonSchema;
-        const params = schema === undefined ? "" : paramSummary(schema) ||
-          (isRecord(schema) ? "(none)" : excerpt(compactJson(schema), 120));
+        const params = schema === undefined ? "" : schemaParams(schema);
         rows.push([
           str(fn.name) ?? "?",
           "function",
@@ -420,39 +406,15 @@ function toolRows(tool: unknown): string[][] {
   return rows;
 }
 
-/** Full parameter schemas keyed by function name, for one code block. */
-function toolSchemas(tools: unknown[]): JsonObject | undefined {
-  const schemas: JsonObject = {};
-  let any = false;
-  for (const tool of tools) {
-    if (!isRecord(tool)) continue;
-    for (const fn of arr(tool.functionDeclarations)) {
-      if (!isRecord(fn)) continue;
-      const schema = fn.parameters ?? fn.parametersJsonSchema;
-      if (schema === undefined) continue;
-      const name = str(fn.name) ?? "?";
-      let key = name;
-      for (let i = 2; key in schemas; i++) key = `${name} (${i})`;
-      schemas[key] = schema;
-      any = true;
-    }
-  }
-  return any ? schemas : undefined;
+/** Parameter schemas of a tool's function declarations, by function name. */
+function toolSchemas(tool: JsonObject): [string, unknown][] {
+  return arr(tool.functionDeclarations).flatMap((fn) =>
+    isRecord(fn) ? [[str(fn.name) ?? "?", fn.parameters ?? fn.parametersJsonSchema]] : []
+  ) as [string, unknown][];
 }
 
 function toolsBlocks(tools: unknown): Block[] {
-  if (tools === undefined) return [];
-  if (!Array.isArray(tools)) {
-    return [heading("Tools"), paragraph("tools is not an array:"), code(prettyJson(tools), "json")];
-  }
-  const rows = tools.flatMap(toolRows);
-  const blocks: Block[] = [
-    heading(`Tools (${rows.length})`),
-    { kind: "table", header: ["Name", "Kind", "Description", "Parameters"], rows },
-  ];
-  const schemas = toolSchemas(tools);
-  if (schemas) blocks.push(heading("Tool schemas"), code(prettyJson(schemas), "json"));
-  return blocks;
+  return toolsSection(tools, toolRows, toolSchemas, "Kind");
 }
 
 /** Tool fingerprints keyed by function name (or built-in tool key), for the per-turn view. */
@@ -515,52 +477,16 @@ function requestParts(body: unknown, entry: Entry): RequestParts | undefined {
       rest[k in rest ? `(wrapper) ${k}` : k] = v;
     }
   }
-  if (Object.keys(rest).length > 0) {
-    parts.extra.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
-  }
+  parts.extra.push(...otherSettings(rest));
   return parts;
 }
 
 function renderRequest(body: unknown, entry: Entry): RenderedBody {
-  const parts = requestParts(body, entry);
-  if (!parts) return { blocks: nonObjectBody(body) };
-  return { blocks: fullRequestBlocks(parts), ...(parts.model ? { model: parts.model } : {}) };
+  return renderFromParts(requestParts(body, entry), body);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Response: chunks
-
-/** An error from an error body or an error chunk: Google's `{code, message, status}`. */
-interface ErrorInfo {
-  source: string;
-  code?: string;
-  status?: string;
-  message?: string;
-  /** Anything else in the error object (`details`, ...). */
-  extra?: JsonObject;
-}
-
-function errorInfo(source: string, err: unknown): ErrorInfo {
-  if (typeof err === "string") return { source, message: err };
-  if (!isRecord(err)) return { source, message: inlineValue(err) };
-  const text = (v: unknown) => (v === undefined || v === null ? undefined : inlineValue(v));
-  const info: ErrorInfo = {
-    source,
-    code: text(err.code),
-    status: text(err.status),
-    message: text(err.message),
-  };
-  const extra = remainingKeys(err, new Set(["code", "status", "message"]));
-  if (extra) info.extra = extra;
-  return info;
-}
-
-/** "source: 429 RESOURCE_EXHAUSTED: Quota exceeded". */
-function errorLine(e: ErrorInfo): string {
-  const head = [e.code, e.status].filter((x) => x !== undefined).join(" ");
-  const what = [head || undefined, e.message].filter((x) => x !== undefined).join(": ");
-  return excerpt(`${e.source}: ${what || "(no details)"}`, CELL);
-}
 
 /** What one chunk (a JSON value from the body or an SSE data line) turned out to be. */
 type Chunk =
@@ -572,12 +498,12 @@ type Chunk =
 function classify(value: unknown, source: string): Chunk {
   if (!isRecord(value)) return { kind: "other", raw: value };
   if (value.error !== undefined && value.error !== null && !("candidates" in value)) {
-    return { kind: "error", error: errorInfo(source, value.error), raw: value };
+    return { kind: "error", error: googleErrorInfo(source, value.error), raw: value };
   }
   if (isRecord(value.response) && !("candidates" in value)) {
     const inner = value.response;
     if (inner.error !== undefined && inner.error !== null && !("candidates" in inner)) {
-      return { kind: "error", error: errorInfo(source, inner.error), raw: value };
+      return { kind: "error", error: googleErrorInfo(source, inner.error), raw: value };
     }
     return { kind: "response", resp: inner, wrapper: value };
   }
@@ -863,19 +789,6 @@ function safetyBlocks(state: ResponseState, problems: string[]): Block[] {
   return blocks;
 }
 
-function errorsBlocks(errors: ErrorInfo[]): Block[] {
-  if (errors.length === 0) return [];
-  const cell = (v: string | undefined) => (v === undefined ? "" : excerpt(v, 500));
-  return [
-    heading("Errors"),
-    {
-      kind: "table",
-      header: ["Source", "Code", "Status", "Message"],
-      rows: errors.map((e) => [e.source, cell(e.code), cell(e.status), cell(e.message)]),
-    },
-  ];
-}
-
 function finishText(state: ResponseState): string | undefined {
   const cands = [...state.candidates.values()].filter((c) => c.finishReason !== undefined);
   if (cands.length === 0) return undefined;
@@ -916,11 +829,11 @@ function stateBlocks(
   if (usage) rows.push(["Usage", formatUsage(usage)]);
   const toolUse = num(state.usageMetadata?.toolUsePromptTokenCount);
   if (toolUse !== undefined) rows.push(["Tool use prompt tokens", String(toolUse)]);
-  for (const e of state.errors) problems.push(errorLine(e));
+  for (const e of state.errors) problems.push(googleErrorLine(e));
 
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
   blocks.push(
-    ...errorsBlocks(state.errors),
+    ...errorsBlocks(state.errors, ["code", "status", "message"]),
     ...textBlocks(state, false),
     ...textBlocks(state, true),
     ...functionCallBlocks(state),
@@ -969,12 +882,6 @@ function withIds(body: RenderedBody, state: ResponseState): RenderedBody {
   return body;
 }
 
-/** Puts a note about a cut-off stream right after the summary fields. */
-function insertNote(blocks: Block[], text: string): void {
-  const at = blocks.findIndex((b) => b.kind !== "fields");
-  blocks.splice(at < 0 ? blocks.length : at, 0, paragraph(text));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Response: SSE stream
 
@@ -986,12 +893,11 @@ interface ParsedEvent {
 }
 
 function parseEvent(ev: SseEvent): ParsedEvent {
-  const raw = typeof ev?.data === "string" ? ev.data : String(ev?.data);
-  const parsed = tryParseJson(raw);
+  const value = sseJson(ev);
   return {
     type: str(ev?.type) || "message",
-    chunk: parsed.ok ? classify(parsed.value, "error chunk") : undefined,
-    raw,
+    chunk: value === undefined ? undefined : classify(value, "error chunk"),
+    raw: sseRaw(ev),
     complete: ev?.complete !== false,
   };
 }
@@ -1011,36 +917,15 @@ function renderStream(events: SseEvent[]): RenderedBody {
   let truncated: string | undefined;
   if (!finished) truncated = `stream truncated: no finishReason (last chunk: ${lastDesc})`;
   else if (last && !last.complete) truncated = `stream truncated: last chunk cut off (${lastDesc})`;
-  if (truncated) {
-    problems.push(truncated);
-    insertNote(
-      blocks,
-      `The stream was cut off (${truncated.replace(/^stream truncated: /, "")}). ` +
-        "The output above the cut is shown as it arrived.",
-    );
-  }
+  noteTruncation(blocks, problems, truncated, "The output above the cut is shown as it arrived.");
   if (!out.usage) problems.push("no usage reported");
 
-  blocks.push(
-    heading(`SSE events (${parsed.length})`),
-    {
-      kind: "table",
-      header: ["Chunk content", "Count"],
-      rows: countInOrder(parsed.map((e) => chunkLabel(e.chunk))).map(([t, n]) => [t, String(n)]),
-    },
-  );
+  blocks.push(...sseEventsBlocks(parsed.map((e) => chunkLabel(e.chunk)), "Chunk content"));
   const others = [...new Set(parsed.map((e) => e.type))].filter((t) => t !== "message");
   if (others.length > 0) blocks.push(fields([["Event types", others.join(", ")]]));
   const nonJson = parsed.filter((e) => !e.chunk && e.complete);
-  if (nonJson.length > 0) {
-    problems.push(`${nonJson.length} SSE event(s) with data that is not JSON`);
-    const text = nonJson.map((e) => `event: ${e.type}\ndata: ${truncate(e.raw, 2000)}`);
-    blocks.push(heading(`Events without JSON data (${nonJson.length})`));
-    blocks.push(code(capText(text.join("\n\n")).text, "text"));
-  }
-  if (last && !last.complete && !last.chunk) {
-    blocks.push(heading("Last event (cut off)"), code(capText(last.raw, 4000).text, "text"));
-  }
+  blocks.push(...nonJsonEventBlocks(nonJson, problems, "JSON"));
+  if (last && !last.complete && !last.chunk) blocks.push(...cutOffEventBlocks(last.raw));
   return withIds(out.usage ? { blocks, usage: out.usage, problems } : { blocks, problems }, state);
 }
 
@@ -1142,13 +1027,7 @@ function renderChunks(
     let truncated: string | undefined;
     if (!finished) truncated = `stream truncated: no finishReason (last chunk: ${lastDesc})`;
     else if (cutOff) truncated = `stream truncated: JSON array cut off (last chunk: ${lastDesc})`;
-    if (truncated) {
-      problems.push(truncated);
-      insertNote(
-        blocks,
-        `The stream was cut off (${truncated.replace(/^stream truncated: /, "")}).`,
-      );
-    }
+    noteTruncation(blocks, problems, truncated);
   } else if (!finished && state.candidates.size > 0) {
     problems.push("no finishReason in the response");
   }

@@ -13,17 +13,23 @@
 import type { Block, Entry, RenderedBody, Renderer, ResponseView, SseEvent } from "../lib/types.ts";
 import {
   capText,
+  code,
   compactJson,
-  countInOrder,
   excerpt,
+  fields,
+  heading,
   inlineValue,
   isRecord,
   type JsonObject,
   maskFormSecrets,
   maskSecretFields,
   num,
+  paragraph,
   prettyJson,
   remainingKeys,
+  sseEventsBlocks,
+  sseJson,
+  sseRaw,
   str,
   truncate,
   tryParseJson,
@@ -39,11 +45,6 @@ const MAX_STRING = 200;
 const MAX_IDS = 20;
 /** SSE events whose data is shown. */
 const SAMPLE_EVENTS = 3;
-
-const heading = (text: string): Block => ({ kind: "heading", text });
-const paragraph = (text: string): Block => ({ kind: "paragraph", text });
-const code = (text: string, lang: string): Block => ({ kind: "code", text, lang });
-const fields = (rows: [string, string][]): Block => ({ kind: "fields", rows });
 
 /** Capped pretty JSON of a value, secrets masked and long strings cut. */
 function jsonBlocks(value: unknown): Block[] {
@@ -258,22 +259,13 @@ function flatRows(body: JsonObject): [string, string][] | undefined {
 
 function sseBlocks(events: SseEvent[]): Block[] {
   const typeOf = (e: SseEvent) => {
-    const parsed = tryParseJson(typeof e?.data === "string" ? e.data : "");
-    const t = parsed.ok && isRecord(parsed.value) ? str(parsed.value.type) : undefined;
-    return t ?? (str(e?.type) || "message");
+    const value = sseJson(e);
+    return (isRecord(value) ? str(value.type) : undefined) ?? (str(e?.type) || "message");
   };
-  const blocks: Block[] = [
-    heading(`SSE events (${events.length})`),
-    {
-      kind: "table",
-      header: ["Event type", "Count"],
-      rows: countInOrder(events.map(typeOf)).map(([t, n]) => [t, String(n)]),
-    },
-  ];
+  const blocks = sseEventsBlocks(events.map(typeOf));
   const sample = events.slice(0, SAMPLE_EVENTS).map((e) => {
-    const raw = typeof e?.data === "string" ? e.data : String(e?.data);
-    const parsed = tryParseJson(raw);
-    const data = parsed.ok ? compactJson(maskSecretFields(parsed.value), MAX_STRING) : raw;
+    const value = sseJson(e);
+    const data = value === undefined ? sseRaw(e) : compactJson(maskSecretFields(value), MAX_STRING);
     return `event: ${str(e?.type) || "message"}\ndata: ${truncate(data, 1000)}`;
   });
   if (sample.length > 0) {

@@ -7,57 +7,71 @@
  * Unknown fields and chunk kinds are kept and shown raw; nothing here throws on odd input.
  */
 
+import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
   RenderedBody,
   Renderer,
+  RequestParts,
   ResponseView,
   SseEvent,
   Usage,
 } from "../lib/types.ts";
 import {
+  addToolsPart,
   apiErrorBody,
   arr,
   base64Bytes,
+  callBlocks,
+  cappedTextBlocks,
   capText,
   charCount,
   code,
   compactJson,
   type ErrorInfo,
   errorInfo,
-  errorLine,
-  errorsBlocks,
   excerpt,
   fields,
   type FieldSpec,
+  finalBody,
   firstLine,
-  formatUsage,
   heading,
+  imageUrlText,
   inlineValue,
-  insertCutOffNote,
   isRecord,
+  joinedText,
   type JsonObject,
-  jsonOrText,
   lastEventText,
-  nonObjectBody,
+  noteTruncation,
   num,
   objectSummary,
+  oddToolRow,
+  otherKeysCell,
+  otherSettingsFor,
   paragraph,
-  paramSummary,
   type ParsedSse,
   parseSseEvent,
+  PARTIAL_NOTE,
   prettyJson,
-  rawEventBlocks,
+  rawSection,
   remainingKeys,
-  settingsRows,
-  sseEventsBlocks,
+  renderByShape,
+  renderFromParts,
+  schemaParams,
+  settingsParts,
   str,
-  toolSchemasBlocks,
+  streamEventBlocks,
+  tokenUsage,
+  toolsSection,
+  unitItems,
+  withoutCacheControl,
 } from "./common.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
+/** Length of the excerpt of a tool result in its cell. */
+const TOOL_CELL = 160;
 /** Cap for one system message shown in full. */
 const MAX_SYSTEM = 200_000;
 
@@ -98,11 +112,7 @@ function streamOptionsShown(value: unknown): boolean {
 
 /** `[image: …]` reference of an image_url part; base64 data URLs reduced to type + length. */
 function imageRef(part: JsonObject): string {
-  const url = str(part.image_url) ?? (isRecord(part.image_url) ? str(part.image_url.url) : "");
-  if (url && url.startsWith("data:")) {
-    return `${url.slice(0, url.indexOf(",") + 1 || 40)}… (${url.length} chars)`;
-  }
-  return url || "?";
+  return imageUrlText(part.image_url) || "?";
 }
 
 /** The readable text of one content part (text, image_url, input_audio, file, ...). */
@@ -135,12 +145,7 @@ function partText(part: unknown): string {
 
 /** Text of a message's `content`: a string, an array of parts, or null. */
 function contentText(content: unknown, separator = " "): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content.map(partText).filter((t) => t !== "").join(separator);
-  }
-  if (content === undefined || content === null) return "";
-  return compactJson(content, 80);
+  return joinedText(content, partText, separator);
 }
 
 /** `name(args) [id]` for one `tool_calls` entry of an assistant message. */
@@ -170,7 +175,7 @@ function messageExcerpt(message: JsonObject): string {
   const pieces: string[] = [];
   if (role === "tool" || role === "function") {
     const ref = str(message.tool_call_id) ?? str(message.name) ?? "?";
-    pieces.push(`${ref} → ${excerpt(text, 160)}`);
+    pieces.push(`${ref} → ${excerpt(text, TOOL_CELL)}`);
   } else {
     if (text !== "") pieces.push(excerpt(text, CELL));
     if (typeof message.refusal === "string") pieces.push(`[refusal: ${message.refusal}]`);
@@ -199,29 +204,35 @@ function messageRow(message: unknown, index: number): string[] {
 
 const isSystemRole = (m: unknown) => isRecord(m) && (m.role === "system" || m.role === "developer");
 
+/** How many messages at the start are system/developer messages (the system prompt). */
+function leadingSystem(messages: unknown[]): number {
+  let n = 0;
+  while (n < messages.length && isSystemRole(messages[n])) n++;
+  return n;
+}
+
 /** The leading system/developer messages, else the first one anywhere, with their numbers. */
 function systemMessages(messages: unknown[]): [number, JsonObject][] {
+  const lead = leadingSystem(messages);
   const out: [number, JsonObject][] = [];
-  for (let i = 0; i < messages.length && isSystemRole(messages[i]); i++) {
-    out.push([i + 1, messages[i] as JsonObject]);
-  }
+  for (let i = 0; i < lead; i++) out.push([i + 1, messages[i] as JsonObject]);
   if (out.length > 0) return out;
   const at = messages.findIndex(isSystemRole);
   return at < 0 ? [] : [[at + 1, messages[at] as JsonObject]];
 }
 
-function systemBlocks(messages: unknown[]): Block[] {
-  const found = systemMessages(messages);
-  if (found.length === 0) return [];
+const hasText = (content: unknown) => typeof content === "string" || Array.isArray(content);
+
+function systemBlocks(found: [number, JsonObject][]): Block[] {
   const blocks = [heading("System prompt")];
   for (const [n, message] of found) {
     const content = message.content;
-    if (typeof content === "string" || Array.isArray(content)) {
+    if (hasText(content)) {
       const text = contentText(content, "\n\n");
-      blocks.push(paragraph(`Message ${n} (${message.role}): ${charCount(text)} characters`));
-      const cut = capText(text, MAX_SYSTEM);
-      if (cut.note) blocks.push(paragraph(cut.note));
-      blocks.push(code(cut.text, "text"));
+      blocks.push(
+        paragraph(`Message ${n} (${message.role}): ${charCount(text)} characters`),
+        ...cappedTextBlocks(text, MAX_SYSTEM),
+      );
     } else {
       blocks.push(
         paragraph(`Message ${n} (${message.role}): content is not a string or parts`),
@@ -232,20 +243,43 @@ function systemBlocks(messages: unknown[]): Block[] {
   return blocks;
 }
 
-function messagesBlocks(messages: unknown): Block[] {
-  if (messages === undefined) return [];
-  if (!Array.isArray(messages)) {
-    return [
-      heading("Messages"),
-      paragraph("messages is not an array:"),
-      code(prettyJson(messages), "json"),
-    ];
+/** The system prompt's text, compared across requests: the system messages' texts. */
+function systemText(found: [number, JsonObject][]): string {
+  return found.map(([, { content }]) =>
+    hasText(content) ? contentText(content, "\n\n") : JSON.stringify(content ?? null)
+  ).join("\n\n");
+}
+
+/**
+ * Identity of a message across requests. Cache breakpoints are left out and a lone text part
+ * counts as the string it holds: clients that cache move both to the newest messages.
+ */
+function messageKey(message: unknown): string {
+  if (!isRecord(message)) return itemKey(message);
+  let m = withoutCacheControl(message);
+  const content = m.content;
+  if (Array.isArray(content)) {
+    let parts = content;
+    if (parts.some((p) => isRecord(p) && "cache_control" in p)) {
+      parts = parts.map((p) => (isRecord(p) ? withoutCacheControl(p) : p));
+    }
+    const [only] = parts;
+    const lone = parts.length === 1 && isRecord(only) && only.type === "text" &&
+      typeof only.text === "string" && Object.keys(only).length === 2;
+    if (lone || parts !== content) m = { ...m, content: lone ? only.text : parts };
   }
-  return [
-    ...systemBlocks(messages),
-    heading(`Messages (${messages.length})`),
-    { kind: "table", header: ["#", "Role", "Content"], rows: messages.map(messageRow) },
-  ];
+  return itemKey(m);
+}
+
+/**
+ * Full text of a message whose row shows only an excerpt: long user, system and tool
+ * messages. Assistant messages are skipped: they repeat an answer the report already showed.
+ */
+function messageFullText(message: unknown): string | undefined {
+  if (!isRecord(message) || message.role === "assistant") return undefined;
+  const tool = message.role === "tool" || message.role === "function";
+  const text = contentText(message.content, "\n\n");
+  return text.length > (tool ? TOOL_CELL : CELL) ? capText(text).text : undefined;
 }
 
 /** A tool definition's inner object: `function`, `custom`, or the tool itself. */
@@ -254,67 +288,83 @@ function toolFn(tool: JsonObject): JsonObject {
 }
 
 function toolParams(tool: JsonObject, fn: JsonObject): string {
-  if (fn.parameters !== undefined) {
-    return paramSummary(fn.parameters) ||
-      (isRecord(fn.parameters) ? "(none)" : excerpt(compactJson(fn.parameters), 120));
-  }
+  if (fn.parameters !== undefined) return schemaParams(fn.parameters);
   if (isRecord(fn.format)) return `format: ${inlineValue(fn.format.type)}`;
-  const rest = remainingKeys(tool, new Set(["type", "function", "custom"]));
-  return rest ? excerpt(compactJson(rest, 60), 120) : "";
+  return otherKeysCell(tool, TOOL_KEYS);
 }
 
+const TOOL_KEYS: ReadonlySet<string> = new Set(["type", "function", "custom"]);
+
+const toolName = (tool: unknown) =>
+  isRecord(tool) ? str(toolFn(tool).name) ?? str(tool.type) ?? "?" : "?";
+
 function toolRow(tool: unknown): string[] {
-  if (!isRecord(tool)) return ["?", typeof tool, "", excerpt(compactJson(tool), 120)];
+  if (!isRecord(tool)) return oddToolRow(tool);
   const fn = toolFn(tool);
-  const name = str(fn.name) ?? str(tool.type) ?? "?";
   return [
-    name,
+    toolName(tool),
     str(tool.type) ?? "",
     firstLine(str(fn.description) ?? "", 120),
     toolParams(tool, fn),
   ];
 }
 
+function toolSchema(tool: JsonObject): [string, unknown][] {
+  const fn = toolFn(tool);
+  return [[toolName(tool), fn.parameters ?? fn.format]];
+}
+
 function toolsBlocks(tools: unknown): Block[] {
-  if (tools === undefined) return [];
-  if (!Array.isArray(tools)) {
-    return [heading("Tools"), paragraph("tools is not an array:"), code(prettyJson(tools), "json")];
-  }
-  const schemas: [string, unknown][] = [];
-  for (const tool of tools) {
-    if (!isRecord(tool)) continue;
-    const fn = toolFn(tool);
-    schemas.push([str(fn.name) ?? str(tool.type) ?? "?", fn.parameters ?? fn.format]);
-  }
-  return [
-    heading(`Tools (${tools.length})`),
-    {
-      kind: "table",
-      header: ["Name", "Type", "Description", "Parameters"],
-      rows: tools.map(toolRow),
-    },
-    ...toolSchemasBlocks(schemas),
-  ];
+  return toolsSection(tools, (t) => [toolRow(t)], toolSchema);
 }
 
 /** Keys rendered by their own section: not repeated in "Other settings". */
 const SECTION_KEYS = ["messages", "tools"];
 
-function renderRequest(body: unknown, _entry: Entry): RenderedBody {
-  if (!isRecord(body)) return { blocks: nonObjectBody(body) };
-  const blocks: Block[] = [];
-  const { rows, cut } = settingsRows(body, FIELD_SPECS);
-  if (rows.length > 0) blocks.push(fields(rows));
-  blocks.push(...messagesBlocks(body.messages), ...toolsBlocks(body.tools));
-  const shown = new Set(
-    [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) =>
-      !cut.has(k) && (k !== "stream_options" || streamOptionsShown(body.stream_options))
-    ),
-  );
-  const rest = remainingKeys(body, shown);
-  if (rest) blocks.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
-  const model = str(body.model);
-  return model ? { blocks, model } : { blocks };
+/** Adds the messages: the system prompt, and the messages after it as conversation items. */
+function addMessages(parts: RequestParts, messages: unknown): void {
+  if (messages === undefined) return;
+  if (!Array.isArray(messages)) {
+    parts.extra.push(...rawSection("Messages", "messages is not an array:", messages));
+    return;
+  }
+  const found = systemMessages(messages);
+  if (found.length > 0) {
+    parts.system = {
+      title: "System prompt",
+      text: systemText(found),
+      blocks: () => systemBlocks(found),
+    };
+  }
+  parts.items = unitItems({
+    title: "Messages",
+    header: ["#", "Role", "Content"],
+    messages,
+    first: leadingSystem(messages),
+    keys: (m) => [messageKey(m)],
+    row: messageRow,
+    full: messageFullText,
+  });
+}
+
+/**
+ * The request split for the per-turn view: the leading system/developer messages are the
+ * system prompt, the messages after them the items (numbered as in the request). The body
+ * carries no conversation id.
+ */
+function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
+  if (!isRecord(body)) return undefined;
+  const { parts, cut } = settingsParts(body, FIELD_SPECS);
+  addMessages(parts, body.messages);
+  addToolsPart(parts, body.tools, toolName, toolsBlocks);
+  const shownWhole = (k: string) =>
+    k !== "stream_options" || streamOptionsShown(body.stream_options);
+  parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut, shownWhole));
+  return parts;
+}
+
+function renderRequest(body: unknown, entry: Entry): RenderedBody {
+  return renderFromParts(requestParts(body, entry), body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,22 +381,12 @@ interface ChoiceEntry {
  * completion_tokens include reasoning ones). Undefined when there are no counts.
  */
 export function chatUsage(raw: unknown): Usage | undefined {
-  if (!isRecord(raw)) return undefined;
-  const input = num(raw.prompt_tokens);
-  const output = num(raw.completion_tokens);
-  if (input === undefined && output === undefined) return undefined;
-  const usage: Usage = {
-    input: input ?? 0,
-    output: output ?? 0,
-    total: num(raw.total_tokens) ?? (input ?? 0) + (output ?? 0),
-  };
-  const inDetails = isRecord(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {};
-  const outDetails = isRecord(raw.completion_tokens_details) ? raw.completion_tokens_details : {};
-  const cached = num(inDetails.cached_tokens);
-  const reasoning = num(outDetails.reasoning_tokens);
-  if (cached !== undefined && cached > 0) usage.cached = cached;
-  if (reasoning !== undefined && reasoning > 0) usage.reasoning = reasoning;
-  return usage;
+  return tokenUsage(raw, {
+    input: "prompt_tokens",
+    output: "completion_tokens",
+    inputDetails: "prompt_tokens_details",
+    outputDetails: "completion_tokens_details",
+  });
 }
 
 /** Finish reasons that mean the answer was cut or withheld. */
@@ -370,8 +410,6 @@ function finishText(choices: ChoiceEntry[]): string | undefined {
     .join(", ");
 }
 
-const partialNote = "Cut off: assembled from delta events (never completed).";
-
 function toolCallBlocks(call: unknown, partial: boolean, legacy = false): Block[] {
   if (!isRecord(call)) return [fields([["Name", "?"]]), code(prettyJson(call), "json")];
   const fn = isRecord(call.function) ? call.function : isRecord(call.custom) ? call.custom : {};
@@ -380,12 +418,7 @@ function toolCallBlocks(call: unknown, partial: boolean, legacy = false): Block[
   if (id !== undefined) rows.push(["Call ID", id]);
   rows.push(["Type", legacy ? "function_call (legacy)" : str(call.type) ?? ""]);
   if (partial) rows.push(["Status", "incomplete (assembled from deltas)"]);
-  const args = fn.arguments ?? fn.input;
-  if (typeof args === "string") {
-    const shown = jsonOrText(args);
-    return [fields(rows), code(shown.text, shown.lang)];
-  }
-  return args === undefined ? [fields(rows)] : [fields(rows), code(prettyJson(args), "json")];
+  return callBlocks(rows, fn.arguments ?? fn.input);
 }
 
 /** Message keys shown by their own section of a choice. */
@@ -397,7 +430,7 @@ function choiceBlocks({ choice, partial }: ChoiceEntry, suffix: string): Block[]
   const text = contentText(message.content, "\n\n");
   if (text !== "") {
     blocks.push(heading(`Output text${suffix}`), code(text, "text"));
-    if (partial) blocks.push(paragraph(partialNote));
+    if (partial) blocks.push(paragraph(PARTIAL_NOTE));
   }
   if (typeof message.refusal === "string" && message.refusal !== "") {
     blocks.push(heading(`Refusal${suffix}`), code(message.refusal, "text"));
@@ -429,9 +462,6 @@ function choiceBlocks({ choice, partial }: ChoiceEntry, suffix: string): Block[]
   return blocks;
 }
 
-/** What the final-rendering function gives: blocks, usage and the answering model. */
-type FinalRender = Pick<RenderedBody, "blocks" | "usage" | "model">;
-
 /**
  * Renders a final (or last known) completion: summary fields with finish reason and usage,
  * the errors, then each choice's text, reasoning and tool calls. Used for JSON bodies and for
@@ -442,7 +472,7 @@ function renderCompletion(
   choices: ChoiceEntry[],
   errors: ErrorInfo[],
   problems: string[],
-): FinalRender {
+): RenderedBody {
   const usage = chatUsage(resp?.usage);
   const rows: [string, string][] = [];
   const id = str(resp?.id);
@@ -455,19 +485,13 @@ function renderCompletion(
     const bad = BAD_FINISH[str(choice.finish_reason) ?? ""];
     if (bad && !problems.includes(bad)) problems.push(bad);
   }
-  if (usage) rows.push(["Usage", formatUsage(usage)]);
-  for (const e of errors) problems.push(errorLine(e));
-  const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
-  blocks.push(...errorsBlocks(errors));
+  const content: Block[] = [];
   choices.forEach((c, i) => {
     const suffix = choices.length > 1 ? ` (choice ${inlineValue(c.choice.index ?? i)})` : "";
-    blocks.push(...choiceBlocks(c, suffix));
+    content.push(...choiceBlocks(c, suffix));
   });
-  if (choices.length === 0) blocks.push(paragraph("(no choices)"));
-  const out: FinalRender = { blocks };
-  if (usage) out.usage = usage;
-  if (model) out.model = model;
-  return out;
+  if (choices.length === 0) content.push(paragraph("(no choices)"));
+  return finalBody({ rows, usage, errors, problems, content, model });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -651,20 +675,18 @@ function renderStream(events: SseEvent[]): RenderedBody {
   if (state.usage) resp.usage = state.usage;
   const final = renderCompletion(resp, choices, state.errors, problems);
   const blocks = final.blocks;
-  if (truncated) {
-    problems.push(truncated);
-    insertCutOffNote(
-      blocks,
-      truncated.replace(/^stream truncated: /, ""),
-      "Choices that never finished were assembled from delta chunks.",
-    );
-  }
+  noteTruncation(
+    blocks,
+    problems,
+    truncated,
+    "Choices that never finished were assembled from delta chunks.",
+  );
   if (!final.usage) problems.push("no usage reported (stream_options.include_usage not set?)");
   const unknownLabel = (e: ParsedSse) => {
     const kind = kindOf(e);
     return CHUNK_KINDS.has(kind) ? undefined : kind;
   };
-  blocks.push(...sseEventsBlocks(kinds), ...rawEventBlocks(parsed, unknownLabel, problems, isDone));
+  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems, { kinds, sentinel: isDone }));
   return { ...final, problems };
 }
 
@@ -698,9 +720,7 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
 }
 
 function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
-  if (Array.isArray(view.events)) return renderStream(view.events);
-  if (isRecord(view.body)) return renderJsonBody(view.body, view.status);
-  return { blocks: nonObjectBody(view.body) };
+  return renderByShape(view, renderStream, renderJsonBody);
 }
 
 /** The OpenAI Chat Completions API renderer (and the servers that copy its shape). */
@@ -709,4 +729,5 @@ export const openaiChat: Renderer = {
   name: "OpenAI Chat Completions API",
   renderRequest,
   renderResponse,
+  requestParts,
 };

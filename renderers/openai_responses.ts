@@ -8,8 +8,7 @@
  * odd input.
  */
 
-import { fullRequestBlocks, itemKey } from "../lib/conversation.ts";
-import { eventJson } from "../lib/sse.ts";
+import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
@@ -18,28 +17,54 @@ import type {
   RequestParts,
   ResponseView,
   SseEvent,
-  Usage,
 } from "../lib/types.ts";
 import {
+  addToolsPart,
+  apiErrorBody,
   arr,
+  callBlocks,
   capText,
-  charCount,
+  code,
   compactJson,
-  countInOrder,
+  type ErrorInfo,
+  errorInfo,
   excerpt,
+  fields,
+  type FieldSpec,
+  finalBody,
   firstLine,
-  formatUsage,
+  heading,
+  imageUrlText,
   inlineValue,
   isRecord,
+  joinedText,
   type JsonObject,
-  jsonOrText,
+  listValue,
+  noteTruncation,
   num,
+  objectSummary,
+  oddToolRow,
   opaque,
-  paramSummary,
+  otherKeysCell,
+  otherSettingsFor,
+  paragraph,
+  type ParsedSse,
+  parseSseEvent,
+  PARTIAL_NOTE,
   prettyJson,
+  rawSection,
   remainingKeys,
+  renderByShape,
+  renderFromParts,
+  schemaParams,
+  settingsParts,
   str,
-  truncate,
+  streamEventBlocks,
+  streamTruncation,
+  textSection,
+  tokenUsage,
+  toolsSection,
+  type UsageKeys,
 } from "./common.ts";
 
 /** Length of a table cell excerpt. */
@@ -48,29 +73,10 @@ const CELL = 200;
 const MAX_INSTRUCTIONS = 200_000;
 
 // ---------------------------------------------------------------------------------------------
-// Small block builders
-
-const heading = (text: string): Block => ({ kind: "heading", text });
-const paragraph = (text: string): Block => ({ kind: "paragraph", text });
-const code = (text: string, lang: string): Block => ({ kind: "code", text, lang });
-const fields = (rows: [string, string][]): Block => ({ kind: "fields", rows });
-
-/** A body that is not a JSON object: null/empty, a string, or some other JSON value. */
-function nonObjectBody(body: unknown): Block[] {
-  if (body === null || body === undefined || body === "") return [paragraph("(empty body)")];
-  if (typeof body === "string") {
-    const cut = capText(body);
-    return cut.note ? [paragraph(cut.note), code(cut.text, "text")] : [code(cut.text, "text")];
-  }
-  const what = Array.isArray(body) ? "an array" : `a ${typeof body}`;
-  return [paragraph(`The body is ${what}, not a JSON object.`), code(prettyJson(body), "json")];
-}
-
-// ---------------------------------------------------------------------------------------------
 // Request
 
 /** Top-level request keys shown as label/value rows, in display order. */
-const FIELD_SPECS: [key: string, label: string, format: (v: unknown) => string][] = [
+const FIELD_SPECS: FieldSpec[] = [
   ["type", "Frame type", inlineValue],
   ["model", "Model", inlineValue],
   ["stream", "Stream", inlineValue],
@@ -87,62 +93,17 @@ const FIELD_SPECS: [key: string, label: string, format: (v: unknown) => string][
   ["generate", "Generate", (v) => (v === false ? "false (prewarm: no output)" : inlineValue(v))],
 ];
 
-/** Longest field value; longer ones are cut and the key is also listed under "Other settings". */
-const MAX_FIELD = 200;
-
-/** "effort: high, summary: auto"; nested `{type}` objects show as their type. */
-function objectSummary(value: unknown): string {
-  if (!isRecord(value)) return inlineValue(value);
-  return Object.entries(value)
-    .map(([k, v]) => {
-      if (isRecord(v) && Object.keys(v).length === 1 && typeof v.type === "string") {
-        return `${k}: ${v.type}`;
-      }
-      return `${k}: ${inlineValue(v)}`;
-    })
-    .join(", ");
-}
-
-function listValue(value: unknown): string {
-  return Array.isArray(value) && value.every((v) => typeof v === "string")
-    ? value.join(", ")
-    : inlineValue(value);
-}
-
-/** The settings rows, and the keys whose value had to be cut (shown again in full later). */
-function requestFields(body: JsonObject): { rows: [string, string][]; cut: Set<string> } {
-  const rows: [string, string][] = [];
-  const cut = new Set<string>();
-  for (const [key, label, format] of FIELD_SPECS) {
-    if (!(key in body)) continue;
-    const value = format(body[key]);
-    if (value.length > MAX_FIELD) cut.add(key);
-    rows.push([label, excerpt(value, MAX_FIELD)]);
-  }
-  return { rows, cut };
-}
-
 function instructionsBlocks(instructions: unknown): Block[] {
+  const title = "System prompt (instructions)";
   if (instructions === undefined) return [];
-  const blocks = [heading("System prompt (instructions)")];
-  if (typeof instructions !== "string") {
-    blocks.push(paragraph("instructions is not a string:"), code(prettyJson(instructions), "json"));
-    return blocks;
-  }
-  blocks.push(fields([["Length", `${charCount(instructions)} characters`]]));
-  const cut = capText(instructions, MAX_INSTRUCTIONS);
-  if (cut.note) blocks.push(paragraph(cut.note));
-  blocks.push(code(cut.text, "text"));
-  return blocks;
+  return typeof instructions === "string"
+    ? textSection(title, instructions, MAX_INSTRUCTIONS)
+    : rawSection(title, "instructions is not a string:", instructions);
 }
 
 /** `[image: …]` reference of an input_image part; base64 data URLs reduced to type + size. */
 function imageRef(part: JsonObject): string {
-  const url = str(part.image_url) ?? (isRecord(part.image_url) ? str(part.image_url.url) : "");
-  if (url && url.startsWith("data:")) {
-    return `${url.slice(0, url.indexOf(",") + 1 || 40)}… (${url.length} chars)`;
-  }
-  return url || str(part.file_id) || "?";
+  return imageUrlText(part.image_url) || str(part.file_id) || "?";
 }
 
 /** The readable text of one content part (input_text, output_text, image, file, ...). */
@@ -171,10 +132,7 @@ function partText(part: unknown): string {
 
 /** Text of a message's `content` or a tool output: a string or an array of parts. */
 function contentText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.map(partText).filter((t) => t !== "").join(" ");
-  if (content === undefined || content === null) return "";
-  return compactJson(content, 80);
+  return joinedText(content, partText);
 }
 
 /** Summary texts of a reasoning item (or its raw text when it has no summary). */
@@ -229,41 +187,17 @@ function inputRow(item: unknown, index: number): string[] {
   return [n, str(item.role) ?? "", type, itemExcerpt(item, type)];
 }
 
-function inputBlocks(input: unknown): Block[] {
-  if (input === undefined) return [];
-  const header = ["#", "Role", "Type", "Content"];
-  if (typeof input === "string") {
-    return [
-      heading("Input items (1)"),
-      { kind: "table", header, rows: [["1", "user", "message", excerpt(input, CELL)]] },
-    ];
-  }
-  if (!Array.isArray(input)) {
-    return [
-      heading("Input"),
-      paragraph("input is neither a string nor an array of items:"),
-      code(prettyJson(input), "json"),
-    ];
-  }
-  return [
-    heading(`Input items (${input.length})`),
-    { kind: "table", header, rows: input.map(inputRow) },
-  ];
-}
-
 /** The Parameters cell of a tool: parameter names, a custom tool's format, or its settings. */
 function toolParams(tool: JsonObject, fn: JsonObject): string {
-  if (fn.parameters !== undefined) {
-    return paramSummary(fn.parameters) ||
-      (isRecord(fn.parameters) ? "(none)" : excerpt(compactJson(fn.parameters), 120));
-  }
+  if (fn.parameters !== undefined) return schemaParams(fn.parameters);
   if (isRecord(tool.format)) {
     const syntax = str(tool.format.syntax);
     return `format: ${inlineValue(tool.format.type)}${syntax ? ` (${syntax})` : ""}`;
   }
-  const rest = remainingKeys(tool, new Set(["type", "name", "description"]));
-  return rest ? excerpt(compactJson(rest, 60), 120) : "";
+  return otherKeysCell(tool, TOOL_KEYS);
 }
+
+const TOOL_KEYS: ReadonlySet<string> = new Set(["type", "name", "description"]);
 
 /** A tool definition; Chat-style `{type, function:{...}}` is tolerated. */
 function toolParts(tool: JsonObject): { fn: JsonObject; name: string } {
@@ -272,45 +206,19 @@ function toolParts(tool: JsonObject): { fn: JsonObject; name: string } {
 }
 
 function toolRow(tool: unknown): string[] {
-  if (!isRecord(tool)) return ["?", typeof tool, "", excerpt(compactJson(tool), 120)];
+  if (!isRecord(tool)) return oddToolRow(tool);
   const { fn, name } = toolParts(tool);
   const description = firstLine(str(fn.description) ?? "", 120);
   return [name, str(tool.type) ?? "", description, toolParams(tool, fn)];
 }
 
-/** Full parameter schemas (or custom tool formats) keyed by tool name, for one code block. */
-function toolSchemas(tools: unknown[]): JsonObject | undefined {
-  const schemas: JsonObject = {};
-  let any = false;
-  for (const tool of tools) {
-    if (!isRecord(tool)) continue;
-    const { fn, name } = toolParts(tool);
-    const schema = fn.parameters ?? tool.format;
-    if (schema === undefined) continue;
-    let key = name;
-    for (let i = 2; key in schemas; i++) key = `${name} (${i})`;
-    schemas[key] = schema;
-    any = true;
-  }
-  return any ? schemas : undefined;
+function toolSchema(tool: JsonObject): [string, unknown][] {
+  const { fn, name } = toolParts(tool);
+  return [[name, fn.parameters ?? tool.format]];
 }
 
 function toolsBlocks(tools: unknown): Block[] {
-  if (tools === undefined) return [];
-  if (!Array.isArray(tools)) {
-    return [heading("Tools"), paragraph("tools is not an array:"), code(prettyJson(tools), "json")];
-  }
-  const blocks: Block[] = [
-    heading(`Tools (${tools.length})`),
-    {
-      kind: "table",
-      header: ["Name", "Type", "Description", "Parameters"],
-      rows: tools.map(toolRow),
-    },
-  ];
-  const schemas = toolSchemas(tools);
-  if (schemas) blocks.push(heading("Tool schemas"), code(prettyJson(schemas), "json"));
-  return blocks;
+  return toolsSection(tools, (t) => [toolRow(t)], toolSchema);
 }
 
 /** Keys rendered by their own section (or fully as a field): not repeated in "Other settings". */
@@ -344,7 +252,9 @@ function inputItems(input: unknown): RequestParts["items"] | Block[] {
       full: () => (input.length > CELL ? capText(input).text : undefined),
     };
   }
-  if (!Array.isArray(input)) return inputBlocks(input);
+  if (!Array.isArray(input)) {
+    return rawSection("Input", "input is neither a string nor an array of items:", input);
+  }
   return {
     title,
     header,
@@ -356,10 +266,7 @@ function inputItems(input: unknown): RequestParts["items"] | Block[] {
 
 function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
   if (!isRecord(body)) return undefined;
-  const { rows, cut } = requestFields(body);
-  const parts: RequestParts = { fields: rows, extra: [] };
-  const model = str(body.model);
-  if (model) parts.model = model;
+  const { parts, cut } = settingsParts(body, FIELD_SPECS);
   const cacheKey = str(body.prompt_cache_key);
   if (cacheKey) parts.conversationKey = cacheKey;
   const previous = str(body.previous_response_id);
@@ -377,27 +284,15 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
     if (Array.isArray(items)) parts.extra.push(...items);
     else parts.items = items;
   }
-  const tools = body.tools;
-  if (Array.isArray(tools)) {
-    const fingerprints: Record<string, string> = {};
-    for (const tool of tools) {
-      const name = isRecord(tool) ? toolParts(tool).name : "?";
-      fingerprints[name] = itemKey(tool);
-    }
-    parts.tools = { title: "Tools", fingerprints, blocks: () => toolsBlocks(tools) };
-  } else parts.extra.push(...toolsBlocks(tools));
-  const shown = new Set(
-    [...SECTION_KEYS, ...FIELD_SPECS.map(([k]) => k)].filter((k) => !cut.has(k)),
-  );
-  const rest = remainingKeys(body, shown);
-  if (rest) parts.extra.push(heading("Other settings"), code(prettyJson(rest, 300), "json"));
+  addToolsPart(parts, body.tools, toolName, toolsBlocks);
+  parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut));
   return parts;
 }
 
+const toolName = (tool: unknown) => (isRecord(tool) ? toolParts(tool).name : "?");
+
 function renderRequest(body: unknown, entry: Entry): RenderedBody {
-  const parts = requestParts(body, entry);
-  if (!parts) return { blocks: nonObjectBody(body) };
-  return { blocks: fullRequestBlocks(parts), ...(parts.model ? { model: parts.model } : {}) };
+  return renderFromParts(requestParts(body, entry), body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,71 +304,14 @@ interface OutputEntry {
   partial: boolean;
 }
 
-/** An error from an `error` event, `response.failed`, or an error body. */
-interface ErrorInfo {
-  source: string;
-  type?: string;
-  code?: string;
-  message?: string;
-  param?: string;
-}
-
-/** Reads `{type, code, message, param}` from an error object; `type` skipped when told. */
-function errorInfo(source: string, err: unknown, skipType = false): ErrorInfo {
-  if (typeof err === "string") return { source, message: err };
-  if (!isRecord(err)) return { source, message: err === undefined ? undefined : inlineValue(err) };
-  const text = (v: unknown) => (v === undefined || v === null ? undefined : inlineValue(v));
-  return {
-    source,
-    type: skipType ? undefined : text(err.type),
-    code: text(err.code),
-    message: text(err.message),
-    param: text(err.param),
-  };
-}
-
-/** One line: "source: code: message". */
-function errorLine(e: ErrorInfo): string {
-  const what = [e.code ?? e.type, e.message].filter((x) => x !== undefined).join(": ");
-  return excerpt(`${e.source}: ${what || "(no details)"}`, CELL);
-}
-
-function errorsBlocks(errors: ErrorInfo[]): Block[] {
-  if (errors.length === 0) return [];
-  const cell = (v: string | undefined) => (v === undefined ? "" : excerpt(v, 500));
-  return [
-    heading("Errors"),
-    {
-      kind: "table",
-      header: ["Source", "Type", "Code", "Message", "Param"],
-      rows: errors.map((
-        e,
-      ) => [e.source, cell(e.type), cell(e.code), cell(e.message), cell(e.param)]),
-    },
-  ];
-}
-
-/** Normalised usage of a Responses `usage` object; undefined when there are no counts. */
-function usageFrom(raw: unknown): Usage | undefined {
-  if (!isRecord(raw)) return undefined;
-  const input = num(raw.input_tokens);
-  const output = num(raw.output_tokens);
-  if (input === undefined && output === undefined) return undefined;
-  const usage: Usage = {
-    input: input ?? 0,
-    output: output ?? 0,
-    total: num(raw.total_tokens) ?? (input ?? 0) + (output ?? 0),
-  };
-  const inDetails = isRecord(raw.input_tokens_details) ? raw.input_tokens_details : {};
-  const outDetails = isRecord(raw.output_tokens_details) ? raw.output_tokens_details : {};
-  const cached = num(inDetails.cached_tokens);
-  const cacheWrite = num(inDetails.cache_write_tokens);
-  const reasoning = num(outDetails.reasoning_tokens);
-  if (cached !== undefined && cached > 0) usage.cached = cached;
-  if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWrite = cacheWrite;
-  if (reasoning !== undefined && reasoning > 0) usage.reasoning = reasoning;
-  return usage;
-}
+/** Where a Responses `usage` object keeps its counts. */
+const USAGE_KEYS: UsageKeys = {
+  input: "input_tokens",
+  output: "output_tokens",
+  inputDetails: "input_tokens_details",
+  outputDetails: "output_tokens_details",
+  cacheWrite: "cache_write_tokens",
+};
 
 /** "completed", "incomplete (max_output_tokens)", "failed (code: message)", ... */
 function statusText(resp: JsonObject): string | undefined {
@@ -517,7 +355,7 @@ function outputTextBlocks(entries: OutputEntry[]): Block[] {
   const { texts, partial } = messageTexts(entries);
   if (texts.length === 0) return [];
   const blocks = [heading("Output text"), code(texts.join("\n\n"), "text")];
-  if (partial) blocks.push(paragraph("Cut off: assembled from delta events (never completed)."));
+  if (partial) blocks.push(paragraph(PARTIAL_NOTE));
   return blocks;
 }
 
@@ -561,11 +399,7 @@ function toolCallBlocks({ item, partial }: OutputEntry): Block[] {
     ? item.input
     : item.action ??
       remainingKeys(item, new Set(["type", "id", "call_id", "name", "status"]));
-  if (typeof payload === "string") {
-    const body = jsonOrText(payload);
-    return [fields(rows), code(body.text, body.lang)];
-  }
-  return payload === undefined ? [fields(rows)] : [fields(rows), code(prettyJson(payload), "json")];
+  return callBlocks(rows, payload);
 }
 
 const isToolCall = (type: string) => type.endsWith("_call");
@@ -601,12 +435,12 @@ function renderFinalResponse(
   streamErrors: ErrorInfo[],
   problems: string[],
 ): RenderedBody {
-  const usage = usageFrom(resp?.usage);
+  const usage = tokenUsage(resp?.usage, USAGE_KEYS);
   const rows: [string, string][] = [];
   const errors = [...streamErrors];
+  const model = str(resp?.model);
+  const id = str(resp?.id);
   if (resp) {
-    const id = str(resp.id);
-    const model = str(resp.model);
     const status = statusText(resp);
     if (id) rows.push(["Response", id]);
     if (model) rows.push(["Model", model]);
@@ -616,15 +450,7 @@ function renderFinalResponse(
       errors.push(errorInfo("response failed", resp.error));
     }
   } else if (streamErrors.length > 0) rows.push(["Status", "error"]);
-  if (usage) rows.push(["Usage", formatUsage(usage)]);
-  for (const e of errors) problems.push(errorLine(e));
-  const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
-  blocks.push(...errorsBlocks(errors), ...outputBlocks(entries));
-  const out: RenderedBody = { blocks };
-  if (usage) out.usage = usage;
-  const model = str(resp?.model);
-  if (model) out.model = model;
-  const id = str(resp?.id);
+  const out = finalBody({ rows, usage, errors, problems, content: outputBlocks(entries), model });
   if (id) out.responseId = id;
   return out;
 }
@@ -639,22 +465,6 @@ function entriesOf(output: unknown): OutputEntry[] {
 
 // ---------------------------------------------------------------------------------------------
 // Response: SSE stream
-
-interface ParsedEvent {
-  type: string;
-  /** The data as a JSON object, or undefined when it is not one. */
-  data?: JsonObject;
-  raw: string;
-  complete: boolean;
-}
-
-function parseEvent(ev: SseEvent): ParsedEvent {
-  const raw = typeof ev.data === "string" ? ev.data : String(ev.data);
-  const value = eventJson(ev);
-  const data = isRecord(value) ? value : undefined;
-  const type = str(data?.type) ?? (str(ev.type) || "message");
-  return { type, data, raw, complete: ev.complete !== false };
-}
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed", "error"]);
 
@@ -884,46 +694,10 @@ function streamEntries(state: StreamState): OutputEntry[] {
   return entries;
 }
 
-/** Raw samples of event types this renderer does not know, and of non-JSON events. */
-function rawEventBlocks(events: ParsedEvent[], problems: string[]): Block[] {
-  const blocks: Block[] = [];
-  const unknown = new Map<string, ParsedEvent>();
-  for (const e of events) {
-    if (e.data && !KNOWN_EVENTS.has(e.type) && !unknown.has(e.type)) unknown.set(e.type, e);
-  }
-  if (unknown.size > 0) {
-    blocks.push(heading("Other events (first of each type)"));
-    for (const e of unknown.values()) {
-      blocks.push(fields([["Event", e.type]]), code(prettyJson(e.data, 500), "json"));
-    }
-  }
-  const last = events[events.length - 1];
-  const nonJson = events.filter((e) => !e.data && e.complete);
-  if (nonJson.length > 0) {
-    problems.push(`${nonJson.length} SSE event(s) with data that is not a JSON object`);
-    const text = nonJson.map((e) => `event: ${e.type}\ndata: ${truncate(e.raw, 2000)}`);
-    blocks.push(heading(`Events without JSON data (${nonJson.length})`));
-    blocks.push(code(capText(text.join("\n\n")).text, "text"));
-  }
-  if (last && !last.complete) {
-    blocks.push(heading("Last event (cut off)"), code(capText(last.raw, 4000).text, "text"));
-  }
-  return blocks;
-}
-
-/** Problem and note when the stream has no terminal event or ends mid-event. */
-function truncationNote(events: ParsedEvent[]): string | undefined {
-  const last = events[events.length - 1];
-  const lastDesc = last ? `${last.type}${last.complete ? "" : ", cut off mid-event"}` : "none";
-  if (!events.some((e) => e.data && TERMINAL.has(e.type))) {
-    return `stream truncated: no response.completed (last event: ${lastDesc})`;
-  }
-  if (last && !last.complete) return `stream truncated: last event cut off (${last.type})`;
-  return undefined;
-}
+const unknownLabel = (e: ParsedSse) => (KNOWN_EVENTS.has(e.type) ? undefined : e.type);
 
 function renderStream(events: SseEvent[]): RenderedBody {
-  const parsed = events.map(parseEvent);
+  const parsed = events.map(parseSseEvent);
   const problems: string[] = [];
   const state: StreamState = {
     done: new Map(),
@@ -933,32 +707,18 @@ function renderStream(events: SseEvent[]): RenderedBody {
   };
   for (const e of parsed) if (e.data) applyEvent(state, e.type, e.data);
 
-  const truncated = truncationNote(parsed);
+  const truncated = streamTruncation(parsed, TERMINAL, "response.completed");
   const resp = state.final ?? state.snapshot;
   const final = renderFinalResponse(resp, streamEntries(state), state.errors, problems);
   const blocks = final.blocks;
-  if (truncated) {
-    problems.push(truncated);
-    const at = blocks.findIndex((b) => b.kind !== "fields");
-    blocks.splice(
-      at < 0 ? blocks.length : at,
-      0,
-      paragraph(
-        `The stream was cut off (${truncated.replace(/^stream truncated: /, "")}). ` +
-          "Items that never completed were rebuilt from delta events.",
-      ),
-    );
-  }
-  if (!final.usage) problems.push("no usage reported");
-  blocks.push(
-    heading(`SSE events (${parsed.length})`),
-    {
-      kind: "table",
-      header: ["Event type", "Count"],
-      rows: countInOrder(parsed.map((e) => e.type)).map(([t, n]) => [t, String(n)]),
-    },
-    ...rawEventBlocks(parsed, problems),
+  noteTruncation(
+    blocks,
+    problems,
+    truncated,
+    "Items that never completed were rebuilt from delta events.",
   );
+  if (!final.usage) problems.push("no usage reported");
+  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems));
   return { ...final, blocks, problems };
 }
 
@@ -976,27 +736,9 @@ function bodyError(body: JsonObject, status: number): ErrorInfo | undefined {
   return undefined;
 }
 
-function apiErrorBlocks(body: JsonObject, e: ErrorInfo, status: number): RenderedBody {
-  const rows: [string, string][] = [["HTTP status", String(status)]];
-  const add = (label: string, value: string | undefined) => {
-    if (value !== undefined) rows.push([label, value]);
-  };
-  add("Type", e.type);
-  add("Code", e.code);
-  add("Message", e.message);
-  add("Param", e.param);
-  const blocks: Block[] = [heading("API error"), fields(rows)];
-  const errKeys = new Set(["type", "code", "message", "param"]);
-  const extra = remainingKeys(body, new Set(["error"])) ||
-    (isRecord(body.error) ? remainingKeys(body.error, errKeys) : undefined);
-  if (extra) blocks.push(code(prettyJson(body), "json"));
-  const what = e.message ?? e.code ?? e.type ?? "(no message)";
-  return { blocks, problems: [excerpt(`API error ${status}: ${what}`, CELL)] };
-}
-
 function renderJsonBody(body: JsonObject, status: number): RenderedBody {
   const err = bodyError(body, status);
-  if (err) return apiErrorBlocks(body, err, status);
+  if (err) return apiErrorBody(body, err, status);
   if (body.object === "response" || Array.isArray(body.output)) {
     const problems: string[] = [];
     const out = renderFinalResponse(body, entriesOf(body.output), [], problems);
@@ -1007,9 +749,7 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
 }
 
 function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
-  if (Array.isArray(view.events)) return renderStream(view.events);
-  if (isRecord(view.body)) return renderJsonBody(view.body, view.status);
-  return { blocks: nonObjectBody(view.body) };
+  return renderByShape(view, renderStream, renderJsonBody);
 }
 
 /** The OpenAI Responses API renderer (Codex and other Responses clients). */

@@ -1,7 +1,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { Block, Entry, RenderedBody, ResponseView } from "../lib/types.ts";
 import { parseSse } from "../lib/sse.ts";
+import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
 import { anthropicMessages, anthropicUsage } from "../renderers/anthropic_messages.ts";
+import { excerpt } from "../renderers/common.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -47,6 +49,12 @@ function section(blocks: Block[], text: string): Block[] {
   const rest = blocks.slice(start + 1);
   const end = rest.findIndex((b) => b.kind === "heading");
   return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The value, asserted to be defined. */
+function must<T>(value: T | undefined): T {
+  assert(value !== undefined, "undefined");
+  return value;
 }
 
 function headings(blocks: Block[]): string[] {
@@ -223,7 +231,7 @@ Deno.test("anthropicMessages renderRequest", async (t) => {
   await t.step("section order", () => {
     assertEquals(headings(out.blocks), [
       "System prompt",
-      "Messages (7)",
+      "Content blocks (13)",
       "Tools (3)",
       "Tool schemas",
       "Other settings",
@@ -248,7 +256,7 @@ Deno.test("anthropicMessages renderRequest", async (t) => {
   });
 
   await t.step("messages table: one row per block, tool results labelled", () => {
-    const t = table(section(out.blocks, "Messages (7)"));
+    const t = table(section(out.blocks, "Content blocks (13)"));
     assertEquals(t.header, ["#", "Role", "Type", "Content"]);
     assertEquals(t.rows, [
       ["1", "user", "text", "fix the bug ⏎ please"],
@@ -363,7 +371,7 @@ Deno.test("anthropicMessages renderRequest with wrong types", async (t) => {
       },
       entry,
     );
-    assertEquals(table(section(r.blocks, "Messages (8)")).rows, [
+    assertEquals(table(section(r.blocks, "Content blocks (12)")).rows, [
       ["1", "", "object", "null"],
       ["2", "", "string", '"hi"'],
       ["3", "user", "(content: number)", "42"],
@@ -381,6 +389,146 @@ Deno.test("anthropicMessages renderRequest with wrong types", async (t) => {
       ["?", "number", "", "3"],
       ["f", "", "", '"oops"'],
     ]);
+  });
+});
+
+Deno.test("anthropicMessages requestParts for the per-turn view", async (t) => {
+  const CACHE = { cache_control: { type: "ephemeral" } };
+  const tools = [
+    { name: "Read", description: "Reads.", input_schema: { type: "object", properties: {} } },
+    { name: "Bash", description: "Runs.", input_schema: { type: "object", properties: {} } },
+  ];
+  const system = [
+    { type: "text", text: "x-anthropic-billing-header: cc_version=2.0" },
+    { type: "text", text: "You are Claude Code.", ...CACHE },
+  ];
+  const turn = (messages: unknown[]) => ({
+    model: "claude-sonnet-4-5",
+    max_tokens: 32000,
+    stream: true,
+    metadata: { user_id: "user_abc_account_1_session_2" },
+    system,
+    messages,
+    tools,
+  });
+  const long = "x".repeat(300);
+  // Claude Code puts the cache breakpoint on the newest message, turning string content into
+  // a text block; the next request sends that message back as a plain string.
+  const first = turn([{ role: "user", content: [{ type: "text", text: "fix it", ...CACHE }] }]);
+  const second = turn([
+    { role: "user", content: "fix it" },
+    {
+      role: "assistant",
+      content: [
+        { type: "thinking", thinking: "Look.", signature: "sig" },
+        { type: "text", text: "y".repeat(300) },
+        { type: "tool_use", id: "toolu_1", name: "Read", input: { file_path: "/a" } },
+      ],
+    },
+    {
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "toolu_1", content: long, ...CACHE }],
+    },
+  ]);
+  const a = must(anthropicMessages.requestParts?.(first, entry));
+  const b = must(anthropicMessages.requestParts?.(second, entry));
+  const [aItems, bItems] = [must(a.items), must(b.items)];
+
+  await t.step("fields, model, system text and tool fingerprints; no conversation key", () => {
+    assertEquals(a.fields, [
+      ["Model", "claude-sonnet-4-5"],
+      ["Max tokens", "32000"],
+      ["Stream", "true"],
+      ["User ID (metadata)", "user_abc_account_1_session_2"],
+    ]);
+    assertEquals(a.model, "claude-sonnet-4-5");
+    assertEquals(a.conversationKey, undefined);
+    assertEquals(a.continues, undefined);
+    assertEquals(must(a.system).title, "System prompt");
+    assertEquals(
+      must(a.system).text,
+      "x-anthropic-billing-header: cc_version=2.0\n\nYou are Claude Code.",
+    );
+    assertEquals(must(a.tools).fingerprints, {
+      Read: JSON.stringify(tools[0]),
+      Bash: JSON.stringify(tools[1]),
+    });
+    assertEquals(a.extra, []);
+  });
+
+  await t.step("one item per content block; keys ignore moved cache breakpoints", () => {
+    assertEquals(aItems.title, "Content blocks");
+    assertEquals(bItems.keys.length, 5);
+    assertEquals(bItems.keys.slice(0, 1), aItems.keys);
+    assertEquals(new Set(bItems.keys).size, 5);
+    assertEquals(bItems.keys.map((_, i) => bItems.row(i)), [
+      ["1", "user", "text", "fix it"],
+      ["2.1", "assistant", "thinking", "Look. [signature 3 chars]"],
+      ["2.2", "assistant", "text", excerpt("y".repeat(300))],
+      ["2.3", "assistant", "tool_use", 'Read({"file_path":"/a"}) [toolu_1]'],
+      ["3", "tool result", "tool_result", `toolu_1 → ${"x".repeat(160)}… [cache: ephemeral]`],
+    ]);
+  });
+
+  await t.step("full text of long user text and tool results, never of assistant blocks", () => {
+    assertEquals(bItems.keys.map((_, i) => bItems.full(i)), [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      long,
+    ]);
+    const user = anthropicMessages.requestParts?.(turn([{ role: "user", content: long }]), entry);
+    assertEquals(user?.items?.full(0), long);
+    const blocks = anthropicMessages.requestParts?.(
+      turn([{
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: "t",
+          content: [{ type: "text", text: "a".repeat(100) }, {
+            type: "text",
+            text: "b".repeat(100),
+          }],
+        }],
+      }]),
+      entry,
+    );
+    assertEquals(blocks?.items?.full(0), `${"a".repeat(100)}\n\n${"b".repeat(100)}`);
+  });
+
+  await t.step("renderRequest is the complete view of the parts", () => {
+    const parts = anthropicMessages.requestParts?.(second, entry);
+    assert(parts);
+    assertEquals(anthropicMessages.renderRequest(second, entry), {
+      blocks: fullRequestBlocks(parts),
+      model: "claude-sonnet-4-5",
+    });
+  });
+
+  await t.step("the next request shows only its new blocks", () => {
+    const tracker = new ConversationTracker();
+    const c1 = tracker.assign(a, {}, "anthropic_messages");
+    deltaRequestBlocks(a, c1, 1);
+    const c2 = tracker.assign(b, {}, "anthropic_messages");
+    assertEquals(c2, c1);
+    const out = deltaRequestBlocks(b, c2, 2);
+    assertEquals(headings(out), [
+      "Content blocks: 4 new, 1 earlier items unchanged",
+    ]);
+    assertEquals(paragraphs(out), [
+      "System prompt: unchanged since #1 (64 characters).",
+      "Item 3 in full:",
+      "Tools: 2 unchanged since #1.",
+    ]);
+    assertEquals(table(out).rows.map((r) => r[0]), ["2.1", "2.2", "2.3", "3"]);
+  });
+
+  await t.step("not a request of this format; sections of the wrong type", () => {
+    assertEquals(anthropicMessages.requestParts?.("text", entry), undefined);
+    const raw = anthropicMessages.requestParts?.({ messages: { role: "user" } }, entry);
+    assertEquals(raw?.items, undefined);
+    assertEquals(raw && headings(raw.extra), ["Messages"]);
   });
 });
 

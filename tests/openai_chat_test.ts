@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { Block, Entry, RenderedBody, ResponseView } from "../lib/types.ts";
 import { parseSse } from "../lib/sse.ts";
+import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
 import { chatUsage, openaiChat } from "../renderers/openai_chat.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +62,12 @@ function section(blocks: Block[], text: string): Block[] {
   const rest = blocks.slice(start + 1);
   const end = rest.findIndex((b) => b.kind === "heading");
   return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The value, asserted to be defined. */
+function must<T>(value: T | undefined): T {
+  assert(value !== undefined, "undefined");
+  return value;
 }
 
 function headings(blocks: Block[]): string[] {
@@ -186,7 +193,7 @@ Deno.test("openaiChat renderRequest", async (t) => {
   await t.step("section order", () => {
     assertEquals(headings(out.blocks), [
       "System prompt",
-      "Messages (9)",
+      "Messages (7)",
       "Tools (2)",
       "Tool schemas",
       "Other settings",
@@ -203,11 +210,10 @@ Deno.test("openaiChat renderRequest", async (t) => {
   });
 
   await t.step("messages table: parts, tool calls, tool role", () => {
-    const t = table(section(out.blocks, "Messages (9)"));
+    // The leading system/developer messages (1 and 2) are the "System prompt" section.
+    const t = table(section(out.blocks, "Messages (7)"));
     assertEquals(t.header, ["#", "Role", "Content"]);
     assertEquals(t.rows, [
-      ["1", "system", "You are opencode. ⏎ Be terse."],
-      ["2", "developer", "Rule 1 Rule 2"],
       [
         "3",
         "user",
@@ -295,8 +301,7 @@ Deno.test("openaiChat renderRequest with wrong types", async (t) => {
       { kind: "paragraph", text: "Message 1 (system): content is not a string or parts" },
       { kind: "code", text: "5", lang: "json" },
     ]);
-    assertEquals(table(section(odd.blocks, "Messages (7)")).rows, [
-      ["1", "system", "5"],
+    assertEquals(table(section(odd.blocks, "Messages (6)")).rows, [
       ["2", "", "null"],
       ["3", "", "7"],
       ["4", "user", '{"text":"obj"}'],
@@ -308,6 +313,107 @@ Deno.test("openaiChat renderRequest with wrong types", async (t) => {
       ["?", "object", "", "null"],
       ["patch", "custom", "", "format: grammar"],
     ]);
+  });
+});
+
+Deno.test("openaiChat requestParts for the per-turn view", async (t) => {
+  const CACHE = { cache_control: { type: "ephemeral" } };
+  const tools = [
+    { type: "function", function: { name: "read", parameters: { type: "object" } } },
+    { type: "function", function: { name: "bash", parameters: { type: "object" } } },
+  ];
+  const turn = (systemText: string, messages: unknown[]) => ({
+    model: "gpt-4.1",
+    stream: true,
+    messages: [{ role: "system", content: systemText }, ...messages],
+    tools,
+  });
+  const long = "x".repeat(300);
+  // Clients that cache (e.g. through OpenRouter) turn the newest user messages into one text
+  // part with a cache breakpoint, and send them back as plain strings later.
+  const first = turn("Be terse.", [
+    { role: "user", content: [{ type: "text", text: "fix it", ...CACHE }] },
+  ]);
+  const second = turn("Be terse. Today is Monday.", [
+    { role: "user", content: "fix it" },
+    {
+      role: "assistant",
+      content: "z".repeat(300),
+      tool_calls: [{ id: "call_1", type: "function", function: { name: "read", arguments: "{}" } }],
+    },
+    { role: "tool", tool_call_id: "call_1", content: "t".repeat(170) },
+    { role: "user", content: [{ type: "text", text: long, ...CACHE }] },
+  ]);
+  const a = must(openaiChat.requestParts?.(first, entry));
+  const b = must(openaiChat.requestParts?.(second, entry));
+  const [aItems, bItems] = [must(a.items), must(b.items)];
+
+  await t.step("the leading system messages are the system prompt, not items", () => {
+    assertEquals(a.fields, [["Model", "gpt-4.1"], ["Stream", "true"]]);
+    assertEquals(a.model, "gpt-4.1");
+    assertEquals(a.conversationKey, undefined);
+    assertEquals(must(a.system).text, "Be terse.");
+    assertEquals(must(b.system).text, "Be terse. Today is Monday.");
+    assertEquals(Object.keys(must(a.tools).fingerprints), ["read", "bash"]);
+    assertEquals(aItems.title, "Messages");
+    assertEquals(aItems.keys.length, 1);
+  });
+
+  await t.step("keys ignore cache breakpoints and a lone text part; rows keep numbers", () => {
+    assertEquals(bItems.keys.slice(0, 1), aItems.keys);
+    assertEquals(bItems.keys.length, 4);
+    assertEquals(bItems.keys.map((_, i) => bItems.row(i)), [
+      ["2", "user", "fix it"],
+      ["3", "assistant", `${"z".repeat(200)}…`],
+      ["4", "tool", `call_1 → ${"t".repeat(160)}…`],
+      ["5", "user", `${"x".repeat(200)}…`],
+    ]);
+  });
+
+  await t.step("full text of long user and tool messages, never of assistant ones", () => {
+    assertEquals(bItems.keys.map((_, i) => bItems.full(i)), [
+      undefined,
+      undefined,
+      "t".repeat(170),
+      long,
+    ]);
+  });
+
+  await t.step("renderRequest is the complete view of the parts", () => {
+    assertEquals(openaiChat.renderRequest(second, entry), {
+      blocks: fullRequestBlocks(b),
+      model: "gpt-4.1",
+    });
+  });
+
+  await t.step("a changed system prompt is diffed; the history still groups the requests", () => {
+    const tracker = new ConversationTracker();
+    const c1 = tracker.assign(a, {}, "openai_chat");
+    deltaRequestBlocks(a, c1, 1);
+    const c2 = tracker.assign(b, {}, "openai_chat");
+    assertEquals(c2, c1);
+    const out = deltaRequestBlocks(b, c2, 2);
+    assertEquals(headings(out), [
+      "System prompt (changed since #1)",
+      "Messages: 3 new, 1 earlier items unchanged",
+    ]);
+    assertEquals(codes(out).slice(0, 1), [
+      { text: "- Be terse.\n+ Be terse. Today is Monday.", lang: "diff" },
+    ]);
+  });
+
+  await t.step("a later system message stays an item; odd bodies", () => {
+    const late = must(
+      openaiChat.requestParts?.({
+        messages: [{ role: "user", content: "hi" }, { role: "system", content: "late" }],
+      }, entry),
+    );
+    assertEquals(must(late.system).text, "late");
+    assertEquals(must(late.items).keys.length, 2);
+    assertEquals(openaiChat.requestParts?.(7, entry), undefined);
+    const raw = must(openaiChat.requestParts?.({ messages: "hi" }, entry));
+    assertEquals(raw.items, undefined);
+    assertEquals(headings(raw.extra), ["Messages"]);
   });
 });
 

@@ -1,7 +1,17 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { Block, Entry, RenderedBody, ResponseView, SseEvent } from "../lib/types.ts";
 import { openaiResponses } from "../renderers/openai_responses.ts";
-import { excerpt, formatUsage, oneLine, paramSummary, truncate } from "../renderers/common.ts";
+import {
+  base64Bytes,
+  charCount,
+  excerpt,
+  firstLine,
+  formatUsage,
+  oneLine,
+  paramSummary,
+  parseSseEvent,
+  truncate,
+} from "../renderers/common.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -188,6 +198,32 @@ Deno.test("openaiResponses common helpers", async (t) => {
     assertEquals(truncate("a😀b", 2), "a…"); // never half a surrogate pair
     assertEquals(oneLine("a\n  b\r\nc"), "a ⏎ b ⏎ c");
     assertEquals(excerpt("  x\ny  ", 10), "x ⏎ y");
+  });
+  await t.step("excerpt reads a bounded prefix of huge text, with the same result", () => {
+    assertEquals(excerpt("x".repeat(5_000_000) + "\n", 5), "xxxxx…");
+    // A blank run far past the prefix folds into one " ⏎ ", as on the whole text.
+    assertEquals(excerpt("a" + " ".repeat(10_000) + "\n" + "b".repeat(300), 10), "a ⏎ bbbbbb…");
+    assertEquals(excerpt(("x" + " ".repeat(300) + "\n").repeat(50), 12), "x ⏎ x ⏎ x ⏎ …");
+    assertEquals(excerpt("y".repeat(199) + "😀" + "z".repeat(1000)), "y".repeat(199) + "…");
+    assertEquals(excerpt("\u0001".repeat(1000) + "q", 3), "   …");
+    assertEquals(excerpt("a\t".repeat(1000), 4), "a\ta\t…");
+  });
+  await t.step("charCount counts code points; base64Bytes; firstLine", () => {
+    assertEquals(charCount("a😀b\ud800"), 4);
+    assertEquals(charCount("é".repeat(1000)), 1000);
+    assertEquals(charCount("\udc00\ud83d\ude00\ud83d"), 3);
+    assertEquals(base64Bytes("aGVsbG8="), 5);
+    assertEquals(base64Bytes("aGVs\nbG8=\n"), 5);
+    assertEquals(base64Bytes("YQ=="), 1);
+    assertEquals(firstLine("  first\r\nsecond"), "first …");
+    assertEquals(firstLine("only"), "only");
+  });
+  await t.step("SSE data is parsed once: the event's json memo is used", () => {
+    const ev: SseEvent = { type: "message", data: '{"type":"a"}', lastEventId: "", complete: true };
+    assertEquals(parseSseEvent(ev).type, "a");
+    assertEquals(ev.json, { type: "a" });
+    ev.json = { type: "memo" };
+    assertEquals(parseSseEvent(ev).type, "memo");
   });
   await t.step("paramSummary marks required parameters", () => {
     const schema = {

@@ -389,3 +389,32 @@ Deno.test("looksLikeSse", async (t) => {
     for (const text of no) assert.equal(looksLikeSse(text), false, JSON.stringify(text));
   });
 });
+
+Deno.test("eventJson parses each event's data once", async (t) => {
+  const { eventJson } = await import("../lib/sse.ts");
+  await t.step("JSON values, leading whitespace, sentinels and broken JSON", () => {
+    const cases: [string, unknown][] = [
+      ['{"a":1}', { a: 1 }],
+      [' \t{"a":1}', { a: 1 }],
+      ["[1]", [1]],
+      ["true", true],
+      ["null", null],
+      ["-1.5", -1.5],
+      ['"s"', "s"],
+      ["[DONE]", undefined],
+      ["{broken", undefined],
+      ["", undefined],
+    ];
+    for (const [data, want] of cases) {
+      const ev = { type: "message", data, lastEventId: "", complete: true };
+      assert.deepEqual(eventJson(ev), want, data);
+      assert.ok("json" in ev, "memo kept on the event");
+    }
+  });
+  await t.step("the memo is used: data changed after the first call is not re-parsed", () => {
+    const ev = { type: "message", data: '{"a":1}', lastEventId: "", complete: true };
+    const first = eventJson(ev);
+    ev.data = '{"a":2}';
+    assert.equal(eventJson(ev), first);
+  });
+});
