@@ -26,6 +26,13 @@ export interface EndpointStat {
 export const MAX_KEY_DEPTH = 6;
 /** Distinct key paths remembered per side; enough for any real API, bounded for hostile input. */
 export const MAX_KEY_PATHS = 5000;
+/**
+ * Elements of a long array that are walked: the first and the last this many. Agents resend
+ * the whole history on every request, so walking every element would cost as much as the
+ * history is long, on every request; new items sit at the end, and the earlier ones were
+ * walked when they were new.
+ */
+export const ARRAY_SAMPLE = 32;
 
 const TYPE_BITS: Record<JsonType, number> = {
   string: 1,
@@ -93,7 +100,12 @@ export class KeyTable {
     if (depth > MAX_KEY_DEPTH) return;
     if (Array.isArray(value)) {
       let elements = node.elements;
-      for (const item of value) {
+      const n = value.length;
+      const skipFrom = n > 2 * ARRAY_SAMPLE ? ARRAY_SAMPLE : n;
+      const skipTo = n > 2 * ARRAY_SAMPLE ? n - ARRAY_SAMPLE : n;
+      for (let i = 0; i < n; i++) {
+        if (i === skipFrom) i = skipTo;
+        const item = value[i];
         if (item === null || typeof item !== "object") continue;
         elements ??= node.elements = this.#create("[]", node);
         this.#walk(item, elements, depth + 1);

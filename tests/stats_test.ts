@@ -52,6 +52,21 @@ Deno.test("KeyTable names and counts nested keys", async (t) => {
       { path: "list", count: 1, types: ["array"] },
     ]);
   });
+  await t.step("long arrays: the first and last 32 elements are walked", () => {
+    const keys = new KeyTable();
+    keys.beginBody();
+    const items: Record<string, number>[] = Array.from({ length: 100 }, () => ({ a: 1 }));
+    items[31].first = 1;
+    items[50].middle = 1;
+    items[68].last = 1;
+    keys.add({ items });
+    assert.deepEqual(keys.top(9).map((k) => k.path), [
+      "items",
+      "items[].a",
+      "items[].first",
+      "items[].last",
+    ]);
+  });
   await t.step("SSE event data sits under []", () => {
     const keys = new KeyTable();
     keys.beginBody();
