@@ -4,6 +4,8 @@
  */
 import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "./types.ts";
 
+const NEEDS_INLINE_ESCAPE = /[\r\n\\`*<~&\]_]/;
+
 /**
  * Escapes text that sits inside a line (after other text): everything that could start
  * emphasis, code, a link, raw HTML or an entity is backslash-escaped, and nothing more, so the
@@ -16,6 +18,8 @@ import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "./types.ts";
  * ```
  */
 export function escapeInline(text: string): string {
+  // Most values (ids, paths, numbers) need nothing: skip the replacements for them.
+  if (!NEEDS_INLINE_ESCAPE.test(text)) return text;
   return text
     .replace(/\r\n|\r|\n/g, " ⏎ ")
     .replace(
