@@ -6,7 +6,7 @@
 import { ProbeError } from "./errors.ts";
 import { writeHar } from "./har.ts";
 import { isHarFile, readCaptureEntries } from "./har_read.ts";
-import { headerRedactor, redactUrl } from "./redact.ts";
+import { headerRedactor, maskFormSecrets, maskSecretFields, redactUrl } from "./redact.ts";
 import type { Entry, Headers } from "./types.ts";
 
 /** What `exportHar` reads, writes and redacts. */
@@ -28,7 +28,10 @@ export interface ExportResult {
   output: string;
 }
 
-/** The entry as the report shows it: secret headers and URL query parameters masked. */
+/**
+ * The entry as the report shows it: secret headers, URL query parameters and credential
+ * fields of JSON and form-encoded bodies masked (they are raw in a `--keep-secrets` capture).
+ */
 export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers): Entry {
   return {
     ...entry,
@@ -36,11 +39,22 @@ export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers
       ...entry.request,
       url: redactUrl(entry.request.url),
       headers: redactHeaders(entry.request.headers),
+      body: maskBody(entry.request.body, entry.request.body_encoding),
     },
     response: entry.response
-      ? { ...entry.response, headers: redactHeaders(entry.response.headers) }
+      ? {
+        ...entry.response,
+        headers: redactHeaders(entry.response.headers),
+        body: maskBody(entry.response.body, entry.response.body_encoding),
+      }
       : null,
   };
+}
+
+function maskBody(body: unknown, encoding: string | undefined): unknown {
+  if (encoding === "base64") return body;
+  if (typeof body === "string") return maskFormSecrets(body);
+  return maskSecretFields(body);
 }
 
 /**

@@ -386,7 +386,8 @@ export async function writeHar(
   let file: Deno.FsFile | undefined;
   let stream: WritableStream<Uint8Array>;
   if (typeof out === "string") {
-    file = await Deno.open(out, { write: true, create: true, truncate: true });
+    // 0600: reports and exports hold prompts and code, like the capture itself.
+    file = await Deno.open(out, { write: true, create: true, truncate: true, mode: 0o600 });
     stream = file.writable;
   } else {
     stream = out;

@@ -8,6 +8,7 @@
  */
 
 import { fullRequestBlocks, itemKey } from "../lib/conversation.ts";
+import { SECRET_MASK, secretFieldTest } from "../lib/redact.ts";
 import { eventJson } from "../lib/sse.ts";
 import type {
   Block,
@@ -144,7 +145,8 @@ export function opaque(text: string, prefix = 10): string {
 }
 
 /**
- * A copy of a JSON value with every string longer than `maxString` cut (with its full length
+ * A copy of a JSON value with credential fields masked (see {@link maskSecretFields}), every
+ * string longer than `maxString` cut (with its full length
  * noted), opaque blobs ({@link OPAQUE_KEYS}, base64 `data:` URLs) reduced to a prefix, and
  * nesting deeper than 40 levels replaced by "[…]". Safe on any value.
  */
@@ -159,8 +161,11 @@ export function shortenStrings(value: unknown, maxString = 300): unknown {
     if (typeof v !== "object" || v === null) return v;
     if (depth > 40) return "[…]";
     if (Array.isArray(v)) return v.map((x) => walk(x, undefined, depth + 1));
+    const secret = secretFieldTest(v);
     const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) out[k] = walk(x, k, depth + 1);
+    for (const [k, x] of Object.entries(v)) {
+      out[k] = secret(k, x) ? SECRET_MASK : walk(x, k, depth + 1);
+    }
     return out;
   };
   return walk(value, undefined, 0);
@@ -285,104 +290,6 @@ export function remainingKeys(
     any = true;
   }
   return any ? rest : undefined;
-}
-
-/** The mask put in place of a secret value. */
-export const SECRET_MASK = "[REDACTED]";
-
-/**
- * Keys whose values are credentials, compared after lower-casing and dropping `_`/`-` (so
- * `access_token`, `accessToken` and `access-token` all match). `code` is not here: see
- * {@link maskSecretFields}.
- */
-const SECRET_KEYS: ReadonlySet<string> = new Set([
-  "apikey",
-  "accesstoken",
-  "refreshtoken",
-  "idtoken",
-  "clientsecret",
-  "codeverifier",
-  "password",
-]);
-
-/** Sibling keys that mark an object (or form body) as an OAuth request, where `code` is secret. */
-const OAUTH_MARKERS: ReadonlySet<string> = new Set([
-  "granttype",
-  "redirecturi",
-  "codeverifier",
-  "clientid",
-]);
-
-const normKey = (key: string) => key.toLowerCase().replace(/[_-]/g, "");
-
-/** True for a value already masked by the capture or by this module: `[REDACTED…]`. */
-export function isMasked(value: unknown): boolean {
-  return typeof value === "string" && /^\[REDACTED[^\]]*\]$/.test(value);
-}
-
-/**
- * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: keys
- * api_key/apiKey, access_token, refresh_token, id_token, client_secret, code_verifier and
- * password (any case, `_`/`-` ignored). `code` is masked only in an object that looks like an
- * OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so error
- * codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects and
- * arrays under a secret key are walked instead. Values already `[REDACTED…]` are kept (their
- * fingerprints survive). Nesting deeper than 40 levels becomes "[…]". Never throws.
- */
-export function maskSecretFields(value: unknown): unknown {
-  const walk = (v: unknown, depth: number): unknown => {
-    if (typeof v !== "object" || v === null) return v;
-    if (depth > 40) return "[…]";
-    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
-    const keys = Object.keys(v).map(normKey);
-    const oauth = keys.some((k) => OAUTH_MARKERS.has(k));
-    const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) {
-      const n = normKey(k);
-      const secret = SECRET_KEYS.has(n) || (oauth && n === "code");
-      out[k] = secret && (typeof x === "string" || typeof x === "number") && !isMasked(x)
-        ? SECRET_MASK
-        : walk(x, depth + 1);
-    }
-    return out;
-  };
-  return walk(value, 0);
-}
-
-/**
- * True when `text` looks like an `application/x-www-form-urlencoded` body: `name=value` pairs
- * joined by `&`, with no spaces or line breaks.
- */
-export function isFormEncoded(text: string): boolean {
-  return /^[\w.~%+*-]+=[^&\s]*(?:&[\w.~%+*-]+=?[^&\s]*)*$/.test(text.trim());
-}
-
-/**
- * Masks credential values in a form-encoded body (`grant_type=…&code=…`), leaving every other
- * byte as it was: the keys of {@link maskSecretFields}, plus `code` always (form bodies sent by
- * agents are OAuth calls). Text that is not form-encoded is returned unchanged.
- */
-export function maskFormSecrets(text: string): string {
-  if (!isFormEncoded(text)) return text;
-  return text.split("&").map((pair) => {
-    const eq = pair.indexOf("=");
-    if (eq === -1) return pair;
-    let name = pair.slice(0, eq);
-    try {
-      name = decodeURIComponent(name.replace(/\+/g, " "));
-    } catch {
-      // keep the raw name
-    }
-    const n = normKey(name);
-    if (!SECRET_KEYS.has(n) && n !== "code") return pair;
-    let value = pair.slice(eq + 1);
-    try {
-      value = decodeURIComponent(value.replace(/\+/g, " "));
-    } catch {
-      // keep the raw value
-    }
-    return isMasked(value) ? pair : `${pair.slice(0, eq)}=${SECRET_MASK}`;
-  }).join("&");
 }
 
 // ---------------------------------------------------------------------------------------------

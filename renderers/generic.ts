@@ -21,8 +21,6 @@ import {
   inlineValue,
   isRecord,
   type JsonObject,
-  maskFormSecrets,
-  maskSecretFields,
   num,
   paragraph,
   prettyJson,
@@ -34,6 +32,7 @@ import {
   truncate,
   tryParseJson,
 } from "./common.ts";
+import { maskFormSecrets, maskSecretFields } from "../lib/redact.ts";
 
 /** Cap for a JSON body shown as a code block. */
 const MAX_JSON = 8_000;

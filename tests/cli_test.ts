@@ -205,3 +205,19 @@ Deno.test("probe analyze --format html", async (t) => {
     );
   });
 });
+
+Deno.test("reports and exports are private files", async (t) => {
+  await t.step("analyze (Markdown, HTML) and export --har write mode 0600", async () => {
+    await tempDir(async (dir) => {
+      for (const args of [["-o", `${dir}/r.md`], ["-f", "html", "-o", `${dir}/r.html`]]) {
+        const run = await probe(["analyze", "-t", "codex", "-i", SAMPLE, ...args]);
+        assert.equal(run.code, 0, run.stderr);
+      }
+      const run = await probe(["export", "--har", `${dir}/t.har`, "-i", SAMPLE]);
+      assert.equal(run.code, 0, run.stderr);
+      for (const name of ["r.md", "r.html", "t.har"]) {
+        assert.equal((await Deno.stat(`${dir}/${name}`)).mode! & 0o777, 0o600, name);
+      }
+    });
+  });
+});

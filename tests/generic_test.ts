@@ -8,7 +8,7 @@ import {
   maskFormSecrets,
   maskSecretFields,
   SECRET_MASK,
-} from "../renderers/common.ts";
+} from "../lib/redact.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

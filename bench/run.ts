@@ -1,0 +1,127 @@
+/**
+ * `deno task bench`: probe's figures, each a ratio measured in the same run.
+ *
+ *   analyze time / parse floor     at 100 MB and 1 GB   goal ≤ 1.3x
+ *   analyze peak RSS               at 100 MB and 1 GB   goal ≤ 150 MB, flat
+ *   capture figures                see bench/capture.ts
+ *
+ * Options: --sizes 100,1000 (MB)  --runs 3  --skip-capture  --dir DIR (generated files)
+ * Timings are the best of `runs` interleaved runs: on a shared, noisy machine the minimum is
+ * the figure least disturbed by other load.
+ */
+import { parseArgs } from "node:util";
+import { writeCapture } from "./generate.ts";
+import { measure, type Measurement } from "./measure.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    sizes: { type: "string", default: "100,1000" },
+    runs: { type: "string", default: "3" },
+    dir: { type: "string", default: `${root}.cache/bench` },
+    "skip-capture": { type: "boolean", default: false },
+  },
+});
+const sizes = values.sizes.split(",").map(Number);
+const runs = Number(values.runs);
+await Deno.mkdir(values.dir, { recursive: true });
+
+const deno = Deno.execPath();
+
+function best(ms: Measurement[]): Measurement {
+  for (const m of ms) {
+    if (m.code !== 0) throw new Error(`benchmark command failed: ${m.stderr.slice(0, 500)}`);
+  }
+  return ms.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+}
+
+interface Row {
+  name: string;
+  value: string;
+  goal: string;
+  ok: boolean;
+}
+const rows: Row[] = [];
+
+for (const mb of sizes) {
+  const file = `${values.dir}/capture-${mb}mb.jsonl`;
+  const target = mb * 1e6;
+  let size = 0;
+  try {
+    size = (await Deno.stat(file)).size;
+  } catch {
+    // not generated yet
+  }
+  if (size < target) {
+    console.error(`bench: generating ${file} (${mb} MB)…`);
+    await writeCapture(file, { seed: 42, turns: 60, format: "mixed", targetBytes: target });
+    size = (await Deno.stat(file)).size;
+  }
+  const floorRuns: Measurement[] = [];
+  const analyzeRuns: Measurement[] = [];
+  const report = `${values.dir}/report-${mb}mb.md`;
+  for (let i = 0; i < runs; i++) {
+    floorRuns.push(
+      await measure(deno, ["run", "--allow-read", `${root}bench/parse_floor.ts`, file]),
+    );
+    analyzeRuns.push(
+      await measure(deno, [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
+        "--v8-flags=--max-semi-space-size=4",
+        `${root}main.ts`,
+        "analyze",
+        "--target",
+        "codex",
+        "--input",
+        file,
+        "--output",
+        report,
+      ]),
+    );
+  }
+  const floor = best(floorRuns);
+  const analyze = best(analyzeRuns);
+  const peak = Math.max(...analyzeRuns.map((m) => m.peakMb));
+  const ratio = analyze.seconds / floor.seconds;
+  const label = `${(size / 1e6).toFixed(0)} MB`;
+  console.error(
+    `bench: ${label}: floor ${floor.seconds.toFixed(2)} s, analyze ${
+      analyze.seconds.toFixed(2)
+    } s, peak RSS ${peak.toFixed(0)} MB (floor ${floor.peakMb.toFixed(0)} MB)`,
+  );
+  rows.push({
+    name: `analyze time / parse floor, ${label}`,
+    value: `${ratio.toFixed(2)}x (${analyze.seconds.toFixed(2)} s / ${floor.seconds.toFixed(2)} s)`,
+    goal: "≤ 1.3x",
+    ok: ratio <= 1.3,
+  });
+  rows.push({
+    name: `analyze peak RSS, ${label}`,
+    value: `${peak.toFixed(0)} MB`,
+    goal: "≤ 150 MB",
+    ok: peak <= 150,
+  });
+}
+
+if (!values["skip-capture"]) {
+  const { captureFigures } = await import("./capture.ts");
+  rows.push(...await captureFigures());
+}
+
+const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
+  .match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
+console.log(
+  `probe benchmarks — ${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, ${cpu}`,
+);
+console.log(`deno ${Deno.version.deno}; best of ${runs} runs; ${new Date().toISOString()}`);
+console.log("");
+console.log("| Figure | Measured | Goal | Met |");
+console.log("|---|---|---|---|");
+for (const r of rows) {
+  console.log(`| ${r.name} | ${r.value} | ${r.goal} | ${r.ok ? "yes" : "no"} |`);
+}

@@ -1,0 +1,308 @@
+/**
+ * Secret audit: a real capture through `probe capture` (real mitmdump, every version the setup
+ * found) of requests that carry planted secrets in every place an agent's traffic holds them
+ * (testdata/secrets_planted.json), then a raw byte search of everything probe writes from it:
+ * the JSONL, the Markdown report, the HTML report and the HAR export.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { rawRequest } from "./fake_upstream.ts";
+import { findMitmdumps } from "./tools/paths.ts";
+import { modeOf, ProbeProcess, readJsonl, runProbe } from "./tools/capture_helpers.ts";
+
+interface Planted {
+  name: string;
+  /** Where the request or response carries it. */
+  where: string;
+  value: string;
+}
+
+const PLANTED: Planted[] = JSON.parse(
+  await Deno.readTextFile(new URL("../testdata/secrets_planted.json", import.meta.url)),
+).secrets;
+const S = Object.fromEntries(PLANTED.map((p) => [p.name, p.value]));
+const PROXY_USER = "probe-audit-user";
+const BASIC = btoa(`${PROXY_USER}:${S["proxy-authorization"]}`);
+/** Every string that must not leak, by name: the planted values and the Basic credentials. */
+const NEEDLES: [string, string][] = [
+  ...PLANTED.map((p): [string, string] => [p.name, p.value]),
+  ["proxy-authorization (base64)", BASIC],
+];
+const MITMDUMPS = await findMitmdumps();
+
+/**
+ * What the analyzer shows of a --keep-secrets capture, by output: nothing. It masks by itself
+ * every secret header (the built-in list and the target's), secret query parameter, and
+ * credential field of JSON and form-encoded bodies, in the report, the HTML and the HAR.
+ */
+const KEEP_SECRETS_LEAKS: Record<string, string[]> = { markdown: [], html: [], har: [] };
+const enc = new TextEncoder();
+
+function fp(secret: string): string {
+  return `[REDACTED:${createHash("sha256").update(secret).digest("hex").slice(0, 8)}]`;
+}
+
+/** Index of `needle` in `haystack` (raw bytes), or -1. */
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  for (let i = haystack.indexOf(first); i !== -1; i = haystack.indexOf(first, i + 1)) {
+    if (i + needle.length > haystack.length) return -1;
+    let j = 1;
+    while (j < needle.length && haystack[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
+/** Names of the needles found in the file's raw bytes, in NEEDLES order. */
+async function leaks(file: string): Promise<string[]> {
+  const bytes = await Deno.readFile(file);
+  return NEEDLES.filter(([, v]) => indexOf(bytes, enc.encode(v)) !== -1).map(([n]) => n);
+}
+
+interface AuditUpstream extends AsyncDisposable {
+  url: string;
+  received: { path: string; headers: Headers; body: string }[];
+}
+
+/** A model API and an OAuth endpoint that answer with planted cookies and tokens. */
+function startAuditUpstream(): AuditUpstream {
+  const received: AuditUpstream["received"] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    received.push({
+      path: url.pathname + url.search,
+      headers: req.headers,
+      body: await req.text(),
+    });
+    const headers = new Headers({ "content-type": "application/json" });
+    headers.append("set-cookie", `sid=${S["set-cookie"]}; Path=/; HttpOnly`);
+    headers.append("set-cookie", `csrf=${S["set-cookie-2"]}; Path=/`);
+    if (url.pathname === "/oauth/token") {
+      return new Response(
+        JSON.stringify({
+          access_token: S["oauth-access-token"],
+          refresh_token: S["oauth-refresh-token"],
+          token_type: "Bearer",
+          expires_in: 3600,
+        }),
+        { headers },
+      );
+    }
+    return new Response(
+      JSON.stringify({
+        id: "resp_audit",
+        object: "response",
+        model: "gpt-audit",
+        status: "completed",
+        output: [{
+          id: "msg_audit",
+          type: "message",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "AUDIT ANSWER", annotations: [] }],
+        }],
+        usage: { input_tokens: 10, output_tokens: 2, total_tokens: 12 },
+      }),
+      { headers },
+    );
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/`,
+    received,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+const MODEL_BODY = {
+  model: "gpt-audit",
+  stream: false,
+  input: [{ role: "user", type: "message", content: [{ type: "input_text", text: "audit me" }] }],
+  api_key: S["body-api-key"],
+};
+const FORM_BODY = `grant_type=refresh_token&refresh_token=${S["form-refresh-token"]}` +
+  `&api_key=${S["form-api-key"]}&client_id=app_public`;
+
+/** Runs `probe capture codex` (proxies only), sends the two requests, stops it with SIGINT. */
+async function capture(
+  mitmdump: string,
+  upstream: string,
+  dir: string,
+  keepSecrets: boolean,
+): Promise<string> {
+  const p = new ProbeProcess([
+    "capture",
+    "codex",
+    "--mitmdump",
+    mitmdump,
+    "--port",
+    "api=0",
+    "--port",
+    "chatgpt=0",
+    "--upstream",
+    `api=${upstream}`,
+    "--upstream",
+    `chatgpt=${upstream}`,
+    "--output-dir",
+    dir,
+    ...(keepSecrets ? ["--keep-secrets"] : []),
+  ]);
+  try {
+    await p.line(/^Press Ctrl\+C to stop\.$/);
+    const api = Number((await p.line(/^ {2}:(\d+) -> \S+ {2}\(Model API/))[1]);
+    const chatgpt = Number((await p.line(/^ {2}:(\d+) -> \S+ {2}\(Backend/))[1]);
+    const model = await rawRequest(`http://127.0.0.1:${api}/`, {
+      method: "POST",
+      path: `/v1/responses?alt=json&key=${S["query-key"]}`,
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${S["authorization"]}`,
+        "x-api-key": S["x-api-key"],
+        "x-goog-api-key": S["x-goog-api-key"],
+        "api-key": S["api-key"],
+        cookie: `session=${S["cookie"]}; theme=dark`,
+        "proxy-authorization": `Basic ${BASIC}`,
+        "openai-organization": S["openai-organization"],
+      },
+      body: JSON.stringify(MODEL_BODY),
+    });
+    assert.equal(model.status, 200);
+    const oauth = await rawRequest(`http://127.0.0.1:${chatgpt}/`, {
+      method: "POST",
+      path: "/oauth/token",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: FORM_BODY,
+    });
+    assert.equal(oauth.status, 200);
+  } catch (err) {
+    try {
+      p.kill("SIGTERM");
+    } catch {
+      // it has exited already
+    }
+    await p.finish();
+    throw err;
+  }
+  p.kill("SIGINT");
+  const result = await p.finish();
+  assert.equal(result.code, 0, result.stderr.join("\n"));
+  assert.equal(
+    result.stderr.includes(
+      "probe: warning: --keep-secrets: keys and tokens are stored unredacted in the capture",
+    ),
+    keepSecrets,
+  );
+  return `${dir}/traffic.jsonl`;
+}
+
+/** Writes the Markdown report, the HTML report and the HAR export of a capture. */
+async function outputs(file: string, dir: string): Promise<Record<string, string>> {
+  const files = {
+    markdown: `${dir}/analysis_report.md`,
+    html: `${dir}/analysis_report.html`,
+    har: `${dir}/traffic.har`,
+  };
+  for (
+    const args of [
+      ["analyze", "--target", "codex", "--input", file],
+      ["analyze", "--target", "codex", "--input", file, "--format", "html"],
+      ["export", "--har", files.har, "--input", file, "--target", "codex"],
+    ]
+  ) {
+    const r = await runProbe(args);
+    assert.equal(r.code, 0, r.stderr.join("\n"));
+    assert.deepEqual(r.stderr, [], `${args[0]} warns about nothing`);
+  }
+  return files;
+}
+
+for (const { path: mitmdump, version } of MITMDUMPS) {
+  const tag = `[mitmproxy ${version}]`;
+
+  Deno.test(`secret audit: planted secrets reach no file probe writes (default), and with --keep-secrets only the JSONL and what the analyzer cannot mask ${tag}`, async (t) => {
+    await using upstream = startAuditUpstream();
+    const root = await Deno.makeTempDir({ prefix: "probe-audit-" });
+    try {
+      await t.step("default: the JSONL holds fingerprints in every place", async () => {
+        const file = await capture(mitmdump, upstream.url, `${root}/default`, false);
+        assert.equal(await modeOf(file), 0o600);
+        assert.equal(await modeOf(`${root}/default`), 0o700);
+        assert.deepEqual(await leaks(file), []);
+        const entries = await readJsonl(file);
+        assert.equal(entries.length, 2);
+        const model = entries.find((e) => e.proxy === "api")!;
+        const oauth = entries.find((e) => e.proxy === "chatgpt")!;
+        const h = model.request.headers;
+        assert.equal(h["authorization"], `Bearer ${fp(S["authorization"])}`);
+        assert.equal(h["x-api-key"], fp(S["x-api-key"]));
+        assert.equal(h["x-goog-api-key"], fp(S["x-goog-api-key"]));
+        assert.equal(h["api-key"], fp(S["api-key"]));
+        assert.equal(h["cookie"], fp(`session=${S["cookie"]}; theme=dark`));
+        assert.equal(h["proxy-authorization"], `Basic ${fp(BASIC)}`);
+        assert.equal(h["openai-organization"], fp(S["openai-organization"]));
+        assert.equal(
+          model.request.url,
+          `${upstream.url}v1/responses?alt=json&key=${fp(S["query-key"])}`,
+        );
+        assert.deepEqual(model.request.body, { ...MODEL_BODY, api_key: fp(S["body-api-key"]) });
+        for (const e of [model, oauth]) {
+          assert.equal(
+            e.response!.headers["set-cookie"],
+            `${fp(`sid=${S["set-cookie"]}; Path=/; HttpOnly`)}, ${
+              fp(`csrf=${S["set-cookie-2"]}; Path=/`)
+            }`,
+          );
+        }
+        assert.equal(
+          oauth.request.body,
+          `grant_type=refresh_token&refresh_token=${fp(S["form-refresh-token"])}` +
+            `&api_key=${fp(S["form-api-key"])}&client_id=app_public`,
+        );
+        assert.deepEqual(oauth.response!.body, {
+          access_token: fp(S["oauth-access-token"]),
+          refresh_token: fp(S["oauth-refresh-token"]),
+          token_type: "Bearer",
+          expires_in: 3600,
+        });
+        // Redaction is on the record only: the upstream got the real values.
+        const got = upstream.received.at(-2)!;
+        assert.equal(got.headers.get("authorization"), `Bearer ${S["authorization"]}`);
+        assert.equal(got.headers.get("x-goog-api-key"), S["x-goog-api-key"]);
+        assert.equal(JSON.parse(got.body).api_key, S["body-api-key"]);
+        assert.equal(upstream.received.at(-1)!.body, FORM_BODY);
+      });
+
+      await t.step(
+        "default: no secret in the Markdown report, the HTML report or the HAR",
+        async () => {
+          const files = await outputs(`${root}/default/traffic.jsonl`, `${root}/default`);
+          for (const [what, path] of Object.entries(files)) {
+            assert.deepEqual(await leaks(path), [], what);
+          }
+          const md = await Deno.readTextFile(files.markdown);
+          assert.ok(md.includes("AUDIT ANSWER"), "the report rendered the exchange");
+          assert.ok(md.includes(fp(S["authorization"])), "fingerprints survive into the report");
+        },
+      );
+
+      await t.step(
+        "--keep-secrets: raw in the JSONL only; the report, HTML and HAR mask them all",
+        async () => {
+          const file = await capture(mitmdump, upstream.url, `${root}/keep`, true);
+          assert.equal(await modeOf(file), 0o600);
+          // Every secret, raw (the Basic password only inside its base64 credentials).
+          assert.deepEqual(
+            await leaks(file),
+            NEEDLES.map(([n]) => n).filter((n) => n !== "proxy-authorization"),
+          );
+          const files = await outputs(file, `${root}/keep`);
+          const found: Record<string, string[]> = {};
+          for (const [what, path] of Object.entries(files)) found[what] = await leaks(path);
+          assert.deepEqual(found, KEEP_SECRETS_LEAKS);
+        },
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
