@@ -59,15 +59,22 @@ async function startSession(
 ): Promise<Started & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "probe-capture-test-" });
   const file = `${dir}/traffic.jsonl`;
-  const session = await CaptureSession.start({
-    mitmdump,
-    target: target(proxies, ["x-custom-secret"]),
-    proxies,
-    output: file,
-    keepSecrets: extra.keepSecrets ?? false,
-    upstreamProxy: extra.upstreamProxy,
-    upstreamCa: extra.upstreamCa,
-  });
+  let session: CaptureSession;
+  try {
+    session = await CaptureSession.start({
+      mitmdump,
+      target: target(proxies, ["x-custom-secret"]),
+      proxies,
+      output: file,
+      keepSecrets: extra.keepSecrets ?? false,
+      upstreamProxy: extra.upstreamProxy,
+      upstreamCa: extra.upstreamCa,
+    });
+  } catch (err) {
+    // Tests of start-up failures must not leave their folder behind.
+    await Deno.remove(dir, { recursive: true });
+    throw err;
+  }
   return {
     session,
     file,

@@ -139,7 +139,7 @@ Deno.test("startupError names the cause and the fix", () => {
   assert.ok(loadFail.message.endsWith("    NameError: y"));
   assert.match(
     startupError(api, { success: false, code: 0, signal: "SIGKILL" }, "").message,
-    /with signal SIGKILL; mitmdump said: \(nothing\)$/,
+    /with signal SIGKILL; mitmdump said: \(no output\)$/,
   );
 });
 

@@ -177,7 +177,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         assert.equal(
           result.stderr[0],
           `probe: error: mitmdump for proxy api (port ${api}) exited with signal SIGKILL ` +
-            "during the capture (nothing)",
+            "during the capture (no output)",
         );
         assert.equal(
           result.stderr.at(-1),

@@ -14,7 +14,13 @@ import {
   withoutCredentials,
 } from "./args.ts";
 import { checkMitmdumpVersion, locateMitmdump } from "./mitmdump.ts";
-import { type CaptureOutput, prepareOutput, REPORT_FILE, summarize } from "./output.ts";
+import {
+  type CaptureOutput,
+  discardIfEmpty,
+  prepareOutput,
+  REPORT_FILE,
+  summarize,
+} from "./output.ts";
 import { buildCommand, exitCodeOf, shellQuote, spawnCommand } from "./run.ts";
 import { CaptureSession } from "./session.ts";
 import { StopSignals } from "./signals.ts";
@@ -63,9 +69,10 @@ export async function captureCommand(
       upstreamProxy: opts.upstreamProxy,
       upstreamCa: opts.upstreamCa,
       keepSecrets: opts.keepSecrets,
-    }).catch((err) => {
+    }).catch(async (err) => {
       // A terminal's Ctrl+C during start-up also reaches mitmdump: a stop, not a failure.
       if (signals.received) return null;
+      await discardIfEmpty(out); // no empty capture folder left behind by a failed start
       throw err;
     });
     if (!session || signals.received) {

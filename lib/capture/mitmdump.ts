@@ -286,7 +286,7 @@ export function describe(status: Deno.CommandStatus): string {
 /** The last lines of a process's output, indented under an error's first line. */
 export function tail(text: string, lines = 12): string {
   const kept = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
-  if (kept.length === 0) return " (nothing)";
+  if (kept.length === 0) return " (no output)";
   return "\n" + kept.slice(-lines).map((l) => `    ${l}`).join("\n");
 }
 

@@ -12,6 +12,22 @@ export const REPORT_FILE = "analysis_report.md";
 export interface CaptureOutput {
   dir: string;
   file: string;
+  /** probe made the folder (so it may remove it again if the capture never started). */
+  createdDir: boolean;
+}
+
+/**
+ * Undoes `prepareOutput` after a failed start: removes the capture file if nothing was
+ * recorded in it, and the folder if probe made it and it is now empty. Never throws.
+ */
+export async function discardIfEmpty(out: CaptureOutput): Promise<void> {
+  try {
+    if ((await Deno.stat(out.file)).size !== 0) return;
+    await Deno.remove(out.file);
+    if (out.createdDir) await Deno.remove(out.dir); // fails (and stays) when not empty
+  } catch {
+    // Nothing to undo, or a folder that holds other files: leave it.
+  }
 }
 
 /** `captures/<target>-YYYYMMDD-HHMMSS` (local time), with `-2`, `-3`... if that exists. */
@@ -28,6 +44,7 @@ export async function prepareOutput(
   target: string,
 ): Promise<CaptureOutput> {
   if (dir !== undefined) {
+    const createdDir = !(await isDir(dir));
     await makeDir(dir);
     const file = `${dir.replace(/\/+$/, "") || "/"}/${CAPTURE_FILE}`;
     if (!(await createNew(file))) {
@@ -36,7 +53,7 @@ export async function prepareOutput(
           `--output-dir or move that file away`,
       );
     }
-    return { dir, file };
+    return { dir, file, createdDir };
   }
   const base = defaultOutputDir(target, new Date());
   for (let n = 1; n < 1000; n++) {
@@ -51,9 +68,17 @@ export async function prepareOutput(
       );
     }
     const file = `${candidate}/${CAPTURE_FILE}`;
-    if (await createNew(file)) return { dir: candidate, file };
+    if (await createNew(file)) return { dir: candidate, file, createdDir: true };
   }
   throw new ProbeError(`cannot find a free folder name under captures/: pass --output-dir DIR`);
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 async function makeDir(dir: string): Promise<void> {
