@@ -227,6 +227,10 @@ class ProbeCapture:
         self.proxy_auth: typing.Optional[str] = None
         self.inflight: dict = {}  # flow.id -> state dict
         self.ready_task = None
+        self.parent_task = None
+        # probe started this mitmdump: if probe dies (even by SIGKILL), this process is
+        # re-parented and must not go on proxying and recording on its own.
+        self.parent_pid = os.getppid()
 
     # ---------------------------------------------------------------- options and lifecycle
 
@@ -243,6 +247,9 @@ class ProbeCapture:
         )
         loader.add_option(
             "probe_redact_query", str, "", "Extra query keys to redact, comma-separated."
+        )
+        loader.add_option(
+            "probe_watch_parent", bool, True, "Shut down when the process that started us exits."
         )
 
     def configure(self, updated):
@@ -278,6 +285,14 @@ class ProbeCapture:
     def running(self):
         if ctx.options.probe_ready:
             self.ready_task = asyncio.ensure_future(self._announce_ready())
+        if ctx.options.probe_watch_parent:
+            self.parent_task = asyncio.ensure_future(self._watch_parent())
+
+    async def _watch_parent(self):
+        while os.getppid() == self.parent_pid:
+            await asyncio.sleep(0.25)
+        log.warning("probe: the probe process that started mitmdump is gone; shutting down")
+        ctx.master.shutdown()  # the done hook still writes in-flight exchanges (incomplete)
 
     async def _announce_ready(self):
         # The running hook also fires when the listen socket failed (port in use): mitmdump
@@ -420,7 +435,9 @@ class ProbeCapture:
         end = now
         if resp is not None:
             first_byte = resp.timestamp_start
-            if not incomplete and flow.error is None and resp.timestamp_end:
+            # A WebSocket's 101 ends at the handshake: its exchange ends when the socket does.
+            ws = state.get("ws") is not None
+            if not incomplete and flow.error is None and resp.timestamp_end and not ws:
                 end = resp.timestamp_end
             chunks = state["chunks"]
             if chunks is not None:
