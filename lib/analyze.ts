@@ -17,6 +17,7 @@ import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
 import type { Entry, Renderer, ReportWriter, ResponseView, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
+import { websocketView } from "./websocket.ts";
 
 export interface AnalyzeOptions {
   input: string;
@@ -56,6 +57,8 @@ export function responseView(entry: Entry): ResponseView | undefined {
   if (!res) return undefined;
   const contentType = getHeader(res.headers, "content-type");
   const view: ResponseView = { status: res.status_code, contentType, body: res.body };
+  // A WebSocket exchange: its messages split into turns, server frames as events (websocket.ts).
+  if (entry.websocket) return websocketView(view, entry) ?? view;
   if (typeof res.body === "string" && res.body_encoding !== "base64") {
     const isSse = contentType.includes("text/event-stream") ||
       (!contentType.includes("json") && looksLikeSse(res.body));
@@ -225,10 +228,16 @@ async function writeReport(
     await writeAll(Deno.stdout, tail);
     return;
   }
+  // Written 0600 (the capture's own mode): a report holds prompts, code and account data.
   const partial = `${output}.partial-${Deno.pid}`;
   try {
     {
-      using out = await Deno.open(partial, { write: true, create: true, truncate: true }).catch(
+      using out = await Deno.open(partial, {
+        write: true,
+        create: true,
+        truncate: true,
+        mode: 0o600,
+      }).catch(
         (err) => {
           throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
         },

@@ -66,6 +66,7 @@ import {
   toolsSection,
   type UsageKeys,
 } from "./common.ts";
+import { withWebSocket } from "./openai_responses_ws.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
@@ -753,10 +754,10 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
 }
 
 /** The OpenAI Responses API renderer (Codex and other Responses clients). */
-export const openaiResponses: Renderer = {
+export const openaiResponses: Renderer = withWebSocket({
   id: "openai_responses",
   name: "OpenAI Responses API",
   renderRequest,
   renderResponse,
   requestParts,
-};
+});
