@@ -3,7 +3,7 @@
  * from the distinct endpoints, statuses and key paths, which are bounded).
  */
 import { eventJson } from "./sse.ts";
-import type { Entry, RecordedMessage, SseEvent } from "./types.ts";
+import type { Entry, RecordedMessage, SseEvent, WebSocketMessage } from "./types.ts";
 
 /** A JSON value's type name as shown in the payload-structure tables. */
 export type JsonType = "string" | "number" | "boolean" | "null" | "object" | "array";
@@ -296,6 +296,7 @@ export class CaptureStats {
 
     this.requestKeys.beginBody();
     this.requestKeys.add(request.body);
+    if (entry.websocket) this.#addWebSocket(entry.websocket);
 
     if (response) {
       this.responseKeys.beginBody();
@@ -304,6 +305,30 @@ export class CaptureStats {
       } else {
         this.responseKeys.add(response.body);
       }
+    }
+  }
+
+  /**
+   * A WebSocket's payload is its messages: client frames count as request bytes and keys,
+   * server frames as response bytes (their keys come with the events the caller passes).
+   */
+  #addWebSocket(messages: readonly WebSocketMessage[]): void {
+    for (const m of messages) {
+      const size = m.text !== undefined
+        ? this.#utf8.count(m.text)
+        : m.base64 !== undefined
+        ? bodySize({ headers: {}, body: m.base64, body_encoding: "base64" })
+        : 0;
+      if (m.from === "client") {
+        this.requestBytes += size;
+        if (m.text !== undefined && m.text.startsWith("{")) {
+          try {
+            this.requestKeys.add(JSON.parse(m.text), true);
+          } catch {
+            // not JSON: bytes only
+          }
+        }
+      } else this.responseBytes += size;
     }
   }
 

@@ -147,3 +147,20 @@ Deno.test("CaptureStats accumulates the summary", async (t) => {
     ]);
   });
 });
+
+Deno.test("CaptureStats counts WebSocket messages", () => {
+  const stats = new CaptureStats();
+  stats.add({
+    timestamp: 0,
+    request: { method: "GET", url: "https://h/v1/responses", headers: {}, body: null },
+    response: { status_code: 101, headers: {}, body: null },
+    websocket: [
+      { from: "client", t: 1, text: '{"type":"response.create","model":"m"}' },
+      { from: "server", t: 2, text: '{"type":"response.created"}' },
+      { from: "server", t: 3, base64: "AAAA" },
+    ],
+  });
+  assert.equal(stats.requestBytes, 38);
+  assert.equal(stats.responseBytes, 27 + 3);
+  assert.deepEqual(stats.requestKeys.top(5).map((k) => k.path), ["[].model", "[].type"]);
+});
