@@ -13,6 +13,7 @@ import { exportHar } from "./lib/export.ts";
 import { htmlWriter } from "./lib/html.ts";
 import { markdownWriter } from "./lib/markdown.ts";
 import { loadPriceTable } from "./lib/prices.ts";
+import { isTargetFile, loadTargetFileSync } from "./lib/target_file.ts";
 import type { Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
 import { builtinRenderers } from "./renderers/mod.ts";
@@ -38,7 +39,7 @@ log with secrets redacted. Each request shows only what is new in its conversati
 
 Options:
   -t, --target NAME    target that produced the capture (report title, fallback renderer,
-                       extra redactions)
+                       extra redactions): a built-in name, or a target file (.jsonc)
   -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
   -o, --output FILE    report path (default: analysis_report.md or .html beside the input);
                        - for stdout
@@ -61,13 +62,19 @@ viewers. Secrets are redacted as in the report; the target adds its own header n
 Options:
       --har FILE       the HAR to write; - for stdout
   -i, --input FILE     the capture
-  -t, --target NAME    target whose extra redacted headers apply (optional)
+  -t, --target NAME    target whose extra redacted headers apply (optional; a name or a
+                       target file)
   -h, --help           show this help
 `;
 
-const TARGETS_HELP = `Usage: probe targets [NAME]
+const TARGETS_HELP = `Usage: probe targets [NAME|FILE]
 
-Without NAME lists the built-in targets; with NAME shows one in full.
+Without NAME lists the built-in targets; with NAME shows one in full. FILE is a target of your
+own: a JSONC file (a value containing '/' or ending in .json/.jsonc) with the fields that
+\`probe targets NAME\` shows; given a FILE, probe checks it and shows it the same way. Every
+command that takes a target (capture, analyze --target, export --target) accepts a FILE too.
+A file that cannot be read or has a wrong field is one error line naming the file and the key
+(e.g. "my-agent.jsonc: proxies[0].port must be an integer 1-65535") and exit status 1.
 `;
 
 function print(line: string): void {
@@ -78,11 +85,18 @@ function warn(line: string): void {
   console.error(line);
 }
 
+/**
+ * A built-in target by name, or a target file (a value with '/' or ending in .json/.jsonc),
+ * checked against the built-in renderers.
+ */
 function findTarget(name: string): Target {
+  if (isTargetFile(name)) return loadTargetFileSync(name, [...builtinRenderers.keys()]);
   const target = builtinTargets.find((t) => t.name === name);
   if (!target) {
     throw new UsageError(
-      `unknown target "${name}"; known targets: ${builtinTargets.map((t) => t.name).join(", ")}`,
+      `unknown target "${name}"; known targets: ${
+        builtinTargets.map((t) => t.name).join(", ")
+      } (or a target file: ./NAME.jsonc)`,
     );
   }
   return target;
@@ -222,6 +236,8 @@ function targetsCommand(args: string[]): number {
       print(`${t.name.padEnd(14)} ${t.description}`);
       print(`${"".padEnd(14)} proxies: ${proxies}; env: ${Object.keys(t.env).join(", ")}`);
     }
+    print("");
+    print("Your own: probe targets ./my-agent.jsonc (see probe targets --help).");
     return 0;
   }
   const t = findTarget(positionals[0]);
@@ -232,11 +248,17 @@ function targetsCommand(args: string[]): number {
   for (const p of t.proxies) print(`  ${p.name}  :${p.port} -> ${p.upstream}  (${p.purpose})`);
   print("Environment:");
   for (const [k, v] of Object.entries(t.env)) print(`  ${k}=${v}`);
+  if (t.commandArgs) {
+    print(`Arguments added after '${t.commandArgs.program}' in all-in-one capture:`);
+    for (const a of t.commandArgs.args) print(`  ${a}`);
+  }
   if (t.manualSteps.length > 0) {
     print("Manual steps:");
     for (const s of t.manualSteps) print(`  - ${s}`);
   }
-  print(`Redacted headers (besides the built-in list): ${t.redactedHeaders.join(", ")}`);
+  print(
+    `Redacted headers (besides the built-in list): ${t.redactedHeaders.join(", ") || "none"}`,
+  );
   return 0;
 }
 

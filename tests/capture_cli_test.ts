@@ -112,7 +112,11 @@ Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
   for (
     const [args, message] of [
       [[], "capture: name a target"],
-      [["nope"], "capture: unknown target 'nope' (known: codex)"],
+      [
+        ["nope"],
+        "capture: unknown target 'nope' (known: codex, claude-code, gemini-cli, opencode, " +
+        "openai, anthropic; or a file: ./NAME.jsonc)",
+      ],
       [["codex", "--port", "x=1"], "no proxy named 'x' (proxies: api, chatgpt)"],
       [["codex", "--port", "99999"], "the port must be a number from 0 to 65535"],
       [["codex", "--port", "chatgpt=8080"], "proxies api and chatgpt both use port 8080"],

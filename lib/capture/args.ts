@@ -1,6 +1,7 @@
 /** Parses the argv of `probe capture` into options. Throws UsageError for anything wrong. */
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
+import { isTargetFile, loadTargetFileSync } from "../target_file.ts";
 import type { ProxySpec, Target } from "../types.ts";
 
 export interface CaptureOptions {
@@ -24,6 +25,9 @@ export interface CaptureOptions {
 
 export const CAPTURE_USAGE = `usage: probe capture <target> [options] [-- command [args...]]
 
+<target> is a built-in target's name (probe targets) or a target file of your own
+(./my-agent.jsonc: a value with '/' or ending in .json/.jsonc).
+
 Starts one mitmdump reverse proxy per proxy of the target and records every exchange as JSONL.
 Without a command it runs until Ctrl+C; with one it runs the command through the proxies,
 stops them when it exits and exits with its status.
@@ -39,9 +43,14 @@ options:
   --mitmdump PATH          mitmdump to use (default: $PROBE_MITMDUMP, then mitmdump on PATH)
   -h, --help               show this help`;
 
+/**
+ * `knownRenderers`, when given, are the renderer ids a target file may name; without them a
+ * target file's renderer is checked by the analysis (`--analyze`, `probe analyze`).
+ */
 export function parseCaptureArgs(
   argv: readonly string[],
   targets: readonly Target[],
+  knownRenderers?: readonly string[],
 ): CaptureOptions {
   const dash = argv.indexOf("--");
   const own = dash < 0 ? [...argv] : argv.slice(0, dash);
@@ -88,9 +97,13 @@ export function parseCaptureArgs(
       `capture: unexpected argument '${positionals[1]}': put the command to run after '--'`,
     );
   }
-  const target = targets.find((t) => t.name === positionals[0]);
+  const target = isTargetFile(positionals[0])
+    ? loadTargetFileSync(positionals[0], knownRenderers)
+    : targets.find((t) => t.name === positionals[0]);
   if (!target) {
-    throw new UsageError(`capture: unknown target '${positionals[0]}' (known: ${names})`);
+    throw new UsageError(
+      `capture: unknown target '${positionals[0]}' (known: ${names}; or a file: ./NAME.jsonc)`,
+    );
   }
   if (command !== null && command.length === 0) {
     throw new UsageError("capture: '--' must be followed by the command to run");

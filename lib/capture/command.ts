@@ -40,7 +40,7 @@ export async function captureCommand(
   argv: readonly string[],
   ctx: CaptureContext,
 ): Promise<number> {
-  const opts = parseCaptureArgs(argv, ctx.targets);
+  const opts = parseCaptureArgs(argv, ctx.targets, [...ctx.renderers.keys()]);
   if (opts.help) {
     for (const line of CAPTURE_USAGE.split("\n")) ctx.print(line);
     return 0;

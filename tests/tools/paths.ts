@@ -11,6 +11,37 @@ export const PINNED_MITMPROXY = "11.0.2";
 export const PINNED_CODEX = "0.169.0";
 export const NPM_PREFIX = `${CACHE}/npm`;
 export const CODEX_BIN = `${NPM_PREFIX}/node_modules/.bin/codex`;
+
+/** An agent CLI from npm that the end-to-end tests drive, pinned to the version observed. */
+export interface AgentCli {
+  /** The npm package. */
+  package: string;
+  version: string;
+  /** The program it installs in node_modules/.bin. */
+  bin: string;
+}
+
+/** Every agent CLI the setup installs into .cache/npm (one `npm install` for all). */
+export const AGENT_CLIS: readonly AgentCli[] = [
+  { package: "@openai/codex", version: PINNED_CODEX, bin: "codex" },
+  { package: "@anthropic-ai/claude-code", version: "2.1.197", bin: "claude" },
+  { package: "@google/gemini-cli", version: "0.61.0", bin: "gemini" },
+  { package: "opencode-ai", version: "1.18.33", bin: "opencode" },
+];
+
+/** The `npm install --prefix .cache/npm ...` command line that installs them all. */
+export function npmInstallArgs(): string[] {
+  return [
+    "install",
+    "--prefix",
+    NPM_PREFIX,
+    "--save-exact",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    ...AGENT_CLIS.map((c) => `${c.package}@${c.version}`),
+  ];
+}
 /** Debian's package (8.1.1), tested as well when present. */
 const SYSTEM_MITMDUMP = "/usr/bin/mitmdump";
 
@@ -76,6 +107,38 @@ export async function findMitmdumps(): Promise<Mitmdump[]> {
     );
   }
   return found;
+}
+
+/**
+ * Whether the pinned version of a CLI is installed: its program exists and its package.json
+ * has the pinned version.
+ */
+export async function agentInstalled(cli: AgentCli): Promise<boolean> {
+  if (!(await isFile(`${NPM_PREFIX}/node_modules/.bin/${cli.bin}`))) return false;
+  try {
+    const pkg = JSON.parse(
+      await Deno.readTextFile(`${NPM_PREFIX}/node_modules/${cli.package}/package.json`),
+    );
+    return pkg.version === cli.version;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The path of an agent CLI's program (by its bin name). Throws, with the setup command, when
+ * the pinned version is not installed: the tests that need it fail, they are never skipped.
+ */
+export async function agentBin(bin: string): Promise<string> {
+  const cli = AGENT_CLIS.find((c) => c.bin === bin);
+  if (!cli) throw new Error(`no pinned agent CLI named ${bin}`);
+  if (!(await agentInstalled(cli))) {
+    throw new Error(
+      `${cli.package}@${cli.version} is not installed in ${NPM_PREFIX}: run ` +
+        "deno run -A tests/tools/setup.ts (or deno task test)",
+    );
+  }
+  return `${NPM_PREFIX}/node_modules/.bin/${cli.bin}`;
 }
 
 export async function codexBin(): Promise<string> {

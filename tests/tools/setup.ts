@@ -3,15 +3,17 @@
  * real tools.
  * - mitmdump: a pinned mitmproxy in .cache/venv (python3 -m venv + pip), unless
  *   $PROBE_MITMDUMP names one; Debian's /usr/bin/mitmdump is tested too when present.
- * - the Codex CLI: the pinned @openai/codex in .cache/npm (npm install --prefix).
+ * - the agent CLIs (Codex, Claude Code, Gemini CLI, opencode) at pinned versions in .cache/npm,
+ *   with one `npm install --prefix` for all of them; nothing runs when all are in place.
  * Prints one line saying what to do and exits non-zero when it cannot provide them.
  */
 import {
+  AGENT_CLIS,
+  agentInstalled,
   CACHE,
-  CODEX_BIN,
   findMitmdumps,
   NPM_PREFIX,
-  PINNED_CODEX,
+  npmInstallArgs,
   PINNED_MITMPROXY,
   VENV_MITMDUMP,
 } from "./paths.ts";
@@ -36,6 +38,24 @@ async function run(cmd: string, args: string[]): Promise<boolean> {
   } catch (err) {
     console.error(`setup: cannot run ${cmd}: ${(err as Error).message}`);
     return false;
+  }
+}
+
+/** Runs the one `npm install`; returns why it failed (npm's first error line), or undefined. */
+async function npmInstall(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("npm", {
+      args: npmInstallArgs(),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.success) return undefined;
+    // npm's first error line says what went wrong; its last one only where the log is.
+    const first = new TextDecoder().decode(out.stderr).split("\n").map((l) => l.trim())
+      .find((l) => l && !/complete log of this run/.test(l));
+    return `npm exited with ${out.code}${first ? `: ${first}` : ""}`;
+  } catch (err) {
+    return `cannot run npm: ${(err as Error).message}`;
   }
 }
 
@@ -70,22 +90,26 @@ console.error(
   `setup: mitmdump ${mitmdumps.map((m) => `${m.version} (${m.path})`).join(", ")}`,
 );
 
-if (!(await exists(CODEX_BIN))) {
-  console.error(`setup: installing @openai/codex@${PINNED_CODEX} into .cache/npm ...`);
-  const ok = await run("npm", [
-    "install",
-    "--prefix",
-    NPM_PREFIX,
-    "--no-audit",
-    "--no-fund",
-    "--loglevel=error",
-    `@openai/codex@${PINNED_CODEX}`,
-  ]);
-  if (!ok || !(await exists(CODEX_BIN))) {
+const missing = [];
+for (const cli of AGENT_CLIS) if (!(await agentInstalled(cli))) missing.push(cli);
+if (missing.length > 0) {
+  console.error(
+    `setup: installing ${missing.map((c) => `${c.package}@${c.version}`).join(", ")} ` +
+      "into .cache/npm ...",
+  );
+  // One install for all of them: npm resolves the set together and keeps the others.
+  const why = await npmInstall();
+  const still = [];
+  for (const cli of AGENT_CLIS) if (!(await agentInstalled(cli))) still.push(cli);
+  if (why || still.length > 0) {
     fail(
-      `cannot install @openai/codex@${PINNED_CODEX}: needs npm and the npm registry ` +
-        `(npm install --prefix .cache/npm @openai/codex@${PINNED_CODEX}), then rerun deno task test`,
+      `cannot install ${
+        (still.length ? still : missing).map((c) => `${c.package}@${c.version}`).join(", ")
+      } (${why ?? "npm did not install them"}): needs npm and the npm registry ` +
+        `(npm ${npmInstallArgs().join(" ")}), then rerun deno task test`,
     );
   }
 }
-console.error(`setup: codex ${PINNED_CODEX} (${CODEX_BIN})`);
+console.error(
+  `setup: agent CLIs ${AGENT_CLIS.map((c) => `${c.bin} ${c.version}`).join(", ")} (${NPM_PREFIX})`,
+);

@@ -1,0 +1,25 @@
+import type { Target } from "../lib/types.ts";
+
+/** Anthropic Claude Code (`claude -p` / `claude`): the Anthropic Messages API. */
+export const claudeCode: Target = {
+  name: "claude-code",
+  description: "Anthropic Claude Code (claude -p / claude)",
+  reportTitle: "Claude Code Traffic Analysis Report",
+  renderer: "anthropic_messages",
+  proxies: [
+    {
+      name: "api",
+      port: 8082,
+      upstream: "https://api.anthropic.com/",
+      purpose: "Model API (API key or Claude login)",
+    },
+  ],
+  env: {
+    // The SDK appends /v1/messages itself: no /v1 here. Observed with 2.1.197: `HEAD /` first,
+    // then `POST /v1/messages?beta=true` (SSE) with x-api-key or, after a Claude login,
+    // `Authorization: Bearer`; both are redacted.
+    "ANTHROPIC_BASE_URL": "{api.url}",
+  },
+  manualSteps: [],
+  redactedHeaders: ["anthropic-organization-id"],
+};
