@@ -72,7 +72,7 @@ for (const mb of sizes) {
         "--allow-write",
         "--allow-env",
         // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
-        "--v8-flags=--max-semi-space-size=4",
+        "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=20",
         `${root}main.ts`,
         "analyze",
         "--target",
