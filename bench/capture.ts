@@ -15,9 +15,10 @@
  * Run alone: `deno run -A bench/capture.ts`.
  */
 import {
+  listening,
   newestMitmdump,
-  ProbeProcess,
   readJsonl,
+  startCodexCapture,
   waitUntil,
 } from "../tests/tools/capture_helpers.ts";
 
@@ -106,15 +107,6 @@ function freePort(): number {
   return port;
 }
 
-async function accepts(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** mitmdump with probe's options and no addon; resolves once it accepts connections. */
 async function plainMitmdump(
   path: string,
@@ -142,7 +134,7 @@ async function plainMitmdump(
   }).spawn();
   let exited = false;
   child.status.then(() => exited = true);
-  await waitUntil(async () => exited || await accepts(port), "plain mitmdump to listen");
+  await waitUntil(async () => exited || await listening(port), "plain mitmdump to listen");
   if (exited) throw new Error(`plain mitmdump at ${path} exited at start`);
   return {
     url: `http://127.0.0.1:${port}/`,
@@ -159,25 +151,7 @@ async function plainMitmdump(
 
 /** `probe capture codex` with both proxies forwarding to `upstream`; stopped with SIGINT. */
 async function startProbe(mitmdump: string, upstream: string, dir: string) {
-  const probe = new ProbeProcess([
-    "capture",
-    "codex",
-    "--mitmdump",
-    mitmdump,
-    "--port",
-    "api=0",
-    "--port",
-    "chatgpt=0",
-    "--upstream",
-    `api=${upstream}`,
-    "--upstream",
-    `chatgpt=${upstream}`,
-    "--output-dir",
-    dir,
-  ]);
-  await probe.line(/^Press Ctrl\+C to stop\.$/);
-  const api = (await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Model API/))[1];
-  const chatgpt = (await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Backend/))[1];
+  const { probe, api, chatgpt } = await startCodexCapture(mitmdump, upstream, dir);
   return {
     urls: [`http://127.0.0.1:${api}/`, `http://127.0.0.1:${chatgpt}/`],
     file: `${dir}/traffic.jsonl`,
@@ -251,27 +225,20 @@ async function throughput(bases: string[], total: number, clients: number): Prom
  * measured on stderr as it goes.
  */
 export async function captureFigures(opts: CaptureBenchOptions = {}): Promise<Row[]> {
-  const delay = opts.firstEventDelayMs ?? 300;
-  const ttftN = opts.ttftRequests ?? 15;
-  const bodyN = opts.bodyRequests ?? 20;
-  const rounds = opts.rounds ?? 8;
-  const rpsRounds = opts.rpsRounds ?? 3;
-  const rpsN = opts.rpsRequests ?? 800;
-  const clients = opts.clients ?? 16;
-
+  const settings: Settings = {
+    delay: opts.firstEventDelayMs ?? 300,
+    ttftN: opts.ttftRequests ?? 15,
+    bodyN: opts.bodyRequests ?? 20,
+    rounds: opts.rounds ?? 8,
+    rpsRounds: opts.rpsRounds ?? 3,
+    rpsN: opts.rpsRequests ?? 800,
+    clients: opts.clients ?? 16,
+  };
   const mitmdump = await newestMitmdump();
   log(`mitmdump ${mitmdump.version} (${mitmdump.path})`);
   const dir = await Deno.makeTempDir({ prefix: "probe-bench-capture-" });
   try {
-    return await measureAll(mitmdump.path, dir, {
-      delay,
-      ttftN,
-      bodyN,
-      rounds,
-      rpsRounds,
-      rpsN,
-      clients,
-    });
+    return await measureAll(mitmdump.path, dir, settings);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

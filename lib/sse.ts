@@ -278,22 +278,7 @@ export function parseSse(text: string): SseEvent[] {
  */
 export class SseParserStream extends TransformStream<string, SseEvent> {
   constructor() {
-    const parser = new SseLineParser();
-    const out: SseEvent[] = [];
-    const drain = (controller: TransformStreamDefaultController<SseEvent>) => {
-      for (const event of out) controller.enqueue(event);
-      out.length = 0;
-    };
-    super({
-      transform(chunk, controller) {
-        parser.push(chunk, out);
-        drain(controller);
-      },
-      flush(controller) {
-        parser.end(out);
-        drain(controller);
-      },
-    });
+    super(sseTransformer((chunk: string) => chunk));
   }
 }
 
@@ -319,24 +304,38 @@ export class SseDecoderStream extends TransformStream<Uint8Array, SseEvent> {
   constructor() {
     // ignoreBOM: keep the BOM in the text; the parser strips exactly one at the start.
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-    const parser = new SseLineParser();
-    const out: SseEvent[] = [];
-    const drain = (controller: TransformStreamDefaultController<SseEvent>) => {
-      for (const event of out) controller.enqueue(event);
-      out.length = 0;
-    };
-    super({
-      transform(chunk, controller) {
-        parser.push(decoder.decode(chunk, { stream: true }), out);
-        drain(controller);
-      },
-      flush(controller) {
-        parser.push(decoder.decode(), out);
-        parser.end(out);
-        drain(controller);
-      },
-    });
+    super(sseTransformer(
+      (chunk: Uint8Array) => decoder.decode(chunk, { stream: true }),
+      () => decoder.decode(),
+    ));
   }
+}
+
+/**
+ * The transformer of both streams: each chunk made text by `text` and parsed, its events passed
+ * on; at the end, the text `tail` gives (the decoder's last characters) and the pending event.
+ */
+function sseTransformer<I>(
+  text: (chunk: I) => string,
+  tail?: () => string,
+): Transformer<I, SseEvent> {
+  const parser = new SseLineParser();
+  const out: SseEvent[] = [];
+  const drain = (controller: TransformStreamDefaultController<SseEvent>) => {
+    for (const event of out) controller.enqueue(event);
+    out.length = 0;
+  };
+  return {
+    transform(chunk, controller) {
+      parser.push(text(chunk), out);
+      drain(controller);
+    },
+    flush(controller) {
+      if (tail) parser.push(tail(), out);
+      parser.end(out);
+      drain(controller);
+    },
+  };
 }
 
 /**

@@ -1,85 +1,37 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Block, Entry, RenderedBody, ResponseView } from "../lib/types.ts";
-import { parseSse } from "../lib/sse.ts";
+import type { RenderedBody } from "../lib/types.ts";
 import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
 import { anthropicMessages, anthropicUsage } from "../renderers/anthropic_messages.ts";
 import { excerpt } from "../renderers/common.ts";
+import {
+  codes,
+  entryFor,
+  eventStream,
+  fieldMap,
+  headings,
+  jsonView,
+  must,
+  paragraphs,
+  section,
+  sseView,
+  table,
+} from "./tools/render_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const entry: Entry = {
-  timestamp: 0,
-  request: {
-    method: "POST",
-    url: "https://api.anthropic.com/v1/messages",
-    headers: {},
-    body: null,
-  },
-  response: null,
-};
+const entry = entryFor("https://api.anthropic.com/v1/messages");
 
 const REFERENCE_STREAM = await Deno.readTextFile(
   new URL("../testdata/anthropic_reference_stream.txt", import.meta.url),
 );
 
-/** SSE text from event objects (the `event:` line is the object's type). */
-function stream(...objects: Record<string, unknown>[]): string {
-  return objects.map((o) => `event: ${o.type}\ndata: ${JSON.stringify(o)}\n\n`).join("");
-}
-
 function render(text: string): RenderedBody {
-  const view: ResponseView = {
-    status: 200,
-    contentType: "text/event-stream",
-    body: text,
-    events: parseSse(text),
-  };
-  return anthropicMessages.renderResponse(view, entry);
+  return anthropicMessages.renderResponse(sseView(text), entry);
 }
 
 function renderJson(body: unknown, status = 200): RenderedBody {
-  return anthropicMessages.renderResponse({ status, contentType: "application/json", body }, entry);
-}
-
-/** The blocks after the heading `text`, up to the next heading. */
-function section(blocks: Block[], text: string): Block[] {
-  const start = blocks.findIndex((b) => b.kind === "heading" && b.text === text);
-  assert(start >= 0, `no heading "${text}" in ${JSON.stringify(headings(blocks))}`);
-  const rest = blocks.slice(start + 1);
-  const end = rest.findIndex((b) => b.kind === "heading");
-  return end < 0 ? rest : rest.slice(0, end);
-}
-
-/** The value, asserted to be defined. */
-function must<T>(value: T | undefined): T {
-  assert(value !== undefined, "undefined");
-  return value;
-}
-
-function headings(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "heading" ? [b.text] : []));
-}
-
-/** All label/value rows of all fields blocks, as an object (later rows win). */
-function fieldMap(blocks: Block[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const b of blocks) if (b.kind === "fields") { for (const [k, v] of b.rows) out[k] = v; }
-  return out;
-}
-
-function codes(blocks: Block[]): { text: string; lang?: string }[] {
-  return blocks.flatMap((b) => (b.kind === "code" ? [{ text: b.text, lang: b.lang }] : []));
-}
-
-function paragraphs(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "paragraph" ? [b.text] : []));
-}
-
-function table(blocks: Block[]): { header: string[]; rows: string[][] } {
-  const t = blocks.find((b) => b.kind === "table");
-  assert(t && t.kind === "table", "no table");
-  return { header: t.header, rows: t.rows };
+  return anthropicMessages.renderResponse(jsonView(body, status), entry);
 }
 
 const start = (usage: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -571,7 +523,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("usage: message_delta counts replace (never add); nulls are ignored", () => {
-    const out = render(stream(
+    const out = render(eventStream(
       start({
         input_tokens: 10,
         cache_creation_input_tokens: 100,
@@ -603,7 +555,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("text deltas joined; stop sequence; max_tokens is a problem", () => {
-    const out = render(stream(
+    const out = render(eventStream(
       start(BASE_USAGE),
       blockStart(0, { type: "text", text: "" }),
       delta(0, { type: "text_delta", text: "Hello" }),
@@ -623,7 +575,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
     assertEquals(out.problems, ["stop reason: max_tokens (output cut off)"]);
     assertEquals(out.usage, { input: 10, output: 9, total: 19 });
 
-    const seq = render(stream(
+    const seq = render(eventStream(
       start(BASE_USAGE),
       {
         type: "message_delta",
@@ -638,7 +590,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("two tool_use blocks with interleaved input deltas; empty input means {}", () => {
-    const out = render(stream(
+    const out = render(eventStream(
       start(BASE_USAGE),
       blockStart(1, { type: "tool_use", id: "toolu_A", name: "Read", input: {} }),
       blockStart(2, { type: "tool_use", id: "toolu_B", name: "Bash", input: {} }),
@@ -666,7 +618,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("invalid tool input JSON at block stop is shown raw with a problem", () => {
-    const out = render(stream(
+    const out = render(eventStream(
       start(BASE_USAGE),
       blockStart(0, { type: "tool_use", id: "toolu_X", name: "Edit", input: {} }),
       delta(0, { type: "input_json_delta", partial_json: '{"a":' }),
@@ -679,7 +631,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("truncated: no message_stop, partial blocks assembled", () => {
-    const out = render(stream(
+    const out = render(eventStream(
       start(BASE_USAGE),
       blockStart(0, { type: "text", text: "" }),
       delta(0, { type: "text_delta", text: "Let me check" }),
@@ -716,7 +668,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("cut off mid-event: last event shown raw", () => {
-    const text = stream(
+    const text = eventStream(
       start(BASE_USAGE),
       blockStart(0, { type: "text", text: "" }),
       delta(0, { type: "text_delta", text: "Half" }),
@@ -740,7 +692,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("error event after HTTP 200, mid-message", () => {
-    const out = render(stream(
+    const out = render(eventStream(
       start(BASE_USAGE),
       blockStart(0, { type: "text", text: "" }),
       delta(0, { type: "text_delta", text: "Work" }),
@@ -756,7 +708,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("error-only stream", () => {
-    const out = render(stream({
+    const out = render(eventStream({
       type: "error",
       error: { type: "api_error", message: "Internal server error" },
     }));
@@ -777,7 +729,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
       start_char_index: 0,
       end_char_index: 1,
     };
-    const out = render(stream(
+    const out = render(eventStream(
       start(BASE_USAGE),
       blockStart(0, { type: "redacted_thinking", data: "Z".repeat(40) }),
       blockStop(0),
@@ -809,7 +761,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
   });
 
   await t.step("non-JSON data and an empty event list never throw", () => {
-    const out = render("event: ping\ndata: not json\n\n" + stream(start(BASE_USAGE), STOP));
+    const out = render("event: ping\ndata: not json\n\n" + eventStream(start(BASE_USAGE), STOP));
     assertEquals(out.problems, ["1 SSE event(s) with data that is not a JSON object"]);
     assertEquals(codes(section(out.blocks, "Events without JSON data (1)")), [
       { text: "event: ping\ndata: not json", lang: "text" },
@@ -822,7 +774,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
       "stream truncated: no message_stop (last event: none)",
       "no usage reported",
     ]);
-    const odd = render(stream(
+    const odd = render(eventStream(
       { type: "message_start", message: "x" },
       { type: "content_block_delta", index: "0", delta: 5 },
       { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: 7 } },

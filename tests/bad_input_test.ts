@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { closedPort } from "./fake_upstream.ts";
 import {
+  codexCaptureArgs,
   exists,
   newestMitmdump,
   type ProbeResult,
@@ -23,8 +24,6 @@ const BAD_SYNTAX = `${testdata}bad_target_syntax.jsonc`;
 const BAD_TYPE = `${testdata}bad_target_type.jsonc`;
 /** What a good earlier report holds; a failed run must leave it as it was. */
 const EARLIER_REPORT = "# an earlier, good report\n";
-/** The capture proxies on free ports, as every capture row uses them. */
-const FREE_PORTS = ["--port", "api=0", "--port", "chatgpt=0"];
 
 /** `text` as a literal inside a RegExp. */
 function literal(text: string): string {
@@ -251,14 +250,10 @@ const ROWS: Row[] = [
       return {
         args: [
           "capture",
-          "codex",
-          "--mitmdump",
-          MITMDUMP,
-          ...FREE_PORTS,
-          "--upstream",
-          `api=http://127.0.0.1:${closedPort()}/`,
-          "--output-dir",
-          `${dir}/cap`,
+          ...codexCaptureArgs(MITMDUMP, {
+            api: `http://127.0.0.1:${closedPort()}/`,
+            outputDir: `${dir}/cap`,
+          }),
           "--",
           Deno.execPath(),
           "eval",
@@ -284,12 +279,7 @@ const ROWS: Row[] = [
     setup: (dir) => ({
       args: [
         "capture",
-        "codex",
-        "--mitmdump",
-        MITMDUMP,
-        ...FREE_PORTS,
-        "--output-dir",
-        `${dir}/cap`,
+        ...codexCaptureArgs(MITMDUMP, { outputDir: `${dir}/cap` }),
         "--",
         "no-such-command-probe-bad-input",
       ],

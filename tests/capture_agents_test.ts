@@ -25,19 +25,11 @@ import {
   TOOL_MARKER,
   toolAnswerFor,
 } from "./fake_upstream.ts";
-import { agentBin, findMitmdumps, ROOT } from "./tools/paths.ts";
+import { agentBin, findMitmdumps } from "./tools/paths.ts";
+import { AGENT_TIMEOUT_MS, cleanEnv, codexEnv, codexExecArgs } from "./tools/agent_env.ts";
+import { runProbe } from "./tools/capture_helpers.ts";
 
 const MITMDUMP = (await findMitmdumps())[0];
-const MAIN = `${ROOT}/main.ts`;
-const TIMEOUT_MS = 180_000;
-
-/** Deno's module cache, which probe's npm imports come from (the env is cleared). */
-const DENO_DIR: string = JSON.parse(
-  new TextDecoder().decode(
-    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
-      .output()).stdout,
-  ),
-).denoDir;
 
 /** One agent CLI and how it is driven. */
 interface Agent {
@@ -147,20 +139,9 @@ const AGENTS: Agent[] = [
     keyHeader: ["authorization", (k) => `Bearer ${k}`],
     // Codex's only runner is the freeform `exec` tool (JavaScript calling exec_command).
     tool: "exec",
-    env: (home, key) => ({ OPENAI_API_KEY: key, CODEX_HOME: `${home}/codex` }),
+    env: codexEnv,
     prepare: (home) => Deno.mkdir(`${home}/codex`),
-    args: (prompt) => [
-      "exec",
-      "--skip-git-repo-check",
-      "--ephemeral",
-      "-c",
-      "analytics.enabled=false",
-      "-c",
-      "check_for_update_on_startup=false",
-      "--disable",
-      "plugins",
-      prompt,
-    ],
+    args: (prompt) => codexExecArgs(prompt),
     extraProxies: ["chatgpt"],
   },
 ];
@@ -205,23 +186,6 @@ function reportExchanges(report: string): { request: string; renderer: string }[
   });
 }
 
-/** Runs `probe capture`, killing it (and so the CLI) if it outlives the time limit. */
-async function runCapture(cmd: Deno.Command): Promise<Deno.CommandOutput> {
-  const child = cmd.spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // ended already
-    }
-  }, TIMEOUT_MS);
-  try {
-    return await child.output();
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function captureAgent(agent: Agent, upstream: FakeUpstream, home: string): Promise<AgentRun> {
   const program = await agentBin(agent.bin);
   const work = `${home}/work`;
@@ -238,40 +202,26 @@ async function captureAgent(agent: Agent, upstream: FakeUpstream, home: string):
     `${p}=${upstream.url}`,
   ]);
   const started = Date.now();
-  const result = await runCapture(
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MAIN,
-        "capture",
-        agent.target,
-        "--mitmdump",
-        MITMDUMP.path,
-        ...proxies,
-        "--output-dir",
-        out,
-        "--",
-        program,
-        ...agent.args(prompt),
-      ],
-      cwd: work,
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: home,
-        DENO_DIR,
-        NO_COLOR: "1",
-        TERM: "dumb",
-        ...agent.env(home, agent.key),
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }),
-  );
-  const stdout = new TextDecoder().decode(result.stdout);
-  const stderr = new TextDecoder().decode(result.stderr);
+  // Probe is stopped (and so the CLI) if it outlives the time limit.
+  const result = await runProbe([
+    "capture",
+    agent.target,
+    "--mitmdump",
+    MITMDUMP.path,
+    ...proxies,
+    "--output-dir",
+    out,
+    "--",
+    program,
+    ...agent.args(prompt),
+  ], {
+    cwd: work,
+    clearEnv: true,
+    env: cleanEnv(home, { NO_COLOR: "1", TERM: "dumb", ...agent.env(home, agent.key) }),
+    timeoutMs: AGENT_TIMEOUT_MS,
+  });
+  const stdout = result.stdout.join("\n");
+  const stderr = result.stderr.join("\n");
   const context = `${agent.bin} (${(Date.now() - started) / 1000} s) stdout:\n${stdout}\n` +
     `stderr:\n${stderr.slice(-4000)}`;
   assert.equal(result.code, 0, context);
@@ -284,24 +234,11 @@ async function captureAgent(agent: Agent, upstream: FakeUpstream, home: string):
   const [header, value] = agent.keyHeader;
   for (const r of turns) assert.equal(r.headers[header], value(agent.key), "the real key upstream");
 
-  const analyzed = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "analyze",
-      "--target",
-      agent.target,
-      "--input",
-      `${out}/traffic.jsonl`,
-    ],
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: home, DENO_DIR, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(analyzed.code, 0, new TextDecoder().decode(analyzed.stderr));
+  const analyzed = await runProbe(
+    ["analyze", "--target", agent.target, "--input", `${out}/traffic.jsonl`],
+    { clearEnv: true, env: cleanEnv(home, { NO_COLOR: "1" }) },
+  );
+  assert.equal(analyzed.code, 0, analyzed.stderr.join("\n"));
 
   const capture = await Deno.readTextFile(`${out}/traffic.jsonl`);
   return {
@@ -431,13 +368,10 @@ Deno.test("the four agents' captures analyzed as one: each exchange by its own r
   const dir = await Deno.makeTempDir({ prefix: "probe-mixed-" });
   try {
     await Deno.writeTextFile(`${dir}/traffic.jsonl`, runs.map((r) => r.capture).join(""));
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "analyze", "--target", "openai", "--input", `${dir}/traffic.jsonl`],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const out = await runProbe(
+      ["analyze", "--target", "openai", "--input", `${dir}/traffic.jsonl`],
+    );
+    assert.equal(out.code, 0, out.stderr.join("\n"));
     const report = await Deno.readTextFile(`${dir}/analysis_report.md`);
     const mixed = reportExchanges(report).map((x) => x.renderer);
     const each = runs.flatMap((r) => reportExchanges(r.report).map((x) => x.renderer));

@@ -4,108 +4,25 @@
  */
 import assert from "node:assert/strict";
 import type { Entry } from "../lib/types.ts";
-import { closedPort, rawRequest, startFakeUpstream } from "./fake_upstream.ts";
-import { findMitmdumps, ROOT } from "./tools/paths.ts";
+import { closedPort, openHeldStream, rawRequest, startFakeUpstream } from "./fake_upstream.ts";
+import { findMitmdumps } from "./tools/paths.ts";
+import {
+  codexCaptureArgs,
+  exists,
+  listening,
+  ProbeProcess,
+  type ProbeSpawnOptions,
+} from "./tools/capture_helpers.ts";
 
 const MITMDUMPS = await findMitmdumps();
-const MAIN = `${ROOT}/main.ts`;
 
-/** A running `probe capture`, its output collected line by line. */
-class Probe {
-  child: Deno.ChildProcess;
-  stdout: string[] = [];
-  stderr: string[] = [];
-  #waiters: (() => void)[] = [];
-  #done: Promise<void>;
-
-  constructor(
-    args: string[],
-    opts: { cwd?: string; env?: Record<string, string>; ownGroup?: boolean } = {},
-  ) {
-    const argv = [Deno.execPath(), "run", "-A", MAIN, "capture", ...args];
-    // ownGroup: a process group of its own, like a terminal's foreground job, so the test can
-    // send Ctrl+C's SIGINT to probe, mitmdump and the command at once.
-    this.child = new Deno.Command(opts.ownGroup ? "setsid" : argv[0], {
-      args: opts.ownGroup ? argv : argv.slice(1),
-      cwd: opts.cwd,
-      env: opts.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#done = Promise.all([
-      this.#collect(this.child.stdout, this.stdout),
-      this.#collect(this.child.stderr, this.stderr),
-    ]).then(() => {});
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>, into: string[]) {
-    let buf = "";
-    const d = new TextDecoder();
-    for await (const chunk of stream) {
-      buf += d.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        into.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        for (const w of this.#waiters.splice(0)) w();
-      }
-    }
-    if (buf) into.push(buf);
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  /** Waits for a stdout line matching `re` (fails if the process ends first). */
-  async line(re: RegExp): Promise<RegExpExecArray> {
-    while (true) {
-      for (const l of this.stdout) {
-        const m = re.exec(l);
-        if (m) return m;
-      }
-      let exited = false;
-      const status = this.child.status.then(() => exited = true);
-      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), status]);
-      if (exited) {
-        await this.#done;
-        const m = this.stdout.map((l) => re.exec(l)).find((x) => x);
-        if (m) return m;
-        throw new Error(
-          `probe exited before printing ${re}:\n${this.stdout.join("\n")}\n${
-            this.stderr.join("\n")
-          }`,
-        );
-      }
-    }
-  }
-
-  async finish(): Promise<Deno.CommandStatus> {
-    const status = await this.child.status;
-    await this.#done;
-    return status;
-  }
+/** A running `probe capture ARGS`, its output collected line by line. */
+function capture(args: string[], opts?: ProbeSpawnOptions): ProbeProcess {
+  return new ProbeProcess(["capture", ...args], opts);
 }
 
 async function entriesOf(file: string): Promise<Entry[]> {
   return (await Deno.readTextFile(file)).split("\n").filter((l) => l).map((l) => JSON.parse(l));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function listening(port: number): Promise<boolean> {
-  try {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    c.close();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
@@ -127,7 +44,7 @@ Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
     ] as [string[], string][]
   ) {
     await t.step(args.join(" ") || "(none)", async () => {
-      const p = new Probe(args);
+      const p = capture(args);
       const status = await p.finish();
       assert.equal(status.code, 2, p.stderr.join("\n"));
       assert.ok(p.stderr.join("\n").includes(message), p.stderr.join("\n"));
@@ -136,7 +53,7 @@ Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
 });
 
 Deno.test("probe capture says how to install mitmdump when there is none", async () => {
-  const p = new Probe(["codex", "--mitmdump", "/nonexistent/mitmdump"]);
+  const p = capture(["codex", "--mitmdump", "/nonexistent/mitmdump"]);
   const status = await p.finish();
   assert.equal(status.code, 1);
   const err = p.stderr.join("\n");
@@ -153,7 +70,7 @@ Deno.test("probe capture says how to install mitmdump when there is none", async
       "brew install mitmproxy",
     ]
   ) assert.ok(err.includes(how), how);
-  const q = new Probe(["codex"], { env: { PATH: "/nonexistent", PROBE_MITMDUMP: "" } });
+  const q = capture(["codex"], { env: { PATH: "/nonexistent", PROBE_MITMDUMP: "" } });
   assert.equal((await q.finish()).code, 1);
   assert.match(q.stderr.join("\n"), /probe: error: mitmdump not found on PATH: install mitmproxy/);
 });
@@ -164,7 +81,7 @@ Deno.test("probe capture refuses a mitmdump that is too old", async () => {
     const fake = `${dir}/mitmdump`;
     await Deno.writeTextFile(fake, "#!/bin/sh\necho 'Mitmproxy: 7.0.4'\necho 'Python: 3.9'\n");
     await Deno.chmod(fake, 0o755);
-    const p = new Probe(["codex", "--mitmdump", fake, "--output-dir", `${dir}/out`]);
+    const p = capture(["codex", "--mitmdump", fake, "--output-dir", `${dir}/out`]);
     assert.equal((await p.finish()).code, 1);
     assert.equal(
       p.stderr.join("\n"),
@@ -183,19 +100,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     await using upstream = await startFakeUpstream();
     const dir = await Deno.makeTempDir();
     try {
-      const p = new Probe([
-        "codex",
-        "--mitmdump",
-        mitmdump,
-        "--port",
-        "api=0",
-        "--port",
-        "chatgpt=0",
-        "--upstream",
-        `api=${upstream.url}`,
-        "--output-dir",
-        `${dir}/cap`,
-      ]);
+      const p = capture(codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/cap` }));
       await p.line(/^Press Ctrl\+C to stop\.$/);
       const api = Number((await p.line(/^ {2}:(\d+) -> (\S+) {2}\(Model API/))[1]);
       const chatgpt = Number((await p.line(/^ {2}:(\d+) -> https:\/\/chatgpt\.com\/ {2}\(/))[1]);
@@ -214,20 +119,14 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         body: JSON.stringify({ model: "m", stream: true, input: "first" }),
       });
       assert.equal(done.status, 200);
-      let first!: () => void;
-      const gotFirst = new Promise<void>((r) => first = r);
-      const open = rawRequest(`http://127.0.0.1:${api}/`, {
-        method: "POST",
-        path: "/v1/responses",
-        headers: { "content-type": "application/json", "x-fake": "hold" },
-        body: JSON.stringify({ model: "m", stream: true, input: "second" }),
-        onChunk: () => first(),
-      }).catch(() => undefined);
-      await gotFirst;
+      const open = await openHeldStream(
+        `http://127.0.0.1:${api}/`,
+        JSON.stringify({ model: "m", stream: true, input: "second" }),
+      );
       p.child.kill("SIGINT");
       const status = await p.finish();
       upstream.release();
-      await open;
+      await open.done;
       assert.equal(status.code, 0, p.stderr.join("\n"));
       const file = `${dir}/cap/traffic.jsonl`;
       assert.ok(
@@ -261,18 +160,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
           body: JSON.stringify({ model: "m", stream: true, input: "all in one" }) });
         console.log("child got", res.status, (await res.text()).includes("FAKE ANSWER to: all in one"));
         Deno.exit(3);`;
-      const p = new Probe([
-        "codex",
-        "--mitmdump",
-        mitmdump,
-        "--port",
-        "api=0",
-        "--port",
-        "chatgpt=0",
-        "--upstream",
-        `api=${upstream.url}`,
-        "--output-dir",
-        `${dir}/cap`,
+      const p = capture([
+        ...codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/cap` }),
         "--analyze",
         "--",
         Deno.execPath(),
@@ -304,34 +193,19 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     const dir = await Deno.makeTempDir();
     try {
       await t.step("proxies only: the open stream is kept, marked incomplete", async () => {
-        const p = new Probe([
-          "codex",
-          "--mitmdump",
-          mitmdump,
-          "--port",
-          "api=0",
-          "--port",
-          "chatgpt=0",
-          "--upstream",
-          `api=${upstream.url}`,
-          "--output-dir",
-          `${dir}/a`,
-        ], { ownGroup: true });
+        const p = capture(
+          codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/a` }),
+          { ownGroup: true },
+        );
         await p.line(/^Press Ctrl\+C to stop\.$/);
         const api = Number((await p.line(/^ {2}:(\d+) -> /))[1]);
-        let first!: () => void;
-        const gotFirst = new Promise<void>((r) => first = r);
-        const open = rawRequest(`http://127.0.0.1:${api}/`, {
-          method: "POST",
-          path: "/v1/responses",
-          headers: { "content-type": "application/json", "x-fake": "hold" },
-          body: JSON.stringify({ model: "m", stream: true, input: "ctrl-c" }),
-          onChunk: () => first(),
-        }).catch(() => undefined);
-        await gotFirst;
+        const open = await openHeldStream(
+          `http://127.0.0.1:${api}/`,
+          JSON.stringify({ model: "m", stream: true, input: "ctrl-c" }),
+        );
         Deno.kill(-p.child.pid, "SIGINT");
         const status = await p.finish();
-        await open;
+        await open.done;
         assert.equal(status.code, 0, p.stderr.join("\n"));
         assert.ok(
           p.stdout.some((l) => l.startsWith("Capture stopped: 1 exchange recorded (1 incomplete)")),
@@ -343,18 +217,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         const script = `Deno.writeTextFileSync(${JSON.stringify(`${dir}/started`)}, "");
           Deno.addSignalListener("SIGINT", () => Deno.exit(42));
           await new Promise((r) => setTimeout(r, 120000));`;
-        const p = new Probe([
-          "codex",
-          "--mitmdump",
-          mitmdump,
-          "--port",
-          "api=0",
-          "--port",
-          "chatgpt=0",
-          "--upstream",
-          `api=${upstream.url}`,
-          "--output-dir",
-          `${dir}/b`,
+        const p = capture([
+          ...codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/b` }),
           "--",
           Deno.execPath(),
           "eval",
@@ -375,16 +239,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
   Deno.test(`probe capture -- missing command exits 127 with the proxies stopped ${tag}`, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const p = new Probe([
-        "codex",
-        "--mitmdump",
-        mitmdump,
-        "--port",
-        "api=0",
-        "--port",
-        "chatgpt=0",
-        "--output-dir",
-        `${dir}/cap`,
+      const p = capture([
+        ...codexCaptureArgs(mitmdump, { outputDir: `${dir}/cap` }),
         "--",
         "no-such-command-probe-test",
         "arg",
@@ -435,18 +291,11 @@ exit 9
       await Deno.chmod(wrapper, 0o755);
       const script = `Deno.writeTextFileSync(${JSON.stringify(`${dir}/trigger`)}, "");
         await new Promise((r) => setTimeout(r, 120000));`;
-      const p = new Probe([
-        "codex",
-        "--mitmdump",
-        wrapper,
-        "--port",
-        "api=0",
-        "--port",
-        "chatgpt=0",
-        "--upstream",
-        `api=http://127.0.0.1:${closedPort()}/`,
-        "--output-dir",
-        `${dir}/cap`,
+      const p = capture([
+        ...codexCaptureArgs(wrapper, {
+          api: `http://127.0.0.1:${closedPort()}/`,
+          outputDir: `${dir}/cap`,
+        }),
         "--",
         Deno.execPath(),
         "eval",
@@ -470,17 +319,7 @@ exit 9
     const cwd = await Deno.makeTempDir();
     try {
       const run = async () => {
-        const p = new Probe([
-          "codex",
-          "--mitmdump",
-          mitmdump,
-          "--port",
-          "api=0",
-          "--port",
-          "chatgpt=0",
-          "--",
-          "true",
-        ], { cwd });
+        const p = capture([...codexCaptureArgs(mitmdump), "--", "true"], { cwd });
         assert.equal((await p.finish()).code, 0, p.stderr.join("\n"));
         return /Recording to: (captures\/codex-\d{8}-\d{6}(?:-\d+)?\/traffic\.jsonl)$/m.exec(
           p.stderr.join("\n"),
@@ -492,7 +331,7 @@ exit 9
       assert.equal((await Deno.stat(`${cwd}/${a}`)).mode! & 0o777, 0o600);
       // An explicit folder that already holds a capture is not appended to.
       const dirOf = a.replace(/\/traffic\.jsonl$/, "");
-      const p = new Probe(["codex", "--mitmdump", mitmdump, "--output-dir", dirOf, "--", "true"], {
+      const p = capture(["codex", "--mitmdump", mitmdump, "--output-dir", dirOf, "--", "true"], {
         cwd,
       });
       assert.equal((await p.finish()).code, 1);

@@ -19,6 +19,11 @@ import {
   startFakeUpstream,
 } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
+import {
+  startTempCapture,
+  type TempCapture,
+  type TempCaptureOptions,
+} from "./tools/capture_helpers.ts";
 
 const MITMDUMPS = await findMitmdumps();
 const dec = new TextDecoder();
@@ -46,47 +51,17 @@ async function readEntries(file: string): Promise<Entry[]> {
   return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 }
 
-interface Started {
-  session: CaptureSession;
-  file: string;
-  url(name?: string): string;
-}
-
-async function startSession(
+function startSession(
   mitmdump: string,
   proxies: ProxySpec[],
-  extra: { upstreamProxy?: string; upstreamCa?: string; keepSecrets?: boolean } = {},
-): Promise<Started & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "probe-capture-test-" });
-  const file = `${dir}/traffic.jsonl`;
-  let session: CaptureSession;
-  try {
-    session = await CaptureSession.start({
-      mitmdump,
-      target: target(proxies, ["x-custom-secret"]),
-      proxies,
-      output: file,
-      keepSecrets: extra.keepSecrets ?? false,
-      upstreamProxy: extra.upstreamProxy,
-      upstreamCa: extra.upstreamCa,
-    });
-  } catch (err) {
-    // Tests of start-up failures must not leave their folder behind.
-    await Deno.remove(dir, { recursive: true });
-    throw err;
-  }
-  return {
-    session,
-    file,
-    url: (name?: string) => {
-      const p = name ? session.proxies.find((x) => x.name === name)! : session.proxies[0];
-      return `http://127.0.0.1:${p.port}/`;
-    },
-    [Symbol.asyncDispose]: async () => {
-      await session.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  extra: TempCaptureOptions = {},
+): Promise<TempCapture> {
+  return startTempCapture(
+    mitmdump,
+    target(proxies, ["x-custom-secret"]),
+    "probe-capture-test-",
+    extra,
+  );
 }
 
 function fp(secret: string): string {

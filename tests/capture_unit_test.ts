@@ -11,6 +11,7 @@ import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { builtinTargets } from "../targets/mod.ts";
 import { findMitmdumps } from "./tools/paths.ts";
+import { codexCaptureArgs } from "./tools/capture_helpers.ts";
 
 Deno.test("parseCaptureArgs applies --port and --upstream by name or to the first proxy", () => {
   const o = parseCaptureArgs([
@@ -194,21 +195,7 @@ Deno.test("captureCommand (in process) runs a command through the proxies", asyn
   const warned: string[] = [];
   try {
     const code = await captureCommand(
-      [
-        "codex",
-        "--mitmdump",
-        mitmdump,
-        "--port",
-        "api=0",
-        "--port",
-        "chatgpt=0",
-        "--output-dir",
-        dir,
-        "--",
-        "sh",
-        "-c",
-        "exit 7",
-      ],
+      [...codexCaptureArgs(mitmdump, { outputDir: dir }), "--", "sh", "-c", "exit 7"],
       {
         targets: builtinTargets,
         renderers: builtinRenderers,

@@ -13,7 +13,6 @@
  */
 import assert from "node:assert/strict";
 import { analyzeFile } from "../lib/analyze.ts";
-import { CaptureSession } from "../lib/capture/session.ts";
 import type { Entry, ProxySpec, Target } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
@@ -26,6 +25,8 @@ import {
   WS_USAGE,
 } from "./fake_ws_upstream.ts";
 import { codexBin, findMitmdumps, PINNED_MITMPROXY, ROOT } from "./tools/paths.ts";
+import { captureCodexExec } from "./tools/agent_env.ts";
+import { startTempCapture } from "./tools/capture_helpers.ts";
 
 const MITMDUMPS = await findMitmdumps();
 const CODEX = await codexBin();
@@ -33,27 +34,6 @@ const KEY = "sk-proj-FAKEprobeWSTEST0123456789abcdefKEY";
 const PROMPT = `Run the echo tool once, then answer. ${TOOL_MARKER}`;
 const FIXTURE = `${ROOT}/testdata/ws_codex_traffic.jsonl`;
 const UPDATE = Deno.args.includes("--update-fixture");
-
-/** A clean environment for probe and Codex (no real keys or proxies of the caller). */
-async function cleanEnv(home: string): Promise<Record<string, string>> {
-  const info = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json"],
-    stdout: "piped",
-  })
-    .output();
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: home,
-    CODEX_HOME: `${home}/codex`,
-    OPENAI_API_KEY: KEY,
-    DENO_DIR: JSON.parse(new TextDecoder().decode(info.stdout)).denoDir,
-  };
-  for (const name of ["DENO_TLS_CA_STORE", "DENO_CERT", "SSL_CERT_FILE", "SSL_CERT_DIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let id: ReturnType<typeof setTimeout> | undefined;
@@ -100,58 +80,22 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     await using upstream = await startFakeWsUpstream();
     const home = await Deno.makeTempDir({ prefix: "probe-codex-ws-" });
     try {
-      await Deno.mkdir(`${home}/codex`);
-      await Deno.mkdir(`${home}/work`);
-      const out = `${home}/capture`;
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${ROOT}/main.ts`,
-          "capture",
-          "codex",
-          "--mitmdump",
-          mitmdump,
-          "--port",
-          "api=0",
-          "--port",
-          "chatgpt=0",
-          "--upstream",
-          `api=${upstream.url}`,
-          "--upstream",
-          `chatgpt=${upstream.url}`,
-          "--output-dir",
-          out,
-          "--analyze",
-          "--",
-          CODEX,
-          "exec",
+      const { result, stdout, stderr, out } = await captureCodexExec({
+        mitmdump,
+        codex: CODEX,
+        upstream: upstream.url,
+        home,
+        key: KEY,
+        prompt: PROMPT,
+        execOptions: [
           // gpt-5 gets plain function tools (exec_command); the default model a freeform one.
           "-m",
           "gpt-5",
-          "--skip-git-repo-check",
-          "--ephemeral",
           // Added to the provider table probe's commandArgs define before `exec`.
           "-c",
           "model_providers.probe.supports_websockets=true",
-          "-c",
-          "analytics.enabled=false",
-          "-c",
-          "check_for_update_on_startup=false",
-          "--disable",
-          "plugins",
-          PROMPT,
         ],
-        cwd: `${home}/work`,
-        clearEnv: true,
-        env: await cleanEnv(home),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
       });
-      const result = await withTimeout(child.output(), 180_000, "codex exec");
-      const stdout = new TextDecoder().decode(result.stdout);
-      const stderr = new TextDecoder().decode(result.stderr);
       assert.equal(result.code, 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);
       assert.ok(stdout.includes(toolAnswer(TOOL_OUTPUT)), "codex printed the final answer");
 
@@ -231,13 +175,15 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
   Deno.test(`capture records a Deno WebSocket client's turns, errors and cut sockets ${tag}`, async () => {
     await using upstream = await startFakeWsUpstream();
     await using dropping = startDroppingWsUpstream();
-    await using s = await startSession(mitmdump, [
-      proxy("api", upstream.url),
-      proxy("drop", dropping.url),
-    ]);
+    await using s = await startTempCapture(
+      mitmdump,
+      target([proxy("api", upstream.url), proxy("drop", dropping.url)]),
+      "probe-capture-ws-",
+    );
+    const wsUrl = (name: string) => s.url(name).replace("http:", "ws:");
 
     // Codex's sequence: prewarm, a turn ending in a function call, an ack, the tool result.
-    const a = await WsClient.open(`${s.wsUrl("api")}v1/responses`);
+    const a = await WsClient.open(`${wsUrl("api")}v1/responses`);
     a.send(create([{ role: "developer", content: "You are a test." }], { generate: false }));
     await a.until("response.completed", 1);
     a.send(create([user(`Use the tool ${TOOL_MARKER}`)], { previous_response_id: "resp_ws1" }));
@@ -254,7 +200,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     assert.equal((await withTimeout(a.closed, 30_000, "close")).code, 1000);
 
     // An error frame, then a turn the upstream cuts with a close frame.
-    const b = await WsClient.open(`${s.wsUrl("api")}v1/responses`);
+    const b = await WsClient.open(`${wsUrl("api")}v1/responses`);
     b.send(create([user("WS-ERROR please")]));
     await b.until("error", 1);
     // The upstream's own binary and non-JSON text frames, then a normal answer.
@@ -264,7 +210,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     assert.equal((await withTimeout(b.closed, 30_000, "close")).code, 1011);
 
     // A TCP connection the upstream drops mid-turn.
-    const c = await WsClient.open(`${s.wsUrl("drop")}v1/responses`);
+    const c = await WsClient.open(`${wsUrl("drop")}v1/responses`);
     c.send(create([user("hello")]));
     await withTimeout(c.closed, 30_000, "close after the drop");
     await withTimeout(dropping.dropped, 30_000, "drop");
@@ -359,28 +305,6 @@ function proxy(name: string, upstream: string): ProxySpec {
 
 function target(proxies: ProxySpec[]): Target {
   return { ...codex, proxies, env: {}, manualSteps: [], commandArgs: undefined };
-}
-
-async function startSession(mitmdump: string, proxies: ProxySpec[]) {
-  const dir = await Deno.makeTempDir({ prefix: "probe-capture-ws-" });
-  const file = `${dir}/traffic.jsonl`;
-  const session = await CaptureSession.start({
-    mitmdump,
-    target: target(proxies),
-    proxies,
-    output: file,
-    keepSecrets: false,
-  });
-  return {
-    session,
-    file,
-    wsUrl: (name: string) =>
-      `ws://127.0.0.1:${session.proxies.find((p) => p.name === name)!.port}/`,
-    [Symbol.asyncDispose]: async () => {
-      await session.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
 }
 
 async function analyze(input: string): Promise<string> {

@@ -16,16 +16,18 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import type { Entry } from "../lib/types.ts";
-import { rawRequest, startFakeUpstream } from "./fake_upstream.ts";
+import { openHeldStream, rawRequest, startFakeUpstream } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
 import {
   alive,
+  codexCaptureArgs,
   pidRecordingMitmdump,
-  ProbeProcess,
+  type ProbeProcess,
   recordedOption,
   recordedPid,
   runProbe,
   splitJsonl,
+  startCodexCapture,
   waitUntil,
 } from "./tools/capture_helpers.ts";
 
@@ -51,46 +53,8 @@ async function complete(port: number, input: string, stream: boolean): Promise<n
  * Opens a stream the fake upstream holds after its first event. Resolves once the client has
  * that event; `done` settles when the client's request ends (or fails).
  */
-async function openStream(port: number, input: string): Promise<{ done: Promise<string> }> {
-  let first!: () => void;
-  const gotFirst = new Promise<void>((r) => first = r);
-  const done = rawRequest(`http://127.0.0.1:${port}/`, {
-    method: "POST",
-    path: "/v1/responses",
-    headers: { "content-type": "application/json", "x-fake": "hold" },
-    body: body(input, true),
-    onChunk: () => first(),
-  }).then((r) => `status ${r.status}`, (err: Error) => `failed: ${err.message}`);
-  await Promise.race([gotFirst, done]);
-  return { done };
-}
-
-/** Starts `probe capture codex` (proxies only) through the pid-recording wrapper. */
-async function startCapture(
-  wrapper: string,
-  upstream: string,
-  out: string,
-): Promise<{ probe: ProbeProcess; api: number; chatgpt: number }> {
-  const probe = new ProbeProcess([
-    "capture",
-    "codex",
-    "--mitmdump",
-    wrapper,
-    "--port",
-    "api=0",
-    "--port",
-    "chatgpt=0",
-    "--upstream",
-    `api=${upstream}`,
-    "--upstream",
-    `chatgpt=${upstream}`,
-    "--output-dir",
-    out,
-  ]);
-  await probe.line(/^Press Ctrl\+C to stop\.$/);
-  const api = Number((await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Model API/))[1]);
-  const chatgpt = Number((await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Backend/))[1]);
-  return { probe, api, chatgpt };
+function openStream(port: number, input: string): Promise<{ done: Promise<string> }> {
+  return openHeldStream(`http://127.0.0.1:${port}/`, body(input, true));
 }
 
 const inputOf = (e: Entry) => (e.request.body as { input: string }).input;
@@ -113,15 +77,7 @@ async function refusesToAppend(mitmdump: string, dir: string): Promise<void> {
   const before = await Deno.readFile(file);
   const r = await runProbe([
     "capture",
-    "codex",
-    "--mitmdump",
-    mitmdump,
-    "--port",
-    "api=0",
-    "--port",
-    "chatgpt=0",
-    "--output-dir",
-    dir,
+    ...codexCaptureArgs(mitmdump, { outputDir: dir }),
     "--",
     "true",
   ]);
@@ -135,12 +91,7 @@ async function refusesToAppend(mitmdump: string, dir: string): Promise<void> {
 
 /** After a failed step: stops probe (by its handle) and any mitmdump it left (by pid). */
 async function stopLeftovers(probe: ProbeProcess, dir: string): Promise<void> {
-  try {
-    probe.kill("SIGTERM");
-  } catch {
-    // it has exited, as it should have
-  }
-  await probe.finish();
+  await probe.stop(); // normally it has exited already
   for (const proxy of ["api", "chatgpt"]) {
     const pid = await recordedPid(dir, proxy).catch(() => 0);
     if (pid && await alive(pid)) Deno.kill(pid, "SIGKILL");
@@ -157,7 +108,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     const out = `${dir}/cap`;
     const file = `${out}/traffic.jsonl`;
     let problems = 0;
-    const started = await startCapture(wrapper, upstream.url, out);
+    const started = await startCodexCapture(wrapper, upstream.url, out);
     try {
       const { probe, api, chatgpt } = started;
       const apiPid = await recordedPid(dir, "api");
@@ -270,7 +221,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     const wrapper = await pidRecordingMitmdump(dir, mitmdump);
     const out = `${dir}/cap`;
     const file = `${out}/traffic.jsonl`;
-    const started = await startCapture(wrapper, upstream.url, out);
+    const started = await startCodexCapture(wrapper, upstream.url, out);
     const pids = [await recordedPid(dir, "api"), await recordedPid(dir, "chatgpt")];
     // probe's own temp folder (addon, ready files), which a killed probe cannot remove.
     const probeTemp = dirname(await recordedOption(dir, "api", "probe_ready"));

@@ -1034,6 +1034,28 @@ export function rawRequest(baseUrl: string, req: RawRequest = {}): Promise<RawRe
   });
 }
 
+/**
+ * Opens a `hold` stream (`POST /v1/responses` with `body`) that the fake upstream at `baseUrl`
+ * holds after its first event, and resolves once the client has that event (or the request
+ * failed before it). `done` settles when the request ends: `status N`, or `failed: why`.
+ */
+export async function openHeldStream(
+  baseUrl: string,
+  body: string,
+): Promise<{ done: Promise<string> }> {
+  let first!: () => void;
+  const gotFirst = new Promise<void>((r) => first = r);
+  const done = rawRequest(baseUrl, {
+    method: "POST",
+    path: "/v1/responses",
+    headers: { "content-type": "application/json", "x-fake": "hold" },
+    body,
+    onChunk: () => first(),
+  }).then((r) => `status ${r.status}`, (err: Error) => `failed: ${err.message}`);
+  await Promise.race([gotFirst, done]);
+  return { done };
+}
+
 export interface ConnectProxy extends AsyncDisposable {
   url: string;
   port: number;

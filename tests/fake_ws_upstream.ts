@@ -18,6 +18,7 @@
  * {@link startDroppingWsUpstream} is a raw TCP variant that completes the handshake, answers
  * the first frame with two events and then drops the TCP connection without a close frame.
  */
+import { concat } from "./tools/data.ts";
 
 /** Marks a prompt that asks for a tool call. */
 export const TOOL_MARKER = "WS-TOOL";
@@ -325,16 +326,6 @@ async function readUntil(conn: Deno.Conn, buf: Uint8Array[], need: (b: Uint8Arra
     if (n === null) throw new Error("client went away");
     buf.push(chunk.slice(0, n));
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** One unmasked server text frame. */

@@ -15,21 +15,11 @@ import { parseSse, SseDecoderStream } from "../lib/sse.ts";
 import type { Entry } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
+import { rng } from "./tools/data.ts";
 
 const SEED = Number(Deno.env.get("PROBE_FUZZ_SEED") ?? 20261125);
 const ROUNDS = Number(Deno.env.get("PROBE_FUZZ_ROUNDS") ?? 400);
 const testdata = new URL("../testdata/", import.meta.url);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fixtures = ["sample_traffic.jsonl", "hostile_traffic.jsonl", "html_multi_traffic.jsonl"]
   .flatMap((name) => {

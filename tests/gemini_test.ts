@@ -1,23 +1,24 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Block, Entry, RenderedBody, ResponseView } from "../lib/types.ts";
-import { parseSse } from "../lib/sse.ts";
+import type { RenderedBody } from "../lib/types.ts";
 import {
   gemini,
   modelFromUrl,
   parseJsonArrayPrefix,
   usageFromMetadata,
 } from "../renderers/gemini.ts";
+import {
+  codeTexts,
+  entryFor,
+  fieldMap,
+  headings,
+  jsonView,
+  section,
+  sseView,
+  tableRows,
+} from "./tools/render_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function entryFor(url: string): Entry {
-  return {
-    timestamp: 0,
-    request: { method: "POST", url, headers: {}, body: null },
-    response: null,
-  };
-}
 
 const devEntry = entryFor(
   "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
@@ -32,47 +33,11 @@ function sseText(...objects: unknown[]): string {
 }
 
 function renderSse(text: string, entry = devEntry): RenderedBody {
-  const view: ResponseView = {
-    status: 200,
-    contentType: "text/event-stream",
-    body: text,
-    events: parseSse(text),
-  };
-  return gemini.renderResponse(view, entry);
+  return gemini.renderResponse(sseView(text), entry);
 }
 
 function renderJson(body: unknown, status = 200, entry = devEntry): RenderedBody {
-  return gemini.renderResponse({ status, contentType: "application/json", body }, entry);
-}
-
-/** The blocks after the heading `text`, up to the next heading. */
-function section(blocks: Block[], text: string): Block[] {
-  const start = blocks.findIndex((b) => b.kind === "heading" && b.text === text);
-  assert(start >= 0, `no heading "${text}" in ${JSON.stringify(headings(blocks))}`);
-  const rest = blocks.slice(start + 1);
-  const end = rest.findIndex((b) => b.kind === "heading");
-  return end < 0 ? rest : rest.slice(0, end);
-}
-
-function headings(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "heading" ? [b.text] : []));
-}
-
-/** All label/value rows of all fields blocks, as an object (later rows win). */
-function fieldMap(blocks: Block[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const b of blocks) if (b.kind === "fields") { for (const [k, v] of b.rows) out[k] = v; }
-  return out;
-}
-
-function codes(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "code" ? [b.text] : []));
-}
-
-function tableRows(blocks: Block[]): string[][] {
-  const t = blocks.find((b) => b.kind === "table");
-  assert(t && t.kind === "table", "no table");
-  return t.rows;
+  return gemini.renderResponse(jsonView(body, status), entry);
 }
 
 const candidate = (parts: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -138,7 +103,7 @@ Deno.test("gemini stream assembly", async (t) => {
       { candidates: [candidate([{ text: "world" }], { finishReason: "STOP" })] },
       { candidates: [candidate([])], usageMetadata: { promptTokenCount: 3, totalTokenCount: 5 } },
     ));
-    assertEquals(codes(section(out.blocks, "Output text")), ["Hello, world"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Hello, world"]);
     assertEquals(out.problems, []);
   });
 
@@ -148,8 +113,8 @@ Deno.test("gemini stream assembly", async (t) => {
       { candidates: [candidate([{ text: "more", thought: true }, { text: "Answer" }])] },
       { candidates: [candidate([{ text: " done" }], { finishReason: "STOP" })] },
     ));
-    assertEquals(codes(section(out.blocks, "Thoughts")), ["Think more"]);
-    assertEquals(codes(section(out.blocks, "Output text")), ["Answer done"]);
+    assertEquals(codeTexts(section(out.blocks, "Thoughts")), ["Think more"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Answer done"]);
   });
 
   await t.step("several function calls, with ids and no args", () => {
@@ -181,7 +146,7 @@ Deno.test("gemini stream assembly", async (t) => {
       fieldMap(out.blocks)["Finish reason"],
       "STOP (candidate 0), MAX_TOKENS (candidate 1)",
     );
-    assertEquals(codes(section(out.blocks, "Output text (candidate 1)")), ["B"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text (candidate 1)")), ["B"]);
     assertEquals(out.problems, ["finish reason MAX_TOKENS (candidate 1)"]);
   });
 });
@@ -257,7 +222,7 @@ Deno.test("gemini truncated streams", async (t) => {
       { candidates: [candidate([{ text: "ial" }])] },
     ));
     assertEquals(out.problems, ["stream truncated: no finishReason (last chunk: text)"]);
-    assertEquals(codes(section(out.blocks, "Output text")), ["Partial"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Partial"]);
     assert(
       out.blocks.some((b) =>
         b.kind === "paragraph" && b.text.startsWith("The stream was cut off (no finishReason")
@@ -273,7 +238,7 @@ Deno.test("gemini truncated streams", async (t) => {
       "stream truncated: no finishReason (last chunk: (not JSON), cut off mid-event)",
       "no usage reported",
     ]);
-    assertEquals(codes(section(out.blocks, "Last event (cut off)")), [
+    assertEquals(codeTexts(section(out.blocks, "Last event (cut off)")), [
       '{"candidates":[{"content":{"parts":[{"text":" the',
     ]);
     assertEquals(tableRows(section(out.blocks, "SSE events (2)")), [
@@ -293,7 +258,7 @@ Deno.test("gemini truncated streams", async (t) => {
     assertEquals(out.problems, [
       "stream truncated: last chunk cut off (text + finishReason + usage, cut off mid-event)",
     ]);
-    assertEquals(codes(section(out.blocks, "Output text")), ["Done"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Done"]);
   });
 
   await t.step("an empty stream", () => {
@@ -310,7 +275,7 @@ Deno.test("gemini truncated streams", async (t) => {
         "data: [DONE]\n\n",
     );
     assertEquals(out.problems, ["no usage reported", "1 SSE event(s) with data that is not JSON"]);
-    assertEquals(codes(section(out.blocks, "Events without JSON data (1)")), [
+    assertEquals(codeTexts(section(out.blocks, "Events without JSON data (1)")), [
       "event: message\ndata: [DONE]",
     ]);
   });
@@ -353,8 +318,8 @@ Deno.test("gemini Code Assist wrapper", async (t) => {
         ["Usage", "20 input | 2 output | 22 total"],
       ],
     });
-    assertEquals(codes(section(out.blocks, "Output text")), ["Hello there"]);
-    assertEquals(codes(section(out.blocks, "Other response fields")), [
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Hello there"]);
+    assertEquals(codeTexts(section(out.blocks, "Other response fields")), [
       '{\n  "(wrapper) consumedCredits": 1\n}',
     ]);
     assertEquals(out.usage, { input: 20, output: 2, total: 22 });
@@ -387,14 +352,14 @@ Deno.test("gemini Code Assist wrapper", async (t) => {
         ["Generation config", "temperature: 0, topP: 1"],
       ],
     });
-    assertEquals(codes(section(out.blocks, "System instruction")), ["You are Gemini CLI."]);
+    assertEquals(codeTexts(section(out.blocks, "System instruction")), ["You are Gemini CLI."]);
     assertEquals(tableRows(section(out.blocks, "Content parts (1)")), [[
       "1",
       "user",
       "text",
       "hello",
     ]]);
-    assertEquals(codes(section(out.blocks, "Other settings")), [
+    assertEquals(codeTexts(section(out.blocks, "Other settings")), [
       '{\n  "safetySettings": [\n    {\n      "category": "HARM_CATEGORY_HARASSMENT",\n' +
       '      "threshold": "OFF"\n    }\n  ]\n}',
     ]);
@@ -413,7 +378,7 @@ Deno.test("gemini Code Assist wrapper", async (t) => {
       caEntry,
     );
     assertEquals(fieldMap(out.blocks)["Trace ID"], "t-9");
-    assertEquals(codes(section(out.blocks, "Output text")), ['{"model":"flash"}']);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ['{"model":"flash"}']);
     assertEquals(out.problems, []);
   });
 });
@@ -436,7 +401,7 @@ Deno.test("gemini JSON responses", async (t) => {
         ["Chunks", "3 chunks (JSON array stream)"],
       ],
     });
-    assertEquals(codes(section(out.blocks, "Output text")), ["One two"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["One two"]);
     assertEquals(out.problems, []);
   });
 
@@ -444,12 +409,12 @@ Deno.test("gemini JSON responses", async (t) => {
     const text = JSON.stringify([{ candidates: [candidate([{ text: "Start" }])] }]).slice(0, -1) +
       ',\n{"candidates": [{"content": {"parts": [{"text": "mid';
     const out = renderJson(text);
-    assertEquals(codes(section(out.blocks, "Output text")), ["Start"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Start"]);
     assertEquals(out.problems, [
       "stream truncated: no finishReason (last chunk: text, array cut off)",
       "no usage reported",
     ]);
-    assertEquals(codes(section(out.blocks, "End of the body (cut off)")), [text]);
+    assertEquals(codeTexts(section(out.blocks, "End of the body (cut off)")), [text]);
   });
 
   await t.step("parseJsonArrayPrefix", () => {
@@ -536,7 +501,7 @@ Deno.test("gemini error bodies", async (t) => {
     const out = renderJson([withDetails], 429);
     assertEquals(out.problems, ["API error 429: RESOURCE_EXHAUSTED: Quota exceeded."]);
     assertEquals(headings(out.blocks), ["API error"]);
-    assertEquals(JSON.parse(codes(out.blocks)[0]), withDetails);
+    assertEquals(JSON.parse(codeTexts(out.blocks)[0]), withDetails);
   });
 
   await t.step("an error chunk inside a stream", () => {
@@ -642,10 +607,10 @@ Deno.test("gemini request", async (t) => {
         ["Cached content", "cachedContents/abc"],
       ],
     });
-    assertEquals(codes(section(out.blocks, "Response schema (responseJsonSchema)")), [
+    assertEquals(codeTexts(section(out.blocks, "Response schema (responseJsonSchema)")), [
       '{\n  "type": "object"\n}',
     ]);
-    assertEquals(codes(section(out.blocks, "Other settings")), [
+    assertEquals(codeTexts(section(out.blocks, "Other settings")), [
       '{\n  "labels": {\n    "team": "x"\n  }\n}',
     ]);
   });
@@ -686,7 +651,7 @@ Deno.test("gemini request", async (t) => {
       ["googleSearch", "built-in", "", ""],
       ["codeExecution", "built-in", "", ""],
     ]);
-    const schemas = JSON.parse(codes(section(out.blocks, "Tool schemas"))[0]);
+    const schemas = JSON.parse(codeTexts(section(out.blocks, "Tool schemas"))[0]);
     assertEquals(Object.keys(schemas), ["list_directory", "noop"]);
   });
 
@@ -811,7 +776,7 @@ Deno.test("gemini thoughtSignature on text parts", async (t) => {
         usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 },
       },
     ));
-    assertEquals(codes(section(out.blocks, "Output text")), ["Hello!"]);
+    assertEquals(codeTexts(section(out.blocks, "Output text")), ["Hello!"]);
     assertEquals(
       fieldMap(out.blocks)["Thought signatures"],
       "[thoughtSignature 7 chars], [thoughtSignature 5 chars]",

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Block, Entry, RenderedBody, ResponseView } from "../lib/types.ts";
+import type { Block, RenderedBody, ResponseView } from "../lib/types.ts";
 import { parseSse } from "../lib/sse.ts";
 import { generic, readApiError, statusLine } from "../renderers/generic.ts";
 import {
@@ -9,23 +9,16 @@ import {
   maskSecretFields,
   SECRET_MASK,
 } from "../lib/redact.ts";
+import { codeTexts, entryFor } from "./tools/render_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function entryFor(method: string, url: string, body: unknown = null): Entry {
-  return { timestamp: 0, request: { method, url, headers: {}, body }, response: null };
-}
-
-const anyEntry = entryFor("GET", "https://api.openai.com/v1/models");
+const anyEntry = entryFor("https://api.openai.com/v1/models", "GET");
 
 function respond(body: unknown, status = 200, contentType = "application/json"): RenderedBody {
   const view: ResponseView = { status, contentType, body };
   return generic.renderResponse(view, anyEntry);
-}
-
-function codes(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "code" ? [b.text] : []));
 }
 
 /** Every string a reader would see in the blocks. */
@@ -118,7 +111,7 @@ Deno.test("maskFormSecrets masks form-encoded credentials", async (t) => {
 
 Deno.test("generic request", async (t) => {
   await t.step("no body", () => {
-    assertEquals(generic.renderRequest(null, entryFor("HEAD", "http://h/")), {
+    assertEquals(generic.renderRequest(null, entryFor("http://h/", "HEAD")), {
       blocks: [{ kind: "paragraph", text: "(no body)" }],
     });
     assertEquals(generic.renderRequest("", anyEntry).blocks, [
@@ -155,15 +148,15 @@ Deno.test("generic request", async (t) => {
       code_verifier: "VERIFIER123",
       client_id: "app_1",
       redirect_uri: "http://localhost:1455/auth/callback",
-    }, entryFor("POST", "https://auth.openai.com/oauth/token"));
+    }, entryFor("https://auth.openai.com/oauth/token", "POST"));
     const text = visibleText(json.blocks);
     assert(!text.includes("ac_SECRETCODE") && !text.includes("VERIFIER123"), text);
     assert(text.includes("app_1"));
-    assertEquals(JSON.parse(codes(json.blocks)[0]).code, "[REDACTED]");
+    assertEquals(JSON.parse(codeTexts(json.blocks)[0]).code, "[REDACTED]");
 
     const form = generic.renderRequest(
       "client_secret=GOCSPX-SECRET&grant_type=refresh_token&refresh_token=1%2F%2F0gREFRESH",
-      entryFor("POST", "https://oauth2.googleapis.com/token"),
+      entryFor("https://oauth2.googleapis.com/token", "POST"),
     );
     assertEquals(form.blocks, [{
       kind: "code",
@@ -273,12 +266,12 @@ Deno.test("generic response", async (t) => {
     }]);
     assert(!visibleText(out.blocks).includes("SECRET"));
     const form = respond("access_token=gho_SECRET&scope=repo&token_type=bearer", 200, "text/plain");
-    assertEquals(codes(form.blocks), ["access_token=[REDACTED]&scope=repo&token_type=bearer"]);
+    assertEquals(codeTexts(form.blocks), ["access_token=[REDACTED]&scope=repo&token_type=bearer"]);
   });
 
   await t.step("nested JSON is pretty-printed, secrets masked, size capped", () => {
     const out = respond({ user: { apiKey: "AIzaSECRET", tier: "free" }, notes: ["a"] });
-    assertEquals(codes(out.blocks), [
+    assertEquals(codeTexts(out.blocks), [
       JSON.stringify({ user: { apiKey: "[REDACTED]", tier: "free" }, notes: ["a"] }, null, 2),
     ]);
     const items = { items: Array.from({ length: 2000 }, (_, i) => ({ n: i })) };
@@ -288,7 +281,7 @@ Deno.test("generic response", async (t) => {
     assertEquals(huge.blocks.slice(-1), [
       { kind: "paragraph", text: `Showing the first 8000 of ${size} characters.` },
     ]);
-    assertEquals(codes(huge.blocks)[0].length, 8001); // 8000 + "…"
+    assertEquals(codeTexts(huge.blocks)[0].length, 8001); // 8000 + "…"
   });
 });
 

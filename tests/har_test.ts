@@ -34,6 +34,7 @@ import type { Entry } from "../lib/types.ts";
 import { VERSION } from "../lib/version.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
+import { concat } from "./tools/data.ts";
 
 const testdata = new URL("../testdata/", import.meta.url);
 const fixture = (name: string) => new URL(name, testdata).pathname;
@@ -366,16 +367,6 @@ Deno.test("writeHar streaming", async (t) => {
     assertValidHar(har);
   });
 });
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 Deno.test("exportHar", async (t) => {
   await t.step("the sample exports as a valid HAR 1.2", async () => {

@@ -1,22 +1,23 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Block, Entry, RenderedBody, ResponseView } from "../lib/types.ts";
-import { parseSse } from "../lib/sse.ts";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import type { RenderedBody } from "../lib/types.ts";
 import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
 import { chatUsage, openaiChat } from "../renderers/openai_chat.ts";
+import {
+  codes,
+  entryFor,
+  fieldMap,
+  headings,
+  jsonView,
+  must,
+  section,
+  sseView,
+  table,
+} from "./tools/render_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const entry: Entry = {
-  timestamp: 0,
-  request: {
-    method: "POST",
-    url: "https://api.openai.com/v1/chat/completions",
-    headers: {},
-    body: null,
-  },
-  response: null,
-};
+const entry = entryFor("https://api.openai.com/v1/chat/completions");
 
 const REFERENCE_STREAM = await Deno.readTextFile(
   new URL("../testdata/chat_reference_stream.txt", import.meta.url),
@@ -42,53 +43,11 @@ function stream(...items: (Record<string, unknown> | string)[]): string {
 }
 
 function render(text: string): RenderedBody {
-  const view: ResponseView = {
-    status: 200,
-    contentType: "text/event-stream",
-    body: text,
-    events: parseSse(text),
-  };
-  return openaiChat.renderResponse(view, entry);
+  return openaiChat.renderResponse(sseView(text), entry);
 }
 
 function renderJson(body: unknown, status = 200): RenderedBody {
-  return openaiChat.renderResponse({ status, contentType: "application/json", body }, entry);
-}
-
-/** The blocks after the heading `text`, up to the next heading. */
-function section(blocks: Block[], text: string): Block[] {
-  const start = blocks.findIndex((b) => b.kind === "heading" && b.text === text);
-  assert(start >= 0, `no heading "${text}" in ${JSON.stringify(headings(blocks))}`);
-  const rest = blocks.slice(start + 1);
-  const end = rest.findIndex((b) => b.kind === "heading");
-  return end < 0 ? rest : rest.slice(0, end);
-}
-
-/** The value, asserted to be defined. */
-function must<T>(value: T | undefined): T {
-  assert(value !== undefined, "undefined");
-  return value;
-}
-
-function headings(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "heading" ? [b.text] : []));
-}
-
-/** All label/value rows of all fields blocks, as an object (later rows win). */
-function fieldMap(blocks: Block[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const b of blocks) if (b.kind === "fields") { for (const [k, v] of b.rows) out[k] = v; }
-  return out;
-}
-
-function codes(blocks: Block[]): { text: string; lang?: string }[] {
-  return blocks.flatMap((b) => (b.kind === "code" ? [{ text: b.text, lang: b.lang }] : []));
-}
-
-function table(blocks: Block[]): { header: string[]; rows: string[][] } {
-  const t = blocks.find((b) => b.kind === "table");
-  assert(t && t.kind === "table", "no table");
-  return { header: t.header, rows: t.rows };
+  return openaiChat.renderResponse(jsonView(body, status), entry);
 }
 
 const USAGE = {

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { Block, Entry, RenderedBody, ResponseView, SseEvent } from "../lib/types.ts";
+import type { RenderedBody, ResponseView, SseEvent } from "../lib/types.ts";
 import { openaiResponses } from "../renderers/openai_responses.ts";
 import {
   base64Bytes,
@@ -12,15 +12,21 @@ import {
   parseSseEvent,
   truncate,
 } from "../renderers/common.ts";
+import {
+  codes,
+  entryFor,
+  eventStream,
+  fieldMap,
+  headings,
+  jsonView,
+  section,
+  table,
+} from "./tools/render_helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const entry: Entry = {
-  timestamp: 0,
-  request: { method: "POST", url: "https://api.openai.com/v1/responses", headers: {}, body: null },
-  response: null,
-};
+const entry = entryFor("https://api.openai.com/v1/responses");
 
 /** A tiny SSE splitter for tests: blocks separated by a blank line; a tail without one is cut. */
 function sse(text: string): SseEvent[] {
@@ -41,47 +47,8 @@ function sse(text: string): SseEvent[] {
   return events;
 }
 
-/** SSE text from event objects (the `event:` line is the object's type). */
-function stream(...objects: Record<string, unknown>[]): string {
-  return objects.map((o) => `event: ${o.type}\ndata: ${JSON.stringify(o)}\n\n`).join("");
-}
-
 function view(events: SseEvent[]): ResponseView {
   return { status: 200, contentType: "text/event-stream", body: null, events };
-}
-
-function jsonView(body: unknown, status = 200): ResponseView {
-  return { status, contentType: "application/json", body };
-}
-
-/** The blocks after the heading `text`, up to the next heading. */
-function section(blocks: Block[], text: string): Block[] {
-  const start = blocks.findIndex((b) => b.kind === "heading" && b.text === text);
-  assert(start >= 0, `no heading "${text}" in ${JSON.stringify(blocks.map((b) => b.kind))}`);
-  const rest = blocks.slice(start + 1);
-  const end = rest.findIndex((b) => b.kind === "heading");
-  return end < 0 ? rest : rest.slice(0, end);
-}
-
-function headings(blocks: Block[]): string[] {
-  return blocks.flatMap((b) => (b.kind === "heading" ? [b.text] : []));
-}
-
-/** All label/value rows of all fields blocks, as an object (later rows win). */
-function fieldMap(blocks: Block[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const b of blocks) if (b.kind === "fields") { for (const [k, v] of b.rows) out[k] = v; }
-  return out;
-}
-
-function codes(blocks: Block[]): { text: string; lang?: string }[] {
-  return blocks.flatMap((b) => (b.kind === "code" ? [{ text: b.text, lang: b.lang }] : []));
-}
-
-function table(blocks: Block[]): { header: string[]; rows: string[][] } {
-  const t = blocks.find((b) => b.kind === "table");
-  assert(t && t.kind === "table", "no table");
-  return { header: t.header, rows: t.rows };
 }
 
 const completedUsage = {
@@ -93,7 +60,7 @@ const completedUsage = {
 };
 
 // The complete example of the reference (section 2).
-const REFERENCE_STREAM = stream(
+const REFERENCE_STREAM = eventStream(
   {
     type: "response.created",
     sequence_number: 0,
@@ -543,14 +510,14 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("usage line without and with cached/reasoning", () => {
-    const plain = renderStream(stream({
+    const plain = renderStream(eventStream({
       type: "response.completed",
       response: { id: "r", status: "completed", output: [], usage: completedUsage },
     }));
     assertEquals(fieldMap(plain.blocks).Usage, "245 input | 89 output | 334 total");
     assertEquals(plain.usage, { input: 245, output: 89, total: 334 });
 
-    const rich = renderStream(stream({
+    const rich = renderStream(eventStream({
       type: "response.completed",
       response: {
         status: "completed",
@@ -570,7 +537,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("truncated stream: function_call arguments assembled from deltas", () => {
-    const text = stream(
+    const text = eventStream(
       { type: "response.created", response: { id: "resp_2", status: "in_progress", output: [] } },
       {
         type: "response.output_item.added",
@@ -620,7 +587,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("cut mid-event: raw arguments and last event shown", () => {
-    const text = stream(
+    const text = eventStream(
       {
         type: "response.function_call_arguments.delta",
         item_id: "fc_1",
@@ -642,7 +609,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("output_item.done is preferred over deltas", () => {
-    const out = renderStream(stream(
+    const out = renderStream(eventStream(
       {
         type: "response.output_text.delta",
         item_id: "m",
@@ -675,7 +642,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("reasoning summary (done item and deltas), raw reasoning, encrypted note", () => {
-    const done = renderStream(stream(
+    const done = renderStream(eventStream(
       {
         type: "response.output_item.done",
         output_index: 0,
@@ -696,7 +663,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
       { kind: "paragraph", text: "Encrypted reasoning: gAAAAABoAB… (24 chars)." },
     ]);
 
-    const deltas = renderStream(stream(
+    const deltas = renderStream(eventStream(
       {
         type: "response.reasoning_summary_text.delta",
         item_id: "rs",
@@ -731,7 +698,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
 
   await t.step("custom_tool_call: input shown raw, also rebuilt from deltas", () => {
     const patch = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch";
-    const out = renderStream(stream(
+    const out = renderStream(eventStream(
       {
         type: "response.output_item.done",
         output_index: 0,
@@ -771,7 +738,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("error events: nested and top-level", () => {
-    const out = renderStream(stream(
+    const out = renderStream(eventStream(
       { type: "error", code: "rate_limit_exceeded", message: "Slow down", param: null },
       {
         type: "error",
@@ -795,7 +762,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("response.failed", () => {
-    const out = renderStream(stream(
+    const out = renderStream(eventStream(
       { type: "response.created", response: { id: "resp_f", status: "in_progress", output: [] } },
       {
         type: "response.failed",
@@ -816,7 +783,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("response.incomplete with usage", () => {
-    const out = renderStream(stream({
+    const out = renderStream(eventStream({
       type: "response.incomplete",
       response: {
         status: "incomplete",
@@ -832,7 +799,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
 
   await t.step("non-JSON data lines are shown, not thrown", () => {
     const text = "event: response.created\ndata: not json\n\ndata: [DONE]\n\n" +
-      stream({
+      eventStream({
         type: "response.completed",
         response: { status: "completed", output: [], usage: completedUsage },
       });
@@ -847,7 +814,7 @@ Deno.test("openaiResponses renderResponse (SSE)", async (t) => {
   });
 
   await t.step("unknown event and item types are counted and shown raw", () => {
-    const out = renderStream(stream(
+    const out = renderStream(eventStream(
       { type: "codex.rate_limits", primary: { used_percent: 12 } },
       { type: "response.output_item.done", output_index: 0, item: { type: "hologram", beam: 1 } },
       { type: "response.completed", response: { status: "completed", usage: completedUsage } },

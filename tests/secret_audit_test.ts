@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { rawRequest } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
-import { modeOf, ProbeProcess, readJsonl, runProbe } from "./tools/capture_helpers.ts";
+import { modeOf, readJsonl, runProbe, startCodexCapture } from "./tools/capture_helpers.ts";
 
 interface Planted {
   name: string;
@@ -130,27 +130,13 @@ async function capture(
   dir: string,
   keepSecrets: boolean,
 ): Promise<string> {
-  const p = new ProbeProcess([
-    "capture",
-    "codex",
-    "--mitmdump",
+  const { probe: p, api, chatgpt } = await startCodexCapture(
     mitmdump,
-    "--port",
-    "api=0",
-    "--port",
-    "chatgpt=0",
-    "--upstream",
-    `api=${upstream}`,
-    "--upstream",
-    `chatgpt=${upstream}`,
-    "--output-dir",
+    upstream,
     dir,
-    ...(keepSecrets ? ["--keep-secrets"] : []),
-  ]);
+    keepSecrets ? ["--keep-secrets"] : [],
+  );
   try {
-    await p.line(/^Press Ctrl\+C to stop\.$/);
-    const api = Number((await p.line(/^ {2}:(\d+) -> \S+ {2}\(Model API/))[1]);
-    const chatgpt = Number((await p.line(/^ {2}:(\d+) -> \S+ {2}\(Backend/))[1]);
     const model = await rawRequest(`http://127.0.0.1:${api}/`, {
       method: "POST",
       path: `/v1/responses?alt=json&key=${S["query-key"]}`,
@@ -175,12 +161,7 @@ async function capture(
     });
     assert.equal(oauth.status, 200);
   } catch (err) {
-    try {
-      p.kill("SIGTERM");
-    } catch {
-      // it has exited already
-    }
-    await p.finish();
+    await p.stop();
     throw err;
   }
   p.kill("SIGINT");
@@ -219,7 +200,7 @@ async function outputs(file: string, dir: string): Promise<Record<string, string
 for (const { path: mitmdump, version } of MITMDUMPS) {
   const tag = `[mitmproxy ${version}]`;
 
-  Deno.test(`secret audit: planted secrets reach no file probe writes (default), and with --keep-secrets only the JSONL and what the analyzer cannot mask ${tag}`, async (t) => {
+  Deno.test(`secret audit: planted secrets reach no file probe writes (default), and with --keep-secrets only the JSONL ${tag}`, async (t) => {
     await using upstream = startAuditUpstream();
     const root = await Deno.makeTempDir({ prefix: "probe-audit-" });
     try {

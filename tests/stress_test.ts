@@ -5,11 +5,11 @@
  * body must be what was sent: the upstream's SSE text byte for byte, JSON bodies deep-equal.
  */
 import assert from "node:assert/strict";
-import { CaptureSession } from "../lib/capture/session.ts";
 import type { Entry, ProxySpec, Target } from "../lib/types.ts";
 import { rawRequest } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
-import { readJsonl } from "./tools/capture_helpers.ts";
+import { readJsonl, startTempCapture } from "./tools/capture_helpers.ts";
+import { concat, rng } from "./tools/data.ts";
 
 const MITMDUMPS = await findMitmdumps();
 const EXCHANGES = 1000;
@@ -21,18 +21,6 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 /** Decodes what the upstream sent; throws if a test body were not valid UTF-8. */
 const strict = new TextDecoder("utf-8", { fatal: true });
-
-/** mulberry32: a small seedable PRNG, so every run sends the same bodies. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ["token", "délta", "流式", "stream", "🚀", 'a"quote', "back\\slash", "tab\tx", "ok"];
 
@@ -95,16 +83,6 @@ function answer(id: number, sse: boolean): Uint8Array<ArrayBuffer>[] {
     enc.encode(`event: response.completed\ndata: {"type":"response.completed","id":${id}}\n\n`),
   );
   return chunks;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 interface StressUpstream extends AsyncDisposable {
@@ -180,32 +158,23 @@ async function send(
 for (const { path: mitmdump, version } of MITMDUMPS) {
   Deno.test(`capture under stress: 2 proxies, ${CLIENTS} clients, ${EXCHANGES} SSE and JSON exchanges, every line valid and every body exact [mitmproxy ${version}]`, async () => {
     await using upstream = startStressUpstream();
-    const dir = await Deno.makeTempDir({ prefix: "probe-stress-" });
-    const file = `${dir}/traffic.jsonl`;
     const proxies: ProxySpec[] = ["one", "two"].map((name) => ({
       name,
       port: 0,
       upstream: upstream.url,
       purpose: `stress proxy ${name}`,
     }));
-    const session = await CaptureSession.start({
-      mitmdump,
-      target: target(proxies),
-      proxies,
-      output: file,
-      keepSecrets: false,
-    });
+    await using capture = await startTempCapture(mitmdump, target(proxies), "probe-stress-");
+    const { session, file } = capture;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const jobs = plan();
-      const base = (p: string) =>
-        `http://127.0.0.1:${session.proxies.find((x) => x.name === p)!.port}/`;
       const received = new Map<number, { status: number; body: string }>();
       let next = 0;
       const worker = async (client: number) => {
         while (next < jobs.length) {
           const job = jobs[next++];
-          received.set(job.id, await send(client, base(job.proxy), job));
+          received.set(job.id, await send(client, capture.url(job.proxy), job));
         }
       };
       const deadline = new Promise<never>((_, reject) => {
@@ -253,8 +222,6 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
       }
     } finally {
       clearTimeout(timer);
-      await session.stop();
-      await Deno.remove(dir, { recursive: true });
     }
   });
 }

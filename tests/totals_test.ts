@@ -51,29 +51,14 @@ Deno.test("Totals", async (t) => {
     const [table, note] = totals.usageBlocks(builtinPriceTable());
     assert.equal(table.kind, "table");
     if (table.kind !== "table") return;
-    assert.deepEqual(table.rows[0].slice(0, 8), [
-      "gpt-5",
-      "3",
-      "2",
-      "3000",
-      "2300",
-      "0",
-      "150",
-      "40",
-    ]);
+    // Input, cached, cache write, output, reasoning: only gpt-5 reported usage, so its sums
+    // are also the totals.
+    const sums = ["3000", "2300", "0", "150", "40"];
+    assert.deepEqual(table.rows[0].slice(0, 8), ["gpt-5", "3", "2", ...sums]);
     // 700 fresh × 1.25 + 2300 × 0.125 + 150 × 10 per million = 0.0026625
     assert.equal(table.rows[0][8], "$0.0027");
     assert.deepEqual(table.rows[1].slice(0, 3), ["(unknown model)", "1", "0"]);
-    assert.deepEqual(table.rows[2].slice(0, 8), [
-      "Total",
-      "4",
-      "2",
-      "3000",
-      "2300",
-      "0",
-      "150",
-      "40",
-    ]);
+    assert.deepEqual(table.rows[2].slice(0, 8), ["Total", "4", "2", ...sums]);
     assert.equal(note.kind, "paragraph");
     if (note.kind === "paragraph") assert.match(note.text, /estimate .* dated \d{4}-\d{2}-\d{2}/);
   });
@@ -92,62 +77,40 @@ Deno.test("Totals", async (t) => {
   });
 });
 
+/** A `POST /v1/responses` exchange at `timestamp`, with the rest of its entry. */
+const exchange = (timestamp: number, rest: Record<string, unknown>) => ({
+  timestamp,
+  request: {
+    method: "POST",
+    url: "https://x/v1/responses",
+    headers: {},
+    body: { model: "gpt-5", input: "hi" },
+  },
+  ...rest,
+});
+
 const problemCapture = [
   // HTTP error with an API error body
-  {
-    timestamp: 1,
-    request: {
-      method: "POST",
-      url: "https://x/v1/responses",
-      headers: {},
-      body: { model: "gpt-5", input: "hi" },
-    },
+  exchange(1, {
     response: {
       status_code: 429,
       headers: { "content-type": "application/json" },
       body: { error: { message: "Rate limit", type: "rate_limit", code: "rate_limited" } },
     },
-  },
+  }),
   // A stream cut off before response.completed
-  {
-    timestamp: 2,
-    request: {
-      method: "POST",
-      url: "https://x/v1/responses",
-      headers: {},
-      body: { model: "gpt-5", input: "hi" },
-    },
+  exchange(2, {
     response: {
       status_code: 200,
       headers: { "content-type": "text/event-stream" },
       body: 'event: response.created\ndata: {"type":"response.created","response":{"id":"r"}}\n\n' +
         'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hel',
     },
-  },
+  }),
   // Upstream refused; still recorded
-  {
-    timestamp: 3,
-    request: {
-      method: "POST",
-      url: "https://x/v1/responses",
-      headers: {},
-      body: { model: "gpt-5", input: "hi" },
-    },
-    response: null,
-    error: "Connection refused",
-  },
+  exchange(3, { response: null, error: "Connection refused" }),
   // In flight at shutdown
-  {
-    timestamp: 4,
-    request: {
-      method: "POST",
-      url: "https://x/v1/responses",
-      headers: {},
-      body: { model: "gpt-5", input: "hi" },
-    },
-    response: null,
-    incomplete: true,
-  },
+  exchange(4, { response: null, incomplete: true }),
 ].map((e) => JSON.stringify(e)).join("\n") + "\n{broken\n";
 
 Deno.test("problems come first", async (t) => {

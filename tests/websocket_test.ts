@@ -13,6 +13,7 @@ import { openaiResponses } from "../renderers/openai_responses.ts";
 import { sumUsage } from "../renderers/openai_responses_ws.ts";
 import { codex } from "../targets/codex.ts";
 import { answerFrames, TOOL_MARKER, TOOL_OUTPUT, toolAnswer } from "./fake_ws_upstream.ts";
+import { section, tableRows } from "./tools/render_helpers.ts";
 
 const FIXTURE = new URL("../testdata/ws_codex_traffic.jsonl", import.meta.url).pathname;
 const T0 = 1700000000;
@@ -105,20 +106,6 @@ function render(entry: Entry): RenderedBody {
 
 function headings(blocks: Block[]): string[] {
   return blocks.flatMap((b) => (b.kind === "heading" ? [`${b.level ?? 1} ${b.text}`] : []));
-}
-
-/** The blocks after the heading `text`, up to the next heading. */
-function section(blocks: Block[], text: string): Block[] {
-  const start = blocks.findIndex((b) => b.kind === "heading" && b.text === text);
-  assert.ok(start >= 0, `no heading "${text}" in ${JSON.stringify(headings(blocks))}`);
-  const end = blocks.findIndex((b, i) => i > start && b.kind === "heading");
-  return blocks.slice(start + 1, end === -1 ? undefined : end);
-}
-
-function tableRows(blocks: Block[]): string[][] {
-  const t = blocks.find((b) => b.kind === "table");
-  assert.ok(t && t.kind === "table", "a table");
-  return t.rows;
 }
 
 function fieldRows(blocks: Block[]): [string, string][] {

@@ -1,10 +1,12 @@
 /**
- * Small helpers shared by the capture stress, crash, secret-audit and bad-input tests: running
- * `probe` as a subprocess, a mitmdump wrapper that tells the test each mitmdump's pid, strict
- * JSONL reading and a few observed-readiness waits (no fixed sleeps).
+ * Small helpers shared by the capture tests and the capture benchmark: running `probe` as a
+ * subprocess, `probe capture codex` on free ports, a capture session in a temporary folder, a
+ * mitmdump wrapper that tells the test each mitmdump's pid, strict JSONL reading and a few
+ * observed-readiness waits (no fixed sleeps).
  */
 import assert from "node:assert/strict";
-import type { Entry } from "../../lib/types.ts";
+import { CaptureSession, type SessionOptions } from "../../lib/capture/session.ts";
+import type { Entry, Target } from "../../lib/types.ts";
 import { findMitmdumps, type Mitmdump, ROOT } from "./paths.ts";
 
 /** The CLI's entry point. */
@@ -23,8 +25,17 @@ export interface ProbeResult {
 /** Options of a `probe` subprocess. */
 export interface ProbeSpawnOptions {
   cwd?: string;
-  /** Variables laid over the test's environment. */
+  /** Variables laid over the test's environment (all of it, with `clearEnv`). */
   env?: Record<string, string>;
+  /** Start from an empty environment: probe and what it runs see only `env`. */
+  clearEnv?: boolean;
+  /**
+   * A process group of its own, like a terminal's foreground job, so the test can send Ctrl+C's
+   * SIGINT to probe, mitmdump and the command at once (`Deno.kill(-p.pid, "SIGINT")`).
+   */
+  ownGroup?: boolean;
+  /** After this many ms probe gets SIGTERM (which ends what it runs), so a stuck run fails. */
+  timeoutMs?: number;
 }
 
 /**
@@ -47,10 +58,12 @@ export class ProbeProcess {
   #done: Promise<void>;
 
   constructor(args: string[], opts: ProbeSpawnOptions = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+    const argv = [Deno.execPath(), "run", "-A", MAIN, ...args];
+    this.child = new Deno.Command(opts.ownGroup ? "setsid" : argv[0], {
+      args: opts.ownGroup ? argv : argv.slice(1),
       cwd: opts.cwd,
       env: opts.env,
+      clearEnv: opts.clearEnv,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -59,6 +72,10 @@ export class ProbeProcess {
       this.#collect(this.child.stdout, this.stdout),
       this.#collect(this.child.stderr, this.stderr),
     ]).then(() => {});
+    if (opts.timeoutMs !== undefined) {
+      const timer = setTimeout(() => this.#signal("SIGTERM"), opts.timeoutMs);
+      this.child.status.finally(() => clearTimeout(timer));
+    }
   }
 
   get pid(): number {
@@ -109,17 +126,150 @@ export class ProbeProcess {
     this.child.kill(signal);
   }
 
+  #signal(signal: Deno.Signal): void {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // it has exited already
+    }
+  }
+
   /** Waits for the exit and the end of its output. */
   async finish(): Promise<ProbeResult> {
     const status = await this.child.status;
     await this.#done;
     return { code: status.code, signal: status.signal, stdout: this.stdout, stderr: this.stderr };
   }
+
+  /** Ends probe (SIGTERM, unless it has exited already) and waits for it, as `finish` does. */
+  stop(): Promise<ProbeResult> {
+    this.#signal("SIGTERM");
+    return this.finish();
+  }
 }
 
 /** Runs `probe …` to its end. */
 export function runProbe(args: string[], opts: ProbeSpawnOptions = {}): Promise<ProbeResult> {
   return new ProbeProcess(args, opts).finish();
+}
+
+/** Upstreams and output folder of a `capture codex` run (each flag left out when not given). */
+export interface CodexCaptureOptions {
+  /** `--upstream api=…` */
+  api?: string;
+  /** `--upstream chatgpt=…` */
+  chatgpt?: string;
+  /** `--output-dir` */
+  outputDir?: string;
+}
+
+/**
+ * The arguments of `probe capture` (what follows `capture`) for the codex target with `mitmdump`
+ * and both proxies on free ports (`--port NAME=0`).
+ */
+export function codexCaptureArgs(mitmdump: string, opts: CodexCaptureOptions = {}): string[] {
+  return [
+    "codex",
+    "--mitmdump",
+    mitmdump,
+    "--port",
+    "api=0",
+    "--port",
+    "chatgpt=0",
+    ...(opts.api === undefined ? [] : ["--upstream", `api=${opts.api}`]),
+    ...(opts.chatgpt === undefined ? [] : ["--upstream", `chatgpt=${opts.chatgpt}`]),
+    ...(opts.outputDir === undefined ? [] : ["--output-dir", opts.outputDir]),
+  ];
+}
+
+/** A running `probe capture codex` (proxies only) and the ports its two proxies listen on. */
+export interface CodexCapture {
+  probe: ProbeProcess;
+  api: number;
+  chatgpt: number;
+}
+
+/**
+ * Starts `probe capture codex` (proxies only) with both proxies forwarding to `upstream` and
+ * recording into `outputDir`, plus `extra` arguments; resolves once probe says it is ready. If it
+ * never does, probe is stopped and the error thrown.
+ */
+export async function startCodexCapture(
+  mitmdump: string,
+  upstream: string,
+  outputDir: string,
+  extra: string[] = [],
+): Promise<CodexCapture> {
+  const probe = new ProbeProcess([
+    "capture",
+    ...codexCaptureArgs(mitmdump, { api: upstream, chatgpt: upstream, outputDir }),
+    ...extra,
+  ]);
+  try {
+    await probe.line(/^Press Ctrl\+C to stop\.$/);
+    const api = Number((await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Model API/))[1]);
+    const chatgpt = Number((await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Backend/))[1]);
+    return { probe, api, chatgpt };
+  } catch (err) {
+    await probe.stop();
+    throw err;
+  }
+}
+
+/** A capture session recording into a temporary folder, removed with it on dispose. */
+export interface TempCapture extends AsyncDisposable {
+  session: CaptureSession;
+  /** The capture file. */
+  file: string;
+  /** `http://127.0.0.1:PORT/` of a proxy of the session (the first one by default). */
+  url(proxy?: string): string;
+}
+
+/** How the session handles secrets and the way upstream (as `CaptureSession.start` takes them). */
+export type TempCaptureOptions = Partial<
+  Pick<SessionOptions, "keepSecrets" | "upstreamProxy" | "upstreamCa">
+>;
+
+/**
+ * Starts a capture session of `target` (all its proxies; secrets redacted unless
+ * `opts.keepSecrets`) into a new temporary folder named `prefix…`, which is removed again if
+ * the session does not start.
+ */
+export async function startTempCapture(
+  mitmdump: string,
+  target: Target,
+  prefix: string,
+  opts: TempCaptureOptions = {},
+): Promise<TempCapture> {
+  const dir = await Deno.makeTempDir({ prefix });
+  const file = `${dir}/traffic.jsonl`;
+  let session: CaptureSession;
+  try {
+    session = await CaptureSession.start({
+      mitmdump,
+      target,
+      proxies: target.proxies,
+      output: file,
+      keepSecrets: opts.keepSecrets ?? false,
+      upstreamProxy: opts.upstreamProxy,
+      upstreamCa: opts.upstreamCa,
+    });
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true });
+    throw err;
+  }
+  return {
+    session,
+    file,
+    url: (proxy?: string) => {
+      const p = proxy ? session.proxies.find((x) => x.name === proxy)! : session.proxies[0];
+      return `http://127.0.0.1:${p.port}/`;
+    },
+    [Symbol.asyncDispose]: async () => {
+      await session.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 /** The newest mitmdump the setup found (the pip one), for tests that need only one. */
