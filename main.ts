@@ -9,8 +9,6 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { dirname, join } from "node:path";
 import { analyzeFile } from "./lib/analyze.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
-import { exportHar } from "./lib/export.ts";
-import { htmlWriter } from "./lib/html.ts";
 import { markdownWriter } from "./lib/markdown.ts";
 import { loadPriceTable } from "./lib/prices.ts";
 import { isTargetFile, loadTargetFileSync } from "./lib/target_file.ts";
@@ -162,7 +160,8 @@ async function analyzeCommand(args: string[]): Promise<number> {
     renderers: builtinRenderers,
     warn,
     full: values.full ?? false,
-    writer: format === "html" ? htmlWriter : markdownWriter,
+    // The HTML writer (and node:crypto for its CSP hash) loads only when asked for.
+    writer: format === "html" ? (await import("./lib/html.ts")).htmlWriter : markdownWriter,
     ...(values.renderer ? { renderer: values.renderer } : {}),
     ...(values.prices ? { prices: await loadPriceTable(values.prices) } : {}),
     ...(Deno.stderr.isTerminal() ? { progress: progressReporter(values.input) } : {}),
@@ -213,6 +212,7 @@ async function exportCommand(args: string[]): Promise<number> {
   if (!values.har) throw new UsageError("export: --har OUT.har is required");
   if (!values.input) throw new UsageError("export: --input FILE is required");
   const extra = values.target ? findTarget(values.target).redactedHeaders : [];
+  const { exportHar } = await import("./lib/export.ts");
   const result = await exportHar({
     input: values.input,
     output: values.har,
