@@ -46,7 +46,8 @@ export function escapeHeading(text: string): string {
 
 /** Escapes text for a GFM table cell: inline escaping plus `|`. Empty cells stay empty. */
 export function escapeCell(text: string): string {
-  return escapeInline(text).replace(/\|/g, "\\|");
+  const out = escapeInline(text);
+  return out.includes("|") ? out.replace(/\|/g, "\\|") : out;
 }
 
 /**
@@ -67,13 +68,19 @@ export function codeBlock(raw: string, lang = ""): string {
 }
 
 export function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.map(escapeCell).join(" | ")} |`;
-  const out = [line(header), `|${header.map(() => "---").join("|")}|`];
+  // Built by appending: this runs for every row of every exchange.
+  const n = header.length;
+  let out = "| ";
+  for (let i = 0; i < n; i++) out += (i > 0 ? " | " : "") + escapeCell(header[i]);
+  out += " |\n|";
+  for (let i = 0; i < n; i++) out += i > 0 ? "|---" : "---";
+  out += "|\n";
   for (const row of rows) {
-    const cells = header.map((_, i) => row[i] ?? "");
-    out.push(line(cells));
+    out += "| ";
+    for (let i = 0; i < n; i++) out += (i > 0 ? " | " : "") + escapeCell(row[i] ?? "");
+    out += " |\n";
   }
-  return out.join("\n") + "\n";
+  return out;
 }
 
 /** Renders blocks; a heading of relative level 1 becomes a Markdown heading of `baseLevel`. */

@@ -246,8 +246,12 @@ function messageKeys(message: unknown): string[] {
   if (!isRecord(message)) return [itemKey(message)];
   const { role, content } = message;
   const rest = remainingKeys(message, MESSAGE_KEYS);
+  // The text of itemKey({ role, block, rest }), with role and rest stringified once per
+  // message rather than once per block (undefined members are left out, as stringify does).
+  const head = role === undefined ? "{" : `{"role":${JSON.stringify(role)},`;
+  const tail = rest === undefined ? "}" : `,"rest":${JSON.stringify(rest)}}`;
   const key = (block: unknown) =>
-    itemKey({ role, block: isRecord(block) ? withoutCacheControl(block) : block, rest });
+    `${head}"block":${itemKey(isRecord(block) ? withoutCacheControl(block) : block)}${tail}`;
   if (typeof content === "string") return [key({ type: "text", text: content })];
   if (Array.isArray(content) && content.length > 0) return content.map(key);
   if (isRecord(content)) return [key(content)];
