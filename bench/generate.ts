@@ -8,6 +8,7 @@
  *   deno run -A bench/generate.ts OUT.jsonl [--mb 100] [--turns 60] [--format mixed] [--seed 1]
  */
 import { parseArgs } from "node:util";
+import { rng } from "../tests/tools/data.ts";
 
 export type Format = "responses" | "anthropic" | "mixed";
 
@@ -27,18 +28,6 @@ export interface Manifest {
   userMessages: string[];
   answers: string[];
   toolCalls: { name: string; marker: string }[];
-}
-
-/** A small, fast, seedable PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS = (

@@ -14,6 +14,7 @@ import { sumUsage } from "../renderers/openai_responses_ws.ts";
 import { codex } from "../targets/codex.ts";
 import { answerFrames, TOOL_MARKER, TOOL_OUTPUT, toolAnswer } from "./fake_ws_upstream.ts";
 import { section, tableRows } from "./tools/render_helpers.ts";
+import { rng } from "./tools/data.ts";
 
 const FIXTURE = new URL("../testdata/ws_codex_traffic.jsonl", import.meta.url).pathname;
 const T0 = 1700000000;
@@ -114,17 +115,6 @@ function fieldRows(blocks: Block[]): [string, string][] {
 
 const texts = (blocks: Block[]) =>
   blocks.flatMap((b) => (b.kind === "paragraph" || b.kind === "code" ? [b.text] : []));
-
-/** A small seeded generator (mulberry32), for the odd-input step. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // lib/websocket.ts
