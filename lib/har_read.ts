@@ -18,6 +18,7 @@ import type {
   Timing,
   WebSocketMessage,
 } from "./types.ts";
+import { getHeader } from "./headers.ts";
 
 /**
  * Largest HAR read: the text must fit in one JavaScript string (V8: just under 512 Mi
@@ -215,7 +216,7 @@ export function harEntryToEntry(value: unknown, opts: HarConvertOptions = {}): H
     postData ? postText(postData) : undefined,
     postData && typeof postData.mimeType === "string"
       ? postData.mimeType
-      : headerValue(reqHeaders, "content-type"),
+      : getHeader(reqHeaders, "content-type"),
     postData?._encoding ?? postData?.encoding,
     opts.trustSizes && typeof req.bodySize === "number" && req.bodySize >= 0
       ? req.bodySize
@@ -249,7 +250,7 @@ export function harEntryToEntry(value: unknown, opts: HarConvertOptions = {}): H
         typeof content.text === "string" ? content.text : undefined,
         typeof content.mimeType === "string" && content.mimeType !== ""
           ? content.mimeType
-          : headerValue(headers, "content-type"),
+          : getHeader(headers, "content-type"),
         content.encoding,
         opts.trustSizes && typeof content.size === "number" && content.size >= 0
           ? content.size
@@ -306,11 +307,6 @@ function joinHeaders(list: unknown): Headers | string {
     }
   }
   return out;
-}
-
-function headerValue(headers: Headers, name: string): string {
-  for (const key in headers) if (key.toLowerCase() === name) return headers[key];
-  return "";
 }
 
 /** MIME types whose base64 bodies are decoded to text (when the bytes are UTF-8). */
