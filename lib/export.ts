@@ -5,7 +5,7 @@
  */
 import { ProbeError } from "./errors.ts";
 import { writeHar } from "./har.ts";
-import { isHarFile, readCaptureEntries } from "./har_read.ts";
+import { isHarInput, readCaptureEntries } from "./har_read.ts";
 import { headerRedactor, maskFormSecrets, maskSecretFields, redactUrl } from "./redact.ts";
 import type { Entry, Headers } from "./types.ts";
 
@@ -66,9 +66,7 @@ function maskBody(body: unknown, encoding: string | undefined): unknown {
  */
 export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
   const redact = headerRedactor(opts.redactHeaders);
-  const what = opts.input.toLowerCase().endsWith(".har") || await isHarFile(opts.input)
-    ? "entry"
-    : "line";
+  const what = await isHarInput(opts.input) ? "entry" : "line";
   const source = readCaptureEntries(opts.input, (line, reason) => {
     opts.warn(`warning: ${opts.input}:${line}: skipping malformed ${what} (${reason})`);
   });

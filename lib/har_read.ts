@@ -59,16 +59,18 @@ export async function isHarFile(path: string): Promise<boolean> {
   }
 }
 
-/**
- * Streams the entries of a JSONL capture or a HAR file: HAR when the name ends in `.har` or
- * {@link isHarFile} says so, JSONL otherwise.
- */
+/** Whether an input is read as HAR: its name ends in `.har`, or {@link isHarFile} says so. */
+export async function isHarInput(path: string): Promise<boolean> {
+  return path.toLowerCase().endsWith(".har") || await isHarFile(path);
+}
+
+/** Streams the entries of a JSONL capture or a HAR file ({@link isHarInput}). */
 export async function* readCaptureEntries(
   path: string,
   onMalformed: MalformedLineHandler,
   onBytes?: (count: number) => void,
 ): AsyncGenerator<NumberedEntry> {
-  if (path.toLowerCase().endsWith(".har") || await isHarFile(path)) {
+  if (await isHarInput(path)) {
     yield* readHarEntries(path, onMalformed);
   } else {
     yield* readEntries(path, onMalformed, onBytes);
