@@ -231,6 +231,7 @@ class ProbeCapture:
         # probe started this mitmdump: if probe dies (even by SIGKILL), this process is
         # re-parented and must not go on proxying and recording on its own.
         self.parent_pid = os.getppid()
+        self.orphaned = False
 
     # ---------------------------------------------------------------- options and lifecycle
 
@@ -287,11 +288,36 @@ class ProbeCapture:
             self.ready_task = asyncio.ensure_future(self._announce_ready())
         if ctx.options.probe_watch_parent:
             self.parent_task = asyncio.ensure_future(self._watch_parent())
+            # mitmproxy 9+ logs through `logging`: a record emitted after probe died, before
+            # the watcher's next look, must not reach the dead pipe either.
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(self._orphan_filter)
+
+    def _orphan_filter(self, _record) -> bool:
+        if os.getppid() != self.parent_pid:
+            self._orphaned()
+        return True
 
     async def _watch_parent(self):
         while os.getppid() == self.parent_pid:
-            await asyncio.sleep(0.25)
-        log.warning("probe: the probe process that started mitmdump is gone; shutting down")
+            await asyncio.sleep(0.1)
+        self._orphaned()
+
+    def _orphaned(self):
+        """probe is gone: stop proxying, keep what is in flight."""
+        if self.orphaned:
+            return
+        self.orphaned = True
+        # Our stdout and stderr are pipes to the dead probe. mitmproxy exits on the spot when
+        # a log line cannot be printed (termlog: "cannot print, exit immediately"), before the
+        # done hook writes the exchanges in flight; with PYTHONUNBUFFERED that is the very next
+        # line. Nobody reads them any more, so they go to /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
         ctx.master.shutdown()  # the done hook still writes in-flight exchanges (incomplete)
 
     async def _announce_ready(self):

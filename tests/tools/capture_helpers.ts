@@ -199,12 +199,13 @@ export async function startCodexCapture(
   upstream: string,
   outputDir: string,
   extra: string[] = [],
+  env?: Record<string, string>,
 ): Promise<CodexCapture> {
   const probe = new ProbeProcess([
     "capture",
     ...codexCaptureArgs(mitmdump, { api: upstream, chatgpt: upstream, outputDir }),
     ...extra,
-  ]);
+  ], { env });
   try {
     await probe.line(/^Press Ctrl\+C to stop\.$/);
     const api = Number((await probe.line(/^ {2}:(\d+) -> \S+ {2}\(Model API/))[1]);
