@@ -22,12 +22,36 @@ export function hashText(text: string): string {
 }
 
 /**
- * Identity of a JSON value for comparing items across requests: its JSON text. Native
- * stringify and string comparison are far cheaper than hashing in JS on the hot path; the
- * tracker hashes the keys of conversations it has not seen for a while, to bound memory.
+ * The JSON text of a value: the stored form of an item's identity once its conversation has
+ * gone idle (hashed), and a fingerprint for tool definitions.
  */
 export function itemKey(value: unknown): string {
   return JSON.stringify(value) ?? "undefined";
+}
+
+/**
+ * Whether two JSON values are equal (objects regardless of key order). Items are compared as
+ * parsed values: no text is built, and equal strings compare natively, which keeps the per-turn
+ * delta off the profile of a large capture (stringifying every item cost more than parsing it).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
+    count++;
+  }
+  for (const _ in y) count--;
+  return count === 0;
 }
 
 /** The complete rendering of a request from its parts (the `--full` view). */
@@ -57,7 +81,11 @@ export interface Conversation {
   /** Exchange index of the conversation's latest request. */
   lastIndex: number;
   model?: string;
-  itemKeys: string[];
+  /**
+   * The item identities of the latest request: the values themselves while the conversation is
+   * live, their hashed JSON text once it is idle (`hashed`).
+   */
+  itemKeys: unknown[];
   system?: { text: string; index: number };
   tools?: { fingerprints: Record<string, string>; index: number };
   /** Keys, system text and tool fingerprints are stored hashed (an idle conversation). */
@@ -119,15 +147,19 @@ export class ConversationTracker {
     }
     const keys = parts.items?.keys ?? [];
     let hashedKeys: string[] | undefined;
+    let firstHash: string | undefined;
     let best: Conversation | undefined;
     let bestShared = 0;
     for (const conv of this.#all) {
       if (parts.model && conv.model && parts.model !== conv.model) continue;
-      if (conv.itemKeys.length === 0 || keys.length === 0 || !firstMatches(conv, keys)) continue;
-      const shared = sharedPrefix(
-        conv.itemKeys,
-        conv.hashed ? (hashedKeys ??= keys.map(hashText)) : keys,
-      );
+      if (conv.itemKeys.length === 0 || keys.length === 0) continue;
+      const first = conv.hashed ? (firstHash ??= hashText(itemKey(keys[0]))) : keys[0];
+      if (!sameJson(conv.itemKeys[0], first)) {
+        continue; // a cheap look at the first item before the whole prefix
+      }
+      const shared = conv.hashed
+        ? sharedPrefix(conv.itemKeys, hashedKeys ??= keys.map((key) => hashText(itemKey(key))))
+        : sharedPrefix(conv.itemKeys, keys);
       if (shared > 0 && shared >= bestShared) {
         best = conv;
         bestShared = shared;
@@ -160,16 +192,11 @@ export class ConversationTracker {
   }
 }
 
-/** Cheap pre-check before a full prefix comparison: do the first items match? */
-function firstMatches(conv: Conversation, keys: readonly string[]): boolean {
-  return conv.itemKeys[0] === (conv.hashed ? hashText(keys[0]) : keys[0]);
-}
-
 /** Replaces a conversation's remembered texts by hashes: it keeps working, in less memory. */
 function compact(conv: Conversation): void {
   if (conv.hashed) return;
   conv.hashed = true;
-  conv.itemKeys = conv.itemKeys.map(hashText);
+  conv.itemKeys = conv.itemKeys.map((key) => hashText(itemKey(key)));
   if (conv.system) conv.system.text = hashText(conv.system.text);
   if (conv.tools) {
     conv.tools.fingerprints = Object.fromEntries(
@@ -178,10 +205,11 @@ function compact(conv: Conversation): void {
   }
 }
 
-function sharedPrefix(a: readonly string[], b: readonly string[]): number {
+/** The length of the common prefix of two identity lists (hashes, or values compared as JSON). */
+function sharedPrefix(a: readonly unknown[], b: readonly unknown[]): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
-  while (i < n && a[i] === b[i]) i++;
+  while (i < n && sameJson(a[i], b[i])) i++;
   return i;
 }
 
@@ -225,7 +253,9 @@ export function deltaRequestBlocks(
 
   if (parts.items) {
     const { row, full, header, title } = parts.items;
-    const keys = conv.hashed ? parts.items.keys.map(hashText) : parts.items.keys;
+    const keys = conv.hashed
+      ? parts.items.keys.map((key) => hashText(itemKey(key)))
+      : parts.items.keys;
     const count = keys.length;
     const shared = parts.continues ? 0 : sharedPrefix(conv.itemKeys, keys);
     let note: string;

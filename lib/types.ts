@@ -204,8 +204,11 @@ export interface RequestParts {
   items?: {
     title: string;
     header: string[];
-    /** Identity of each item, compared across requests (e.g. its JSON text). */
-    keys: string[];
+    /**
+     * Identity of each item, compared across requests as JSON values (deep equality): the item
+     * itself, or a value built from it that leaves out what does not count (cache markers).
+     */
+    keys: unknown[];
     /** The table row of item `i`. */
     row(i: number): string[];
     /** Full text of item `i` when its row shows only an excerpt. */

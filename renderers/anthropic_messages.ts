@@ -9,7 +9,6 @@
  * odd input.
  */
 
-import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
@@ -242,20 +241,19 @@ const MESSAGE_KEYS: ReadonlySet<string> = new Set(["role", "content"]);
  * Identities of a message's rows: each content block with the role (and any other message
  * keys), cache breakpoints left out, string content as the text block it stands for.
  */
-function messageKeys(message: unknown): string[] {
-  if (!isRecord(message)) return [itemKey(message)];
+function messageKeys(message: unknown): unknown[] {
+  if (!isRecord(message)) return [message];
   const { role, content } = message;
   const rest = remainingKeys(message, MESSAGE_KEYS);
-  // The text of itemKey({ role, block, rest }), with role and rest stringified once per
-  // message rather than once per block (undefined members are left out, as stringify does).
-  const head = role === undefined ? "{" : `{"role":${JSON.stringify(role)},`;
-  const tail = rest === undefined ? "}" : `,"rest":${JSON.stringify(rest)}}`;
-  const key = (block: unknown) =>
-    `${head}"block":${itemKey(isRecord(block) ? withoutCacheControl(block) : block)}${tail}`;
+  const key = (block: unknown) => ({
+    role,
+    block: isRecord(block) ? withoutCacheControl(block) : block,
+    rest,
+  });
   if (typeof content === "string") return [key({ type: "text", text: content })];
   if (Array.isArray(content) && content.length > 0) return content.map(key);
   if (isRecord(content)) return [key(content)];
-  return [itemKey(message)];
+  return [message];
 }
 
 /** Row `unit` of a message: one per content block, numbered "3" or "3.1", "3.2", ... */

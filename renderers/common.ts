@@ -596,7 +596,7 @@ export interface UnitSpec {
   /** Index of the first message that is an item (earlier ones are shown elsewhere). */
   first?: number;
   /** The identity of each unit (part, block, or the whole message) of a message. */
-  keys(message: unknown): string[];
+  keys(message: unknown): unknown[];
   /** The table row of unit `unit` of the message at `index`. */
   row(message: unknown, index: number, unit: number): string[];
   /** The full text of a unit whose row shows only an excerpt. */
@@ -609,7 +609,7 @@ export interface UnitSpec {
  */
 export function unitItems(spec: UnitSpec): NonNullable<RequestParts["items"]> {
   const { messages } = spec;
-  const keys: string[] = [];
+  const keys: unknown[] = [];
   const at: number[] = [];
   const unit: number[] = [];
   for (let i = spec.first ?? 0; i < messages.length; i++) {

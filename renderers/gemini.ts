@@ -325,11 +325,11 @@ function partsOf(content: unknown): unknown[] | undefined {
 }
 
 /** Identities of a content's rows: each part with the role, or the whole content. */
-function contentKeys(content: unknown): string[] {
+function contentKeys(content: unknown): unknown[] {
   const parts = partsOf(content);
-  if (!parts) return [itemKey(content)];
+  if (!parts) return [content];
   const role = (content as JsonObject).role;
-  return parts.map((part) => itemKey({ role, part }));
+  return parts.map((part) => ({ role, part }));
 }
 
 const roleText = (content: JsonObject) =>

@@ -7,7 +7,6 @@
  * Unknown fields and chunk kinds are kept and shown raw; nothing here throws on odd input.
  */
 
-import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
@@ -254,8 +253,8 @@ function systemText(found: [number, JsonObject][]): string {
  * Identity of a message across requests. Cache breakpoints are left out and a lone text part
  * counts as the string it holds: clients that cache move both to the newest messages.
  */
-function messageKey(message: unknown): string {
-  if (!isRecord(message)) return itemKey(message);
+function messageKey(message: unknown): unknown {
+  if (!isRecord(message)) return message;
   let m = withoutCacheControl(message);
   const content = m.content;
   if (Array.isArray(content)) {
@@ -268,7 +267,7 @@ function messageKey(message: unknown): string {
       typeof only.text === "string" && Object.keys(only).length === 2;
     if (lone || parts !== content) m = { ...m, content: lone ? only.text : parts };
   }
-  return itemKey(m);
+  return m;
 }
 
 /**

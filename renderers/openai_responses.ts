@@ -8,7 +8,6 @@
  * odd input.
  */
 
-import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
@@ -248,7 +247,7 @@ function inputItems(input: unknown): RequestParts["items"] | Block[] {
     return {
       title,
       header,
-      keys: [itemKey(input)],
+      keys: [input],
       row: () => ["1", "user", "message", excerpt(input, CELL)],
       full: () => (input.length > CELL ? capText(input).text : undefined),
     };
@@ -259,7 +258,7 @@ function inputItems(input: unknown): RequestParts["items"] | Block[] {
   return {
     title,
     header,
-    keys: input.map(itemKey),
+    keys: input,
     row: (i) => inputRow(input[i], i),
     full: (i) => itemFullText(input[i]),
   };
