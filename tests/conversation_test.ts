@@ -5,6 +5,7 @@ import {
   fullRequestBlocks,
   hashText,
   lineDiff,
+  sameJson,
 } from "../lib/conversation.ts";
 import { analyzeFile } from "../lib/analyze.ts";
 import type { Block, RequestParts } from "../lib/types.ts";
@@ -26,6 +27,30 @@ function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts 
     ...over,
   };
 }
+
+Deno.test("sameJson is JSON equality of parsed values", async (t) => {
+  const cases: [string, unknown, unknown, boolean][] = [
+    ["equal strings", "a", "a", true],
+    ["a number and its text", 1, "1", false],
+    ["null and an empty object", null, {}, false],
+    ["an array and an object with index keys", ["x"], { 0: "x" }, false],
+    ["arrays of different length", [1, 2], [1], false],
+    ["nested equal values, separately parsed", JSON.parse('{"a":[{"b":"c"}],"d":null}'), {
+      a: [{ b: "c" }],
+      d: null,
+    }, true],
+    ["key order does not count", { a: 1, b: 2 }, { b: 2, a: 1 }, true],
+    ["a missing key", { a: 1, b: 2 }, { a: 1 }, false],
+    ["an extra key", { a: 1 }, { a: 1, b: 2 }, false],
+    ["a changed deep string", { m: [{ t: "hello" }] }, { m: [{ t: "hellO" }] }, false],
+  ];
+  for (const [name, a, b, same] of cases) {
+    await t.step(name, () => {
+      assert.equal(sameJson(a, b), same);
+      assert.equal(sameJson(b, a), same);
+    });
+  }
+});
 
 function texts(blocks: Block[]): string[] {
   return blocks.map((b) => {
