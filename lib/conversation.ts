@@ -90,6 +90,11 @@ export interface Conversation {
   tools?: { fingerprints: Record<string, string>; index: number };
   /** Keys, system text and tool fingerprints are stored hashed (an idle conversation). */
   hashed: boolean;
+  /**
+   * The shared prefix the tracker measured when it matched a request to this conversation by
+   * history: the delta view reuses it rather than comparing the history a second time.
+   */
+  matched?: { keys: readonly unknown[]; shared: number };
 }
 
 /** Conversations whose keys are kept as full text; older ones are compacted to hashes. */
@@ -165,6 +170,7 @@ export class ConversationTracker {
         bestShared = shared;
       }
     }
+    if (best) best.matched = { keys, shared: bestShared };
     return best ?? this.#create("shared history", parts.model);
   }
 
@@ -257,7 +263,9 @@ export function deltaRequestBlocks(
       ? parts.items.keys.map((key) => hashText(itemKey(key)))
       : parts.items.keys;
     const count = keys.length;
-    const shared = parts.continues ? 0 : sharedPrefix(conv.itemKeys, keys);
+    const matched = conv.matched?.keys === parts.items.keys ? conv.matched.shared : undefined;
+    conv.matched = undefined;
+    const shared = parts.continues ? 0 : matched ?? sharedPrefix(conv.itemKeys, keys);
     let note: string;
     if (parts.continues) {
       note = `continues ${parts.continues}; all ${count} items are new`;
