@@ -5,9 +5,9 @@
  * agent's own status in all-in-one capture. It hands the built-in targets and renderers to
  * `lib/`, which imports neither.
  */
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { dirname, join } from "node:path";
 import { analyzeFile } from "./lib/analyze.ts";
+import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { markdownWriter } from "./lib/markdown.ts";
 import { loadPriceTable } from "./lib/prices.ts";
@@ -100,15 +100,12 @@ function findTarget(name: string): Target {
   return target;
 }
 
-function parse<const T extends ParseArgsOptionsConfig>(
-  args: string[],
-  options: T,
-  command: string,
-) {
+function parse<const T extends OptionSpecs>(args: string[], options: T, command: string) {
   try {
-    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
+    return parseArgs(args, options);
   } catch (err) {
-    throw new UsageError(`${command}: ${(err as Error).message} (see probe ${command} --help)`);
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`${command}: ${err.message} (see probe ${command} --help)`);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Parses the argv of `probe capture` into options. Throws UsageError for anything wrong. */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { isTargetFile, loadTargetFileSync } from "../target_file.ts";
 import type { ProxySpec, Target } from "../types.ts";
@@ -58,24 +58,20 @@ export function parseCaptureArgs(
 
   let parsed;
   try {
-    parsed = parseArgs({
-      args: own,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "output-dir": { type: "string", short: "o" },
-        "port": { type: "string", multiple: true },
-        "upstream": { type: "string", multiple: true },
-        "upstream-proxy": { type: "string" },
-        "upstream-ca": { type: "string" },
-        "analyze": { type: "boolean" },
-        "keep-secrets": { type: "boolean" },
-        "mitmdump": { type: "string" },
-        "help": { type: "boolean", short: "h" },
-      },
+    parsed = parseArgs(own, {
+      "output-dir": { type: "string", short: "o" },
+      "port": { type: "string", multiple: true },
+      "upstream": { type: "string", multiple: true },
+      "upstream-proxy": { type: "string" },
+      "upstream-ca": { type: "string" },
+      "analyze": { type: "boolean" },
+      "keep-secrets": { type: "boolean" },
+      "mitmdump": { type: "string" },
+      "help": { type: "boolean", short: "h" },
     });
   } catch (err) {
-    throw new UsageError(`capture: ${(err as Error).message}`);
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`capture: ${err.message}`);
   }
   const { values, positionals } = parsed;
   const names = targets.map((t) => t.name).join(", ");

@@ -1,0 +1,121 @@
+/**
+ * Command-line parsing: the part of node:util `parseArgs` that probe uses, with the same results
+ * and the same error messages (`tests/args_test.ts` compares the two).
+ *
+ * Why not node:util: importing it loads Node's inspect, errors and validators polyfills into
+ * every start-up of probe, for a few lines of parsing.
+ *
+ * Supported, as in `parseArgs({ args, options, strict: true, allowPositionals: true })`:
+ * string and boolean options, `short`, `multiple`, `--name=value`, `--name value`, `-x value`,
+ * `-xvalue`, grouped short flags (`-ht NAME`), and `--` (everything after it is positional).
+ * Not supported (probe does not use them): `default`, `tokens`, `allowNegative`, non-strict mode.
+ */
+import { UsageError } from "./errors.ts";
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** One character: `-x`. */
+  short?: string;
+  /** Collect every occurrence into an array. */
+  multiple?: boolean;
+}
+
+export type OptionSpecs = Record<string, OptionSpec>;
+
+type Scalar<O extends OptionSpec> = O["type"] extends "string" ? string : boolean;
+
+/** What `parseArgs` returns for each option: undefined when it is not given. */
+export type ParsedValues<T extends OptionSpecs> = {
+  [K in keyof T]?: T[K] extends { multiple: true } ? Scalar<T[K]>[] : Scalar<T[K]>;
+};
+
+/**
+ * Parses `args` against `options`. Throws UsageError with node:util's message for an unknown
+ * option, a string option without a value, a value given to a boolean option, and a value that
+ * looks like an option (`--target -x`); callers add which command it was.
+ */
+export function parseArgs<const T extends OptionSpecs>(
+  args: readonly string[],
+  options: T,
+): { values: ParsedValues<T>; positionals: string[] } {
+  // No prototype, as node:util's result: an option named like an Object method stays unset.
+  const values: Record<string, unknown> = Object.create(null);
+  const positionals: string[] = [];
+  const typeOf = (name: string) => Object.hasOwn(options, name) ? options[name].type : undefined;
+  // A short flag without an option of its own is reported under its letter ("Unknown option '-x'").
+  const longFor = (short: string) =>
+    Object.keys(options).find((name) => options[name].short === short) ?? short;
+
+  const add = (name: string, rawName: string, value: string | undefined, inline: boolean) => {
+    if (!Object.hasOwn(options, name)) {
+      throw new UsageError(
+        `Unknown option '${rawName}'. To specify a positional argument starting with a '-', ` +
+          `place it at the end of the command after '--', as in '-- ${JSON.stringify(rawName)}`,
+      );
+    }
+    const { type, short, multiple } = options[name];
+    const shortAndLong = `${short ? `-${short}, ` : ""}--${name}`;
+    if (type === "string" && value === undefined) {
+      throw new UsageError(`Option '${shortAndLong} <value>' argument missing`);
+    }
+    if (type === "boolean" && value !== undefined) {
+      throw new UsageError(`Option '${shortAndLong}' does not take an argument`);
+    }
+    // `--target -x` is more likely a forgotten value than a target named "-x".
+    if (!inline && value !== undefined && value.length > 1 && value[0] === "-") {
+      const example = rawName.startsWith("--")
+        ? `'${rawName}=-XYZ'`
+        : `'--${name}=-XYZ' or '${rawName}-XYZ'`;
+      throw new UsageError(
+        `Option '${rawName}' argument is ambiguous.\n` +
+          `Did you forget to specify the option argument for '${rawName}'?\n` +
+          `To specify an option argument starting with a dash use ${example}.`,
+      );
+    }
+    const v = value ?? true;
+    if (multiple) ((values[name] ??= []) as unknown[]).push(v);
+    else values[name] = v;
+  };
+
+  const rest = [...args];
+  while (rest.length > 0) {
+    const arg = rest.shift()!;
+    if (arg === "--") {
+      positionals.push(...rest);
+      break;
+    }
+    if (arg.length < 2 || arg[0] !== "-") {
+      positionals.push(arg); // including a lone "-" (stdout/stdin by convention)
+    } else if (arg[1] !== "-") {
+      const name = longFor(arg[1]);
+      if (arg.length === 2) {
+        // A string option takes the next argument whatever it looks like; add() then rejects
+        // one that looks like an option.
+        add(name, arg, typeOf(name) === "string" ? rest.shift() : undefined, false);
+      } else if (typeOf(name) === "string") {
+        add(name, `-${arg[1]}`, arg.slice(2), true); // -tcodex
+      } else {
+        // -abc is -a -b -c; a string option inside takes the rest as its value: -hfx is -h -fx.
+        const expanded: string[] = [];
+        for (let i = 1; i < arg.length; i++) {
+          if (typeOf(longFor(arg[i])) !== "string" || i === arg.length - 1) {
+            expanded.push(`-${arg[i]}`);
+          } else {
+            expanded.push(`-${arg.slice(i)}`);
+            break;
+          }
+        }
+        rest.unshift(...expanded);
+      }
+    } else if (!arg.includes("=", 3)) {
+      const name = arg.slice(2);
+      add(name, arg, typeOf(name) === "string" ? rest.shift() : undefined, false);
+    } else {
+      // As node:util: the name ends at the first "=" (so "--=a=b" names an option "").
+      const eq = arg.indexOf("=");
+      const name = arg.slice(2, eq);
+      add(name, `--${name}`, arg.slice(eq + 1), true);
+    }
+  }
+  return { values: values as ParsedValues<T>, positionals };
+}
