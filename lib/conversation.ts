@@ -87,7 +87,7 @@ export interface Conversation {
    */
   itemKeys: unknown[];
   system?: { text: string; index: number };
-  tools?: { fingerprints: Record<string, string>; index: number };
+  tools?: { fingerprints: Record<string, unknown>; index: number };
   /** Keys, system text and tool fingerprints are stored hashed (an idle conversation). */
   hashed: boolean;
   /**
@@ -206,7 +206,7 @@ function compact(conv: Conversation): void {
   if (conv.system) conv.system.text = hashText(conv.system.text);
   if (conv.tools) {
     conv.tools.fingerprints = Object.fromEntries(
-      Object.entries(conv.tools.fingerprints).map(([k, v]) => [k, hashText(v)]),
+      Object.entries(conv.tools.fingerprints).map(([k, v]) => [k, hashText(itemKey(v))]),
     );
   }
 }
@@ -297,7 +297,7 @@ export function deltaRequestBlocks(
     const prev = conv.tools;
     const now = conv.hashed
       ? Object.fromEntries(
-        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashText(v)]),
+        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashText(itemKey(v))]),
       )
       : parts.tools.fingerprints;
     const count = Object.keys(now).length;
@@ -306,7 +306,7 @@ export function deltaRequestBlocks(
       const added = Object.keys(now).filter((n) => !(n in prev.fingerprints));
       const removed = Object.keys(prev.fingerprints).filter((n) => !(n in now));
       const changed = Object.keys(now).filter((n) =>
-        n in prev.fingerprints && prev.fingerprints[n] !== now[n]
+        n in prev.fingerprints && !sameJson(prev.fingerprints[n], now[n])
       );
       if (added.length + removed.length + changed.length === 0) {
         blocks.push({

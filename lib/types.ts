@@ -198,8 +198,11 @@ export interface RequestParts {
    * are functions: the delta view skips most of them, and this runs for every request.
    */
   system?: { title: string; text: string; blocks(): Block[] };
-  /** Tool definitions: one fingerprint (e.g. the JSON text) per tool name, and the rendering. */
-  tools?: { title: string; fingerprints: Record<string, string>; blocks(): Block[] };
+  /**
+   * Tool definitions: one fingerprint per tool name (the definition, compared across requests
+   * as a JSON value), and the rendering.
+   */
+  tools?: { title: string; fingerprints: Record<string, unknown>; blocks(): Block[] };
   /** The conversation items (messages, tool calls and results, ...), shown as table rows. */
   items?: {
     title: string;

@@ -7,7 +7,7 @@
  * Markdown: the report writer does that.
  */
 
-import { fullRequestBlocks, itemKey } from "../lib/conversation.ts";
+import { fullRequestBlocks } from "../lib/conversation.ts";
 import { SECRET_MASK, secretFieldTest } from "../lib/redact.ts";
 import { eventJson } from "../lib/sse.ts";
 import type {
@@ -583,8 +583,8 @@ export function addToolsPart(
     parts.extra.push(...blocks(tools));
     return;
   }
-  const fingerprints: Record<string, string> = {};
-  for (const tool of tools) fingerprints[nameOf(tool)] = itemKey(tool);
+  const fingerprints: Record<string, unknown> = {};
+  for (const tool of tools) fingerprints[nameOf(tool)] = tool;
   parts.tools = { title: "Tools", fingerprints, blocks: () => blocks(tools) };
 }
 

@@ -11,7 +11,6 @@
  * input.
  */
 
-import { itemKey } from "../lib/conversation.ts";
 import type {
   Block,
   Entry,
@@ -418,20 +417,20 @@ function toolsBlocks(tools: unknown): Block[] {
 }
 
 /** Tool fingerprints keyed by function name (or built-in tool key), for the per-turn view. */
-function toolFingerprints(tools: unknown[]): Record<string, string> {
-  const fingerprints: Record<string, string> = {};
+function toolFingerprints(tools: unknown[]): Record<string, unknown> {
+  const fingerprints: Record<string, unknown> = {};
   tools.forEach((tool, i) => {
     if (!isRecord(tool)) {
-      fingerprints[`(tool ${i + 1})`] = itemKey(tool);
+      fingerprints[`(tool ${i + 1})`] = tool;
       return;
     }
     for (const [key, value] of Object.entries(tool)) {
       if (key === "functionDeclarations" && Array.isArray(value)) {
         value.forEach((fn, j) => {
           const name = isRecord(fn) ? str(fn.name) : undefined;
-          fingerprints[name ?? `(function ${i + 1}.${j + 1})`] = itemKey(fn);
+          fingerprints[name ?? `(function ${i + 1}.${j + 1})`] = fn;
         });
-      } else fingerprints[key] = itemKey(value);
+      } else fingerprints[key] = value;
     }
   });
   return fingerprints;

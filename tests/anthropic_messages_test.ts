@@ -401,10 +401,7 @@ Deno.test("anthropicMessages requestParts for the per-turn view", async (t) => {
       must(a.system).text,
       "x-anthropic-billing-header: cc_version=2.0\n\nYou are Claude Code.",
     );
-    assertEquals(must(a.tools).fingerprints, {
-      Read: JSON.stringify(tools[0]),
-      Bash: JSON.stringify(tools[1]),
-    });
+    assertEquals(must(a.tools).fingerprints, { Read: tools[0], Bash: tools[1] });
     assertEquals(a.extra, []);
   });
 
