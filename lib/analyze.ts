@@ -222,9 +222,7 @@ async function writeReport(
   const tail = new TextEncoder().encode(end);
   if (output === "-") {
     await writeAll(Deno.stdout, head);
-    // The readable closes the file when it ends.
-    const log = await Deno.open(logPath, { read: true });
-    await log.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
+    await copyInto(logPath, Deno.stdout);
     await writeAll(Deno.stdout, tail);
     return;
   }
@@ -243,8 +241,7 @@ async function writeReport(
         },
       );
       await writeAll(out, head);
-      const log = await Deno.open(logPath, { read: true });
-      await log.readable.pipeTo(out.writable, { preventClose: true });
+      await copyInto(logPath, out);
       await writeAll(out, tail);
     }
     await Deno.rename(partial, output);
@@ -252,6 +249,20 @@ async function writeReport(
     await Deno.remove(partial).catch(() => {});
     if (err instanceof ProbeError) throw err;
     throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Appends a file's bytes to `out`. Large pieces: the log of a 1 GB capture is tens of MB, and
+ * a stream's 64 KiB chunks made its copy one of analyze's larger waits.
+ */
+async function copyInto(path: string, out: { write(p: Uint8Array): Promise<number> }) {
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(4 << 20);
+  for (;;) {
+    const n = await file.read(buffer);
+    if (n === null) return;
+    await writeAll(out, buffer.subarray(0, n));
   }
 }
 
