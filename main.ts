@@ -5,13 +5,10 @@
  * agent's own status in all-in-one capture. It hands the built-in targets and renderers to
  * `lib/`, which imports neither.
  */
-import { dirname, join } from "node:path";
 import { analyzeFile } from "./lib/analyze.ts";
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { markdownWriter } from "./lib/markdown.ts";
-import { loadPriceTable } from "./lib/prices.ts";
-import { isTargetFile, loadTargetFileSync } from "./lib/target_file.ts";
 import type { Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
 import { builtinRenderers } from "./renderers/mod.ts";
@@ -83,21 +80,29 @@ function warn(line: string): void {
   console.error(line);
 }
 
+/** A file named `name` in the input's folder (the default report path). */
+function besideInput(input: string, name: string): string {
+  const slash = input.lastIndexOf("/");
+  return slash === -1 ? name : input.slice(0, slash + 1) + name;
+}
+
 /**
  * A built-in target by name, or a target file (a value with '/' or ending in .json/.jsonc),
  * checked against the built-in renderers.
  */
-function findTarget(name: string): Target {
-  if (isTargetFile(name)) return loadTargetFileSync(name, [...builtinRenderers.keys()]);
-  const target = builtinTargets.find((t) => t.name === name);
-  if (!target) {
+async function findTarget(name: string): Promise<Target> {
+  const builtin = builtinTargets.find((t) => t.name === name);
+  if (builtin) return builtin;
+  // Loaded only for a target file: its JSONC parser is CommonJS, slow to load on every run.
+  const { isTargetFile, loadTargetFile } = await import("./lib/target_file.ts");
+  if (isTargetFile(name)) return await loadTargetFile(name, [...builtinRenderers.keys()]);
+  {
     throw new UsageError(
       `unknown target "${name}"; known targets: ${
         builtinTargets.map((t) => t.name).join(", ")
       } (or a target file: ./NAME.jsonc)`,
     );
   }
-  return target;
 }
 
 function parse<const T extends OptionSpecs>(args: string[], options: T, command: string) {
@@ -136,13 +141,13 @@ async function analyzeCommand(args: string[]): Promise<number> {
       })`,
     );
   }
-  const target = findTarget(values.target);
+  const target = await findTarget(values.target);
   const format = values.format ?? "markdown";
   if (format !== "markdown" && format !== "html") {
     throw new UsageError(`analyze: --format must be markdown or html, not "${format}"`);
   }
   const output = values.output ??
-    join(dirname(values.input), format === "html" ? "analysis_report.html" : "analysis_report.md");
+    besideInput(values.input, format === "html" ? "analysis_report.html" : "analysis_report.md");
   if (values.renderer && !builtinRenderers.has(values.renderer)) {
     throw new UsageError(
       `analyze: unknown renderer "${values.renderer}"; known renderers: ${
@@ -160,7 +165,10 @@ async function analyzeCommand(args: string[]): Promise<number> {
     // The HTML writer (and node:crypto for its CSP hash) loads only when asked for.
     writer: format === "html" ? (await import("./lib/html.ts")).htmlWriter : markdownWriter,
     ...(values.renderer ? { renderer: values.renderer } : {}),
-    ...(values.prices ? { prices: await loadPriceTable(values.prices) } : {}),
+    // Loaded only when asked for: its JSONC parser is CommonJS, slow to load on every run.
+    ...(values.prices
+      ? { prices: await (await import("./lib/price_file.ts")).loadPriceTable(values.prices) }
+      : {}),
     ...(Deno.stderr.isTerminal() ? { progress: progressReporter(values.input) } : {}),
   });
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
@@ -208,7 +216,7 @@ async function exportCommand(args: string[]): Promise<number> {
   }
   if (!values.har) throw new UsageError("export: --har OUT.har is required");
   if (!values.input) throw new UsageError("export: --input FILE is required");
-  const extra = values.target ? findTarget(values.target).redactedHeaders : [];
+  const extra = values.target ? (await findTarget(values.target)).redactedHeaders : [];
   const { exportHar } = await import("./lib/export.ts");
   const result = await exportHar({
     input: values.input,
@@ -220,7 +228,7 @@ async function exportCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-function targetsCommand(args: string[]): number {
+async function targetsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { help: { type: "boolean", short: "h" } }, "targets");
   if (values.help) {
     print(TARGETS_HELP);
@@ -237,7 +245,7 @@ function targetsCommand(args: string[]): number {
     print("Your own: probe targets ./my-agent.jsonc (see probe targets --help).");
     return 0;
   }
-  const t = findTarget(positionals[0]);
+  const t = await findTarget(positionals[0]);
   print(`${t.name}: ${t.description}`);
   print(`Report title: ${t.reportTitle}`);
   print(`Renderer: ${t.renderer}`);

@@ -1,8 +1,11 @@
 /**
  * The price table behind the report's cost estimate: a JSONC file kept in the repo (embedded
- * as text, so a compiled binary has it) or one the user passes with `--prices FILE`.
+ * as text, so a compiled binary has it) or one the user passes with `--prices FILE`
+ * (price_file.ts).
  */
-import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
+// An ES module: jsonc-parser (CommonJS, used for users' files) would pull Node's module loader
+// into the start-up of every analyze just for this table, which is known to be well-formed.
+import stripJsonComments from "strip-json-comments";
 import { InputError } from "./errors.ts";
 import builtinText from "./prices.jsonc" with { type: "text" };
 import type { Usage } from "./types.ts";
@@ -19,27 +22,23 @@ export interface PriceTable {
   date: string;
   currency: string;
   models: Record<string, ModelPrice>;
-  /** Where the table came from, for the report's label. */
+  /** Where the table came from: its file, or "built-in price table". */
   source: string;
+  /** The table shipped with probe (rather than the user's file). */
+  builtin?: boolean;
 }
 
-/** Parses and checks a price table; errors name the file and the key. */
-export function parsePriceTable(text: string, source: string): PriceTable {
-  const errors: ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
-  if (errors.length > 0) {
-    const e = errors[0];
-    const line = text.slice(0, e.offset).split("\n").length;
-    throw new InputError(source, `line ${line}: ${printParseErrorCode(e.error)} in price table`);
-  }
+/** Checks a parsed price table; errors name the file and the key. */
+export function checkPriceTable(value: unknown, source: string): PriceTable {
   const bad = (key: string, what: string) =>
     new InputError(source, `"${key}" must be ${what} (see the built-in table for the format)`);
   if (typeof value !== "object" || value === null) throw bad("(top level)", "an object");
-  if (typeof value.date !== "string") throw bad("date", "a date string");
-  if (typeof value.models !== "object" || value.models === null) {
+  const table = value as Record<string, unknown>;
+  if (typeof table.date !== "string") throw bad("date", "a date string");
+  if (typeof table.models !== "object" || table.models === null) {
     throw bad("models", "an object of model prices");
   }
-  for (const [name, price] of Object.entries(value.models as Record<string, unknown>)) {
+  for (const [name, price] of Object.entries(table.models as Record<string, unknown>)) {
     const p = price as Record<string, unknown>;
     for (const field of ["input", "output"]) {
       if (typeof p?.[field] !== "number") throw bad(`models.${name}.${field}`, "a number");
@@ -51,26 +50,17 @@ export function parsePriceTable(text: string, source: string): PriceTable {
     }
   }
   return {
-    date: value.date,
-    currency: typeof value.currency === "string" ? value.currency : "USD",
-    models: value.models,
+    date: table.date,
+    currency: typeof table.currency === "string" ? table.currency : "USD",
+    models: table.models as Record<string, ModelPrice>,
     source,
   };
 }
 
 /** The table shipped with probe. */
 export function builtinPriceTable(): PriceTable {
-  return parsePriceTable(builtinText, "built-in price table");
-}
-
-export async function loadPriceTable(path: string): Promise<PriceTable> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    throw new InputError(path, `cannot read price table: ${(err as Error).message}`);
-  }
-  return parsePriceTable(text, path);
+  const json = stripJsonComments(builtinText, { trailingCommas: true });
+  return { ...checkPriceTable(JSON.parse(json), "built-in price table"), builtin: true };
 }
 
 /** The price of a model: the longest table key its name starts with (provider prefix ignored). */

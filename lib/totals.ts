@@ -138,7 +138,9 @@ export class Totals {
       {
         kind: "paragraph",
         text: `Input includes cached input and cache writes; output includes reasoning. The ` +
-          `cost is an estimate from the ${prices.source} dated ${prices.date}, not a bill.`,
+          `cost is an estimate from ${
+            prices.builtin ? "the built-in price table" : `the price table ${prices.source}`
+          } dated ${prices.date}, not a bill.`,
       },
     ];
   }

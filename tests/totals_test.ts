@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { analyzeFile } from "../lib/analyze.ts";
 import { InputError } from "../lib/errors.ts";
-import { builtinPriceTable, costOf, parsePriceTable, priceFor } from "../lib/prices.ts";
+import { builtinPriceTable, costOf, priceFor } from "../lib/prices.ts";
+import { loadPriceTable, parsePriceTable } from "../lib/price_file.ts";
 import { Totals } from "../lib/totals.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
@@ -27,6 +28,68 @@ Deno.test("price table", async (t) => {
     );
     // 500k fresh × 3 + 400k × 0.3 + 100k × 3.75 + 10k × 15, per million
     assert.equal(cost.toFixed(6), (1.5 + 0.12 + 0.375 + 0.15).toFixed(6));
+  });
+  await t.step("the built-in table reads the same as through the JSONC parser", async () => {
+    const text = await Deno.readTextFile(new URL("../lib/prices.jsonc", import.meta.url));
+    const viaJsonc = parsePriceTable(text, "built-in price table");
+    assert.deepEqual(table, { ...viaJsonc, builtin: true });
+  });
+  await t.step("a user's file: comments and trailing commas, and clear errors", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/p.jsonc`;
+      await Deno.writeTextFile(
+        path,
+        '// mine\n{ "date": "2026-01-01", "models": { "m": { "input": 1, "output": 2, }, }, }\n',
+      );
+      const mine = await loadPriceTable(path);
+      assert.deepEqual(mine, {
+        date: "2026-01-01",
+        currency: "USD",
+        models: { m: { input: 1, output: 2 } },
+        source: path,
+      });
+      await assert.rejects(
+        loadPriceTable(`${dir}/missing.jsonc`),
+        (e: unknown) =>
+          e instanceof InputError &&
+          e.message.startsWith(`${dir}/missing.jsonc: cannot read price table: `) &&
+          !e.message.includes("\n"),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+  await t.step("probe analyze --prices FILE uses it; a broken one is one error line", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const prices = `${dir}/prices.jsonc`;
+      const sample = new URL("../testdata/sample_traffic.jsonl", import.meta.url).pathname;
+      const run = (file: string) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", MAIN, "analyze", "-t", "codex", "-i", sample, "-o", `${dir}/r.md`]
+            .concat(["--prices", file]),
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      await Deno.writeTextFile(prices, '{"date": "2030-01-01", "models": {}} // none priced');
+      const ok = await run(prices);
+      assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
+      const report = await Deno.readTextFile(`${dir}/r.md`);
+      assert.ok(
+        report.includes(`an estimate from the price table ${prices} dated 2030-01-01`),
+        report,
+      );
+      await Deno.writeTextFile(prices, '{"date": "2030-01-01",\n "models": {]}');
+      const bad = await run(prices);
+      assert.equal(bad.code, 1);
+      assert.equal(
+        new TextDecoder().decode(bad.stderr),
+        `probe: error: ${prices}: line 2: PropertyNameExpected in price table\n`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
   await t.step("errors name the file, the line or the key", () => {
     assert.throws(() => parsePriceTable('{\n  "date": ,\n}', "p.jsonc"), (e: unknown) => {

@@ -1,0 +1,30 @@
+/**
+ * A price table from the user's own JSONC file (`--prices FILE`): syntax errors name the line,
+ * other mistakes the key.
+ */
+import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { InputError } from "./errors.ts";
+import { checkPriceTable, type PriceTable } from "./prices.ts";
+
+/** Parses and checks a price table's text; `source` names it in errors. */
+export function parsePriceTable(text: string, source: string): PriceTable {
+  const errors: ParseError[] = [];
+  const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length > 0) {
+    const e = errors[0];
+    const line = text.slice(0, e.offset).split("\n").length;
+    throw new InputError(source, `line ${line}: ${printParseErrorCode(e.error)} in price table`);
+  }
+  return checkPriceTable(value, source);
+}
+
+/** Reads, parses and checks a price table file. */
+export async function loadPriceTable(path: string): Promise<PriceTable> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new InputError(path, `cannot read price table: ${(err as Error).message}`);
+  }
+  return parsePriceTable(text, path);
+}
