@@ -184,8 +184,26 @@ def _headers_dict(headers, redact: typing.Optional[typing.Collection[str]]) -> d
     return out
 
 
+class RawJson:
+    """A JSON body's own bytes (UTF-8), written into the line as they are (ProbeCapture._write)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+
+def _no_constants(name: str):
+    raise ValueError(name + " is not JSON")
+
+
 def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) -> dict:
-    """The recorded form of a decoded body: body, body_size, body_encoding."""
+    """The recorded form of a decoded body: body, body_size, body_encoding.
+
+    A JSON body is parsed to check it and to find secrets; when nothing is redacted and it is
+    one line, its own text goes into the entry (RawJson): re-encoding a large body cost more
+    than everything else the addon does per exchange.
+    """
     if not data:
         return {"body": None, "body_size": 0}
     size = len(data)
@@ -196,18 +214,24 @@ def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) 
                 "body_size": size}
     ct = content_type.lower()
     body: typing.Any = text
+    parsed = False
     if "event-stream" not in ct:
         stripped = text.lstrip()
         if "json" in ct or stripped[:1] in ("{", "["):
             try:
-                body = json.loads(text)
+                # NaN and Infinity would make the line invalid JSON for other readers.
+                body = json.loads(text, parse_constant=_no_constants)
+                parsed = True
             except ValueError:
                 body = text
+    changed = False
     if redact:
         if isinstance(body, (dict, list)):
-            body, _ = redact_json(body)
+            body, changed = redact_json(body)
         elif "x-www-form-urlencoded" in ct:
             body = redact_query(text, FORM_SECRET_KEYS)
+    if parsed and not changed and "\n" not in text and "\r" not in text:
+        body = RawJson(data)
     return {"body": body, "body_size": size}
 
 
@@ -232,6 +256,9 @@ class ProbeCapture:
         # re-parented and must not go on proxying and recording on its own.
         self.parent_pid = os.getppid()
         self.orphaned = False
+        # Stands in for a RawJson body while the rest of the entry is encoded; random, so no
+        # captured text holds it.
+        self.raw_marker = "@@probe-raw-" + uuid.uuid4().hex + "-"
 
     # ---------------------------------------------------------------- options and lifecycle
 
@@ -497,7 +524,28 @@ class ProbeCapture:
     def _write(self, entry: dict):
         if self.fd is None:
             return
-        line = (json.dumps(entry) + "\n").encode("ascii")
+        raws: list = []
+
+        def placeholder(value):
+            if not isinstance(value, RawJson):
+                raise TypeError(type(value).__name__ + " is not JSON serializable")
+            raws.append(value.data)
+            return "%s%d" % (self.raw_marker, len(raws) - 1)
+
+        text = json.dumps(entry, default=placeholder)
+        # The placeholders are found in the small encoded entry, then the bodies' bytes are
+        # joined in: they are never searched or copied more than once.
+        parts = []
+        pos = 0
+        for i, raw in enumerate(raws):
+            mark = '"%s%d"' % (self.raw_marker, i)
+            at = text.index(mark, pos)
+            parts.append(text[pos:at].encode("ascii"))
+            parts.append(raw)
+            pos = at + len(mark)
+        parts.append(text[pos:].encode("ascii"))
+        parts.append(b"\n")
+        line = b"".join(parts)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
             view = memoryview(line)

@@ -252,6 +252,40 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     assert.equal((e.request.body as { api_key: string }).api_key, "body-SECRET-555");
   });
 
+  Deno.test(`capture keeps a JSON body's own text when nothing in it is redacted ${tag}`, async () => {
+    await using upstream = await startFakeUpstream();
+    await using s = await startSession(mitmdump, [proxy("api", upstream.url)]);
+    // Compact with non-ASCII text: written into the line as sent (the line is UTF-8).
+    const compact = '{"model":"m","input":"héllo ✓ \u2028 😀 \\"q\\"","n":1.50,"e":[]}';
+    // Pretty-printed: its newlines would split the line, so it is re-encoded.
+    const pretty = JSON.stringify({ model: "m", input: "pretty" }, null, 2);
+    // NaN is not JSON: kept as text, so the line stays JSON for every reader.
+    const nan = '{"model":"m","x":NaN}';
+    // A secret in it: the redacted body is written, never the text.
+    const secret = '{"model":"m","api_key":"body-SECRET-999"}';
+    for (const body of [compact, pretty, nan, secret]) {
+      const res = await rawRequest(s.url(), {
+        method: "POST",
+        path: "/v1/echo",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      assert.ok(res.status > 0);
+    }
+    await s.session.stop();
+    const text = await Deno.readTextFile(s.file);
+    const lines = text.split("\n").filter((l) => l !== "");
+    assert.equal(lines.length, 4, "one line per exchange");
+    const [a, b, c, d] = lines.map((l) => JSON.parse(l) as Entry);
+    assert.ok(lines[0].includes(`"body": ${compact}`), lines[0].slice(0, 400));
+    assert.deepEqual(a.request.body, JSON.parse(compact));
+    assert.equal(a.request.body_size, new TextEncoder().encode(compact).length);
+    assert.deepEqual(b.request.body, { model: "m", input: "pretty" });
+    assert.equal(c.request.body, nan);
+    assert.deepEqual(d.request.body, { model: "m", api_key: fp("body-SECRET-999") });
+    assert.ok(!text.includes("body-SECRET-999"));
+  });
+
   Deno.test(`capture streams SSE through before the upstream finishes ${tag}`, async () => {
     await using upstream = await startFakeUpstream();
     await using s = await startSession(mitmdump, [proxy("api", upstream.url)]);
