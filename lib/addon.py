@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 import typing
 import uuid
@@ -383,6 +384,26 @@ class ProbeCapture:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.orphaned:
+            self._remove_probe_folder()
+
+    def _remove_probe_folder(self):
+        """probe, killed, cannot remove its temp folder (this addon, one NAME.ready per running
+        mitmdump): the last of its mitmdumps to shut down does."""
+        ready = ctx.options.probe_ready
+        if not ready:
+            return
+        try:
+            os.remove(ready)
+        except OSError:
+            pass
+        folder = os.path.dirname(ready)
+        try:
+            others = [n for n in os.listdir(folder) if n.endswith(".ready")]
+        except OSError:
+            return
+        if not others:
+            shutil.rmtree(folder, ignore_errors=True)
 
     # ---------------------------------------------------------------- HTTP hooks
 

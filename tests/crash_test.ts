@@ -227,7 +227,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
       PYTHONUNBUFFERED: "1",
     });
     const pids = [await recordedPid(dir, "api"), await recordedPid(dir, "chatgpt")];
-    // probe's own temp folder (addon, ready files), which a killed probe cannot remove.
+    // probe's own temp folder (addon, ready files): a killed probe cannot remove it, so the
+    // last of its mitmdumps to shut down does.
     const probeTemp = dirname(await recordedOption(dir, "api", "probe_ready"));
     try {
       const { probe, api, chatgpt } = started;
@@ -273,6 +274,11 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         assert.deepEqual(a.stderr, []);
         assert.equal(a.exchanges.length, 4);
         await refusesToAppend(mitmdump, out);
+      });
+
+      await t.step("the last mitmdump to go removes probe's temp folder", async () => {
+        assert.match(probeTemp, /\/probe-capture-[^/]+$/);
+        await assert.rejects(Deno.stat(probeTemp), Deno.errors.NotFound);
       });
     } finally {
       upstream.release();

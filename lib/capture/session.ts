@@ -73,7 +73,8 @@ export class CaptureSession implements AsyncDisposable {
       await Deno.writeTextFile(addonPath, addonSource, { mode: 0o600 });
       const redactHeaders = [...ALWAYS_REDACTED_HEADERS, ...opts.target.redactedHeaders];
       const started = proxies.map((proxy, i) => {
-        const readyFile = `${tempDir}/ready-${i}`;
+        // NAME.ready: the addon of an orphaned mitmdump looks for these (see addon.py).
+        const readyFile = `${tempDir}/${i}.ready`;
         const p = MitmdumpProcess.spawn({
           path: opts.mitmdump,
           proxy,
