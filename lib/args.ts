@@ -42,34 +42,27 @@ export function parseArgs<const T extends OptionSpecs>(
   const values: Record<string, unknown> = Object.create(null);
   const positionals: string[] = [];
   const typeOf = (name: string) => Object.hasOwn(options, name) ? options[name].type : undefined;
-  // A short flag without an option of its own is reported under its letter ("Unknown option '-x'").
+  // A short flag without an option of its own is reported under its letter ("unknown option '-x'").
   const longFor = (short: string) =>
     Object.keys(options).find((name) => options[name].short === short) ?? short;
 
   const add = (name: string, rawName: string, value: string | undefined, inline: boolean) => {
     if (!Object.hasOwn(options, name)) {
-      throw new UsageError(
-        `Unknown option '${rawName}'. To specify a positional argument starting with a '-', ` +
-          `place it at the end of the command after '--', as in '-- ${JSON.stringify(rawName)}`,
-      );
+      throw new UsageError(`unknown option '${rawName}'`);
     }
-    const { type, short, multiple } = options[name];
-    const shortAndLong = `${short ? `-${short}, ` : ""}--${name}`;
+    const { type, multiple } = options[name];
     if (type === "string" && value === undefined) {
-      throw new UsageError(`Option '${shortAndLong} <value>' argument missing`);
+      throw new UsageError(`option '${rawName}' needs a value`);
     }
     if (type === "boolean" && value !== undefined) {
-      throw new UsageError(`Option '${shortAndLong}' does not take an argument`);
+      throw new UsageError(`option '${rawName}' takes no value`);
     }
-    // `--target -x` is more likely a forgotten value than a target named "-x".
+    // `--target -x` is more likely a forgotten value than a target named "-x". (node:util
+    // refuses the same command lines; its messages span lines, these are one.)
     if (!inline && value !== undefined && value.length > 1 && value[0] === "-") {
-      const example = rawName.startsWith("--")
-        ? `'${rawName}=-XYZ'`
-        : `'--${name}=-XYZ' or '${rawName}-XYZ'`;
       throw new UsageError(
-        `Option '${rawName}' argument is ambiguous.\n` +
-          `Did you forget to specify the option argument for '${rawName}'?\n` +
-          `To specify an option argument starting with a dash use ${example}.`,
+        `option '${rawName}' needs a value, not the option '${value}' ` +
+          `(write --${name}=${value} if that is the value)`,
       );
     }
     const v = value ?? true;

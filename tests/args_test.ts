@@ -60,17 +60,27 @@ function ours(args: string[], options: OptionSpecs): Result {
   }
 }
 
-/** Asserts lib/args.ts and node:util agree, and that the result is `expected`. */
+/**
+ * Asserts lib/args.ts and node:util agree (the same values and positionals, or both refuse the
+ * command line: the messages are probe's own, one line each), and that the result is `expected`.
+ */
 function same(args: string[], options: OptionSpecs, expected: Result): void {
   const got = ours(args, options);
-  assert.deepEqual(got, reference(args, options), "differs from node:util");
+  agree(args, options, got);
   assert.deepEqual(got, expected);
 }
 
-const unknown = (raw: string) => ({
-  error: `Unknown option '${raw}'. To specify a positional argument starting with a '-', ` +
-    `place it at the end of the command after '--', as in '-- ${JSON.stringify(raw)}`,
-});
+function agree(args: string[], options: OptionSpecs, got: Result): void {
+  const want = reference(args, options);
+  if ("error" in want || "error" in got) {
+    assert.ok("error" in want && "error" in got, `node:util: ${JSON.stringify(want)}`);
+    assert.ok(!got.error.includes("\n"), "one line");
+  } else {
+    assert.deepEqual(got, want, "differs from node:util");
+  }
+}
+
+const unknown = (raw: string) => ({ error: `unknown option '${raw}'` });
 
 Deno.test("parseArgs matches node:util parseArgs", async (t) => {
   await t.step("string options: --name value, --name=value, -x value, -xvalue", () => {
@@ -133,32 +143,29 @@ Deno.test("parseArgs matches node:util parseArgs", async (t) => {
   });
 
   await t.step("a string option without its value", () => {
-    same(["--target"], ANALYZE, { error: "Option '-t, --target <value>' argument missing" });
-    same(["-i"], ANALYZE, { error: "Option '-i, --input <value>' argument missing" });
-    same(["--renderer"], ANALYZE, { error: "Option '--renderer <value>' argument missing" });
-    same(["codex", "--port"], CAPTURE, { error: "Option '--port <value>' argument missing" });
+    same(["--target"], ANALYZE, { error: "option '--target' needs a value" });
+    same(["-i"], ANALYZE, { error: "option '-i' needs a value" });
+    same(["--renderer"], ANALYZE, { error: "option '--renderer' needs a value" });
+    same(["codex", "--port"], CAPTURE, { error: "option '--port' needs a value" });
   });
 
   await t.step("a boolean option with a value", () => {
-    same(["--full=yes"], ANALYZE, { error: "Option '--full' does not take an argument" });
-    same(["--help="], ANALYZE, { error: "Option '-h, --help' does not take an argument" });
+    same(["--full=yes"], ANALYZE, { error: "option '--full' takes no value" });
+    same(["--help="], ANALYZE, { error: "option '--help' takes no value" });
   });
 
   await t.step("a value that looks like an option is refused unless given with '='", () => {
     same(["--target", "--full"], ANALYZE, {
-      error: "Option '--target' argument is ambiguous.\n" +
-        "Did you forget to specify the option argument for '--target'?\n" +
-        "To specify an option argument starting with a dash use '--target=-XYZ'.",
+      error: "option '--target' needs a value, not the option '--full' " +
+        "(write --target=--full if that is the value)",
     });
     same(["-t", "-x"], ANALYZE, {
-      error: "Option '-t' argument is ambiguous.\n" +
-        "Did you forget to specify the option argument for '-t'?\n" +
-        "To specify an option argument starting with a dash use '--target=-XYZ' or '-t-XYZ'.",
+      error:
+        "option '-t' needs a value, not the option '-x' (write --target=-x if that is the value)",
     });
     same(["--output", "--"], ANALYZE, {
-      error: "Option '--output' argument is ambiguous.\n" +
-        "Did you forget to specify the option argument for '--output'?\n" +
-        "To specify an option argument starting with a dash use '--output=-XYZ'.",
+      error: "option '--output' needs a value, not the option '--' " +
+        "(write --output=-- if that is the value)",
     });
     same(["-t-x", "--output=-"], ANALYZE, {
       values: { target: "-x", output: "-" },
@@ -169,9 +176,8 @@ Deno.test("parseArgs matches node:util parseArgs", async (t) => {
   await t.step("the first problem is the one reported", () => {
     same(["--bogus", "--target"], ANALYZE, unknown("--bogus"));
     same(["--target", "--bogus"], ANALYZE, {
-      error: "Option '--target' argument is ambiguous.\n" +
-        "Did you forget to specify the option argument for '--target'?\n" +
-        "To specify an option argument starting with a dash use '--target=-XYZ'.",
+      error: "option '--target' needs a value, not the option '--bogus' " +
+        "(write --target=--bogus if that is the value)",
     });
   });
 
@@ -184,9 +190,7 @@ Deno.test("parseArgs matches node:util parseArgs", async (t) => {
     const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 2000; i++) {
       const args = Array.from({ length: next(6) }, () => pieces[next(pieces.length)]);
-      for (const options of [ANALYZE, CAPTURE]) {
-        assert.deepEqual(ours(args, options), reference(args, options), JSON.stringify(args));
-      }
+      for (const options of [ANALYZE, CAPTURE]) agree(args, options, ours(args, options));
     }
   });
 

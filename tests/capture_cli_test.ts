@@ -39,7 +39,7 @@ Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
       [["codex", "--port", "chatgpt=8080"], "proxies api and chatgpt both use port 8080"],
       [["codex", "--upstream", "ftp://x/"], "must start with http:// or https://"],
       [["codex", "--upstream-proxy", "socks5://h:1"], "only http:// (or https://) proxies"],
-      [["codex", "--bogus"], "Unknown option '--bogus'"],
+      [["codex", "--bogus"], "unknown option '--bogus'"],
       [["codex", "--"], "'--' must be followed by the command"],
     ] as [string[], string][]
   ) {
