@@ -33,7 +33,7 @@ Without a command it runs until Ctrl+C; with one it runs the command through the
 stops them when it exits and exits with its status.
 
 options:
-  --output-dir DIR         where traffic.jsonl goes (default: a new captures/<target>-<time>/)
+  -o, --output-dir DIR     where traffic.jsonl goes (default: a new captures/<target>-<time>/)
   --port [NAME=]PORT       listen port of a proxy (repeatable; no NAME = first proxy; 0 = any free)
   --upstream [NAME=]URL    where a proxy forwards to (repeatable; no NAME = first proxy)
   --upstream-proxy URL     route upstream traffic through http://[user:pass@]host:port
