@@ -30,9 +30,10 @@ export function itemKey(value: unknown): string {
 }
 
 /**
- * Whether two JSON values are equal (objects regardless of key order). Items are compared as
- * parsed values: no text is built, and equal strings compare natively, which keeps the per-turn
- * delta off the profile of a large capture (stringifying every item cost more than parsing it).
+ * Whether two JSON values have the same JSON text (`itemKey`), keys in the same order, without
+ * building it: equal strings compare natively, which keeps the per-turn delta off the profile
+ * of a large capture (stringifying every item cost more than parsing it). Idle conversations
+ * keep hashes of `itemKey` instead, so both compare the same way.
  */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -45,13 +46,13 @@ export function sameJson(a: unknown, b: unknown): boolean {
   if (Array.isArray(b)) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
-  let count = 0;
+  // One key list (y's) is enough to check the order: x's keys are walked in place.
+  const ky = Object.keys(y);
+  let i = 0;
   for (const k in x) {
-    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k])) return false;
-    count++;
+    if (k !== ky[i++] || !sameJson(x[k], y[k])) return false;
   }
-  for (const _ in y) count--;
-  return count === 0;
+  return i === ky.length;
 }
 
 /** The complete rendering of a request from its parts (the `--full` view). */

@@ -4,6 +4,7 @@ import {
   deltaRequestBlocks,
   fullRequestBlocks,
   hashText,
+  itemKey,
   lineDiff,
   sameJson,
 } from "../lib/conversation.ts";
@@ -39,7 +40,8 @@ Deno.test("sameJson is JSON equality of parsed values", async (t) => {
       a: [{ b: "c" }],
       d: null,
     }, true],
-    ["key order does not count", { a: 1, b: 2 }, { b: 2, a: 1 }, true],
+    // As the JSON text (itemKey), which idle conversations compare by its hash.
+    ["key order counts", { a: 1, b: 2 }, { b: 2, a: 1 }, false],
     ["a missing key", { a: 1, b: 2 }, { a: 1 }, false],
     ["an extra key", { a: 1 }, { a: 1, b: 2 }, false],
     ["a changed deep string", { m: [{ t: "hello" }] }, { m: [{ t: "hellO" }] }, false],
@@ -48,6 +50,7 @@ Deno.test("sameJson is JSON equality of parsed values", async (t) => {
     await t.step(name, () => {
       assert.equal(sameJson(a, b), same);
       assert.equal(sameJson(b, a), same);
+      assert.equal(itemKey(a) === itemKey(b), same, "agrees with the JSON text");
     });
   }
 });
