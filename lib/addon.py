@@ -194,8 +194,36 @@ class RawJson:
         self.data = data
 
 
-def _no_constants(name: str):
-    raise ValueError(name + " is not JSON")
+class _JsonCheck:
+    """Parse hooks that note what makes a body's own text unsafe to write as it is:
+
+    - a key given twice: readers keep the last one, but the text holds the earlier value too
+      (which may be a secret the redaction never saw);
+    - NaN, Infinity, or a number too large for a float (1e400): not JSON for other readers.
+    """
+
+    def __init__(self):
+        self.duplicates = False
+        self.nonfinite = False
+
+    def pairs(self, pairs):
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            self.duplicates = True
+        return obj
+
+    def constant(self, name: str) -> float:
+        self.nonfinite = True
+        return float(name)
+
+    def number(self, literal: str) -> float:
+        value = float(literal)
+        if value != value or value in (_INF, -_INF):
+            self.nonfinite = True
+        return value
+
+
+_INF = float("inf")
 
 
 def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) -> dict:
@@ -215,24 +243,34 @@ def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) 
                 "body_size": size}
     ct = content_type.lower()
     body: typing.Any = text
-    parsed = False
+    check: typing.Optional[_JsonCheck] = None
     if "event-stream" not in ct:
         stripped = text.lstrip()
         if "json" in ct or stripped[:1] in ("{", "["):
+            check = _JsonCheck()
             try:
-                # NaN and Infinity would make the line invalid JSON for other readers.
-                body = json.loads(text, parse_constant=_no_constants)
-                parsed = True
+                body = json.loads(
+                    text,
+                    parse_constant=check.constant,
+                    parse_float=check.number,
+                    object_pairs_hook=check.pairs,
+                )
             except ValueError:
                 body = text
+                check = None
     changed = False
     if redact:
         if isinstance(body, (dict, list)):
             body, changed = redact_json(body)
         elif "x-www-form-urlencoded" in ct:
             body = redact_query(text, FORM_SECRET_KEYS)
-    if parsed and not changed and "\n" not in text and "\r" not in text:
-        body = RawJson(data)
+    if check is not None:
+        if check.nonfinite:
+            # Kept as text (re-encoded when something was redacted or a key came twice): as
+            # an object the line would not be JSON for other readers.
+            body = json.dumps(body) if changed or check.duplicates else text
+        elif not (changed or check.duplicates or "\n" in text or "\r" in text):
+            body = RawJson(data)
     return {"body": body, "body_size": size}
 
 
@@ -257,6 +295,7 @@ class ProbeCapture:
         # re-parented and must not go on proxying and recording on its own.
         self.parent_pid = os.getppid()
         self.orphaned = False
+        self.devnull: typing.Optional[int] = None
         # Stands in for a RawJson body while the rest of the entry is encoded; random, so no
         # captured text holds it.
         self.raw_marker = "@@probe-raw-" + uuid.uuid4().hex + "-"
@@ -315,6 +354,7 @@ class ProbeCapture:
         if ctx.options.probe_ready:
             self.ready_task = asyncio.ensure_future(self._announce_ready())
         if ctx.options.probe_watch_parent:
+            self.devnull = os.open(os.devnull, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
             self.parent_task = asyncio.ensure_future(self._watch_parent())
             # mitmproxy 9+ logs through `logging`: a record emitted after probe died, before
             # the watcher's next look, must not reach the dead pipe either.
@@ -322,8 +362,12 @@ class ProbeCapture:
                 handler.addFilter(self._orphan_filter)
 
     def _orphan_filter(self, _record) -> bool:
-        if os.getppid() != self.parent_pid:
-            self._orphaned()
+        # logging does not catch what a filter raises: nothing may escape from here.
+        try:
+            if os.getppid() != self.parent_pid:
+                self._orphaned()
+        except Exception:
+            pass
         return True
 
     async def _watch_parent(self):
@@ -335,17 +379,15 @@ class ProbeCapture:
         """probe is gone: stop proxying, keep what is in flight."""
         if self.orphaned:
             return
-        self.orphaned = True
         # Our stdout and stderr are pipes to the dead probe. mitmproxy exits on the spot when
         # a log line cannot be printed (termlog: "cannot print, exit immediately"), before the
         # done hook writes the exchanges in flight; with PYTHONUNBUFFERED that is the very next
-        # line. Nobody reads them any more, so they go to /dev/null.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-        finally:
-            os.close(devnull)
+        # line. Nobody reads them any more, so they go to /dev/null (opened in `running`: no
+        # new descriptor is needed now, when they may have run out).
+        if self.devnull is not None:
+            os.dup2(self.devnull, 1)
+            os.dup2(self.devnull, 2)
+        self.orphaned = True
         ctx.master.shutdown()  # the done hook still writes in-flight exchanges (incomplete)
 
     async def _announce_ready(self):

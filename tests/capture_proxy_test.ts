@@ -263,7 +263,11 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     const nan = '{"model":"m","x":NaN}';
     // A secret in it: the redacted body is written, never the text.
     const secret = '{"model":"m","api_key":"body-SECRET-999"}';
-    for (const body of [compact, pretty, nan, secret]) {
+    // A key given twice: readers keep the last value; the text would keep the first too.
+    const twice = '{"model":"m","api_key":"body-SECRET-998","api_key":""}';
+    // Too large for a float: would be written back as Infinity; kept as text.
+    const huge = '{"model":"m","n":1e400}';
+    for (const body of [compact, pretty, nan, secret, twice, huge]) {
       const res = await rawRequest(s.url(), {
         method: "POST",
         path: "/v1/echo",
@@ -275,8 +279,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     await s.session.stop();
     const text = await Deno.readTextFile(s.file);
     const lines = text.split("\n").filter((l) => l !== "");
-    assert.equal(lines.length, 4, "one line per exchange");
-    const [a, b, c, d] = lines.map((l) => JSON.parse(l) as Entry);
+    assert.equal(lines.length, 6, "one line per exchange");
+    const [a, b, c, d, e, f] = lines.map((l) => JSON.parse(l) as Entry);
     assert.ok(lines[0].includes(`"body": ${compact}`), lines[0].slice(0, 400));
     assert.deepEqual(a.request.body, JSON.parse(compact));
     assert.equal(a.request.body_size, new TextEncoder().encode(compact).length);
@@ -284,6 +288,9 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     assert.equal(c.request.body, nan);
     assert.deepEqual(d.request.body, { model: "m", api_key: fp("body-SECRET-999") });
     assert.ok(!text.includes("body-SECRET-999"));
+    assert.deepEqual(e.request.body, { model: "m", api_key: "" });
+    assert.ok(!text.includes("body-SECRET-998"));
+    assert.equal(f.request.body, huge);
   });
 
   Deno.test(`capture streams SSE through before the upstream finishes ${tag}`, async () => {
