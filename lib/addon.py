@@ -255,7 +255,7 @@ def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) 
                     parse_float=check.number,
                     object_pairs_hook=check.pairs,
                 )
-            except ValueError:
+            except (ValueError, RecursionError):  # too deep to parse: kept as text
                 body = text
                 check = None
     changed = False

@@ -267,7 +267,9 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     const twice = '{"model":"m","api_key":"body-SECRET-998","api_key":""}';
     // Too large for a float: would be written back as Infinity; kept as text.
     const huge = '{"model":"m","n":1e400}';
-    for (const body of [compact, pretty, nan, secret, twice, huge]) {
+    // Deeper than Python's parser goes: kept as text, not dropped.
+    const deep = "[".repeat(5000) + "]".repeat(5000);
+    for (const body of [compact, pretty, nan, secret, twice, huge, deep]) {
       const res = await rawRequest(s.url(), {
         method: "POST",
         path: "/v1/echo",
@@ -279,8 +281,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     await s.session.stop();
     const text = await Deno.readTextFile(s.file);
     const lines = text.split("\n").filter((l) => l !== "");
-    assert.equal(lines.length, 6, "one line per exchange");
-    const [a, b, c, d, e, f] = lines.map((l) => JSON.parse(l) as Entry);
+    assert.equal(lines.length, 7, "one line per exchange");
+    const [a, b, c, d, e, f, g] = lines.map((l) => JSON.parse(l) as Entry);
     assert.ok(lines[0].includes(`"body": ${compact}`), lines[0].slice(0, 400));
     assert.deepEqual(a.request.body, JSON.parse(compact));
     assert.equal(a.request.body_size, new TextEncoder().encode(compact).length);
@@ -291,6 +293,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
     assert.deepEqual(e.request.body, { model: "m", api_key: "" });
     assert.ok(!text.includes("body-SECRET-998"));
     assert.equal(f.request.body, huge);
+    assert.equal(g.request.body, deep);
   });
 
   Deno.test(`capture streams SSE through before the upstream finishes ${tag}`, async () => {
