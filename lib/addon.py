@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import time
 import typing
 import uuid
@@ -351,6 +352,12 @@ class ProbeCapture:
             self.fd = os.open(opts.probe_output, flags, 0o600)
 
     def running(self):
+        # A hangup (closed terminal, dropped SSH session) reaches mitmdump with probe: shut
+        # down as on SIGTERM, writing what is in flight, instead of dying on the spot.
+        try:
+            asyncio.get_event_loop().add_signal_handler(signal.SIGHUP, ctx.master.shutdown)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
         if ctx.options.probe_ready:
             self.ready_task = asyncio.ensure_future(self._announce_ready())
         if ctx.options.probe_watch_parent:

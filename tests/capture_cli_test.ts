@@ -213,6 +213,30 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         const [e] = await entriesOf(`${dir}/a/traffic.jsonl`);
         assert.equal(e.incomplete, true);
       });
+      await t.step("a hangup (SIGHUP to the whole group) keeps the open stream too", async () => {
+        // A closed terminal or a dropped SSH session.
+        const p = capture(
+          codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/h` }),
+          { ownGroup: true },
+        );
+        await p.line(/^Press Ctrl\+C to stop\.$/);
+        const api = Number((await p.line(/^ {2}:(\d+) -> /))[1]);
+        const open = await openHeldStream(
+          `http://127.0.0.1:${api}/`,
+          JSON.stringify({ model: "m", stream: true, input: "hangup" }),
+        );
+        Deno.kill(-p.child.pid, "SIGHUP");
+        const status = await p.finish();
+        await open.done;
+        assert.equal(status.code, 0, p.stderr.join("\n"));
+        assert.ok(
+          p.stdout.some((l) => l.startsWith("Capture stopped: 1 exchange recorded (1 incomplete)")),
+          p.stdout.join("\n"),
+        );
+        const entries = await entriesOf(`${dir}/h/traffic.jsonl`);
+        assert.equal(entries.length, 1, p.stderr.join("\n"));
+        assert.equal(entries[0].incomplete, true);
+      });
       await t.step("all-in-one: the command's own exit status, no crash reported", async () => {
         const script = `Deno.writeTextFileSync(${JSON.stringify(`${dir}/started`)}, "");
           Deno.addSignalListener("SIGINT", () => Deno.exit(42));
