@@ -7,6 +7,12 @@ export const CACHE = `${ROOT}/.cache`;
 export const VENV_MITMDUMP = `${CACHE}/venv/bin/mitmdump`;
 /** The mitmproxy the setup installs into .cache/venv (what `pip install` gives Python 3.11). */
 export const PINNED_MITMPROXY = "11.0.2";
+/**
+ * The newest line users run, 12.x, needs Python 3.12: the setup installs it into .cache/venv12
+ * when a `python3.12` is there (pyenv has one on this project's machines), and says so if not.
+ */
+export const PINNED_MITMPROXY_12 = "12.3.1";
+export const VENV12_MITMDUMP = `${CACHE}/venv12/bin/mitmdump`;
 /** The Codex CLI version the end-to-end test drives. */
 export const PINNED_CODEX = "0.169.0";
 export const NPM_PREFIX = `${CACHE}/npm`;
@@ -81,13 +87,14 @@ async function onPath(name: string): Promise<string | undefined> {
 }
 
 /**
- * Every usable mitmdump: $PROBE_MITMDUMP, the .cache venv, `mitmdump` on PATH, Debian's.
- * Deduplicated by real path. Throws (never skips) when there is none.
+ * Every usable mitmdump: $PROBE_MITMDUMP, the .cache venvs (11.x, 12.x), `mitmdump` on PATH,
+ * Debian's. Deduplicated by real path and version. Throws (never skips) when there is none.
  */
 export async function findMitmdumps(): Promise<Mitmdump[]> {
   const candidates = [
     Deno.env.get("PROBE_MITMDUMP"),
     VENV_MITMDUMP,
+    VENV12_MITMDUMP,
     await onPath("mitmdump"),
     SYSTEM_MITMDUMP,
   ].filter((p): p is string => !!p);

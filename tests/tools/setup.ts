@@ -15,6 +15,8 @@ import {
   NPM_PREFIX,
   npmInstallArgs,
   PINNED_MITMPROXY,
+  PINNED_MITMPROXY_12,
+  VENV12_MITMDUMP,
   VENV_MITMDUMP,
 } from "./paths.ts";
 
@@ -76,6 +78,58 @@ if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV_MITMDUMP))) {
       `mitmproxy==${PINNED_MITMPROXY}`,
     ]);
   if (!ok) await Deno.remove(`${CACHE}/venv`, { recursive: true }).catch(() => {});
+}
+/** A Python 3.12 or newer (mitmproxy 12 needs it): on PATH, or one pyenv installed. */
+async function python312(): Promise<string | undefined> {
+  const candidates = ["python3.12", "python3.13"];
+  const pyenv = `${Deno.env.get("PYENV_ROOT") ?? `${Deno.env.get("HOME")}/.pyenv`}/versions`;
+  try {
+    const versions: string[] = [];
+    for await (const v of Deno.readDir(pyenv)) {
+      if (/^3\.(1[2-9]|[2-9]\d)\.\d+$/.test(v.name)) versions.push(v.name);
+    }
+    // Oldest first, for the same choice on every machine.
+    versions.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    candidates.push(...versions.map((v) => `${pyenv}/${v}/bin/python3`));
+  } catch {
+    // no pyenv
+  }
+  for (const cmd of candidates) {
+    try {
+      const out = await new Deno.Command(cmd, {
+        args: ["-c", "import sys, venv; assert sys.version_info >= (3, 12)"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (out.success) return cmd;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV12_MITMDUMP))) {
+  // Optional, like Debian's 8.1.1: without a Python 3.12 the other versions are tested.
+  const python = await python312();
+  if (python) {
+    console.error(
+      `setup: installing mitmproxy ${PINNED_MITMPROXY_12} into .cache/venv12 (${python}) ...`,
+    );
+    const ok = await run(python, ["-m", "venv", `${CACHE}/venv12`]) &&
+      await run(`${CACHE}/venv12/bin/pip`, [
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        `mitmproxy==${PINNED_MITMPROXY_12}`,
+      ]);
+    if (!ok) await Deno.remove(`${CACHE}/venv12`, { recursive: true }).catch(() => {});
+  } else {
+    console.error(
+      `setup: no Python 3.12 or newer, so mitmproxy ${PINNED_MITMPROXY_12} is not tested ` +
+        "(install one to test it too)",
+    );
+  }
 }
 let mitmdumps;
 try {
