@@ -114,18 +114,21 @@ function parse<const T extends OptionSpecs>(args: string[], options: T, command:
   }
 }
 
+/** `probe analyze`'s options. */
+export const ANALYZE_OPTIONS = {
+  target: { type: "string", short: "t" },
+  input: { type: "string", short: "i" },
+  output: { type: "string", short: "o" },
+  format: { type: "string", short: "f" },
+  full: { type: "boolean" },
+  renderer: { type: "string" },
+  prices: { type: "string" },
+  strict: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies OptionSpecs;
+
 async function analyzeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    target: { type: "string", short: "t" },
-    input: { type: "string", short: "i" },
-    output: { type: "string", short: "o" },
-    format: { type: "string", short: "f" },
-    full: { type: "boolean" },
-    renderer: { type: "string" },
-    prices: { type: "string" },
-    strict: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  }, "analyze");
+  const { values, positionals } = parse(args, ANALYZE_OPTIONS, "analyze");
   if (values.help) {
     print(ANALYZE_HELP);
     return 0;

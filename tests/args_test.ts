@@ -6,32 +6,12 @@ import assert from "node:assert/strict";
 import { parseArgs as nodeParseArgs } from "node:util";
 import { type OptionSpecs, parseArgs } from "../lib/args.ts";
 import { UsageError } from "../lib/errors.ts";
+import { CAPTURE_OPTIONS } from "../lib/capture/args.ts";
+import { ANALYZE_OPTIONS } from "../main.ts";
 
-/** `probe analyze`'s options (main.ts). */
-const ANALYZE = {
-  target: { type: "string", short: "t" },
-  input: { type: "string", short: "i" },
-  output: { type: "string", short: "o" },
-  format: { type: "string", short: "f" },
-  full: { type: "boolean" },
-  renderer: { type: "string" },
-  prices: { type: "string" },
-  strict: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const satisfies OptionSpecs;
-
-/** `probe capture`'s options (lib/capture/args.ts). */
-const CAPTURE = {
-  "output-dir": { type: "string", short: "o" },
-  "port": { type: "string", multiple: true },
-  "upstream": { type: "string", multiple: true },
-  "upstream-proxy": { type: "string" },
-  "upstream-ca": { type: "string" },
-  "analyze": { type: "boolean" },
-  "keep-secrets": { type: "boolean" },
-  "mitmdump": { type: "string" },
-  "help": { type: "boolean", short: "h" },
-} as const satisfies OptionSpecs;
+// The option sets probe really uses.
+const ANALYZE = ANALYZE_OPTIONS;
+const CAPTURE = CAPTURE_OPTIONS;
 
 type Result = { values: Record<string, unknown>; positionals: string[] } | { error: string };
 

@@ -1,5 +1,5 @@
 /** Parses the argv of `probe capture` into options. Throws UsageError for anything wrong. */
-import { parseArgs } from "../args.ts";
+import { type OptionSpecs, parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { isTargetFile, loadTargetFileSync } from "../target_file.ts";
 import type { ProxySpec, Target } from "../types.ts";
@@ -43,6 +43,19 @@ options:
   --mitmdump PATH          mitmdump to use (default: $PROBE_MITMDUMP, then mitmdump on PATH)
   -h, --help               show this help`;
 
+/** `probe capture`'s own options (before `--`). */
+export const CAPTURE_OPTIONS = {
+  "output-dir": { type: "string", short: "o" },
+  "port": { type: "string", multiple: true },
+  "upstream": { type: "string", multiple: true },
+  "upstream-proxy": { type: "string" },
+  "upstream-ca": { type: "string" },
+  "analyze": { type: "boolean" },
+  "keep-secrets": { type: "boolean" },
+  "mitmdump": { type: "string" },
+  "help": { type: "boolean", short: "h" },
+} as const satisfies OptionSpecs;
+
 /**
  * `knownRenderers`, when given, are the renderer ids a target file may name; without them a
  * target file's renderer is checked by the analysis (`--analyze`, `probe analyze`).
@@ -58,17 +71,7 @@ export function parseCaptureArgs(
 
   let parsed;
   try {
-    parsed = parseArgs(own, {
-      "output-dir": { type: "string", short: "o" },
-      "port": { type: "string", multiple: true },
-      "upstream": { type: "string", multiple: true },
-      "upstream-proxy": { type: "string" },
-      "upstream-ca": { type: "string" },
-      "analyze": { type: "boolean" },
-      "keep-secrets": { type: "boolean" },
-      "mitmdump": { type: "string" },
-      "help": { type: "boolean", short: "h" },
-    });
+    parsed = parseArgs(own, CAPTURE_OPTIONS);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     throw new UsageError(`capture: ${err.message}`);
