@@ -68,16 +68,22 @@ function fail(line: string): never {
 
 await Deno.mkdir(CACHE, { recursive: true });
 
-if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV_MITMDUMP))) {
-  console.error(`setup: installing mitmproxy ${PINNED_MITMPROXY} into .cache/venv ...`);
-  const ok = await run("python3", ["-m", "venv", `${CACHE}/venv`]) &&
-    await run(`${CACHE}/venv/bin/pip`, [
+/** Installs mitmproxy `version` into a new venv `.cache/NAME` made by `python`. */
+async function installMitmproxy(python: string, name: string, version: string): Promise<void> {
+  console.error(`setup: installing mitmproxy ${version} into .cache/${name} (${python}) ...`);
+  const venv = `${CACHE}/${name}`;
+  const ok = await run(python, ["-m", "venv", venv]) &&
+    await run(`${venv}/bin/pip`, [
       "install",
       "--quiet",
       "--disable-pip-version-check",
-      `mitmproxy==${PINNED_MITMPROXY}`,
+      `mitmproxy==${version}`,
     ]);
-  if (!ok) await Deno.remove(`${CACHE}/venv`, { recursive: true }).catch(() => {});
+  if (!ok) await Deno.remove(venv, { recursive: true }).catch(() => {});
+}
+
+if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV_MITMDUMP))) {
+  await installMitmproxy("python3", "venv", PINNED_MITMPROXY);
 }
 /** A Python 3.12 or newer (mitmproxy 12 needs it): on PATH, or one pyenv installed. */
 async function python312(): Promise<string | undefined> {
@@ -113,17 +119,7 @@ if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV12_MITMDUMP))) {
   // Optional, like Debian's 8.1.1: without a Python 3.12 the other versions are tested.
   const python = await python312();
   if (python) {
-    console.error(
-      `setup: installing mitmproxy ${PINNED_MITMPROXY_12} into .cache/venv12 (${python}) ...`,
-    );
-    const ok = await run(python, ["-m", "venv", `${CACHE}/venv12`]) &&
-      await run(`${CACHE}/venv12/bin/pip`, [
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        `mitmproxy==${PINNED_MITMPROXY_12}`,
-      ]);
-    if (!ok) await Deno.remove(`${CACHE}/venv12`, { recursive: true }).catch(() => {});
+    await installMitmproxy(python, "venv12", PINNED_MITMPROXY_12);
   } else {
     console.error(
       `setup: no Python 3.12 or newer, so mitmproxy ${PINNED_MITMPROXY_12} is not tested ` +
