@@ -218,8 +218,8 @@ class _JsonCheck:
         return float(name)
 
     def number(self, literal: str) -> float:
-        value = float(literal)
-        if value != value or value in (_INF, -_INF):
+        value = float(literal)  # never NaN: that literal goes to `constant`
+        if value in (_INF, -_INF):
             self.nonfinite = True
         return value
 

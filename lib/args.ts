@@ -1,6 +1,6 @@
 /**
  * Command-line parsing: the part of node:util `parseArgs` that probe uses, with the same results
- * and the same error messages (`tests/args_test.ts` compares the two).
+ * (`tests/args_test.ts` compares the two); errors are probe's own one-line messages.
  *
  * Why not node:util: importing it loads Node's inspect, errors and validators polyfills into
  * every start-up of probe, for a few lines of parsing.

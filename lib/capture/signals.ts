@@ -1,7 +1,7 @@
 /**
- * SIGINT/SIGTERM/SIGHUP while a capture runs: probe must not die with its mitmdumps and the command
- * still running. Listening from before the first mitmdump starts until the last one stopped,
- * this records that a stop was asked for and lets the caller pass it on.
+ * SIGINT/SIGTERM/SIGHUP while a capture runs: probe must not die with its mitmdumps and the
+ * command still running. Listening from before the first mitmdump starts until the last one
+ * stopped, this records that a stop was asked for and lets the caller pass it on.
  */
 // SIGHUP: a closed terminal or dropped SSH session stops the capture like Ctrl+C.
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
