@@ -18,14 +18,68 @@ const NEEDS_INLINE_ESCAPE = /[\r\n\\`*<~&\]_]/;
  * ```
  */
 export function escapeInline(text: string): string {
-  // Most values (ids, paths, numbers) need nothing: skip the replacements for them.
+  // Most values (ids, paths, numbers) need nothing: skip the scan for them.
   if (!NEEDS_INLINE_ESCAPE.test(text)) return text;
-  return text
-    .replace(/\r\n|\r|\n/g, " ⏎ ")
-    .replace(
-      /[\\`*<~]|&(?=#?[a-z0-9]+;)|\](?=[(\[])|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/giu,
-      "\\$&",
-    );
+  // One pass that copies only around what it changes: this runs for every cell of a report.
+  let out = "";
+  let from = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    let rep: string;
+    if (c === 0x5c || c === 0x60 || c === 0x2a || c === 0x3c || c === 0x7e) { // \ ` * < ~
+      rep = "\\" + text[i];
+    } else if (c === 0x0a || c === 0x0d) {
+      rep = " ⏎ ";
+      if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) {
+        out += text.slice(from, i) + rep;
+        from = ++i + 1;
+        continue;
+      }
+    } else if (c === 0x26) { // & only where it would start an entity
+      ENTITY.lastIndex = i + 1;
+      if (!ENTITY.test(text)) continue;
+      rep = "\\&";
+    } else if (c === 0x5d) { // ] only where it would close a link text
+      const next = text.charCodeAt(i + 1);
+      if (next !== 0x28 && next !== 0x5b) continue;
+      rep = "\\]";
+    } else if (c === 0x5f) { // _ only where it could open or close emphasis
+      if (wordBefore(text, i) && wordAfter(text, i)) continue;
+      rep = "\\_";
+    } else continue;
+    out += text.slice(from, i) + rep;
+    from = i + 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** An entity's name and `;`, matched where `lastIndex` puts it (right after a `&`). */
+const ENTITY = /#?[a-z0-9]+;/iy;
+const WORD = /^[\p{L}\p{N}]$/u;
+
+/** A letter or digit (any script): `_` between two of them is part of a word. */
+function isWord(c: number, text: string, at: number, length: number): boolean {
+  if (c < 0x80) {
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  }
+  return WORD.test(text.slice(at, at + length));
+}
+
+function wordBefore(text: string, i: number): boolean {
+  if (i === 0) return false;
+  const c = text.charCodeAt(i - 1);
+  const pair = c >= 0xdc00 && c <= 0xdfff && i >= 2 &&
+    text.charCodeAt(i - 2) >= 0xd800 && text.charCodeAt(i - 2) <= 0xdbff;
+  return pair ? isWord(0x10000, text, i - 2, 2) : isWord(c, text, i - 1, 1);
+}
+
+function wordAfter(text: string, i: number): boolean {
+  if (i + 1 >= text.length) return false;
+  const c = text.charCodeAt(i + 1);
+  const pair = c >= 0xd800 && c <= 0xdbff && text.charCodeAt(i + 2) >= 0xdc00 &&
+    text.charCodeAt(i + 2) <= 0xdfff;
+  return isWord(c, text, i + 1, pair ? 2 : 1);
 }
 
 /**

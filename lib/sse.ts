@@ -387,8 +387,9 @@ export function eventJson(event: SseEvent): unknown {
   let value: unknown;
   const data = event.data;
   let i = 0;
-  while (i < data.length && /\s/.test(data[i])) i++; // JSON allows leading whitespace
-  const c = data.charCodeAt(i);
+  let c = data.charCodeAt(0);
+  // JSON allows leading whitespace (space, tab, LF, CR).
+  while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = data.charCodeAt(++i);
   // Only JSON values start like this; sentinels such as [DONE]'s "D" are skipped cheaply.
   if (
     c === 0x7b || c === 0x5b || c === 0x22 || (c >= 0x30 && c <= 0x39) || c === 0x2d ||

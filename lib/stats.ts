@@ -55,10 +55,25 @@ interface PathNode {
   count: number;
   /** Number of the last body that contained this path, so a body counts once. */
   lastBody: number;
+  /**
+   * The children in the order the last object at this path listed its keys: objects of one
+   * API come with their keys in one order, so a key is usually found by comparing it with the
+   * next one here (JSON.parse interns keys) instead of hashing it into `children`.
+   */
+  order: PathNode[] | undefined;
 }
 
 function newNode(key: string, parent: PathNode | undefined): PathNode {
-  return { key, parent, children: undefined, elements: undefined, types: 0, count: 0, lastBody: 0 };
+  return {
+    key,
+    parent,
+    children: undefined,
+    elements: undefined,
+    types: 0,
+    count: 0,
+    lastBody: 0,
+    order: undefined,
+  };
 }
 
 /**
@@ -113,20 +128,25 @@ export class KeyTable {
       return;
     }
     const body = this.#body;
+    const order = node.order ??= [];
+    let at = 0;
     for (const key in value) {
       const child = (value as Record<string, unknown>)[key];
-      let children = node.children;
-      let next = children?.get(key);
-      if (!next) {
-        if (this.#nodes >= MAX_KEY_PATHS) {
-          this.#dropped = true;
-          continue;
+      let next: PathNode | undefined = order[at];
+      if (next === undefined || next.key !== key) {
+        next = node.children?.get(key);
+        if (!next) {
+          if (this.#nodes >= MAX_KEY_PATHS) {
+            this.#dropped = true;
+            continue;
+          }
+          next = this.#create(key, node);
+          (node.children ??= new Map()).set(key, next);
         }
-        children ??= node.children = new Map();
-        next = this.#create(key, node);
-        children.set(key, next);
+        order[at] = next;
       }
-      next.types |= TYPE_BITS[jsonType(child)];
+      at++;
+      next.types |= typeBit(child);
       if (next.lastBody !== body) {
         next.lastBody = body;
         next.count++;
@@ -166,6 +186,22 @@ export class KeyTable {
     };
     visit(this.#root);
     return all;
+  }
+}
+
+/** The type bit of a JSON value (what `TYPE_BITS[jsonType(value)]` gives, without the lookup). */
+function typeBit(value: unknown): number {
+  switch (typeof value) {
+    case "string":
+      return 1;
+    case "number":
+      return 2;
+    case "boolean":
+      return 4;
+    case "object":
+      return value === null ? 8 : Array.isArray(value) ? 32 : 16;
+    default:
+      return 1;
   }
 }
 

@@ -105,6 +105,24 @@ Deno.test("readEntries streams a capture", async (t) => {
       assert.equal(warnings[1], "4: not a JSON object");
     });
   });
+  await t.step(
+    "characters split between reads decode whole (1.3 MB of 2- and 4-byte text)",
+    async () => {
+      // Odd piece lengths move the read boundaries (every 256 KiB) through every byte offset.
+      const bodies = Array.from({ length: 40 }, (_, i) => "é😀".repeat(3000 + i) + "x".repeat(i));
+      const lines = bodies.map((body, i) =>
+        JSON.stringify({
+          timestamp: i,
+          request: { method: "POST", url: "https://x/", headers: {}, body },
+        })
+      );
+      await withFile(lines.join("\n"), async (path) => {
+        const { entries, warnings } = await collect(path);
+        assert.deepEqual(warnings, []);
+        assert.deepEqual(entries.map((e) => e.entry.request.body), bodies);
+      });
+    },
+  );
   await t.step("reads a last line without newline and CRLF files", async () => {
     await withFile(entry(1) + "\r\n" + entry(2), async (path) => {
       const { entries, warnings } = await collect(path);

@@ -160,3 +160,73 @@ Deno.test("renderBlocks produces one structure per block", async (t) => {
     assert.ok(texts.includes("- not a list <i>x</i>"));
   });
 });
+
+/** Seeded random strings from an alphabet of Markdown syntax, letters of several scripts and
+ * lone surrogates: the cases where escaping depends on a neighbour. */
+function randomTexts(count: number, seed: number): string[] {
+  const alphabet = [
+    "a",
+    "Z",
+    "9",
+    "_",
+    "_",
+    "&",
+    "#",
+    ";",
+    "]",
+    "(",
+    "[",
+    "\\",
+    "`",
+    "*",
+    "<",
+    "~",
+    "!",
+    "\r",
+    "\n",
+    " ",
+    "é",
+    "ß",
+    "٣",
+    "𝒜",
+    "\ud835",
+    "\udc9c",
+    "😀",
+    "-",
+    "x1",
+    "amp;",
+    "&#12;",
+  ];
+  let state = seed;
+  const next = (n: number) => {
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
+    return state % n;
+  };
+  const out: string[] = [];
+  for (let k = 0; k < count; k++) {
+    let s = "";
+    for (let j = next(12); j > 0; j--) s += alphabet[next(alphabet.length)];
+    out.push(s);
+  }
+  return out;
+}
+
+Deno.test("escapeInline on random text", async (t) => {
+  const texts = randomTexts(3000, 7);
+  await t.step("matches its definition (the regular expressions it replaced)", () => {
+    const reference = (text: string) =>
+      text.replace(/\r\n|\r|\n/g, " ⏎ ").replace(
+        /[\\`*<~]|&(?=#?[a-z0-9]+;)|\](?=[(\[])|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/giu,
+        "\\$&",
+      );
+    for (const text of texts) assert.equal(escapeInline(text), reference(text), text);
+  });
+  await t.step("a CommonMark parser reads the text back, nothing more", () => {
+    for (const text of texts) {
+      if (text.trim() === "" || /[\ud800-\udfff]/.test(text)) continue; // not a visible paragraph
+      const toks = tokens("x " + escapeInline(text) + " x");
+      assert.deepEqual(onlyTypes(toks), ["paragraph_open", "inline", "paragraph_close"], text);
+      assert.equal(inlineText(toks[1]), "x " + text.replace(/\r\n|\r|\n/g, " ⏎ ") + " x", text);
+    }
+  });
+});
