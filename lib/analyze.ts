@@ -67,27 +67,34 @@ export function responseView(entry: Entry): ResponseView | undefined {
   return view;
 }
 
-/** Buffers text and writes it to a file in large pieces. */
+/**
+ * Buffers text as UTF-8 and writes it to a file in large pieces. Text is encoded as it comes,
+ * so it dies young: a megabyte of report strings held until the next write outlived collections
+ * and was copied and promoted by each one.
+ */
 class BufferedWriter {
   #file: Deno.FsFile;
-  #parts: string[] = [];
-  #size = 0;
+  #buffer = new Uint8Array(1 << 20);
+  #used = 0;
   #encoder = new TextEncoder();
   constructor(file: Deno.FsFile) {
     this.#file = file;
   }
   async write(text: string): Promise<void> {
-    this.#parts.push(text);
-    this.#size += text.length;
-    if (this.#size >= 1 << 20) await this.flush();
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    if (this.#used + text.length * 3 > this.#buffer.length) {
+      await this.flush();
+      if (text.length * 3 > this.#buffer.length) {
+        await writeAll(this.#file, this.#encoder.encode(text));
+        return;
+      }
+    }
+    this.#used += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#used)).written;
   }
   async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const bytes = this.#encoder.encode(this.#parts.join(""));
-    this.#parts = [];
-    this.#size = 0;
-    let written = 0;
-    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    if (this.#used === 0) return;
+    await writeAll(this.#file, this.#buffer.subarray(0, this.#used));
+    this.#used = 0;
   }
 }
 

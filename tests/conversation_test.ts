@@ -29,6 +29,13 @@ function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts 
   };
 }
 
+/** An object with keys k0..k(n-1), parsed from JSON; `swap` exchanges two keys' places. */
+function wide(n: number, swap?: [number, number]): Record<string, unknown> {
+  const keys = Array.from({ length: n }, (_, i) => i);
+  if (swap) [keys[swap[0]], keys[swap[1]]] = [keys[swap[1]], keys[swap[0]]];
+  return JSON.parse(`{${keys.map((i) => `"k${i}":${i}`).join(",")}}`);
+}
+
 Deno.test("sameJson is JSON equality of parsed values", async (t) => {
   const cases: [string, unknown, unknown, boolean][] = [
     ["equal strings", "a", "a", true],
@@ -45,6 +52,12 @@ Deno.test("sameJson is JSON equality of parsed values", async (t) => {
     ["a missing key", { a: 1, b: 2 }, { a: 1 }, false],
     ["an extra key", { a: 1 }, { a: 1, b: 2 }, false],
     ["a changed deep string", { m: [{ t: "hello" }] }, { m: [{ t: "hellO" }] }, false],
+    // Objects past 8 keys take another path (their keys as an array).
+    ["20 keys, equal", wide(20), wide(20), true],
+    ["20 keys, the last two swapped", wide(20), wide(20, [18, 19]), false],
+    ["20 keys, the first two swapped", wide(20), wide(20, [0, 1]), false],
+    ["8 and 9 keys", wide(8), wide(9), false],
+    ["9 keys, a value changed", wide(9), { ...wide(9), k8: "changed" }, false],
   ];
   for (const [name, a, b, same] of cases) {
     await t.step(name, () => {
