@@ -79,6 +79,8 @@ export function truncate(text: string, max: number): string {
  * and control characters other than tab become spaces.
  */
 export function oneLine(text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) return text; // the usual value: nothing to do
   return text
     .replace(/[ \t]*(?:\r\n|\r|\n)[ \t]*/g, " ⏎ ")
     // deno-lint-ignore no-control-regex
@@ -282,14 +284,13 @@ export function remainingKeys(
   obj: JsonObject,
   shown: ReadonlySet<string>,
 ): JsonObject | undefined {
-  const rest: JsonObject = {};
-  let any = false;
-  for (const [k, v] of Object.entries(obj)) {
-    if (shown.has(k)) continue;
-    rest[k] = v;
-    any = true;
+  // A key walk that allocates nothing when every key is shown: this runs for every message of
+  // every resent history (Object.entries was half the cost of reading an Anthropic request).
+  let rest: JsonObject | undefined;
+  for (const k in obj) {
+    if (!shown.has(k)) (rest ??= {})[k] = obj[k];
   }
-  return any ? rest : undefined;
+  return rest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,9 +452,14 @@ export function otherSettingsFor(
   cut: ReadonlySet<string>,
   shownWhole: (key: string) => boolean = () => true,
 ): Block[] {
-  const shown = new Set(sections);
-  for (const [key] of specs) if (!cut.has(key) && shownWhole(key)) shown.add(key);
-  return otherSettings(remainingKeys(body, shown));
+  // No set of shown keys is built: this runs for every request.
+  let rest: JsonObject | undefined;
+  for (const k in body) {
+    if (sections.includes(k)) continue;
+    if (!cut.has(k) && specs.some((spec) => spec[0] === k) && shownWhole(k)) continue;
+    (rest ??= {})[k] = body[k];
+  }
+  return otherSettings(rest);
 }
 
 /**
