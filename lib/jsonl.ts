@@ -110,11 +110,12 @@ const SNIFF_BYTES = 64 * 1024;
 const READ_SIZE = 1 << 18;
 
 /**
- * The file's text, decoded as UTF-8 (invalid bytes become U+FFFD), in chunks of up to
- * {@link READ_SIZE} bytes. Up to four chunks are read ahead of the reader, so it rarely waits
- * for the disk. Each read is decoded as soon as it arrives, so one byte buffer serves every
- * read: a fresh buffer per read was a gigabyte of allocations for a 1 GB capture, and the
- * garbage collections they caused. The first {@link SNIFF_BYTES} are checked for NUL.
+ * The file's text, decoded as UTF-8 (invalid bytes become U+FFFD), in chunks of about
+ * {@link READ_SIZE} bytes that end at a line end whenever a line fits in a read, so the line
+ * splitter hands out slices of a chunk rather than copies joined from two. Up to four chunks
+ * are read ahead of the reader, so it rarely waits for the disk. One byte buffer serves every
+ * read (each is decoded as soon as it arrives): a fresh buffer per read was a gigabyte of
+ * allocations for a 1 GB capture. The first {@link SNIFF_BYTES} are checked for NUL.
  */
 function fileText(
   file: Deno.FsFile,
@@ -124,19 +125,22 @@ function fileText(
   const buffer = new Uint8Array(READ_SIZE);
   const decoder = new TextDecoder();
   let offset = 0;
+  /** Bytes at the start of `buffer` after the last line end decoded: the next line's start. */
+  let carried = 0;
   return new ReadableStream<string>({
     async pull(controller) {
       for (;;) {
-        const n = await file.read(buffer);
+        const n = await file.read(buffer.subarray(carried));
         if (n === null) {
-          const tail = decoder.decode();
+          const tail = decoder.decode(buffer.subarray(0, carried));
           if (tail !== "") controller.enqueue(tail);
           controller.close();
           return;
         }
         onBytes?.(n);
         if (offset < SNIFF_BYTES) {
-          const nul = buffer.subarray(0, Math.min(n, SNIFF_BYTES - offset)).indexOf(0);
+          const fresh = buffer.subarray(carried, carried + Math.min(n, SNIFF_BYTES - offset));
+          const nul = fresh.indexOf(0);
           if (nul !== -1) {
             throw new InputError(
               path,
@@ -145,8 +149,15 @@ function fileText(
           }
         }
         offset += n;
-        const text = decoder.decode(buffer.subarray(0, n), { stream: true });
-        // A read that ends inside a character decodes to nothing yet: read on.
+        const filled = carried + n;
+        // An LF byte is never part of a multi-byte character, so text up to one decodes whole.
+        const end = buffer.subarray(0, filled).lastIndexOf(0x0a) + 1;
+        // A line longer than the buffer goes out in pieces (the splitter joins them); the
+        // decoder's stream mode keeps a character split between two pieces whole.
+        const cut = end > 0 ? end : filled;
+        const text = decoder.decode(buffer.subarray(0, cut), { stream: true });
+        buffer.copyWithin(0, cut, filled);
+        carried = filled - cut;
         if (text !== "") {
           controller.enqueue(text);
           return;

@@ -123,6 +123,22 @@ Deno.test("readEntries streams a capture", async (t) => {
       });
     },
   );
+  await t.step("lines longer than a read (256 KiB) between short ones", async () => {
+    const sizes = [10, 300_000, 5, 700_000, 262_000, 1];
+    const bodies = sizes.map((n, i) => "é😀x".repeat(Math.ceil(n / 7)) + "y".repeat(i));
+    const lines = bodies.map((body, i) =>
+      JSON.stringify({
+        timestamp: i,
+        request: { method: "POST", url: "https://x/", headers: {}, body },
+      })
+    );
+    await withFile(lines.join("\r\n") + "\n", async (path) => {
+      const { entries, warnings } = await collect(path);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(entries.map((e) => e.line), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(entries.map((e) => e.entry.request.body), bodies);
+    });
+  });
   await t.step("reads a last line without newline and CRLF files", async () => {
     await withFile(entry(1) + "\r\n" + entry(2), async (path) => {
       const { entries, warnings } = await collect(path);
