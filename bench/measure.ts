@@ -1,8 +1,13 @@
-/** Runs a command and measures its wall time and peak resident memory (Linux /proc). */
+/**
+ * Runs a command and measures its wall time and, when asked, its peak resident memory (Linux
+ * /proc). Timing and memory come from separate runs: polling /proc every few milliseconds takes
+ * CPU from the command on a small machine, and takes more from a command that uses both cores.
+ */
 
 export interface Measurement {
   seconds: number;
-  /** Peak RSS in MB (VmHWM), sampled every few milliseconds until the process exits. */
+  /** Peak RSS in MB (VmHWM), sampled every few milliseconds until the process exits; 0 when
+   * memory was not sampled. */
   peakMb: number;
   code: number;
   stdout: string;
@@ -19,7 +24,11 @@ async function readHwm(pid: number): Promise<number | undefined> {
   }
 }
 
-export async function measure(cmd: string, args: string[]): Promise<Measurement> {
+export async function measure(
+  cmd: string,
+  args: string[],
+  { memory = false }: { memory?: boolean } = {},
+): Promise<Measurement> {
   const started = performance.now();
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
   let peak = 0;
@@ -28,7 +37,7 @@ export async function measure(cmd: string, args: string[]): Promise<Measurement>
     done = true;
   });
   // VmHWM is the process's own high-water mark, so sampling misses at most the last interval.
-  while (!done) {
+  while (memory && !done) {
     const hwm = await readHwm(child.pid);
     if (hwm !== undefined) peak = Math.max(peak, hwm);
     await new Promise((r) => setTimeout(r, 5));

@@ -7,7 +7,8 @@
  *
  * Options: --sizes 100,1000 (MB)  --runs 3  --skip-capture  --dir DIR (generated files)
  * Timings are the best of `runs` interleaved runs: on a shared, noisy machine the minimum is
- * the figure least disturbed by other load.
+ * the figure least disturbed by other load. Peak memory comes from one more run of each, whose
+ * time is not used (its sampling costs CPU).
  */
 import { parseArgs } from "node:util";
 import { writeCapture } from "./generate.ts";
@@ -29,11 +30,13 @@ await Deno.mkdir(values.dir, { recursive: true });
 
 const deno = Deno.execPath();
 
+function ok(m: Measurement): Measurement {
+  if (m.code !== 0) throw new Error(`benchmark command failed: ${m.stderr.slice(0, 500)}`);
+  return m;
+}
+
 function best(ms: Measurement[]): Measurement {
-  for (const m of ms) {
-    if (m.code !== 0) throw new Error(`benchmark command failed: ${m.stderr.slice(0, 500)}`);
-  }
-  return ms.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  return ms.map(ok).reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
 interface Row {
@@ -61,38 +64,38 @@ for (const mb of sizes) {
   const floorRuns: Measurement[] = [];
   const analyzeRuns: Measurement[] = [];
   const report = `${values.dir}/report-${mb}mb.md`;
+  const floorArgs = ["run", "--allow-read", `${root}bench/parse_floor.ts`, file];
+  const analyzeArgs = [
+    "run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
+    "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=20",
+    `${root}main.ts`,
+    "analyze",
+    "--target",
+    "codex",
+    "--input",
+    file,
+    "--output",
+    report,
+  ];
   for (let i = 0; i < runs; i++) {
-    floorRuns.push(
-      await measure(deno, ["run", "--allow-read", `${root}bench/parse_floor.ts`, file]),
-    );
-    analyzeRuns.push(
-      await measure(deno, [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
-        "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=20",
-        `${root}main.ts`,
-        "analyze",
-        "--target",
-        "codex",
-        "--input",
-        file,
-        "--output",
-        report,
-      ]),
-    );
+    floorRuns.push(await measure(deno, floorArgs));
+    analyzeRuns.push(await measure(deno, analyzeArgs));
   }
   const floor = best(floorRuns);
   const analyze = best(analyzeRuns);
-  const peak = Math.max(...analyzeRuns.map((m) => m.peakMb));
+  // Memory from runs of their own (see measure.ts).
+  const floorMemory = ok(await measure(deno, floorArgs, { memory: true }));
+  const peak = ok(await measure(deno, analyzeArgs, { memory: true })).peakMb;
   const ratio = analyze.seconds / floor.seconds;
   const label = `${(size / 1e6).toFixed(0)} MB`;
   console.error(
     `bench: ${label}: floor ${floor.seconds.toFixed(2)} s, analyze ${
       analyze.seconds.toFixed(2)
-    } s, peak RSS ${peak.toFixed(0)} MB (floor ${floor.peakMb.toFixed(0)} MB)`,
+    } s, peak RSS ${peak.toFixed(0)} MB (floor ${floorMemory.peakMb.toFixed(0)} MB)`,
   );
   rows.push({
     name: `analyze time / parse floor, ${label}`,
