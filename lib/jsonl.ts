@@ -106,8 +106,13 @@ export type MalformedLineHandler = (line: number, reason: string) => void;
 /** Bytes are checked for NUL in the first 64 KiB: JSONL text never holds one. */
 const SNIFF_BYTES = 64 * 1024;
 
-/** Read size: large reads cut the per-chunk cost of the stream machinery on big captures. */
-const READ_SIZE = 1 << 18;
+/**
+ * Read size. Each read costs the reader a wait: Deno hands an async read's result over only
+ * when this thread returns to its event loop, so reads are not hidden behind the analysis of
+ * the previous chunk. Fewer, larger reads wait less: 512 KiB analyzed a 100 MB capture in
+ * 0.68 s against 0.73 s with 256 KiB (1 MiB was no faster).
+ */
+const READ_SIZE = 1 << 19;
 
 /**
  * The file's text, decoded as UTF-8 (invalid bytes become U+FFFD), in chunks of about

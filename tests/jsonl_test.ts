@@ -106,10 +106,10 @@ Deno.test("readEntries streams a capture", async (t) => {
     });
   });
   await t.step(
-    "characters split between reads decode whole (1.3 MB of 2- and 4-byte text)",
+    "characters split between reads decode whole (2.2 MB of 2- and 4-byte text)",
     async () => {
-      // Odd piece lengths move the read boundaries (every 256 KiB) through every byte offset.
-      const bodies = Array.from({ length: 40 }, (_, i) => "é😀".repeat(3000 + i) + "x".repeat(i));
+      // Lines of differing lengths put the read boundaries (every 512 KiB) inside characters.
+      const bodies = Array.from({ length: 120 }, (_, i) => "é😀".repeat(3000 + i) + "x".repeat(i));
       const lines = bodies.map((body, i) =>
         JSON.stringify({
           timestamp: i,
@@ -123,8 +123,8 @@ Deno.test("readEntries streams a capture", async (t) => {
       });
     },
   );
-  await t.step("lines longer than a read (256 KiB) between short ones", async () => {
-    const sizes = [10, 300_000, 5, 700_000, 262_000, 1];
+  await t.step("lines longer than a read (512 KiB) between short ones", async () => {
+    const sizes = [10, 600_000, 5, 1_400_000, 524_000, 1];
     const bodies = sizes.map((n, i) => "é😀x".repeat(Math.ceil(n / 7)) + "y".repeat(i));
     const lines = bodies.map((body, i) =>
       JSON.stringify({
