@@ -1,7 +1,7 @@
 /**
  * `probe analyze`: capture file → report. One pass over the input: each entry feeds the
- * statistics and is rendered at once into a temporary log, so memory stays flat; the summary
- * (which needs every entry) is written first and the log is copied after it.
+ * statistics and is rendered at once into the report's log (report_log.ts), so memory stays
+ * flat; the summary (which needs every entry) is written first and the log after it.
  */
 import { ProbeError } from "./errors.ts";
 import { getHeader } from "./headers.ts";
@@ -16,6 +16,7 @@ import { builtinPriceTable, type PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
 import type { Entry, Renderer, ReportWriter, ResponseView, Target } from "./types.ts";
+import { ReportLog, writeAll } from "./report_log.ts";
 import { VERSION } from "./version.ts";
 import { websocketView } from "./websocket.ts";
 
@@ -65,37 +66,6 @@ export function responseView(entry: Entry): ResponseView | undefined {
     if (isSse) view.events = parseSse(res.body);
   }
   return view;
-}
-
-/**
- * Buffers text as UTF-8 and writes it to a file in large pieces. Text is encoded as it comes,
- * so it dies young: a megabyte of report strings held until the next write outlived collections
- * and was copied and promoted by each one.
- */
-class BufferedWriter {
-  #file: Deno.FsFile;
-  #buffer = new Uint8Array(1 << 20);
-  #used = 0;
-  #encoder = new TextEncoder();
-  constructor(file: Deno.FsFile) {
-    this.#file = file;
-  }
-  async write(text: string): Promise<void> {
-    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
-    if (this.#used + text.length * 3 > this.#buffer.length) {
-      await this.flush();
-      if (text.length * 3 > this.#buffer.length) {
-        await writeAll(this.#file, this.#encoder.encode(text));
-        return;
-      }
-    }
-    this.#used += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#used)).written;
-  }
-  async flush(): Promise<void> {
-    if (this.#used === 0) return;
-    await writeAll(this.#file, this.#buffer.subarray(0, this.#used));
-    this.#used = 0;
-  }
 }
 
 /**
@@ -159,60 +129,51 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     }
     : undefined;
 
-  const logPath = await Deno.makeTempFile({ prefix: "probe-log-" });
-  try {
-    {
-      using log = await Deno.open(logPath, { write: true, truncate: true });
-      const out = new BufferedWriter(log);
-      let start: number | undefined;
-      const entries = readCaptureEntries(opts.input, (line, reason) => {
-        opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
-        problem(`line ${line}: malformed line skipped (${reason})`);
-      }, onBytes);
-      for await (const { entry } of entries) {
-        start ??= entry.timestamp;
-        const response = responseView(entry);
-        stats.add(entry, response?.events);
-        const rendered = exchangeDoc({
-          index: stats.requests,
-          entry,
-          response,
-          renderer: chooseRenderer(entry),
-          redactHeaders,
-          redactUrl,
-          start,
-          conversations,
-          full: opts.full ?? false,
-        });
-        const { doc } = rendered;
-        for (const p of rendered.problems) problem(`#${doc.index} ${doc.method} ${doc.path}: ${p}`);
-        if (doc.renderer !== FORMAT_GENERIC) {
-          totals.addUsage(
-            rendered.response?.model ?? rendered.request.model,
-            rendered.response?.usage,
-          );
-        }
-        totals.addTiming(doc.path, entry);
-        await out.write(writer.exchange(doc));
-      }
-      await out.flush();
-    }
-    const summary = summaryDoc({
-      title: opts.target.reportTitle,
-      source: opts.sourceLabel ?? opts.input,
-      generated: opts.now ?? new Date(),
-      version: VERSION,
-      stats,
-      totals,
-      prices,
-      problems,
-      problemCount,
+  await using log = new ReportLog();
+  let start: number | undefined;
+  const entries = readCaptureEntries(opts.input, (line, reason) => {
+    opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
+    problem(`line ${line}: malformed line skipped (${reason})`);
+  }, onBytes);
+  for await (const { entry } of entries) {
+    start ??= entry.timestamp;
+    const response = responseView(entry);
+    stats.add(entry, response?.events);
+    const rendered = exchangeDoc({
+      index: stats.requests,
+      entry,
+      response,
+      renderer: chooseRenderer(entry),
+      redactHeaders,
+      redactUrl,
+      start,
+      conversations,
+      full: opts.full ?? false,
     });
-    await writeReport(opts.output, writer.begin(summary), logPath, writer.end());
-    return { entries: stats.requests, output: opts.output, problems: problemCount };
-  } finally {
-    await Deno.remove(logPath).catch(() => {});
+    const { doc } = rendered;
+    for (const p of rendered.problems) problem(`#${doc.index} ${doc.method} ${doc.path}: ${p}`);
+    if (doc.renderer !== FORMAT_GENERIC) {
+      totals.addUsage(
+        rendered.response?.model ?? rendered.request.model,
+        rendered.response?.usage,
+      );
+    }
+    totals.addTiming(doc.path, entry);
+    await log.write(writer.exchange(doc));
   }
+  const summary = summaryDoc({
+    title: opts.target.reportTitle,
+    source: opts.sourceLabel ?? opts.input,
+    generated: opts.now ?? new Date(),
+    version: VERSION,
+    stats,
+    totals,
+    prices,
+    problems,
+    problemCount,
+  });
+  await writeReport(opts.output, writer.begin(summary), log, writer.end());
+  return { entries: stats.requests, output: opts.output, problems: problemCount };
 }
 
 /**
@@ -222,14 +183,14 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
 async function writeReport(
   output: string,
   summary: string,
-  logPath: string,
+  log: ReportLog,
   end: string,
 ): Promise<void> {
   const head = new TextEncoder().encode(summary);
   const tail = new TextEncoder().encode(end);
   if (output === "-") {
     await writeAll(Deno.stdout, head);
-    await copyInto(logPath, Deno.stdout);
+    await log.copyTo(Deno.stdout);
     await writeAll(Deno.stdout, tail);
     return;
   }
@@ -248,7 +209,7 @@ async function writeReport(
         },
       );
       await writeAll(out, head);
-      await copyInto(logPath, out);
+      await log.copyTo(out);
       await writeAll(out, tail);
     }
     await Deno.rename(partial, output);
@@ -257,23 +218,4 @@ async function writeReport(
     if (err instanceof ProbeError) throw err;
     throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
   }
-}
-
-/**
- * Appends a file's bytes to `out`. Large pieces: the log of a 1 GB capture is tens of MB, and
- * a stream's 64 KiB chunks made its copy one of analyze's larger waits.
- */
-async function copyInto(path: string, out: { write(p: Uint8Array): Promise<number> }) {
-  using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(4 << 20);
-  for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) return;
-    await writeAll(out, buffer.subarray(0, n));
-  }
-}
-
-async function writeAll(w: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
-  let written = 0;
-  while (written < bytes.length) written += await w.write(bytes.subarray(written));
 }
