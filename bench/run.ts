@@ -13,6 +13,10 @@
 import { parseArgs } from "node:util";
 import { writeCapture } from "./generate.ts";
 import { measure, type Measurement } from "./measure.ts";
+import config from "../deno.json" with { type: "json" };
+
+/** The V8 settings of `deno task probe`. */
+const V8_FLAGS = config.tasks.probe.split(/\s+/).find((a) => a.startsWith("--v8-flags="))!;
 
 const root = new URL("../", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -71,7 +75,7 @@ for (const mb of sizes) {
     "--allow-write",
     "--allow-env",
     // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
-    "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=20",
+    V8_FLAGS,
     `${root}main.ts`,
     "analyze",
     "--target",

@@ -15,6 +15,7 @@
  *                          [--download-timeout SECONDS]
  */
 import { parseArgs } from "node:util";
+import config from "../../deno.json" with { type: "json" };
 
 /** The targets released, in build order. */
 export const TARGETS: readonly string[] = [
@@ -25,20 +26,15 @@ export const TARGETS: readonly string[] = [
 ];
 
 /**
- * The permissions and V8 settings compiled into the binary: what `deno task probe` runs with.
- * A 4 MB young generation and a slower-growing heap keep analyze's peak memory flat on large
- * captures (measured in bench/: 134 → ~100 MB at 100 MB, 165 → ~123 MB at 1 GB) at no
- * measurable cost in speed; neither is a hard limit, so a huge line still fits.
+ * The permissions and V8 settings compiled into the binary: what `deno task probe` runs with,
+ * read from deno.json so the two cannot differ. The V8 settings keep analyze's peak memory flat
+ * and its time low on large captures (see README, Performance): a 4 MB young generation, a
+ * heap that grows slowly, from 48 MB (fewer full collections while it grows); none is a hard
+ * limit, so a huge line still fits.
  */
-export const PERMISSIONS: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-net=127.0.0.1,localhost",
-  "--allow-sys",
-  "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=20",
-];
+export const PERMISSIONS: readonly string[] = config.tasks.probe.split(/\s+/).filter((a) =>
+  a.startsWith("--")
+);
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const DOWNLOAD_HOST = "dl.deno.land";
