@@ -28,7 +28,7 @@ export const TARGETS: readonly string[] = [
 /**
  * The permissions and V8 settings compiled into the binary: what `deno task probe` runs with,
  * read from deno.json so the two cannot differ. The V8 settings keep analyze's peak memory flat
- * and its time low on large captures (see README, Performance): a 4 MB young generation, a
+ * and its time low on large captures (see README, Performance): an 8 MB young generation, a
  * heap that grows slowly, from 48 MB (fewer full collections while it grows); none is a hard
  * limit, so a huge line still fits.
  */
