@@ -16,7 +16,8 @@ import { measure, type Measurement } from "./measure.ts";
 import config from "../deno.json" with { type: "json" };
 
 /** The V8 settings of `deno task probe`. */
-const V8_FLAGS = config.tasks.probe.split(/\s+/).find((a) => a.startsWith("--v8-flags="))!;
+const V8_FLAGS = config.tasks.probe.split(/\s+/).find((a) => a.startsWith("--v8-flags="));
+if (!V8_FLAGS) throw new Error("deno.json: the probe task has no --v8-flags");
 
 const root = new URL("../", import.meta.url).pathname;
 const { values } = parseArgs({

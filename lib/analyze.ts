@@ -10,13 +10,13 @@ import { headerRedactor, redactUrl } from "./redact.ts";
 import { detectFormat, FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
 import { exchangeDoc, summaryDoc } from "./report.ts";
+import { ReportLog, writeAll } from "./report_log.ts";
 import { looksLikeSse, parseSse } from "./sse.ts";
 import { ConversationTracker } from "./conversation.ts";
 import { builtinPriceTable, type PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
 import type { Entry, Renderer, ReportWriter, ResponseView, Target } from "./types.ts";
-import { ReportLog, writeAll } from "./report_log.ts";
 import { VERSION } from "./version.ts";
 import { websocketView } from "./websocket.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Reads a capture as a stream: bytes → lines → entries, one line in memory at a time (plus
- * the current read chunk), so memory does not grow with the file.
+ * the chunks read ahead, a few megabytes), so memory does not grow with the file.
  */
 import { InputError } from "./errors.ts";
 import type { Entry, NumberedEntry } from "./types.ts";

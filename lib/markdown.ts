@@ -55,8 +55,8 @@ export function escapeInline(text: string): string {
 }
 
 /** An entity's name and `;`, matched where `lastIndex` puts it (right after a `&`). */
-const ENTITY = /#?[a-z0-9]+;/iy;
-const WORD = /^[\p{L}\p{N}]$/u;
+const ENTITY = /#?[a-z0-9]+;/iuy;
+const WORD = /^[\p{L}\p{N}]$/iu;
 
 /** A letter or digit (any script): `_` between two of them is part of a word. */
 function isWord(c: number, text: string, at: number, length: number): boolean {

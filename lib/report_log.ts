@@ -40,8 +40,14 @@ export class ReportLog implements AsyncDisposable {
   #file: Deno.FsFile | undefined;
   #path: string | undefined;
 
-  constructor(memoryLimit = LOG_MEMORY_LIMIT) {
+  #tempDir: string | undefined;
+
+  /** `tempDir`: where the temporary file goes (default: the system's, TMPDIR). */
+  constructor(
+    { memoryLimit = LOG_MEMORY_LIMIT, tempDir }: { memoryLimit?: number; tempDir?: string } = {},
+  ) {
     this.#limit = memoryLimit;
+    this.#tempDir = tempDir;
   }
 
   /**
@@ -88,7 +94,12 @@ export class ReportLog implements AsyncDisposable {
     await this.#file.seek(0, Deno.SeekMode.Start);
     const buffer = new Uint8Array(4 << 20);
     for (;;) {
-      const n = await this.#file.read(buffer);
+      let n: number | null;
+      try {
+        n = await this.#file.read(buffer);
+      } catch (err) {
+        throw tempLogError(err);
+      }
       if (n === null) return;
       await writeAll(out, buffer.subarray(0, n));
     }
@@ -135,21 +146,27 @@ export class ReportLog implements AsyncDisposable {
 
   /** Writes `bytes` to the file, which is made (and given what memory held) on first use. */
   async #toFile(bytes: Uint8Array): Promise<void> {
-    if (!this.#file) {
-      try {
-        this.#path = await Deno.makeTempFile({ prefix: "probe-log-" });
+    try {
+      if (!this.#file) {
+        this.#path = await Deno.makeTempFile({ prefix: "probe-log-", dir: this.#tempDir });
         this.#file = await Deno.open(this.#path, { read: true, write: true, truncate: true });
-      } catch (err) {
-        throw new ProbeError(
-          `cannot write the report's temporary log: ${
-            (err as Error).message
-          }; set TMPDIR to a writable folder`,
-        );
+        for (const piece of this.#pieces) await writeAll(this.#file, piece);
+        this.#pieces = [];
+        this.#kept = 0;
       }
-      for (const piece of this.#pieces) await writeAll(this.#file, piece);
-      this.#pieces = [];
-      this.#kept = 0;
+      await writeAll(this.#file, bytes);
+    } catch (err) {
+      throw tempLogError(err);
     }
-    await writeAll(this.#file, bytes);
   }
+}
+
+/** A failure of the temporary log's file (a full disk, an unwritable TMPDIR), said so. */
+function tempLogError(err: unknown): ProbeError {
+  return new ProbeError(
+    `cannot write the report's temporary log: ${
+      (err as Error).message
+    }; set TMPDIR to a folder with room and write access`,
+    { cause: err },
+  );
 }

@@ -192,16 +192,18 @@ export class KeyTable {
 /** The type bit of a JSON value (what `TYPE_BITS[jsonType(value)]` gives, without the lookup). */
 function typeBit(value: unknown): number {
   switch (typeof value) {
-    case "string":
-      return 1;
     case "number":
-      return 2;
+      return TYPE_BITS.number;
     case "boolean":
-      return 4;
+      return TYPE_BITS.boolean;
     case "object":
-      return value === null ? 8 : Array.isArray(value) ? 32 : 16;
+      return value === null
+        ? TYPE_BITS.null
+        : Array.isArray(value)
+        ? TYPE_BITS.array
+        : TYPE_BITS.object;
     default:
-      return 1;
+      return TYPE_BITS.string;
   }
 }
 

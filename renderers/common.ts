@@ -79,8 +79,9 @@ export function truncate(text: string, max: number): string {
  * and control characters other than tab become spaces.
  */
 export function oneLine(text: string): string {
+  // The usual value has no line break or control character: nothing to do.
   // deno-lint-ignore no-control-regex
-  if (!/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) return text; // the usual value: nothing to do
+  if (!/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) return text;
   return text
     .replace(/[ \t]*(?:\r\n|\r|\n)[ \t]*/g, " ⏎ ")
     // deno-lint-ignore no-control-regex
@@ -456,10 +457,15 @@ export function otherSettingsFor(
   let rest: JsonObject | undefined;
   for (const k in body) {
     if (sections.includes(k)) continue;
-    if (!cut.has(k) && specs.some((spec) => spec[0] === k) && shownWhole(k)) continue;
+    if (!cut.has(k) && hasSpec(specs, k) && shownWhole(k)) continue;
     (rest ??= {})[k] = body[k];
   }
   return otherSettings(rest);
+}
+
+function hasSpec(specs: readonly FieldSpec[], key: string): boolean {
+  for (const spec of specs) if (spec[0] === key) return true;
+  return false;
 }
 
 /**

@@ -196,6 +196,10 @@ function randomTexts(count: number, seed: number): string[] {
     "x1",
     "amp;",
     "&#12;",
+    // Letters only by case folding, which the reference's i flag applies.
+    "\u212a",
+    "\u017f",
+    "\u0345",
   ];
   let state = seed;
   const next = (n: number) => {

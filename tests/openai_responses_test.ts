@@ -10,6 +10,7 @@ import {
   oneLine,
   paramSummary,
   parseSseEvent,
+  remainingKeys,
   truncate,
 } from "../renderers/common.ts";
 import {
@@ -360,6 +361,18 @@ Deno.test("openaiResponses renderRequest", async (t) => {
     const schemas = JSON.parse(codes(section(out.blocks, "Tool schemas"))[0].text);
     assertEquals(Object.keys(schemas), ["write_file", "apply_patch"]);
     assertEquals(schemas.write_file.required, ["path", "content"]);
+  });
+
+  // Deno has no Object.prototype.__proto__ setter, so the key is never taken as a prototype.
+  await t.step('a "__proto__" key of a body stays a key of the other settings', () => {
+    const body = JSON.parse('{"model":"m","input":"hi","__proto__":{"a":1},"x":2}');
+    const rest = remainingKeys(body, new Set(["model", "input"]))!;
+    assertEquals(Object.keys(rest), ["__proto__", "x"]);
+    assertEquals(Object.getPrototypeOf(rest), Object.prototype);
+    const r = openaiResponses.renderRequest(body, entryFor("https://x/v1/responses", "POST", body));
+    const settings = JSON.parse(codes(section(r.blocks, "Other settings"))[0].text);
+    assertEquals(Object.keys(settings), ["__proto__", "x"]);
+    assertEquals(Object.getOwnPropertyDescriptor(settings, "__proto__")?.value, { a: 1 });
   });
 
   await t.step("other settings keep the rest, long strings cut", () => {

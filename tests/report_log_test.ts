@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ProbeError } from "../lib/errors.ts";
 import { ReportLog } from "../lib/report_log.ts";
 
 /** Collects what a log writes. */
@@ -28,7 +29,7 @@ Deno.test("ReportLog keeps what is written, in order", async (t) => {
       const sink = new Sink();
       let path: string | undefined;
       {
-        await using log = new ReportLog(limit);
+        await using log = new ReportLog({ memoryLimit: limit });
         for (const text of texts()) await log.write(text);
         await log.copyTo(sink);
         path = log.path;
@@ -44,5 +45,14 @@ Deno.test("ReportLog keeps what is written, in order", async (t) => {
     await using log = new ReportLog();
     await log.copyTo(sink);
     assert.equal(sink.parts.length, 0);
+  });
+  await t.step("a temporary folder it cannot write to is one clear error", async () => {
+    await using log = new ReportLog({ memoryLimit: 0, tempDir: "/nonexistent/probe-test" });
+    await assert.rejects(
+      log.write("x".repeat(400_000)),
+      (err: unknown) =>
+        err instanceof ProbeError &&
+        /^cannot write the report's temporary log: .*; set TMPDIR to a folder/.test(err.message),
+    );
   });
 });
