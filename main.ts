@@ -96,13 +96,11 @@ async function findTarget(name: string): Promise<Target> {
   // Loaded only for a target file: its JSONC parser is CommonJS, slow to load on every run.
   const { isTargetFile, loadTargetFile } = await import("./lib/target_file.ts");
   if (isTargetFile(name)) return await loadTargetFile(name, [...builtinRenderers.keys()]);
-  {
-    throw new UsageError(
-      `unknown target "${name}"; known targets: ${
-        builtinTargets.map((t) => t.name).join(", ")
-      } (or a target file: ./NAME.jsonc)`,
-    );
-  }
+  throw new UsageError(
+    `unknown target "${name}"; known targets: ${
+      builtinTargets.map((t) => t.name).join(", ")
+    } (or a target file: ./NAME.jsonc)`,
+  );
 }
 
 function parse<const T extends OptionSpecs>(args: string[], options: T, command: string) {

@@ -30,9 +30,10 @@ export type ParsedValues<T extends OptionSpecs> = {
 };
 
 /**
- * Parses `args` against `options`. Throws UsageError with node:util's message for an unknown
- * option, a string option without a value, a value given to a boolean option, and a value that
- * looks like an option (`--target -x`); callers add which command it was.
+ * Parses `args` against `options`. Throws UsageError, with a one-line message, where node:util
+ * throws: an unknown option, a string option without a value, a value given to a boolean
+ * option, and a value that looks like an option (`--target -x`); callers add which command it
+ * was.
  */
 export function parseArgs<const T extends OptionSpecs>(
   args: readonly string[],

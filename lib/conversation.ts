@@ -22,11 +22,16 @@ export function hashText(text: string): string {
 }
 
 /**
- * The JSON text of a value: the stored form of an item's identity once its conversation has
- * gone idle (hashed), and a fingerprint for tool definitions.
+ * The JSON text of a value: what an idle conversation keeps a hash of (see {@link hashedKey})
+ * for each item and tool definition.
  */
 export function itemKey(value: unknown): string {
   return JSON.stringify(value) ?? "undefined";
+}
+
+/** An item's or tool definition's identity as an idle conversation keeps it. */
+function hashedKey(value: unknown): string {
+  return hashText(itemKey(value));
 }
 
 /**
@@ -178,12 +183,12 @@ export class ConversationTracker {
     for (const conv of this.#all) {
       if (parts.model && conv.model && parts.model !== conv.model) continue;
       if (conv.itemKeys.length === 0 || keys.length === 0) continue;
-      const first = conv.hashed ? (firstHash ??= hashText(itemKey(keys[0]))) : keys[0];
+      const first = conv.hashed ? (firstHash ??= hashedKey(keys[0])) : keys[0];
       if (!sameJson(conv.itemKeys[0], first)) {
         continue; // a cheap look at the first item before the whole prefix
       }
       const shared = conv.hashed
-        ? sharedPrefix(conv.itemKeys, hashedKeys ??= keys.map((key) => hashText(itemKey(key))))
+        ? sharedPrefix(conv.itemKeys, hashedKeys ??= keys.map(hashedKey))
         : sharedPrefix(conv.itemKeys, keys);
       if (shared > 0 && shared >= bestShared) {
         best = conv;
@@ -222,11 +227,11 @@ export class ConversationTracker {
 function compact(conv: Conversation): void {
   if (conv.hashed) return;
   conv.hashed = true;
-  conv.itemKeys = conv.itemKeys.map((key) => hashText(itemKey(key)));
+  conv.itemKeys = conv.itemKeys.map(hashedKey);
   if (conv.system) conv.system.text = hashText(conv.system.text);
   if (conv.tools) {
     conv.tools.fingerprints = Object.fromEntries(
-      Object.entries(conv.tools.fingerprints).map(([k, v]) => [k, hashText(itemKey(v))]),
+      Object.entries(conv.tools.fingerprints).map(([k, v]) => [k, hashedKey(v)]),
     );
   }
 }
@@ -279,9 +284,7 @@ export function deltaRequestBlocks(
 
   if (parts.items) {
     const { row, full, header, title } = parts.items;
-    const keys = conv.hashed
-      ? parts.items.keys.map((key) => hashText(itemKey(key)))
-      : parts.items.keys;
+    const keys = conv.hashed ? parts.items.keys.map(hashedKey) : parts.items.keys;
     const count = keys.length;
     const matched = conv.matched?.keys === parts.items.keys ? conv.matched.shared : undefined;
     conv.matched = undefined;
@@ -317,7 +320,7 @@ export function deltaRequestBlocks(
     const prev = conv.tools;
     const now = conv.hashed
       ? Object.fromEntries(
-        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashText(itemKey(v))]),
+        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashedKey(v)]),
       )
       : parts.tools.fingerprints;
     const count = Object.keys(now).length;

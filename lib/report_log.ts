@@ -39,7 +39,6 @@ export class ReportLog implements AsyncDisposable {
   #kept = 0;
   #file: Deno.FsFile | undefined;
   #path: string | undefined;
-
   #tempDir: string | undefined;
 
   /** `tempDir`: where the temporary file goes (default: the system's, TMPDIR). */

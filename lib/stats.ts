@@ -189,7 +189,7 @@ export class KeyTable {
   }
 }
 
-/** The type bit of a JSON value (what `TYPE_BITS[jsonType(value)]` gives, without the lookup). */
+/** The {@link TYPE_BITS} bit of a JSON value's type (strings for anything JSON does not have). */
 function typeBit(value: unknown): number {
   switch (typeof value) {
     case "number":
@@ -205,13 +205,6 @@ function typeBit(value: unknown): number {
     default:
       return TYPE_BITS.string;
   }
-}
-
-export function jsonType(value: unknown): JsonType {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  const t = typeof value;
-  return t === "string" || t === "number" || t === "boolean" || t === "object" ? t : "string";
 }
 
 /** UTF-8 byte length of a string, without allocating an encoded copy. */

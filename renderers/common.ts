@@ -453,19 +453,9 @@ export function otherSettingsFor(
   cut: ReadonlySet<string>,
   shownWhole: (key: string) => boolean = () => true,
 ): Block[] {
-  // No set of shown keys is built: this runs for every request.
-  let rest: JsonObject | undefined;
-  for (const k in body) {
-    if (sections.includes(k)) continue;
-    if (!cut.has(k) && hasSpec(specs, k) && shownWhole(k)) continue;
-    (rest ??= {})[k] = body[k];
-  }
-  return otherSettings(rest);
-}
-
-function hasSpec(specs: readonly FieldSpec[], key: string): boolean {
-  for (const spec of specs) if (spec[0] === key) return true;
-  return false;
+  const shown = new Set(sections);
+  for (const [key] of specs) if (!cut.has(key) && shownWhole(key)) shown.add(key);
+  return otherSettings(remainingKeys(body, shown));
 }
 
 /**
