@@ -78,6 +78,18 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
       ["codex", "--upstream-proxy", "http://h:1/path"],
       "capture: --upstream-proxy http://h:1/path: give scheme, host and port only",
     ],
+    [
+      ["codex", "--upstream", "http://127.0.0.1:"],
+      "capture: --upstream http://127.0.0.1:: the port after ':' is missing",
+    ],
+    [
+      ["codex", "--upstream", "api=https://[::1]:/"],
+      "capture: --upstream api=https://[::1]:/: the port after ':' is missing",
+    ],
+    [
+      ["codex", "--upstream-proxy", "http://u:p@proxy.test:"],
+      "capture: --upstream-proxy http://u:p@proxy.test:: the port after ':' is missing",
+    ],
     [["codex", "extra"], "capture: unexpected argument 'extra': put the command to run after '--'"],
     [["codex", "--output-dir", ""], "capture: --output-dir needs a non-empty value"],
   ];
@@ -178,6 +190,15 @@ Deno.test("output: timestamped default folder, never an existing capture, file 0
     await assert.rejects(
       prepareOutput(`${dir}/a/b/`, "codex"),
       /already exists: probe does not append/,
+    );
+    await Deno.writeTextFile(`${dir}/plain`, "");
+    await assert.rejects(
+      prepareOutput(`${dir}/plain`, "codex"),
+      new RegExp(`--output-dir ${dir}/plain: is a file, not a folder; pass a folder`),
+    );
+    await assert.rejects(
+      prepareOutput(`${dir}/plain/sub/`, "codex"),
+      new RegExp(`--output-dir ${dir}/plain/sub/: ${dir}/plain is a file, not a folder`),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

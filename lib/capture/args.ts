@@ -199,7 +199,19 @@ function parseUpstream(value: string, spec: string): string {
       `capture: --upstream ${spec}: give scheme, host and port only (the request path is kept)`,
     );
   }
+  if (hasEmptyPort(value)) {
+    throw new UsageError(`capture: --upstream ${spec}: the port after ':' is missing`);
+  }
   return value;
+}
+
+/**
+ * Whether the URL's authority ends in a ':' without digits (`http://127.0.0.1:`). The URL
+ * parser reads that as the scheme's default port, so mitmdump would forward to port 80 or 443
+ * rather than to the port the user meant to type.
+ */
+export function hasEmptyPort(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(?:[/?#]|$)/i.test(value);
 }
 
 function parseUpstreamProxy(value: string): string {
@@ -218,6 +230,9 @@ function parseUpstreamProxy(value: string): string {
   }
   if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
     throw new UsageError(`capture: --upstream-proxy ${value}: give scheme, host and port only`);
+  }
+  if (hasEmptyPort(value)) {
+    throw new UsageError(`capture: --upstream-proxy ${value}: the port after ':' is missing`);
   }
   return value;
 }

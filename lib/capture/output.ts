@@ -85,10 +85,33 @@ async function makeDir(dir: string): Promise<void> {
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
+    const file = await fileOnPath(dir);
+    if (file !== undefined) {
+      throw new ProbeError(
+        `--output-dir ${dir}: ${
+          file === dir ? "is a file" : `${file} is a file`
+        }, not a folder; pass a folder (probe creates it if missing)`,
+      );
+    }
     throw new ProbeError(
       `cannot create output folder ${dir} (${(err as Error).message}): pick another --output-dir`,
     );
   }
+}
+
+/** The first of `dir` and its parents, from the top, that exists and is not a folder. */
+async function fileOnPath(dir: string): Promise<string | undefined> {
+  const parts = dir.replace(/\/+$/, "").split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const path = parts.slice(0, i).join("/");
+    if (path === "") continue;
+    try {
+      if (!(await Deno.stat(path)).isDirectory) return path;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Creates `file` empty with mode 0600; false when it already exists. */
