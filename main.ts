@@ -21,6 +21,7 @@ Usage:
   probe analyze --target NAME --input FILE [--output FILE|-]
   probe export --har OUT.har --input FILE [--target NAME]   write a capture as HAR 1.2
   probe targets [NAME]                                list targets, or show one
+  probe prices [--prices FILE]                        show the price table and its date
   probe --version | --help
   probe <command> --help                              help for one command
 `;
@@ -60,6 +61,15 @@ Options:
   -t, --target NAME    target whose extra redacted headers apply (optional; a name or a
                        target file)
   -h, --help           show this help
+`;
+
+const PRICES_HELP = `Usage: probe prices [--prices FILE]
+
+Prints the price table behind the report's cost estimate: the date it was checked, the price
+per million tokens of each model (input, cached input, 5-minute and 1-hour cache writes,
+output, long-context tier), aliases, and per-request server-tool fees. With --prices FILE,
+prints that table instead (the same file analyze --prices takes). Models not listed get no
+price in reports: a newer model is never priced as an older one.
 `;
 
 const TARGETS_HELP = `Usage: probe targets [NAME|FILE]
@@ -268,6 +278,26 @@ async function targetsCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function pricesCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    prices: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, "prices");
+  if (values.help) {
+    print(PRICES_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`prices: unexpected argument "${positionals[0]}"; use --prices FILE`);
+  }
+  const { builtinPriceTable, priceTableLines } = await import("./lib/prices.ts");
+  const table = values.prices
+    ? await (await import("./lib/price_file.ts")).loadPriceTable(values.prices)
+    : builtinPriceTable();
+  for (const line of priceTableLines(table)) print(line);
+  return 0;
+}
+
 async function captureCommandLazy(args: string[]): Promise<number> {
   // Loaded on demand: analyze never needs the capture machinery.
   const { captureCommand } = await import("./lib/capture/command.ts");
@@ -300,6 +330,8 @@ export async function main(args: string[]): Promise<number> {
       return targetsCommand(rest);
     case "export":
       return await exportCommand(rest);
+    case "prices":
+      return await pricesCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see probe --help)`);
   }

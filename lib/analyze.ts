@@ -108,7 +108,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   const prices = opts.prices ?? builtinPriceTable();
   const redactHeaders = headerRedactor(opts.target.redactedHeaders);
   const stats = new CaptureStats();
-  const totals = new Totals();
+  const totals = new Totals(prices);
   const conversations = new ConversationTracker();
   const problems: string[] = [];
   let problemCount = 0;

@@ -57,7 +57,7 @@ export function summaryDoc(input: SummaryInput): SummaryDoc {
     ],
     sections: [
       { title: "Problems", blocks: problemBlocks(input.problems, input.problemCount) },
-      { title: "Token Usage", blocks: totals.usageBlocks(input.prices) },
+      { title: "Token Usage", blocks: totals.usageBlocks() },
       {
         title: "Endpoints",
         blocks: [{
@@ -252,7 +252,9 @@ function exchangeProblems(
   if (entry.error) problems.push(`failed: ${entry.error}`);
   if (entry.incomplete) problems.push("incomplete: still in flight when the capture stopped");
   const status = entry.response?.status_code;
-  if (status !== undefined && status >= 400) problems.push(`HTTP ${status}`);
+  // One failed exchange is one problem: the API error line already names the status.
+  const explained = response?.problems?.some((p) => p.startsWith(`API error ${status}`));
+  if (status !== undefined && status >= 400 && !explained) problems.push(`HTTP ${status}`);
   problems.push(...(request.problems ?? []), ...(response?.problems ?? []));
   return problems;
 }

@@ -2,7 +2,7 @@
  * What a capture cost and how fast it was: tokens per model (with an estimated price), and
  * per-endpoint latency from the recorder's timing fields.
  */
-import { costOf, priceFor, type PriceTable } from "./prices.ts";
+import { builtinPriceTable, exchangeCost, priceKey, type PriceTable } from "./prices.ts";
 import type { Block, Entry, Usage } from "./types.ts";
 
 interface ModelTotals {
@@ -13,6 +13,11 @@ interface ModelTotals {
   cacheWrite: number;
   output: number;
   reasoning: number;
+  /** Server-tool requests by usage field (e.g. web_search_requests). */
+  serverTools: Map<string, number>;
+  cost: number;
+  /** Usage counted here that has no price (the model, or a server tool). */
+  unpriced: boolean;
 }
 
 interface Latency {
@@ -22,34 +27,70 @@ interface Latency {
 
 const UNKNOWN_MODEL = "(unknown model)";
 
+const emptyTotals = (): ModelTotals => ({
+  requests: 0,
+  withUsage: 0,
+  input: 0,
+  cached: 0,
+  cacheWrite: 0,
+  output: 0,
+  reasoning: 0,
+  serverTools: new Map(),
+  cost: 0,
+  unpriced: false,
+});
+
+const COUNTS = [
+  "requests",
+  "withUsage",
+  "input",
+  "cached",
+  "cacheWrite",
+  "output",
+  "reasoning",
+] as const;
+
+/**
+ * Tokens and cost per model. Each exchange is priced as it is added: the long-context tier
+ * depends on that request's input, and sub-calls (Anthropic compaction, advisor) go to the
+ * model that ran them.
+ */
 export class Totals {
   #models = new Map<string, ModelTotals>();
   #latency = new Map<string, Latency>();
+  #prices: PriceTable;
+
+  constructor(prices: PriceTable = builtinPriceTable()) {
+    this.#prices = prices;
+  }
+
+  #row(model: string): ModelTotals {
+    let t = this.#models.get(model);
+    if (!t) {
+      t = emptyTotals();
+      this.#models.set(model, t);
+    }
+    return t;
+  }
 
   /** Adds one model exchange's usage (undefined when the response reported none). */
   addUsage(model: string | undefined, usage: Usage | undefined): void {
     const key = model || UNKNOWN_MODEL;
-    let t = this.#models.get(key);
-    if (!t) {
-      t = {
-        requests: 0,
-        withUsage: 0,
-        input: 0,
-        cached: 0,
-        cacheWrite: 0,
-        output: 0,
-        reasoning: 0,
-      };
-      this.#models.set(key, t);
-    }
+    const t = this.#row(key);
     t.requests++;
     if (!usage) return;
     t.withUsage++;
-    t.input += usage.input;
-    t.cached += usage.cached ?? 0;
-    t.cacheWrite += usage.cacheWrite ?? 0;
-    t.output += usage.output;
-    t.reasoning += usage.reasoning ?? 0;
+    addTokens(t, usage);
+    for (const [tool, n] of Object.entries(usage.serverTools ?? {})) {
+      t.serverTools.set(tool, (t.serverTools.get(tool) ?? 0) + n);
+    }
+    for (const sub of usage.subCalls ?? []) addTokens(this.#row(sub.model || key), sub.usage);
+    const cost = exchangeCost(this.#prices, model || undefined, usage);
+    for (const [who, amount] of cost.byModel) this.#row(who).cost += amount;
+    for (const name of cost.unpriced) {
+      // A server tool without a fee leaves the exchange's own model incomplete.
+      (this.#models.get(name) ?? t).unpriced = true;
+    }
   }
 
   /** Adds an exchange's timing (milliseconds) to its endpoint. */
@@ -81,44 +122,28 @@ export class Totals {
   }
 
   /** The "Token Usage" section: a row per model, then the total. */
-  usageBlocks(prices: PriceTable): Block[] {
+  usageBlocks(): Block[] {
+    const prices = this.#prices;
     if (this.#models.size === 0) {
       return [{ kind: "paragraph", text: "No model requests in this capture." }];
     }
     const rows: string[][] = [];
-    const sum: ModelTotals = {
-      requests: 0,
-      withUsage: 0,
-      input: 0,
-      cached: 0,
-      cacheWrite: 0,
-      output: 0,
-      reasoning: 0,
-    };
-    let totalCost = 0;
-    let unpriced = 0;
+    const sum = emptyTotals();
     const models = [...this.#models.entries()].sort((a, b) => b[1].requests - a[1].requests);
+    const withTools = models.some(([, t]) => t.serverTools.size > 0);
     for (const [model, t] of models) {
-      for (const k of Object.keys(sum) as (keyof ModelTotals)[]) sum[k] += t[k];
-      const price = model === UNKNOWN_MODEL ? undefined : priceFor(prices, model);
-      let cost = "no price";
-      if (price) {
-        const c = costOf(
-          {
-            input: t.input,
-            output: t.output,
-            total: t.input + t.output,
-            cached: t.cached,
-            cacheWrite: t.cacheWrite,
-          },
-          price,
-        );
-        totalCost += c;
-        cost = money(c);
-      } else if (t.withUsage > 0) unpriced++;
-      rows.push(row(model, t, cost));
+      for (const k of COUNTS) sum[k] += t[k];
+      for (const [tool, n] of t.serverTools) {
+        sum.serverTools.set(tool, (sum.serverTools.get(tool) ?? 0) + n);
+      }
+      sum.cost += t.cost;
+      const known = model !== UNKNOWN_MODEL && priceKey(prices, model) !== undefined;
+      const cost = !known ? "no price" : money(t.cost) + (t.unpriced ? " (partly unpriced)" : "");
+      if (t.unpriced) sum.unpriced = true;
+      rows.push(row(model, t, cost, withTools));
     }
-    rows.push(row("Total", sum, money(totalCost) + (unpriced > 0 ? " (some unpriced)" : "")));
+    const total = money(sum.cost) + (sum.unpriced ? " (some unpriced)" : "");
+    rows.push(row("Total", sum, total, withTools));
     return [
       {
         kind: "table",
@@ -131,22 +156,36 @@ export class Totals {
           "Cache writes",
           "Output",
           "Reasoning",
+          ...(withTools ? ["Server tool requests"] : []),
           `Est. cost (${prices.currency})`,
         ],
         rows,
       },
       {
         kind: "paragraph",
-        text: `Input includes cached input and cache writes; output includes reasoning. The ` +
-          `cost is an estimate from ${
+        text: `Input includes cached input and cache writes; output includes reasoning. ` +
+          `Sub-calls billed with an exchange (compaction, advisor) count for the model that ran ` +
+          `them. The cost is an estimate from ${
             prices.builtin ? "the built-in price table" : `the price table ${prices.source}`
-          } dated ${prices.date}, not a bill.`,
+          } dated ${prices.date}, not a bill; "no price" marks models the table does not list ` +
+          `(see probe prices).`,
       },
     ];
   }
 }
 
-function row(model: string, t: ModelTotals, cost: string): string[] {
+function addTokens(t: ModelTotals, usage: Usage): void {
+  t.input += usage.input;
+  t.cached += usage.cached ?? 0;
+  t.cacheWrite += usage.cacheWrite ?? 0;
+  t.output += usage.output;
+  t.reasoning += usage.reasoning ?? 0;
+}
+
+function row(model: string, t: ModelTotals, cost: string, withTools: boolean): string[] {
+  const tools = [...t.serverTools].filter(([, n]) => n > 0).map(([k, n]) =>
+    `${k.replace(/_requests$/, "")} ${n}`
+  );
   return [
     model,
     String(t.requests),
@@ -156,6 +195,7 @@ function row(model: string, t: ModelTotals, cost: string): string[] {
     String(t.cacheWrite),
     String(t.output),
     String(t.reasoning),
+    ...(withTools ? [tools.join(", ")] : []),
     cost,
   ];
 }

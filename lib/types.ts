@@ -158,6 +158,27 @@ export interface Usage {
   cacheWrite?: number;
   /** Reasoning/thinking tokens (part of `output`). */
   reasoning?: number;
+  /** Cache writes with a one-hour lifetime (Anthropic), part of `cacheWrite`; priced higher. */
+  cacheWrite1h?: number;
+  /** Input tokens of tool-use prompts (Gemini `toolUsePromptTokenCount`), part of `input`. */
+  toolPrompt?: number;
+  /** Requests of server-side tools billed per request (Anthropic `server_tool_use`), by field. */
+  serverTools?: Record<string, number>;
+  /**
+   * Sub-calls billed with this exchange but not in the counts above (Anthropic
+   * `usage.iterations[]` of type compaction or advisor_message), each with its own usage and,
+   * when another model ran it, that model.
+   */
+  subCalls?: SubCallUsage[];
+}
+
+/** One billed sub-call of an exchange (see {@link Usage.subCalls}). */
+export interface SubCallUsage {
+  /** What it was, e.g. "compaction", "advisor_message". */
+  kind: string;
+  /** The model that ran it, when it says (else the exchange's model). */
+  model?: string;
+  usage: Usage;
 }
 
 /** The response as the pipeline hands it to a renderer: parsed once, shared by all consumers. */

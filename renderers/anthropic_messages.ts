@@ -17,6 +17,7 @@ import type {
   RequestParts,
   ResponseView,
   SseEvent,
+  SubCallUsage,
   Usage,
 } from "../lib/types.ts";
 import {
@@ -393,16 +394,49 @@ const USAGE_COUNTS = [
 
 /**
  * Normalised usage of an Anthropic `usage` object: `input_tokens` excludes cache reads and
- * writes, so input = input + cache writes + cache reads. Undefined when there are no counts.
+ * writes, so input = input + cache writes + cache reads. Thinking tokens
+ * (`output_tokens_details.thinking_tokens`) are part of output; 1-hour cache writes come from
+ * `cache_creation`; `server_tool_use` counts requests billed per request; `iterations[]` other
+ * than the message's own (compaction, advisor) are sub-calls billed on top of the top-level
+ * counts. Undefined when there are no counts.
  */
 export function anthropicUsage(raw: unknown): Usage | undefined {
   if (!isRecord(raw)) return undefined;
+  const usage = tokenCounts(raw);
+  if (!usage) return undefined;
+  const details = isRecord(raw.output_tokens_details) ? raw.output_tokens_details : {};
+  const thinking = num(details.thinking_tokens);
+  if (thinking !== undefined && thinking > 0) usage.reasoning = thinking;
+  if (isRecord(raw.server_tool_use)) {
+    const tools: Record<string, number> = {};
+    for (const [k, v] of Object.entries(raw.server_tool_use)) {
+      if (typeof v === "number" && v > 0) tools[k] = v;
+    }
+    if (Object.keys(tools).length > 0) usage.serverTools = tools;
+  }
+  const subCalls: SubCallUsage[] = [];
+  for (const it of arr(raw.iterations)) {
+    if (!isRecord(it) || it.type === "message") continue;
+    const counts = tokenCounts(it);
+    if (!counts) continue;
+    const sub: SubCallUsage = { kind: str(it.type) ?? "iteration", usage: counts };
+    if (str(it.model)) sub.model = str(it.model);
+    subCalls.push(sub);
+  }
+  if (subCalls.length > 0) usage.subCalls = subCalls;
+  return usage;
+}
+
+/** The token counts of a usage object or one of its iterations (see {@link anthropicUsage}). */
+function tokenCounts(raw: JsonObject): Usage | undefined {
   const [input, cacheWrite, cacheRead, output] = USAGE_COUNTS.map((k) => num(raw[k]));
   if (input === undefined && output === undefined) return undefined;
   const allInput = (input ?? 0) + (cacheWrite ?? 0) + (cacheRead ?? 0);
   const usage: Usage = { input: allInput, output: output ?? 0, total: allInput + (output ?? 0) };
   if (cacheRead !== undefined && cacheRead > 0) usage.cached = cacheRead;
   if (cacheWrite !== undefined && cacheWrite > 0) usage.cacheWrite = cacheWrite;
+  const h1 = isRecord(raw.cache_creation) ? num(raw.cache_creation.ephemeral_1h_input_tokens) : 0;
+  if (h1 !== undefined && h1 > 0) usage.cacheWrite1h = h1;
   return usage;
 }
 

@@ -261,14 +261,28 @@ export function countInOrder(keys: Iterable<string>): [string, number][] {
 
 /**
  * The usage line of the report: "245 input | 89 output | 334 total", followed by
- * " | N cached", " | N cache write" and " | N reasoning" only for counts above zero.
+ * " | N cached", " | N cache write" (" (M 1h)"), " | N tool prompt" and " | N reasoning" only
+ * for counts above zero, server-tool requests ("web_search 2 requests") and each billed
+ * sub-call ("+ compaction: ...").
  */
 export function formatUsage(usage: Usage): string {
   const parts = [`${usage.input} input`, `${usage.output} output`, `${usage.total} total`];
   if ((usage.cached ?? 0) > 0) parts.push(`${usage.cached} cached`);
-  if ((usage.cacheWrite ?? 0) > 0) parts.push(`${usage.cacheWrite} cache write`);
+  if ((usage.cacheWrite ?? 0) > 0) {
+    const h1 = usage.cacheWrite1h ?? 0;
+    parts.push(`${usage.cacheWrite} cache write${h1 > 0 ? ` (${h1} 1h)` : ""}`);
+  }
+  if ((usage.toolPrompt ?? 0) > 0) parts.push(`${usage.toolPrompt} tool prompt`);
   if ((usage.reasoning ?? 0) > 0) parts.push(`${usage.reasoning} reasoning`);
-  return parts.join(" | ");
+  for (const [tool, n] of Object.entries(usage.serverTools ?? {})) {
+    if (n > 0) parts.push(`${tool.replace(/_requests$/, "")} ${n} request${n === 1 ? "" : "s"}`);
+  }
+  let text = parts.join(" | ");
+  for (const sub of usage.subCalls ?? []) {
+    const who = sub.model ? ` (${sub.model})` : "";
+    text += `; + ${sub.kind}${who}: ${formatUsage(sub.usage)}`;
+  }
+  return text;
 }
 
 /** Parses JSON without throwing: `{ok:false}` when `text` is not JSON. */

@@ -634,11 +634,15 @@ export function usageFromMetadata(raw: unknown): Usage | undefined {
   const toolUse = num(raw.toolUsePromptTokenCount);
   const total = num(raw.totalTokenCount);
   if ([prompt, candidates, thoughts, total].every((n) => n === undefined)) return undefined;
+  // Tool-use prompt tokens are input the API added (e.g. search results): total = prompt +
+  // toolUsePrompt + candidates + thoughts, so they belong in input for the line to add up.
+  const input = (prompt ?? 0) + (toolUse ?? 0);
   const usage: Usage = {
-    input: prompt ?? 0,
+    input,
     output: (candidates ?? 0) + (thoughts ?? 0),
-    total: total ?? (prompt ?? 0) + (candidates ?? 0) + (toolUse ?? 0) + (thoughts ?? 0),
+    total: total ?? input + (candidates ?? 0) + (thoughts ?? 0),
   };
+  if (toolUse !== undefined && toolUse > 0) usage.toolPrompt = toolUse;
   const cached = num(raw.cachedContentTokenCount);
   if (cached !== undefined && cached > 0) usage.cached = cached;
   if (thoughts !== undefined && thoughts > 0) usage.reasoning = thoughts;
@@ -826,8 +830,6 @@ function stateBlocks(
     ]);
   }
   if (usage) rows.push(["Usage", formatUsage(usage)]);
-  const toolUse = num(state.usageMetadata?.toolUsePromptTokenCount);
-  if (toolUse !== undefined) rows.push(["Tool use prompt tokens", String(toolUse)]);
   for (const e of state.errors) problems.push(googleErrorLine(e));
 
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];

@@ -868,3 +868,57 @@ Deno.test("anthropicMessages renderResponse (JSON and text bodies)", async (t) =
     });
   });
 });
+
+Deno.test("anthropic usage: thinking, 1h cache writes, server tools, iterations", () => {
+  const usage = anthropicUsage({
+    input_tokens: 23000,
+    cache_creation_input_tokens: 500,
+    cache_read_input_tokens: 1000,
+    cache_creation: { ephemeral_5m_input_tokens: 200, ephemeral_1h_input_tokens: 300 },
+    output_tokens: 1000,
+    output_tokens_details: { thinking_tokens: 400 },
+    server_tool_use: { web_search_requests: 2, web_fetch_requests: 0 },
+    iterations: [
+      {
+        type: "compaction",
+        input_tokens: 180000,
+        output_tokens: 3500,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
+      {
+        type: "advisor_message",
+        model: "claude-opus-4-6",
+        input_tokens: 900,
+        output_tokens: 90,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 100,
+      },
+      {
+        type: "message",
+        input_tokens: 23000,
+        output_tokens: 1000,
+        cache_creation_input_tokens: 500,
+        cache_read_input_tokens: 1000,
+      },
+    ],
+  });
+  assertEquals(usage, {
+    input: 24500,
+    output: 1000,
+    total: 25500,
+    cached: 1000,
+    cacheWrite: 500,
+    cacheWrite1h: 300,
+    reasoning: 400,
+    serverTools: { web_search_requests: 2 },
+    subCalls: [
+      { kind: "compaction", usage: { input: 180000, output: 3500, total: 183500 } },
+      {
+        kind: "advisor_message",
+        model: "claude-opus-4-6",
+        usage: { input: 1000, output: 90, total: 1090, cached: 100 },
+      },
+    ],
+  });
+});

@@ -191,14 +191,15 @@ Deno.test("gemini usage", async (t) => {
         thoughtsTokenCount: 7,
         toolUsePromptTokenCount: 3,
       }),
-      { input: 10, output: 12, total: 25, reasoning: 7 },
+      // Tool-use prompt tokens are input: input + output = total.
+      { input: 13, output: 12, total: 25, reasoning: 7, toolPrompt: 3 },
     );
     const out = renderJson({
       candidates: [candidate([{ text: "x" }], { finishReason: "STOP" })],
       usageMetadata: { promptTokenCount: 10, toolUsePromptTokenCount: 3, totalTokenCount: 13 },
     });
-    assertEquals(fieldMap(out.blocks)["Tool use prompt tokens"], "3");
-    assertEquals(out.usage, { input: 10, output: 0, total: 13 });
+    assertEquals(fieldMap(out.blocks).Usage, "13 input | 0 output | 13 total | 3 tool prompt");
+    assertEquals(out.usage, { input: 13, output: 0, total: 13, toolPrompt: 3 });
   });
 
   await t.step("no usage: a problem", () => {

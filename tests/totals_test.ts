@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { analyzeFile } from "../lib/analyze.ts";
 import { InputError } from "../lib/errors.ts";
-import { builtinPriceTable, costOf, priceFor } from "../lib/prices.ts";
+import { builtinPriceTable, costOf, exchangeCost, priceFor } from "../lib/prices.ts";
 import { loadPriceTable, parsePriceTable } from "../lib/price_file.ts";
 import { Totals } from "../lib/totals.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
@@ -15,11 +15,109 @@ Deno.test("price table", async (t) => {
     assert.match(table.date, /^\d{4}-\d{2}-\d{2}$/);
     assert.ok(Object.keys(table.models).length > 10);
   });
-  await t.step("longest prefix wins; provider prefixes are ignored", () => {
+  await t.step("exact ids, aliases and dated snapshots; provider wrappings ignored", () => {
     assert.equal(priceFor(table, "gpt-5-codex-2025-09-15"), table.models["gpt-5-codex"]);
     assert.equal(priceFor(table, "gpt-5-mini"), table.models["gpt-5-mini"]);
     assert.equal(priceFor(table, "openai/gpt-4.1"), table.models["gpt-4.1"]);
+    assert.equal(priceFor(table, "claude-sonnet-4-5-20250929"), table.models["claude-sonnet-4-5"]);
+    assert.equal(priceFor(table, "claude-opus-4-1@20250805"), table.models["claude-opus-4-1"]);
+    assert.equal(
+      priceFor(table, "us.anthropic.claude-sonnet-4-20250514-v1:0"),
+      table.models["claude-sonnet-4"],
+    );
+    assert.equal(priceFor(table, "models/gemini-2.5-pro"), table.models["gemini-2.5-pro"]);
+    assert.equal(priceFor(table, "claude-opus-4-0"), table.models["claude-opus-4"]);
+    assert.equal(priceFor(table, "gemini-3-pro"), table.models["gemini-3-pro-preview"]);
     assert.equal(priceFor(table, "llama-3"), undefined);
+  });
+  await t.step("a newer model is never priced as an older one by prefix", () => {
+    assert.notEqual(priceFor(table, "claude-opus-4-6"), table.models["claude-opus-4"]);
+    assert.equal(priceFor(table, "claude-opus-4-6")?.input, 5);
+    assert.equal(priceFor(table, "gpt-5.2")?.input, 1.75);
+    assert.equal(priceFor(table, "gpt-5.9"), undefined);
+    assert.equal(priceFor(table, "gpt-5-codex-max"), undefined);
+    assert.equal(priceFor(table, "claude-opus-4-9"), undefined);
+    assert.equal(priceFor(table, "gemini-2.5-pro-experimental"), undefined);
+  });
+  await t.step("the table is dated within three months of its sources", () => {
+    // A stale table is the failure this guards: the date must move when prices are checked.
+    const age = (Date.parse("2026-12-04") - Date.parse(table.date)) / 86_400_000;
+    assert.ok(age >= 0 && age <= 92, `built-in table dated ${table.date}`);
+  });
+  await t.step("long-context tiers price every token of a long request", () => {
+    const sonnet = table.models["claude-sonnet-4-5"];
+    const short = costOf({ input: 200_000, output: 1000, total: 0 }, sonnet);
+    const long = costOf({ input: 200_001, output: 1000, total: 0 }, sonnet);
+    assert.equal(short.toFixed(6), ((200_000 * 3 + 1000 * 15) / 1e6).toFixed(6));
+    assert.equal(long.toFixed(6), ((200_001 * 6 + 1000 * 22.5) / 1e6).toFixed(6));
+    const gpt = table.models["gpt-5.4"];
+    assert.equal(
+      costOf({ input: 300_000, cached: 100_000, output: 10, total: 0 }, gpt).toFixed(6),
+      ((200_000 * 5 + 100_000 * 0.5 + 10 * 22.5) / 1e6).toFixed(6),
+    );
+  });
+  await t.step("5-minute and 1-hour cache writes at their own prices", () => {
+    const cost = costOf(
+      { input: 1_000_000, cacheWrite: 1_000_000, cacheWrite1h: 400_000, output: 0, total: 0 },
+      table.models["claude-opus-4-6"],
+    );
+    assert.equal(cost.toFixed(6), (0.6 * 6.25 + 0.4 * 10).toFixed(6));
+  });
+  await t.step("an exchange: sub-calls by their model, server tools per request", () => {
+    const cost = exchangeCost(table, "claude-sonnet-4-6", {
+      input: 1000,
+      output: 100,
+      total: 1100,
+      serverTools: { web_search_requests: 3, web_fetch_requests: 2, mystery_requests: 1 },
+      subCalls: [
+        { kind: "compaction", usage: { input: 10_000, output: 500, total: 10_500 } },
+        {
+          kind: "advisor_message",
+          model: "claude-opus-4-6",
+          usage: { input: 2000, output: 200, total: 2200 },
+        },
+      ],
+    });
+    const sonnet = (1000 * 3 + 100 * 15 + 10_000 * 3 + 500 * 15) / 1e6 + 3 * 0.01;
+    const opus = (2000 * 5 + 200 * 25) / 1e6;
+    assert.equal(cost.byModel.get("claude-sonnet-4-6")?.toFixed(6), sonnet.toFixed(6));
+    assert.equal(cost.byModel.get("claude-opus-4-6")?.toFixed(6), opus.toFixed(6));
+    assert.equal(cost.cost.toFixed(6), (sonnet + opus).toFixed(6));
+    assert.deepEqual(cost.unpriced, ["mystery_requests"]);
+    assert.deepEqual(exchangeCost(table, "brand-new-model", { input: 1, output: 1, total: 2 }), {
+      cost: 0,
+      byModel: new Map(),
+      unpriced: ["brand-new-model"],
+    });
+  });
+  await t.step("probe prices prints the table with its date; --prices FILE overrides", async () => {
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "prices", ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, text: new TextDecoder().decode(out.stdout) };
+    };
+    const builtin = await run();
+    assert.equal(builtin.code, 0);
+    assert.match(builtin.text, new RegExp(`^Price table: built-in, checked ${table.date}\n`));
+    assert.match(builtin.text, /^claude-opus-4-6 +5 +0\.5 +6\.25 \/ 10 +25$/m);
+    assert.match(builtin.text, /^claude-sonnet-4-5 .*above 200000 input: 6 in, 0\.6 cached/m);
+    assert.match(builtin.text, /web_search_requests: 0\.01/);
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${dir}/p.jsonc`,
+        '{"date": "2026-11-30", "models": {"m": {"input": 1, "output": 2}}}',
+      );
+      const mine = await run("--prices", `${dir}/p.jsonc`);
+      assert.equal(mine.code, 0);
+      assert.match(mine.text, new RegExp(`^Price table: ${dir}/p.jsonc, checked 2026-11-30`));
+      assert.match(mine.text, /^m +1 +- +- +2$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
   await t.step("costOf prices fresh, cached and written input separately", () => {
     const cost = costOf(
@@ -111,7 +209,7 @@ Deno.test("Totals", async (t) => {
   totals.addUsage("gpt-5", undefined);
   totals.addUsage(undefined, undefined);
   await t.step("sums per model and overall, with an estimate", () => {
-    const [table, note] = totals.usageBlocks(builtinPriceTable());
+    const [table, note] = totals.usageBlocks();
     assert.equal(table.kind, "table");
     if (table.kind !== "table") return;
     // Input, cached, cache write, output, reasoning: only gpt-5 reported usage, so its sums
@@ -191,7 +289,8 @@ Deno.test("problems come first", async (t) => {
     const report = await Deno.readTextFile(`${dir}/r.md`);
     const problems = report.slice(report.indexOf("## Problems"), report.indexOf("## Token Usage"));
     await t.step("each kind of problem is listed with its exchange", () => {
-      assert.match(problems, /#1 POST \/v1\/responses: HTTP 429/);
+      // One failed exchange is one problem: the API error names the status.
+      assert.doesNotMatch(problems, /#1 POST \/v1\/responses: HTTP 429/);
       assert.match(problems, /#1 POST \/v1\/responses: API error 429: .*Rate limit/);
       assert.match(problems, /#2 POST \/v1\/responses: stream truncated/);
       assert.match(problems, /#3 POST \/v1\/responses: failed: Connection refused/);
@@ -230,4 +329,43 @@ Deno.test("problems come first", async (t) => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Totals: sub-calls per model, server tools, per-exchange tiers", () => {
+  const totals = new Totals(builtinPriceTable());
+  totals.addUsage("claude-sonnet-4-5", {
+    input: 250_000,
+    output: 1000,
+    total: 251_000,
+    serverTools: { web_search_requests: 2 },
+    subCalls: [{
+      kind: "advisor_message",
+      model: "claude-opus-4-6",
+      usage: { input: 1000, output: 100, total: 1100 },
+    }],
+  });
+  totals.addUsage("claude-sonnet-4-5", { input: 1000, output: 10, total: 1010 });
+  totals.addUsage("mystery-model", { input: 5, output: 5, total: 10 });
+  const [table] = totals.usageBlocks();
+  assert.equal(table.kind, "table");
+  if (table.kind !== "table") return;
+  assert.deepEqual(table.header.slice(-2), ["Server tool requests", "Est. cost (USD)"]);
+  const byModel = Object.fromEntries(table.rows.map((r) => [r[0], r]));
+  // The first request is above 200K input: long-context rates; the second is not.
+  const sonnet = (250_000 * 6 + 1000 * 22.5 + 1000 * 3 + 10 * 15) / 1e6 + 2 * 0.01;
+  assert.deepEqual(byModel["claude-sonnet-4-5"], [
+    "claude-sonnet-4-5",
+    "2",
+    "2",
+    "251000",
+    "0",
+    "0",
+    "1010",
+    "0",
+    "web_search 2",
+    `$${sonnet.toFixed(2)}`,
+  ]);
+  assert.deepEqual(byModel["claude-opus-4-6"].slice(1, 4), ["0", "0", "1000"]);
+  assert.equal(byModel["mystery-model"].at(-1), "no price");
+  assert.match(byModel.Total.at(-1)!, /\(some unpriced\)$/);
 });
