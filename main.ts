@@ -20,6 +20,7 @@ Usage:
   probe capture <target> [options] [-- command ...]   record traffic through mitmdump
   probe analyze --target NAME --input FILE [--output FILE|-]
   probe export --har OUT.har --input FILE [--target NAME]   write a capture as HAR 1.2
+  probe export --otlp URL --input FILE [--otlp-content]   send it to an OpenTelemetry Collector
   probe targets [NAME]                                list targets, or show one
   probe prices [--prices FILE]                        show the price table and its date
   probe --version | --help
@@ -51,12 +52,20 @@ Exit status: 0 ok, 1 failure, 2 usage error, 3 problems found (with --strict).
 `;
 
 const EXPORT_HELP = `Usage: probe export --har OUT.har --input FILE [--target NAME]
+       probe export --otlp URL --input FILE [--otlp-content] [--target NAME]
 
 Writes a capture (JSONL, or a HAR) as a HAR 1.2 file for browser devtools, Charles and other HAR
-viewers. Secrets are redacted as in the report; the target adds its own header names.
+viewers, or sends it as OpenTelemetry traces (GenAI semantic conventions: one span per model
+call, one trace per conversation) to an OTLP/HTTP endpoint such as a Collector. Secrets are
+redacted as in the report; the target adds its own header names.
 
 Options:
       --har FILE       the HAR to write; - for stdout
+      --otlp URL       OTLP/HTTP endpoint (spans go to URL/v1/traces), e.g.
+                       http://127.0.0.1:4318; "env" for OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+                       OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_HEADERS adds headers)
+      --otlp-content   include prompts, answers, system instructions and tool definitions
+                       (redacted) in the spans; off by default
   -i, --input FILE     the capture
   -t, --target NAME    target whose extra redacted headers apply (optional; a name or a
                        target file)
@@ -214,6 +223,8 @@ function progressReporter(input: string): (bytes: number, entries: number) => vo
 async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     har: { type: "string" },
+    otlp: { type: "string" },
+    "otlp-content": { type: "boolean" },
     input: { type: "string", short: "i" },
     target: { type: "string", short: "t" },
     help: { type: "boolean", short: "h" },
@@ -225,9 +236,28 @@ async function exportCommand(args: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`export: unexpected argument "${positionals[0]}"; use --input FILE`);
   }
-  if (!values.har) throw new UsageError("export: --har OUT.har is required");
+  if (!values.har && !values.otlp) {
+    throw new UsageError("export: --har OUT.har or --otlp URL is required");
+  }
+  if (values["otlp-content"] && !values.otlp) {
+    throw new UsageError("export: --otlp-content needs --otlp URL");
+  }
   if (!values.input) throw new UsageError("export: --input FILE is required");
-  const extra = values.target ? (await findTarget(values.target)).redactedHeaders : [];
+  const target = values.target ? await findTarget(values.target) : undefined;
+  const extra = target?.redactedHeaders ?? [];
+  if (values.otlp) {
+    const { otlpExportCommand } = await import("./lib/otlp/command.ts");
+    await otlpExportCommand({
+      url: values.otlp,
+      input: values.input,
+      content: values["otlp-content"] ?? false,
+      target,
+      renderers: builtinRenderers,
+      print,
+      warn,
+    });
+  }
+  if (!values.har) return 0;
   const { exportHar } = await import("./lib/export.ts");
   const result = await exportHar({
     input: values.input,

@@ -4,21 +4,21 @@
  * flat; the summary (which needs every entry) is written first and the log after it.
  */
 import { ProbeError } from "./errors.ts";
-import { getHeader } from "./headers.ts";
 import { readCaptureEntries } from "./har_read.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
 import { detectFormat, FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
+import { responseView } from "./response_view.ts";
 import { exchangeDoc, summaryDoc } from "./report.ts";
 import { ReportLog, writeAll } from "./report_log.ts";
-import { looksLikeSse, parseSse } from "./sse.ts";
 import { ConversationTracker } from "./conversation.ts";
 import { builtinPriceTable, type PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
-import type { Entry, Renderer, ReportWriter, ResponseView, Target } from "./types.ts";
+import type { Entry, Renderer, ReportWriter, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
-import { websocketView } from "./websocket.ts";
+
+export { responseView };
 
 export interface AnalyzeOptions {
   input: string;
@@ -50,22 +50,6 @@ export interface AnalyzeResult {
   problems: number;
   /** The report path, or "-". */
   output: string;
-}
-
-/** Builds the view renderers get of a response: SSE bodies are parsed exactly once, here. */
-export function responseView(entry: Entry): ResponseView | undefined {
-  const res = entry.response;
-  if (!res) return undefined;
-  const contentType = getHeader(res.headers, "content-type");
-  const view: ResponseView = { status: res.status_code, contentType, body: res.body };
-  // A WebSocket exchange: its messages split into turns, server frames as events (websocket.ts).
-  if (entry.websocket) return websocketView(view, entry) ?? view;
-  if (typeof res.body === "string" && res.body_encoding !== "base64") {
-    const isSse = contentType.includes("text/event-stream") ||
-      (!contentType.includes("json") && looksLikeSse(res.body));
-    if (isSse) view.events = parseSse(res.body);
-  }
-  return view;
 }
 
 /**

@@ -200,6 +200,11 @@ export interface RenderedBody {
   model?: string;
   /** The server's id of this response (e.g. `resp_…`), which later requests may continue. */
   responseId?: string;
+  /**
+   * The response as one object in the API's non-streamed JSON shape (a stream reassembled),
+   * for writers that map it onto another schema (OTLP's GenAI messages).
+   */
+  final?: Record<string, unknown>;
 }
 
 /**
@@ -242,6 +247,54 @@ export interface RequestParts {
   extra: Block[];
 }
 
+/**
+ * A message part in the OpenTelemetry GenAI conventions' schema (`gen_ai.input.messages`,
+ * `gen_ai.output.messages`, `gen_ai.system_instructions`).
+ */
+export type GenAiPart =
+  | { type: "text"; content: string }
+  | { type: "reasoning"; content: string }
+  | { type: "tool_call"; id?: string; name: string; arguments?: unknown }
+  | { type: "tool_call_response"; id?: string; response: unknown }
+  | { type: "blob"; modality: string; mime_type?: string; content: string }
+  | { type: "uri"; modality: string; uri: string }
+  | { type: "file"; modality: string; file_id: string }
+  | { type: "server_tool_call"; id?: string; name: string; server_tool_call: unknown }
+  | { type: "server_tool_call_response"; id?: string; server_tool_call_response: unknown };
+
+export interface GenAiMessage {
+  role: "system" | "user" | "assistant" | "tool";
+  parts: GenAiPart[];
+  name?: string;
+  /** Output messages only. */
+  finish_reason?: string;
+}
+
+/**
+ * What one model call is in the OpenTelemetry GenAI semantic conventions: the facts only the
+ * API's renderer knows (lib/otlp turns them into span attributes).
+ */
+export interface GenAiCall {
+  /** `gen_ai.operation.name`: "chat", "generate_content", ... */
+  operation: string;
+  /** `gen_ai.provider.name`: "openai", "anthropic", "gcp.gemini", ... */
+  provider: string;
+  requestModel?: string;
+  stream?: boolean;
+  /** An id of the conversation that the traffic itself carries (never a made-up one). */
+  conversationId?: string;
+  /** The response this request continues (`previous_response_id`). */
+  previousResponseId?: string;
+  finishReasons?: string[];
+  /** The error's type when the API reported one (e.g. "rate_limit_error"). */
+  errorType?: string;
+  /** Content (opt-in): the system prompt, every input message, the output, the tools. */
+  systemInstructions?: GenAiPart[];
+  inputMessages?: GenAiMessage[];
+  outputMessages?: GenAiMessage[];
+  toolDefinitions?: unknown[];
+}
+
 /** Tier 2: turns one API format's request and response bodies into blocks. */
 export interface Renderer {
   /** Stable id, used by targets and `--renderer`, e.g. "openai_responses". */
@@ -255,6 +308,12 @@ export interface Renderer {
    * not a request of this format (the report then shows `renderRequest` in full).
    */
   requestParts?(body: unknown, entry: Entry): RequestParts | undefined;
+  /**
+   * The exchange as a GenAI model call (OpenTelemetry conventions), from the request and the
+   * rendered response; undefined when it is not a model call of this format. Content fields
+   * are filled only when `content` is true.
+   */
+  genai?(entry: Entry, response: RenderedBody | undefined, content: boolean): GenAiCall | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -538,7 +538,17 @@ function renderMessage(
     if (bad) problems.push(bad);
   }
   const content = contentBlocks(entries);
-  return finalBody({ rows, usage, errors, problems, content, model, columns: ["type", "message"] });
+  const out = finalBody({
+    rows,
+    usage,
+    errors,
+    problems,
+    content,
+    model,
+    columns: ["type", "message"],
+  });
+  out.final = { ...msg, content: entries.map((e) => e.block) };
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -880,6 +880,13 @@ function gather(state: ResponseState, chunks: (Chunk | undefined)[]): boolean {
 function withIds(body: RenderedBody, state: ResponseState): RenderedBody {
   if (state.modelVersion !== undefined) body.model = state.modelVersion;
   if (state.responseId !== undefined) body.responseId = state.responseId;
+  body.final = {
+    candidates: [...state.candidates.values()].map((c) => ({
+      index: c.index,
+      content: { role: "model", parts: c.parts },
+      finishReason: c.finishReason,
+    })),
+  };
   return body;
 }
 

@@ -490,7 +490,9 @@ function renderCompletion(
     content.push(...choiceBlocks(c, suffix));
   });
   if (choices.length === 0) content.push(paragraph("(no choices)"));
-  return finalBody({ rows, usage, errors, problems, content, model });
+  const out = finalBody({ rows, usage, errors, problems, content, model });
+  out.final = { ...resp, choices: choices.map((c) => c.choice) };
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

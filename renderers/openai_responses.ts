@@ -452,6 +452,7 @@ function renderFinalResponse(
   } else if (streamErrors.length > 0) rows.push(["Status", "error"]);
   const out = finalBody({ rows, usage, errors, problems, content: outputBlocks(entries), model });
   if (id) out.responseId = id;
+  out.final = { ...resp, output: entries.map((e) => e.item) };
   return out;
 }
 

@@ -180,7 +180,11 @@ Deno.test("probe export and HAR input", async (t) => {
     });
   });
   await t.step("usage errors exit 2", async () => {
-    assertOneLineError(await probe(["export", "-i", SAMPLE]), 2, /--har OUT\.har is required/);
+    assertOneLineError(
+      await probe(["export", "-i", SAMPLE]),
+      2,
+      /--har OUT\.har or --otlp URL is required/,
+    );
     assertOneLineError(await probe(["export", "--har", "x.har"]), 2, /--input FILE is required/);
   });
 });

@@ -92,6 +92,24 @@ Deno.test("gemini renders the reference stream exactly", () => {
     problems: [],
     model: "gemini-2.5-pro",
     responseId: "r1",
+    // The candidates reassembled (adjacent thought and text parts apart), for the GenAI spans.
+    final: {
+      candidates: [{
+        index: 0,
+        content: {
+          role: "model",
+          parts: [
+            { text: "Planning the edit", thought: true },
+            { text: "I'll read the file." },
+            {
+              functionCall: { name: "read_file", args: { absolute_path: "/src/a.ts" } },
+              thoughtSignature: "CiQB...",
+            },
+          ],
+        },
+        finishReason: "STOP",
+      }],
+    },
   });
 });
 

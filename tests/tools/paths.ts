@@ -156,3 +156,10 @@ export async function codexBin(): Promise<string> {
   }
   return CODEX_BIN;
 }
+
+/**
+ * The OpenTelemetry Collector the OTLP tests export to: built by the setup with the Collector's
+ * official builder (OTLP receiver + file exporter, every component on this one release).
+ */
+export const OTELCOL_VERSION = "0.161.0";
+export const OTELCOL_BIN = `${CACHE}/otelcol-${OTELCOL_VERSION}/otelcol-probe`;

@@ -7,6 +7,7 @@
  *   with one `npm install --prefix` for all of them; nothing runs when all are in place.
  * Prints one line saying what to do and exits non-zero when it cannot provide them.
  */
+import { buildCollector } from "./build_collector.ts";
 import {
   AGENT_CLIS,
   agentInstalled,
@@ -14,6 +15,8 @@ import {
   findMitmdumps,
   NPM_PREFIX,
   npmInstallArgs,
+  OTELCOL_BIN,
+  OTELCOL_VERSION,
   PINNED_MITMPROXY,
   PINNED_MITMPROXY_12,
   VENV12_MITMDUMP,
@@ -67,6 +70,16 @@ function fail(line: string): never {
 }
 
 await Deno.mkdir(CACHE, { recursive: true });
+
+// The Collector build takes a minute or more: it runs while the rest is installed.
+const collectorBuild = (async () => {
+  if (await exists(OTELCOL_BIN)) return undefined;
+  console.error(
+    `setup: building OpenTelemetry Collector ${OTELCOL_VERSION} (OTLP receiver, file ` +
+      "exporter) with the official builder into .cache (about a minute) ...",
+  );
+  return await buildCollector();
+})();
 
 /** Installs mitmproxy `version` into a new venv `.cache/NAME` made by `python`. */
 async function installMitmproxy(python: string, name: string, version: string): Promise<void> {
@@ -163,3 +176,7 @@ if (missing.length > 0) {
 console.error(
   `setup: agent CLIs ${AGENT_CLIS.map((c) => `${c.bin} ${c.version}`).join(", ")} (${NPM_PREFIX})`,
 );
+
+const collectorProblem = await collectorBuild;
+if (collectorProblem) fail(`cannot build the OpenTelemetry Collector: ${collectorProblem}`);
+console.error(`setup: OpenTelemetry Collector ${OTELCOL_VERSION} (${OTELCOL_BIN})`);

@@ -1,0 +1,58 @@
+/**
+ * The OTLP side of the command line: `export --otlp` and the endpoint `--otlp URL` names
+ * ("env" for the standard OTEL_EXPORTER_OTLP_* variables).
+ */
+import { rendererChooser } from "../analyze.ts";
+import { UsageError } from "../errors.ts";
+import type { Renderer, Target } from "../types.ts";
+import { type OtlpEndpoint, resolveEndpoint } from "./endpoint.ts";
+import { exportOtlp } from "./export.ts";
+
+/** Where the spans go: `--otlp URL`, or with "env" the standard variables. */
+export function otlpEndpoint(flag: string, env = Deno.env.toObject()): OtlpEndpoint {
+  const endpoint = resolveEndpoint(flag === "env" ? undefined : flag, env);
+  if (!endpoint) {
+    throw new UsageError(
+      "--otlp env: neither OTEL_EXPORTER_OTLP_TRACES_ENDPOINT nor OTEL_EXPORTER_OTLP_ENDPOINT " +
+        "is set; set one or pass --otlp http://HOST:4318",
+    );
+  }
+  return endpoint;
+}
+
+/** A renderer for every entry without a target: the detected format, else generic. */
+const NO_TARGET: Target = {
+  name: "probe",
+  description: "",
+  reportTitle: "",
+  renderer: "generic",
+  proxies: [],
+  env: {},
+  manualSteps: [],
+  redactedHeaders: [],
+};
+
+export async function otlpExportCommand(opts: {
+  url: string;
+  input: string;
+  content: boolean;
+  target?: Target;
+  renderers: ReadonlyMap<string, Renderer>;
+  print: (line: string) => void;
+  warn: (line: string) => void;
+}): Promise<void> {
+  const endpoint = otlpEndpoint(opts.url);
+  const result = await exportOtlp({
+    input: opts.input,
+    endpoint,
+    content: opts.content,
+    agent: opts.target?.name,
+    rendererFor: rendererChooser(opts.renderers, opts.target ?? NO_TARGET),
+    redactHeaders: opts.target?.redactedHeaders ?? [],
+    warn: opts.warn,
+  });
+  opts.print(
+    `Sent ${result.spans} spans (${result.entries} exchanges) to ${endpoint.url}` +
+      (opts.content ? " with content" : ""),
+  );
+}

@@ -1,0 +1,77 @@
+/**
+ * `probe export --otlp`: a capture file → spans at an OTLP/HTTP endpoint (a Collector). Entries
+ * are redacted as for every other output, turned into spans one at a time and queued; the
+ * reader waits for room rather than dropping (a file can wait, an agent cannot).
+ */
+import { ProbeError } from "../errors.ts";
+import { redactEntry } from "../export.ts";
+import { readCaptureEntries } from "../har_read.ts";
+import { headerRedactor } from "../redact.ts";
+import type { Entry, Renderer } from "../types.ts";
+import { type DeliveryStats, SpanDelivery } from "./delivery.ts";
+import type { OtlpEndpoint } from "./endpoint.ts";
+import { probeResource, SCOPE } from "./resource.ts";
+import { SpanBuilder } from "./spans.ts";
+
+export interface OtlpExportOptions {
+  input: string;
+  endpoint: OtlpEndpoint;
+  /** Record prompts and answers (`--otlp-content`). */
+  content: boolean;
+  /** The agent, for the resource (the target's name), when known. */
+  agent?: string;
+  rendererFor: (entry: Entry) => Renderer;
+  /** Header names to redact besides the built-in list. */
+  redactHeaders: readonly string[];
+  warn: (line: string) => void;
+  /** How long to keep retrying an endpoint that is down, in ms. */
+  patienceMs?: number;
+}
+
+export interface OtlpExportResult {
+  entries: number;
+  spans: number;
+  delivery: DeliveryStats;
+}
+
+export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportResult> {
+  const redact = headerRedactor(opts.redactHeaders);
+  const builder = new SpanBuilder({ rendererFor: opts.rendererFor, content: opts.content });
+  const patience = opts.patienceMs ?? 30_000;
+  const delivery = new SpanDelivery({
+    url: opts.endpoint.url,
+    headers: opts.endpoint.headers,
+    resource: probeResource(opts.agent),
+    scope: SCOPE,
+    giveUpMs: patience,
+  });
+  let entries = 0;
+  let spans = 0;
+  try {
+    const source = readCaptureEntries(opts.input, (line, reason) => {
+      opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
+    });
+    for await (const { entry } of source) {
+      entries++;
+      for (const span of builder.add(redactEntry(entry, redact))) {
+        spans++;
+        await delivery.put(span);
+      }
+    }
+    for (const span of builder.finish()) {
+      spans++;
+      await delivery.put(span);
+    }
+  } finally {
+    await delivery.close(patience);
+  }
+  const stats = delivery.stats;
+  if (stats.sent < spans) {
+    throw new ProbeError(
+      `${spans - stats.sent} of ${spans} spans not delivered to ${opts.endpoint.url}` +
+        (stats.lastError ? ` (${stats.lastError})` : "") +
+        "; is the Collector running? (probe export --otlp URL, URL like http://127.0.0.1:4318)",
+    );
+  }
+  return { entries, spans, delivery: stats };
+}

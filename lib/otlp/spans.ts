@@ -1,0 +1,243 @@
+/**
+ * Exchanges → spans, per the OpenTelemetry GenAI semantic conventions: one CLIENT span per
+ * model call named `{operation} {model}` with the conventions' attributes (the per-API facts
+ * come from the renderer's `genai`), other requests as plain HTTP client spans, one trace per
+ * conversation. Entries are taken one at a time (a file, or a capture as it is written) and
+ * only what the next request of a conversation needs is kept.
+ */
+import { ConversationTracker, deltaRequestBlocks } from "../conversation.ts";
+import { responseView } from "../response_view.ts";
+import type { Entry, GenAiCall, GenAiMessage, RenderedBody, Renderer } from "../types.ts";
+import {
+  type Attributes,
+  Double,
+  randomHex,
+  secondsToNs,
+  type Span,
+  SPAN_KIND_CLIENT,
+  STATUS_ERROR,
+} from "./encode.ts";
+
+export interface SpanBuilderOptions {
+  /** The renderer of each entry (detected, or the target's). */
+  rendererFor: (entry: Entry) => Renderer;
+  /** Record prompts and answers (`--otlp-content`). */
+  content: boolean;
+}
+
+/** Non-model spans held while no conversation has started yet, at most. */
+const MAX_PENDING = 256;
+/** Conversations whose last input messages are kept for the content delta, at most. */
+const MAX_REMEMBERED = 64;
+
+/** The trace a conversation's spans go to, and what its previous request sent. */
+interface TraceState {
+  traceId: string;
+  /** JSON text of each input message of the previous request (content mode only). */
+  lastInput?: string[];
+}
+
+export class SpanBuilder {
+  readonly #opts: SpanBuilderOptions;
+  readonly #conversations = new ConversationTracker();
+  /** By conversation number; least recently used first. */
+  readonly #traces = new Map<number, TraceState>();
+  #lastTrace?: string;
+  #pending: Span[] = [];
+  #index = 0;
+
+  constructor(opts: SpanBuilderOptions) {
+    this.#opts = opts;
+  }
+
+  /** The spans ready for export after this entry (none while waiting for a trace). */
+  add(entry: Entry): Span[] {
+    this.#index++;
+    const renderer = this.#opts.rendererFor(entry);
+    const view = renderer.genai ? responseView(entry) : undefined;
+    const response = view ? renderer.renderResponse(view, entry) : undefined;
+    const call = renderer.genai?.(entry, response, this.#opts.content);
+    if (!call) {
+      const span = httpSpan(entry, this.#lastTrace ?? "");
+      if (this.#lastTrace) return [span];
+      this.#pending.push(span);
+      // A capture with no model call for a long time: those requests get a trace of their own.
+      return this.#pending.length >= MAX_PENDING ? this.#release(randomHex(16)) : [];
+    }
+    const trace = this.#traceOf(renderer, entry, response?.responseId);
+    const span = modelSpan(entry, call, response, trace, this.#opts.content);
+    this.#lastTrace = trace.traceId;
+    return [...this.#release(trace.traceId), span];
+  }
+
+  /** Spans still held (non-model requests of a capture without any model call). */
+  finish(): Span[] {
+    return this.#release(this.#lastTrace ?? randomHex(16));
+  }
+
+  #release(traceId: string): Span[] {
+    const out = this.#pending.map((s) => ({ ...s, traceId }));
+    this.#pending = [];
+    return out;
+  }
+
+  #traceOf(renderer: Renderer, entry: Entry, responseId: string | undefined): TraceState {
+    const parts = renderer.requestParts?.(entry.request.body, entry);
+    let number: number;
+    if (parts) {
+      const conv = this.#conversations.assign(parts, entry.request.headers, renderer.id);
+      // Moves the conversation on to this request, so the next one is compared with it.
+      deltaRequestBlocks(parts, conv, this.#index);
+      if (responseId) this.#conversations.noteResponse(conv, responseId);
+      number = conv.id;
+    } else {
+      number = -this.#index; // not a request the renderer could split: a trace of its own
+    }
+    let state = this.#traces.get(number);
+    if (state) this.#traces.delete(number);
+    else state = { traceId: randomHex(16) };
+    this.#traces.set(number, state);
+    if (this.#traces.size > MAX_REMEMBERED) {
+      // Evicted conversations keep their trace id only if they come back soon enough.
+      const oldest = this.#traces.keys().next().value!;
+      this.#traces.delete(oldest);
+    }
+    return state;
+  }
+}
+
+function startOf(entry: Entry): number {
+  return entry.timing?.start ?? entry.timestamp;
+}
+
+function endOf(entry: Entry): number {
+  const end = entry.timing?.end ?? entry.websocket?.at(-1)?.t;
+  return typeof end === "number" && end >= startOf(entry) ? end : startOf(entry);
+}
+
+/** server.address and server.port of the URL (the scheme's port when none is written). */
+function server(url: string): Attributes {
+  try {
+    const u = new URL(url);
+    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+    return { "server.address": u.hostname, "server.port": port };
+  } catch {
+    return {};
+  }
+}
+
+/** `error.type` of a failed exchange, or undefined when it succeeded. */
+function errorType(entry: Entry, apiType: string | undefined): string | undefined {
+  if (entry.incomplete) return "incomplete";
+  const status = entry.response?.status_code;
+  if (entry.error && (status === undefined || status === 502)) {
+    return /time(d)? ?out/i.test(entry.error) ? "timeout" : "connection_error";
+  }
+  if (status !== undefined && status >= 400) return apiType ?? String(status);
+  if (!entry.response) return "no_response";
+  return apiType;
+}
+
+function httpAttributes(entry: Entry): Attributes {
+  return {
+    "http.request.method": entry.request.method.toUpperCase(),
+    "url.full": entry.request.url,
+    ...server(entry.request.url),
+    "http.response.status_code": entry.response?.status_code,
+  };
+}
+
+function withError(span: Span, type: string | undefined, message: string | undefined): Span {
+  if (type === undefined) return span;
+  span.attributes["error.type"] = type;
+  span.status = message ? { code: STATUS_ERROR, message } : { code: STATUS_ERROR };
+  return span;
+}
+
+function httpSpan(entry: Entry, traceId: string): Span {
+  const span: Span = {
+    traceId,
+    spanId: randomHex(8),
+    name: entry.request.method.toUpperCase(),
+    kind: SPAN_KIND_CLIENT,
+    startNs: secondsToNs(startOf(entry)),
+    endNs: secondsToNs(endOf(entry)),
+    attributes: httpAttributes(entry),
+  };
+  return withError(span, errorType(entry, undefined), entry.error);
+}
+
+function modelSpan(
+  entry: Entry,
+  call: GenAiCall,
+  response: RenderedBody | undefined,
+  trace: TraceState,
+  content: boolean,
+): Span {
+  const usage = response?.usage;
+  const firstByte = entry.timing?.first_byte;
+  const attributes: Attributes = {
+    "gen_ai.operation.name": call.operation,
+    "gen_ai.provider.name": call.provider,
+    "gen_ai.request.model": call.requestModel,
+    "gen_ai.request.stream": call.stream,
+    "gen_ai.conversation.id": call.conversationId,
+    "gen_ai.request.previous_response.id": call.previousResponseId,
+    "gen_ai.response.id": response?.responseId ?? responseIdOf(response),
+    "gen_ai.response.model": response?.model,
+    "gen_ai.response.finish_reasons": call.finishReasons,
+    "gen_ai.usage.input_tokens": usage?.input,
+    "gen_ai.usage.output_tokens": usage?.output,
+    "gen_ai.usage.cache_read.input_tokens": usage?.cached,
+    "gen_ai.usage.cache_write.input_tokens": usage?.cacheWrite,
+    "gen_ai.usage.reasoning.output_tokens": usage?.reasoning,
+    "gen_ai.response.time_to_first_chunk": call.stream && typeof firstByte === "number"
+      ? new Double(Math.max(0, firstByte - startOf(entry))) // seconds
+      : undefined,
+    ...httpAttributes(entry),
+  };
+  if (content) Object.assign(attributes, contentAttributes(call, trace));
+  const span: Span = {
+    traceId: trace.traceId,
+    spanId: randomHex(8),
+    name: call.requestModel ? `${call.operation} ${call.requestModel}` : call.operation,
+    kind: SPAN_KIND_CLIENT,
+    startNs: secondsToNs(startOf(entry)),
+    endNs: secondsToNs(endOf(entry)),
+    attributes,
+  };
+  return withError(span, errorType(entry, call.errorType), entry.error);
+}
+
+function responseIdOf(response: RenderedBody | undefined): string | undefined {
+  const id = response?.final?.id ?? response?.final?.responseId;
+  return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * The opt-in content attributes, as JSON text: the input messages are those new since the
+ * previous request of the conversation (an agent resends the whole history every time).
+ */
+function contentAttributes(call: GenAiCall, trace: TraceState): Attributes {
+  const input = call.inputMessages ?? [];
+  const keys = input.map((m) => JSON.stringify(m));
+  const last = trace.lastInput ?? [];
+  let shared = 0;
+  if (!call.previousResponseId) {
+    while (shared < last.length && shared < keys.length && last[shared] === keys[shared]) shared++;
+    // A history that was edited or compacted is sent whole.
+    if (shared < last.length) shared = 0;
+  }
+  trace.lastInput = keys;
+  const fresh: GenAiMessage[] = input.slice(shared);
+  return {
+    "gen_ai.system_instructions": call.systemInstructions
+      ? JSON.stringify(call.systemInstructions)
+      : undefined,
+    "gen_ai.input.messages": JSON.stringify(fresh),
+    "gen_ai.output.messages": call.outputMessages ? JSON.stringify(call.outputMessages) : undefined,
+    "gen_ai.tool.definitions": call.toolDefinitions
+      ? JSON.stringify(call.toolDefinitions)
+      : undefined,
+  };
+}

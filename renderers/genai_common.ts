@@ -1,0 +1,116 @@
+/**
+ * Shared by the renderers' `genai` mappings (OpenTelemetry GenAI conventions): the provider
+ * from the host, the conversation id a request carries in a header, and part builders.
+ */
+import { getHeader } from "../lib/headers.ts";
+import type { Entry, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
+import { isRecord, type JsonObject, str } from "./common.ts";
+
+/** `gen_ai.provider.name` of well-known API hosts (the conventions' values). */
+const PROVIDERS: [RegExp, string][] = [
+  [/(^|\.)openai\.azure\.com$/, "azure.ai.openai"],
+  [/(^|\.)api\.openai\.com$/, "openai"],
+  [/(^|\.)anthropic\.com$/, "anthropic"],
+  [/^bedrock-runtime\./, "aws.bedrock"],
+  [/aiplatform\.googleapis\.com$/, "gcp.vertex_ai"],
+  [/googleapis\.com$/, "gcp.gemini"],
+  [/(^|\.)deepseek\.com$/, "deepseek"],
+  [/(^|\.)groq\.com$/, "groq"],
+  [/(^|\.)mistral\.ai$/, "mistral_ai"],
+  [/(^|\.)x\.ai$/, "x_ai"],
+  [/(^|\.)perplexity\.ai$/, "perplexity"],
+  [/(^|\.)cohere\.(com|ai)$/, "cohere"],
+];
+
+/** The provider of a request's host; `fallback` (the API's maker) for any other host. */
+export function providerOf(url: string, fallback: string): string {
+  let host = "";
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return fallback;
+  }
+  for (const [re, name] of PROVIDERS) if (re.test(host)) return name;
+  return fallback;
+}
+
+/** Headers in which agents send their session or thread id. */
+const SESSION_HEADERS = [
+  "session_id",
+  "session-id",
+  "x-session-id",
+  "x-claude-code-session-id",
+  "thread-id",
+];
+
+/** The session id an agent sends in a header, if any. */
+export function headerConversationId(entry: Entry): string | undefined {
+  for (const name of SESSION_HEADERS) {
+    const v = getHeader(entry.request.headers, name);
+    if (v) return v;
+  }
+  return undefined;
+}
+
+export const text = (content: string): GenAiPart => ({ type: "text", content });
+
+/** A tool call's arguments: the parsed JSON when the API sent JSON text, else as sent. */
+export function toolArguments(args: unknown): unknown {
+  if (typeof args !== "string") return args;
+  try {
+    return JSON.parse(args);
+  } catch {
+    return args;
+  }
+}
+
+/** Appends parts to the last message when it has the same role, else adds a message. */
+export function pushParts(
+  messages: GenAiMessage[],
+  role: GenAiMessage["role"],
+  parts: GenAiPart[],
+): void {
+  if (parts.length === 0) return;
+  const last = messages[messages.length - 1];
+  if (last && last.role === role && last.finish_reason === undefined) last.parts.push(...parts);
+  else messages.push({ role, parts });
+}
+
+/** The conventions' roles: a developer message is a system one; unknown roles are users. */
+export function roleOf(role: unknown): GenAiMessage["role"] {
+  switch (role) {
+    case "system":
+    case "developer":
+      return "system";
+    case "assistant":
+    case "model":
+      return "assistant";
+    case "tool":
+    case "function":
+      return "tool";
+    default:
+      return "user";
+  }
+}
+
+/** The reassembled response, when the renderer made one. */
+export function finalOf(response: RenderedBody | undefined): JsonObject | undefined {
+  return isRecord(response?.final) ? response.final : undefined;
+}
+
+/** `error.type` from an `{error: {type|code|status}}` body (or a stream's error event). */
+export function bodyErrorType(entry: Entry): string | undefined {
+  const body = entry.response?.body;
+  if (!isRecord(body) || !isRecord(body.error)) return undefined;
+  return str(body.error.type) ?? str(body.error.status) ??
+    (body.error.code !== undefined && body.error.code !== null
+      ? String(body.error.code)
+      : undefined);
+}
+
+/** A `data:` URL as a blob part, any other URL as a uri part. */
+export function imagePart(url: string, modality = "image"): GenAiPart {
+  const m = /^data:([^;,]+)(?:;[^,]*)?,(.*)$/s.exec(url);
+  if (m) return { type: "blob", modality, mime_type: m[1], content: m[2] };
+  return { type: "uri", modality, uri: url };
+}

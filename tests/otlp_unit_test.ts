@@ -1,0 +1,269 @@
+/**
+ * The OTLP exporter's parts without a Collector: the JSON encoding rules of the OTLP spec
+ * (the Collector is lenient, so they are checked here), the endpoint and header variables,
+ * and delivery against a local server that fails on purpose (retries, gzip, bounded queue).
+ */
+import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { SpanDelivery } from "../lib/otlp/delivery.ts";
+import {
+  Double,
+  encodeTraces,
+  secondsToNs,
+  type Span,
+  SPAN_KIND_CLIENT,
+  STATUS_ERROR,
+} from "../lib/otlp/encode.ts";
+import { parseHeaders, resolveEndpoint } from "../lib/otlp/endpoint.ts";
+
+const RESOURCE = { attributes: { "service.name": "codex", "host.name": "h" } };
+const SCOPE = { name: "probe", version: "0.1.0" };
+
+function span(n: number, extra: Partial<Span> = {}): Span {
+  return {
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: `b7ad6b71692033${String(n % 100).padStart(2, "0")}`,
+    name: `chat m${n}`,
+    kind: SPAN_KIND_CLIENT,
+    startNs: 1770280656100000000n,
+    endNs: 1770280656350000000n,
+    attributes: { "gen_ai.usage.input_tokens": 245 },
+    ...extra,
+  };
+}
+
+Deno.test("OTLP/HTTP JSON encoding follows the spec's rules", async (t) => {
+  const body = JSON.parse(encodeTraces(RESOURCE, SCOPE, [
+    span(1, {
+      parentSpanId: "00f067aa0ba902b7",
+      attributes: {
+        s: "x",
+        b: true,
+        i: 9007199254740991,
+        big: 12345678901234567890n,
+        d: 0.25,
+        whole: new Double(2),
+        arr: ["a", "b"],
+        kv: { k: 1 },
+        skipped: undefined,
+      },
+      status: { code: STATUS_ERROR, message: "HTTP 500" },
+    }),
+  ]));
+  const s = body.resourceSpans[0].scopeSpans[0].spans[0];
+  await t.step("ids are lowercase hex of 32 and 16 characters, never base64", () => {
+    assert.match(s.traceId, /^[0-9a-f]{32}$/);
+    assert.match(s.spanId, /^[0-9a-f]{16}$/);
+    assert.match(s.parentSpanId, /^[0-9a-f]{16}$/);
+  });
+  await t.step("enums are integers", () => {
+    assert.equal(s.kind, 3);
+    assert.deepEqual(s.status, { code: 2, message: "HTTP 500" });
+  });
+  await t.step("64-bit integers are decimal strings", () => {
+    assert.equal(s.startTimeUnixNano, "1770280656100000000");
+    assert.equal(s.endTimeUnixNano, "1770280656350000000");
+    const byKey = Object.fromEntries(s.attributes.map((a: { key: string }) => [a.key, a]));
+    assert.deepEqual(byKey.i.value, { intValue: "9007199254740991" });
+    assert.deepEqual(byKey.big.value, { intValue: "12345678901234567890" });
+  });
+  await t.step("attribute values use the AnyValue forms; undefined ones are left out", () => {
+    const byKey = Object.fromEntries(
+      s.attributes.map((a: { key: string; value: unknown }) => [a.key, a.value]),
+    );
+    assert.deepEqual(byKey, {
+      s: { stringValue: "x" },
+      b: { boolValue: true },
+      i: { intValue: "9007199254740991" },
+      big: { intValue: "12345678901234567890" },
+      d: { doubleValue: 0.25 },
+      whole: { doubleValue: 2 },
+      arr: { arrayValue: { values: [{ stringValue: "a" }, { stringValue: "b" }] } },
+      kv: { kvlistValue: { values: [{ key: "k", value: { intValue: "1" } }] } },
+    });
+  });
+  await t.step("keys are lowerCamelCase; resource and scope are set", () => {
+    assert.deepEqual(Object.keys(body), ["resourceSpans"]);
+    assert.deepEqual(Object.keys(body.resourceSpans[0]), ["resource", "scopeSpans"]);
+    assert.deepEqual(body.resourceSpans[0].scopeSpans[0].scope, SCOPE);
+    for (const key of Object.keys(s)) assert.match(key, /^[a-z][A-Za-z]*$/);
+  });
+  await t.step("an unset status is left out", () => {
+    const plain = JSON.parse(encodeTraces(RESOURCE, SCOPE, [span(2)]));
+    assert.equal(plain.resourceSpans[0].scopeSpans[0].spans[0].status, undefined);
+  });
+  await t.step("seconds become whole nanoseconds (microsecond precision)", () => {
+    assert.equal(secondsToNs(1795634284.2662055), 1795634284266206000n);
+  });
+});
+
+Deno.test("OTLP endpoint from --otlp and the OTEL_EXPORTER_OTLP_* variables", async (t) => {
+  await t.step("--otlp is a base URL: /v1/traces is appended once", () => {
+    assert.equal(resolveEndpoint("http://c:4318", {})?.url, "http://c:4318/v1/traces");
+    assert.equal(resolveEndpoint("http://c:4318/", {})?.url, "http://c:4318/v1/traces");
+    assert.equal(resolveEndpoint("http://c:4318/v1/traces", {})?.url, "http://c:4318/v1/traces");
+  });
+  await t.step("the traces variable is used as is and wins over the generic one", () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:9999/custom",
+    };
+    assert.equal(resolveEndpoint(undefined, env)?.url, "http://b:9999/custom");
+    assert.equal(
+      resolveEndpoint(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318/otlp" })?.url,
+      "http://a:4318/otlp/v1/traces",
+    );
+    assert.equal(resolveEndpoint(undefined, {}), undefined);
+  });
+  await t.step("headers are k=v pairs with percent-encoded values", () => {
+    const ep = resolveEndpoint("http://c:4318", {
+      OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Bearer%20abc, x-team = probe",
+    });
+    assert.deepEqual(ep?.headers, { authorization: "Bearer abc", "x-team": "probe" });
+  });
+  await t.step("bad values are one usage error naming the variable", () => {
+    assert.throws(() => parseHeaders("novalue", "OTEL_EXPORTER_OTLP_HEADERS"), {
+      message: /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/,
+    });
+    assert.throws(() => resolveEndpoint("grpc://c:4317", {}), { message: /--otlp: .*http/ });
+    assert.throws(() => resolveEndpoint("not a url", {}), { message: /--otlp: .*not a URL/ });
+  });
+});
+
+/** A fake OTLP endpoint replying with the given statuses in turn (then 200). */
+function fakeEndpoint(statuses: number[], headers: Record<string, string> = {}) {
+  const requests: { body: unknown; headers: Headers }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const raw = new Uint8Array(await req.arrayBuffer());
+    const text = req.headers.get("content-encoding") === "gzip"
+      ? new TextDecoder().decode(gunzipSync(raw))
+      : new TextDecoder().decode(raw);
+    requests.push({ body: JSON.parse(text), headers: req.headers });
+    const status = statuses.shift() ?? 200;
+    return new Response(status === 200 ? '{"partialSuccess":{}}' : "busy", { status, headers });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/v1/traces`,
+    requests,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+function spanCount(body: unknown): number {
+  return (body as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] }).resourceSpans[0]
+    .scopeSpans[0].spans.length;
+}
+
+Deno.test("OTLP delivery", async (t) => {
+  await t.step("batches, gzips and sends the headers", async () => {
+    await using ep = fakeEndpoint([]);
+    const d = new SpanDelivery({
+      url: ep.url,
+      headers: { authorization: "Bearer t" },
+      resource: RESOURCE,
+      scope: SCOPE,
+      maxBatch: 4,
+      flushMs: 50,
+    });
+    for (let i = 0; i < 10; i++) assert.equal(d.offer(span(i)), true);
+    const stats = await d.close();
+    assert.deepEqual([stats.sent, stats.dropped, stats.failed], [10, 0, 0]);
+    assert.deepEqual(ep.requests.map((r) => spanCount(r.body)), [4, 4, 2]);
+    for (const r of ep.requests) {
+      assert.equal(r.headers.get("content-encoding"), "gzip");
+      assert.equal(r.headers.get("content-type"), "application/json");
+      assert.equal(r.headers.get("authorization"), "Bearer t");
+    }
+  });
+  await t.step("429 and 5xx are retried with backoff until accepted", async () => {
+    await using ep = fakeEndpoint([429, 503, 500]);
+    const d = new SpanDelivery({
+      url: ep.url,
+      resource: RESOURCE,
+      scope: SCOPE,
+      flushMs: 10,
+      backoffMs: 20,
+    });
+    d.offer(span(1));
+    const stats = await d.close();
+    assert.deepEqual([stats.sent, stats.retries, stats.failed], [1, 3, 0]);
+    assert.equal(ep.requests.length, 4);
+  });
+  await t.step("a 400 is not retried: the batch counts as failed, with the reason", async () => {
+    await using ep = fakeEndpoint([400]);
+    const d = new SpanDelivery({ url: ep.url, resource: RESOURCE, scope: SCOPE, flushMs: 10 });
+    d.offer(span(1));
+    const stats = await d.close();
+    assert.deepEqual([stats.sent, stats.failed, stats.retries], [0, 1, 0]);
+    assert.match(stats.lastError ?? "", /HTTP 400 busy/);
+  });
+  await t.step("a full queue drops and counts, and offer never waits", async () => {
+    // Nothing listens on this port: every attempt is a connection error, retried.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const d = new SpanDelivery({
+      url: `http://127.0.0.1:${port}/v1/traces`,
+      resource: RESOURCE,
+      scope: SCOPE,
+      maxQueue: 8,
+      maxBatch: 4,
+      flushMs: 10,
+      backoffMs: 10,
+    });
+    const t0 = performance.now();
+    let accepted = 0;
+    for (let i = 0; i < 1000; i++) if (d.offer(span(i))) accepted++;
+    assert.ok(performance.now() - t0 < 500, "offer must not wait");
+    const stats = await d.close(300);
+    assert.ok(accepted <= 8 + 4, `at most the queue and one batch held, got ${accepted}`);
+    assert.equal(stats.dropped, 1000 - accepted);
+    assert.equal(stats.sent, 0);
+    assert.equal(stats.failed, accepted);
+    assert.match(stats.lastError ?? "", new RegExp(`127\\.0\\.0\\.1:${port}`));
+  });
+  await t.step("put waits for room instead of dropping", async () => {
+    await using ep = fakeEndpoint([]);
+    const d = new SpanDelivery({
+      url: ep.url,
+      resource: RESOURCE,
+      scope: SCOPE,
+      maxQueue: 4,
+      maxBatch: 2,
+      flushMs: 5,
+    });
+    for (let i = 0; i < 50; i++) await d.put(span(i));
+    const stats = await d.close();
+    assert.deepEqual([stats.sent, stats.dropped], [50, 0]);
+  });
+  await t.step("a down endpoint that comes back gets the queued spans", async () => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const d = new SpanDelivery({
+      url: `http://127.0.0.1:${port}/v1/traces`,
+      resource: RESOURCE,
+      scope: SCOPE,
+      flushMs: 10,
+      backoffMs: 20,
+      maxBackoffMs: 100,
+    });
+    d.offer(span(1));
+    d.offer(span(2));
+    await new Promise((r) => setTimeout(r, 300));
+    const received: unknown[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, async (req) => {
+      received.push(JSON.parse(new TextDecoder().decode(gunzipSync(
+        new Uint8Array(await req.arrayBuffer()),
+      ))));
+      return new Response("{}");
+    });
+    const stats = await d.close(5000);
+    await server.shutdown();
+    assert.equal(stats.sent, 2);
+    assert.ok(stats.retries > 0);
+    assert.equal(received.length, 1);
+  });
+});
