@@ -70,6 +70,7 @@ import {
   unitItems,
   withoutCacheControl,
 } from "./common.ts";
+import { citationBlocks } from "./citations.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
@@ -454,61 +455,149 @@ function stopText(msg: JsonObject): string | undefined {
   return typeof seq === "string" ? `${reason} (${JSON.stringify(seq)})` : reason;
 }
 
-function outputTextBlocks(entries: ContentEntry[]): Block[] {
-  const texts = entries.filter((e) => e.block.type === "text");
-  if (texts.length === 0) return [];
-  const text = texts.map((e) => str(e.block.text) ?? inlineValue(e.block.text ?? "")).join("\n\n");
+/** What a content block is, for grouping consecutive blocks under one heading. */
+type Kind = "text" | "thinking" | "call" | "result" | "compaction" | "other";
+
+const CALL_TYPES = new Set(["tool_use", "server_tool_use", "mcp_tool_use"]);
+
+function kindOf(type: unknown): Kind {
+  if (type === "text") return "text";
+  if (type === "thinking" || type === "redacted_thinking") return "thinking";
+  if (typeof type === "string" && CALL_TYPES.has(type)) return "call";
+  if (typeof type === "string" && type.endsWith("_tool_result")) return "result";
+  if (type === "compaction") return "compaction";
+  return "other";
+}
+
+/**
+ * Consecutive text blocks are one passage: the API splits text where a citation starts or
+ * ends ("summit", ". The White House" with its citation), so they join with nothing between.
+ */
+function textRunBlocks(run: ContentEntry[]): Block[] {
+  const text = run.map((e) => str(e.block.text) ?? inlineValue(e.block.text ?? "")).join("");
   const blocks = [heading("Output text"), code(text, "text")];
-  if (texts.some((e) => e.partial)) blocks.push(paragraph(PARTIAL_NOTE));
-  const citations = texts.flatMap((e) => arr(e.block.citations));
-  if (citations.length > 0) {
-    blocks.push(heading(`Citations (${citations.length})`), code(prettyJson(citations), "json"));
-  }
+  if (run.some((e) => e.partial)) blocks.push(paragraph(PARTIAL_NOTE));
+  blocks.push(...citationBlocks(run.flatMap((e) => arr(e.block.citations))));
   return blocks;
 }
 
-function thinkingBlocks(entries: ContentEntry[]): Block[] {
-  const blocks: Block[] = [];
-  for (const { block, partial } of entries) {
+function thinkingRunBlocks(run: ContentEntry[]): Block[] {
+  const blocks: Block[] = [heading("Thinking")];
+  for (const { block, partial } of run) {
     if (block.type === "thinking") {
       const text = str(block.thinking) ?? inlineValue(block.thinking ?? "");
       if (text !== "") blocks.push(code(text, "text"));
       const sig = str(block.signature);
       if (sig) blocks.push(paragraph(`[signature ${sig.length} chars]`));
       if (partial) blocks.push(paragraph(PARTIAL_NOTE));
-    } else if (block.type === "redacted_thinking") {
+    } else {
       blocks.push(paragraph(`[redacted thinking ${str(block.data)?.length ?? 0} chars]`));
     }
   }
-  return blocks.length > 0 ? [heading("Thinking"), ...blocks] : [];
+  return blocks;
 }
-
-const isToolCall = (type: unknown) => type === "tool_use" || type === "server_tool_use";
 
 function toolCallBlocks({ block, partial }: ContentEntry): Block[] {
   const rows: [string, string][] = [["Name", str(block.name) ?? inlineValue(block.name ?? "?")]];
   const id = str(block.id);
   if (id !== undefined) rows.push(["ID", id]);
   rows.push(["Type", str(block.type) ?? ""]);
+  if (block.server_name !== undefined) rows.push(["MCP server", inlineValue(block.server_name)]);
   if (partial) rows.push(["Status", "incomplete (assembled from deltas)"]);
   return callBlocks(rows, block.input);
 }
 
-const SHOWN_TYPES = new Set(["text", "thinking", "redacted_thinking"]);
+const RESULT_KEYS: ReadonlySet<string> = new Set(["type", "tool_use_id", "is_error", "content"]);
 
+/**
+ * A server tool's result (web search, web fetch, code execution, MCP, ...): its type and call
+ * id, then its content as a reader wants it: search results as a list, a program's output as
+ * text, anything else as JSON.
+ */
+function toolResultBlocks({ block, partial }: ContentEntry): Block[] {
+  const rows: [string, string][] = [["Type", str(block.type) ?? ""]];
+  const id = str(block.tool_use_id);
+  if (id !== undefined) rows.push(["Tool use ID", id]);
+  if (block.is_error === true) rows.push(["Error", "yes"]);
+  if (partial) rows.push(["Status", "incomplete (never completed)"]);
+  const content = block.content;
+  const blocks: Block[] = [fields(rows)];
+  const rest = remainingKeys(block, RESULT_KEYS);
+  const results = arr(content).filter(isRecord);
+  if (Array.isArray(content) && results.length > 0 && results.every((r) => "url" in r)) {
+    blocks.push({
+      kind: "list",
+      items: results.map((r) => {
+        const age = str(r.page_age) ? ` (${str(r.page_age)})` : "";
+        return `${str(r.title) ?? "(no title)"}: ${str(r.url) ?? inlineValue(r.url)}${age}`;
+      }),
+    });
+  } else if (isRecord(content) && ("stdout" in content || "stderr" in content)) {
+    const out: [string, string][] = [["Result", str(content.type) ?? ""]];
+    if (content.return_code !== undefined) {
+      out.push(["Return code", inlineValue(content.return_code)]);
+    }
+    blocks.push(fields(out));
+    if (str(content.stdout)) blocks.push(paragraph("stdout:"), code(str(content.stdout)!, "text"));
+    if (str(content.stderr)) blocks.push(paragraph("stderr:"), code(str(content.stderr)!, "text"));
+    const more = remainingKeys(content, new Set(["type", "stdout", "stderr", "return_code"]));
+    if (more) blocks.push(code(prettyJson(more), "json"));
+  } else if (Array.isArray(content) && content.every(isTextBlock)) {
+    blocks.push(code(content.map((b) => b.text).join("\n\n"), "text"));
+  } else if (content !== undefined) {
+    blocks.push(code(prettyJson(content), "json"));
+  }
+  if (rest) blocks.push(code(prettyJson(rest), "json"));
+  return blocks;
+}
+
+/** A compaction block: the summary that replaces the earlier conversation. */
+function compactionBlocks({ block, partial }: ContentEntry): Block[] {
+  const text = str(block.content);
+  const blocks: Block[] = [heading("Compaction summary")];
+  blocks.push(text !== undefined ? code(text, "text") : paragraph("(no summary text)"));
+  const encrypted = str(block.encrypted_content);
+  if (encrypted) blocks.push(paragraph(`[encrypted content ${encrypted.length} chars]`));
+  if (partial) blocks.push(paragraph(PARTIAL_NOTE));
+  return blocks;
+}
+
+/**
+ * The content in the order the model produced it: each run of blocks of one kind (text,
+ * thinking, tool calls, tool results, ...) under its heading, so interleaved thinking, calls
+ * and text read as streamed.
+ */
 function contentBlocks(entries: ContentEntry[]): Block[] {
-  const blocks = [...outputTextBlocks(entries), ...thinkingBlocks(entries)];
-  const calls = entries.filter((e) => isToolCall(e.block.type));
-  if (calls.length > 0) blocks.push(heading("Tool calls"), ...calls.flatMap(toolCallBlocks));
-  const others = entries.filter((e) =>
-    !isToolCall(e.block.type) && !SHOWN_TYPES.has(str(e.block.type) ?? "")
-  );
-  if (others.length > 0) {
-    blocks.push(heading("Other content blocks"));
-    for (const { block, partial } of others) {
-      const rows: [string, string][] = [["Type", str(block.type) ?? "(no type)"]];
-      if (partial) rows.push(["Status", "incomplete (never completed)"]);
-      blocks.push(fields(rows), code(prettyJson(block), "json"));
+  const blocks: Block[] = [];
+  for (let i = 0; i < entries.length;) {
+    const kind = kindOf(entries[i].block.type);
+    let j = i + 1;
+    while (j < entries.length && kindOf(entries[j].block.type) === kind) j++;
+    const run = entries.slice(i, j);
+    i = j;
+    switch (kind) {
+      case "text":
+        blocks.push(...textRunBlocks(run));
+        break;
+      case "thinking":
+        blocks.push(...thinkingRunBlocks(run));
+        break;
+      case "call":
+        blocks.push(heading("Tool calls"), ...run.flatMap(toolCallBlocks));
+        break;
+      case "result":
+        blocks.push(heading("Tool results"), ...run.flatMap(toolResultBlocks));
+        break;
+      case "compaction":
+        blocks.push(...run.flatMap(compactionBlocks));
+        break;
+      default:
+        blocks.push(heading("Other content blocks"));
+        for (const { block, partial } of run) {
+          const rows: [string, string][] = [["Type", str(block.type) ?? "(no type)"]];
+          if (partial) rows.push(["Status", "incomplete (never completed)"]);
+          blocks.push(fields(rows), code(prettyJson(block), "json"));
+        }
     }
   }
   if (entries.length === 0) blocks.push(paragraph("(no content blocks)"));
@@ -592,6 +681,7 @@ const KNOWN_DELTAS = new Set([
   "thinking_delta",
   "signature_delta",
   "citations_delta",
+  "compaction_delta",
 ]);
 
 /** Events that end a stream: after one of them, no `message_stop` is not a cut-off. */
@@ -603,6 +693,7 @@ const DELTA_BLOCK: Record<string, string> = {
   input_json_delta: "tool_use",
   thinking_delta: "thinking",
   signature_delta: "thinking",
+  compaction_delta: "compaction",
 };
 
 function pendingAt(state: StreamState, index: number, deltaType: string): PendingBlock {
@@ -634,6 +725,13 @@ function applyDelta(p: PendingBlock, delta: JsonObject): void {
       break;
     case "citations_delta":
       p.block.citations = [...arr(p.block.citations), delta.citation ?? delta];
+      break;
+    case "compaction_delta":
+      // The summary usually comes whole in one delta; pieces, if any, are joined.
+      appendText(p.block, "content", delta.content);
+      if (typeof delta.encrypted_content === "string") {
+        p.block.encrypted_content = delta.encrypted_content;
+      }
       break;
   }
 }

@@ -905,7 +905,18 @@ export function parseSseEvent(ev: SseEvent): ParsedSse {
   const value = sseJson(ev);
   const data = isRecord(value) ? value : undefined;
   const type = str(data?.type) ?? (str(ev.type) || "message");
-  return { type, data, raw: sseRaw(ev), complete: ev.complete !== false };
+  const raw = sseRaw(ev);
+  return { type, data, raw, complete: endedWhole(ev, data, raw) };
+}
+
+/**
+ * Whether an event arrived whole. A last event without the blank line that dispatches it is
+ * still whole when its data is a complete JSON object or the `[DONE]` sentinel: servers and
+ * proxies often end a stream right after the last event's line. Only a real cut (data that
+ * stops mid-value) is cut off.
+ */
+export function endedWhole(ev: SseEvent, data: unknown, raw: string): boolean {
+  return ev.complete !== false || isRecord(data) || raw.trim() === "[DONE]";
 }
 
 /** "TYPE" or "TYPE, cut off mid-event" for the last event, "none" when there is none. */

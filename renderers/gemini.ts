@@ -29,6 +29,7 @@ import {
   code,
   compactJson,
   cutOffEventBlocks,
+  endedWhole,
   type ErrorInfo,
   errorsBlocks,
   excerpt,
@@ -902,11 +903,12 @@ interface ParsedEvent {
 
 function parseEvent(ev: SseEvent): ParsedEvent {
   const value = sseJson(ev);
+  const raw = sseRaw(ev);
   return {
     type: str(ev?.type) || "message",
     chunk: value === undefined ? undefined : classify(value, "error chunk"),
-    raw: sseRaw(ev),
-    complete: ev?.complete !== false,
+    raw,
+    complete: endedWhole(ev, value, raw),
   };
 }
 

@@ -65,6 +65,7 @@ import {
   toolsSection,
   type UsageKeys,
 } from "./common.ts";
+import { citationBlocks } from "./citations.ts";
 import { withWebSocket } from "./openai_responses_ws.ts";
 
 /** Length of a table cell excerpt. */
@@ -330,17 +331,27 @@ function statusText(resp: JsonObject): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // Response: output items
 
-function messageTexts(entries: OutputEntry[]): { texts: string[]; partial: boolean } {
+/**
+ * The text of a run of message items: output_text parts (refusals marked) joined by blank
+ * lines, then their annotations as citations (each indexed into its own part's text).
+ */
+function messageRunBlocks(entries: OutputEntry[]): Block[] {
   const texts: string[] = [];
+  const citations: unknown[] = [];
+  const citedIn: string[] = [];
   let partial = false;
   for (const { item, partial: p } of entries) {
-    if (item.type !== "message") continue;
     const content = item.content;
     const parts = typeof content === "string" ? [content] : arr(content);
     for (const part of parts) {
       let text: string;
-      if (isRecord(part) && part.type === "output_text") text = str(part.text) ?? "";
-      else if (isRecord(part) && part.type === "refusal") {
+      if (isRecord(part) && part.type === "output_text") {
+        text = str(part.text) ?? "";
+        for (const a of arr(part.annotations)) {
+          citations.push(a);
+          citedIn.push(text);
+        }
+      } else if (isRecord(part) && part.type === "refusal") {
         text = `[refusal] ${str(part.refusal) ?? ""}`;
       } else text = partText(part);
       if (text === "") continue;
@@ -348,14 +359,10 @@ function messageTexts(entries: OutputEntry[]): { texts: string[]; partial: boole
       partial ||= p;
     }
   }
-  return { texts, partial };
-}
-
-function outputTextBlocks(entries: OutputEntry[]): Block[] {
-  const { texts, partial } = messageTexts(entries);
-  if (texts.length === 0) return [];
-  const blocks = [heading("Output text"), code(texts.join("\n\n"), "text")];
+  const blocks: Block[] = [];
+  if (texts.length > 0) blocks.push(heading("Output text"), code(texts.join("\n\n"), "text"));
   if (partial) blocks.push(paragraph(PARTIAL_NOTE));
+  blocks.push(...citationBlocks(citations, (i) => citedIn[i]));
   return blocks;
 }
 
@@ -404,21 +411,38 @@ function toolCallBlocks({ item, partial }: OutputEntry): Block[] {
 
 const isToolCall = (type: string) => type.endsWith("_call");
 
+type Kind = "message" | "reasoning" | "call" | "other";
+
+function kindOf(item: JsonObject): Kind {
+  const type = str(item.type) ?? "";
+  if (type === "message") return "message";
+  if (type === "reasoning") return "reasoning";
+  return isToolCall(type) ? "call" : "other";
+}
+
+/**
+ * The output in the order the model produced it: each run of items of one kind (message
+ * text, reasoning, tool calls, other items) under its heading.
+ */
 function outputBlocks(entries: OutputEntry[]): Block[] {
-  const blocks = [...outputTextBlocks(entries), ...reasoningBlocks(entries)];
-  const calls = entries.filter((e) => isToolCall(str(e.item.type) ?? ""));
-  if (calls.length > 0) blocks.push(heading("Tool calls"), ...calls.flatMap(toolCallBlocks));
-  const others = entries.filter((e) => {
-    const type = str(e.item.type) ?? "";
-    return type !== "message" && type !== "reasoning" && !isToolCall(type);
-  });
-  if (others.length > 0) {
-    blocks.push(heading("Other output items"));
-    for (const { item } of others) {
-      blocks.push(
-        fields([["Type", str(item.type) ?? "(no type)"]]),
-        code(prettyJson(item), "json"),
-      );
+  const blocks: Block[] = [];
+  for (let i = 0; i < entries.length;) {
+    const kind = kindOf(entries[i].item);
+    let j = i + 1;
+    while (j < entries.length && kindOf(entries[j].item) === kind) j++;
+    const run = entries.slice(i, j);
+    i = j;
+    if (kind === "message") blocks.push(...messageRunBlocks(run));
+    else if (kind === "reasoning") blocks.push(...reasoningBlocks(run));
+    else if (kind === "call") blocks.push(heading("Tool calls"), ...run.flatMap(toolCallBlocks));
+    else {
+      blocks.push(heading("Other output items"));
+      for (const { item } of run) {
+        blocks.push(
+          fields([["Type", str(item.type) ?? "(no type)"]]),
+          code(prettyJson(item), "json"),
+        );
+      }
     }
   }
   if (entries.length === 0) blocks.push(paragraph("(no output items)"));
@@ -476,6 +500,8 @@ interface Pending {
   refusals: Map<number, string>;
   summaries: Map<number, string>;
   reasoning: Map<number, string>;
+  /** `output_text.annotation.added` annotations, by content index. */
+  annotations: Map<number, unknown[]>;
   name?: string;
   args?: string;
   input?: string;
@@ -503,6 +529,7 @@ const KNOWN_EVENTS = new Set([
   "response.content_part.done",
   "response.output_text.delta",
   "response.output_text.done",
+  "response.output_text.annotation.added",
   "response.refusal.delta",
   "response.refusal.done",
   "response.reasoning_summary_part.added",
@@ -538,7 +565,13 @@ function indexOf(state: StreamState, d: JsonObject): number {
 function pendingOf(state: StreamState, index: number): Pending {
   let p = state.pending.get(index);
   if (!p) {
-    p = { texts: new Map(), refusals: new Map(), summaries: new Map(), reasoning: new Map() };
+    p = {
+      texts: new Map(),
+      refusals: new Map(),
+      summaries: new Map(),
+      reasoning: new Map(),
+      annotations: new Map(),
+    };
     state.pending.set(index, p);
   }
   return p;
@@ -591,6 +624,11 @@ function applyEvent(state: StreamState, type: string, d: JsonObject): void {
     case "response.output_text.done":
       replace(p.texts, d.content_index, d.text);
       break;
+    case "response.output_text.annotation.added": {
+      const k = num(d.content_index) ?? 0;
+      p.annotations.set(k, [...(p.annotations.get(k) ?? []), d.annotation]);
+      break;
+    }
     case "response.refusal.delta":
       append(p.refusals, d.content_index, d.delta);
       break;
@@ -654,7 +692,11 @@ function pendingItem(p: Pending): JsonObject | undefined {
   if (type === "message" && hasText) {
     if (!item.role) item.role = "assistant";
     item.content = [
-      ...byKey(p.texts).map((text) => ({ type: "output_text", text })),
+      ...[...p.texts].sort((a, b) => a[0] - b[0]).map(([k, text]) => ({
+        type: "output_text",
+        text,
+        annotations: p.annotations.get(k) ?? [],
+      })),
       ...byKey(p.refusals).map((refusal) => ({ type: "refusal", refusal })),
     ];
   }
@@ -695,7 +737,15 @@ function streamEntries(state: StreamState): OutputEntry[] {
   return entries;
 }
 
-const unknownLabel = (e: ParsedSse) => (KNOWN_EVENTS.has(e.type) ? undefined : e.type);
+/**
+ * Progress events of hosted tools (web_search_call.searching, file_search_call.completed,
+ * code_interpreter_call_code.delta, mcp_call_arguments.done, mcp_list_tools.in_progress, ...):
+ * the item they describe arrives whole in output_item.done.
+ */
+const HOSTED_TOOL_EVENT = /^response\.(?:[a-z_]+_call(?:_[a-z_]+)?|mcp_list_tools)\.[a-z_]+$/;
+
+const unknownLabel = (e: ParsedSse) =>
+  KNOWN_EVENTS.has(e.type) || HOSTED_TOOL_EVENT.test(e.type) ? undefined : e.type;
 
 function renderStream(events: SseEvent[]): RenderedBody {
   const parsed = events.map(parseSseEvent);

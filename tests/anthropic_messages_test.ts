@@ -683,9 +683,17 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
     ]);
   });
 
-  await t.step("message_stop without the final blank line is still a cut-off event", () => {
-    const out = render(REFERENCE_STREAM.trimEnd() + "\n");
-    assertEquals(out.problems, ["stream truncated: last event cut off (message_stop)"]);
+  await t.step("message_stop without the final blank line is complete", () => {
+    // Servers and proxies often end right after the last event's line: a whole JSON event.
+    assertEquals(render(REFERENCE_STREAM.trimEnd() + "\n").problems, []);
+    assertEquals(render(REFERENCE_STREAM.trimEnd()).problems, []);
+  });
+
+  await t.step("a last event cut mid-value is a cut", () => {
+    const cut = REFERENCE_STREAM.trimEnd().slice(0, -3);
+    assertEquals(render(cut).problems, [
+      "stream truncated: no message_stop (last event: message_stop, cut off mid-event)",
+    ]);
   });
 
   await t.step("error event after HTTP 200, mid-message", () => {
@@ -746,9 +754,9 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
       { kind: "paragraph", text: "[redacted thinking 40 chars]" },
     ]);
     assertEquals(JSON.parse(codes(section(out.blocks, "Citations (1)"))[0].text), [citation]);
-    assertEquals(section(out.blocks, "Other content blocks")[0], {
+    assertEquals(section(out.blocks, "Tool results")[0], {
       kind: "fields",
-      rows: [["Type", "web_search_tool_result"]],
+      rows: [["Type", "web_search_tool_result"], ["Tool use ID", "srvtoolu_1"]],
     });
     const other = section(out.blocks, "Other events (first of each type)");
     assertEquals(other.filter((b) => b.kind === "fields"), [

@@ -273,11 +273,15 @@ Deno.test("gemini truncated streams", async (t) => {
         usageMetadata: { promptTokenCount: 1, totalTokenCount: 2 },
       })
     }`;
+    // A whole JSON chunk without the blank line after it is complete, not cut off.
     const out = renderSse(text);
-    assertEquals(out.problems, [
-      "stream truncated: last chunk cut off (text + finishReason + usage, cut off mid-event)",
-    ]);
+    assertEquals(out.problems, []);
     assertEquals(codeTexts(section(out.blocks, "Output text")), ["Done"]);
+    const cut = renderSse(text.slice(0, -2));
+    assertEquals(cut.problems, [
+      "stream truncated: no finishReason (last chunk: (not JSON), cut off mid-event)",
+      "no usage reported",
+    ]);
   });
 
   await t.step("an empty stream", () => {
