@@ -10,10 +10,16 @@ Responses stream through to the client chunk by chunk (a tee keeps a copy); requ
 are not streamed. Each line is written with one os.write under flock(LOCK_EX) on an
 O_APPEND file created 0600, so several processes can share the file. Secrets are replaced
 by "[REDACTED:<first 8 hex of sha256>]" unless probe_keep_secrets is set.
+
+Four small addons, composed the way mitmproxy's own default_addons() is: Ready (the ready
+file probe waits for), ParentWatch (shut down when probe goes), UpstreamRouting (a corporate
+proxy in reverse mode) and Recorder (the JSON lines). tests/addon/ tests each with
+mitmproxy.test.taddons and tflow on every installed mitmproxy.
 """
 
 import asyncio
 import base64
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -22,6 +28,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import time
 import typing
 import uuid
@@ -282,87 +289,83 @@ def _make_via(scheme: str, host: str, port: int):
     return (scheme, (host, port))  # 9+: a plain tuple
 
 
-class ProbeCapture:
+@dataclasses.dataclass
+class Exchange:
+    """One exchange in flight, from its request headers until its entry is written."""
+
+    flow: typing.Any
+    id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    # The streamed response body as it went through (None until the response headers).
+    chunks: typing.Optional[typing.List[bytes]] = None
+    # An accepted WebSocket upgrade's messages (None for plain HTTP).
+    ws: typing.Optional[typing.List[dict]] = None
+
+
+class Ready:
+    """Creates the ready file probe polls for, once the proxy server really listens."""
+
+    def load(self, loader):
+        loader.add_option("probe_ready", str, "", "File created once the proxy is listening.")
+
+    def running(self):
+        if ctx.options.probe_ready:
+            self.task = asyncio.ensure_future(self._announce())
+
+    async def _announce(self):
+        # The running hook also fires when the listen socket failed (port in use): mitmdump
+        # then exits shortly after. Only announce once the proxy server really listens.
+        ps = ctx.master.addons.get("proxyserver")
+        for _ in range(600):
+            if _listening(ps):
+                path = ctx.options.probe_ready
+                tmp = path + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(json.dumps({"pid": os.getpid(), "version": _mitm_version()}))
+                os.replace(tmp, path)
+                return
+            await asyncio.sleep(0.05)
+        log.error("probe: proxy server did not start listening")
+
+
+def _listening(ps) -> bool:
+    if ps is None:
+        return True
+    if hasattr(ps, "listen_addrs"):  # 9.x+
+        try:
+            return bool(ps.listen_addrs())
+        except Exception:
+            return False
+    if hasattr(ps, "running_servers"):  # 8.x
+        return bool(ps.running_servers)
+    return True
+
+
+class ParentWatch:
+    """probe started this mitmdump: when probe goes (even by SIGKILL) or the terminal hangs up,
+    the proxy shuts down (the recorder's done hook still writes what is in flight) instead of
+    proxying and recording on its own."""
+
     def __init__(self):
-        self.fd: typing.Optional[int] = None
-        self.redact_headers: typing.FrozenSet[str] = frozenset(BUILTIN_REDACTED_HEADERS)
-        self.query_keys: typing.FrozenSet[str] = QUERY_SECRET_KEYS
-        self.via = None
-        self.proxy_auth: typing.Optional[str] = None
-        self.inflight: dict = {}  # flow.id -> state dict
-        self.ready_task = None
-        self.parent_task = None
-        # probe started this mitmdump: if probe dies (even by SIGKILL), this process is
-        # re-parented and must not go on proxying and recording on its own.
         self.parent_pid = os.getppid()
         self.orphaned = False
         self.devnull: typing.Optional[int] = None
-        # Stands in for a RawJson body while the rest of the entry is encoded; random, so no
-        # captured text holds it.
-        self.raw_marker = "@@probe-raw-" + uuid.uuid4().hex + "-"
-
-    # ---------------------------------------------------------------- options and lifecycle
+        self.task = None
 
     def load(self, loader):
-        loader.add_option("probe_output", str, "", "JSONL file that exchanges are appended to.")
-        loader.add_option("probe_proxy", str, "", "Short name of this proxy (the proxy field).")
-        loader.add_option("probe_ready", str, "", "File created once the proxy is listening.")
-        loader.add_option(
-            "probe_upstream_proxy", str, "", "http://[user:pass@]host:port to route through."
-        )
-        loader.add_option("probe_keep_secrets", bool, False, "Store secrets unredacted.")
-        loader.add_option(
-            "probe_redact_headers", str, "", "Extra header names to redact, comma-separated."
-        )
-        loader.add_option(
-            "probe_redact_query", str, "", "Extra query keys to redact, comma-separated."
-        )
         loader.add_option(
             "probe_watch_parent", bool, True, "Shut down when the process that started us exits."
         )
 
-    def configure(self, updated):
-        opts = ctx.options
-        if "probe_redact_headers" in updated:
-            extra = [h.strip().lower() for h in opts.probe_redact_headers.split(",") if h.strip()]
-            self.redact_headers = frozenset(BUILTIN_REDACTED_HEADERS) | frozenset(extra)
-        if "probe_redact_query" in updated:
-            extra = [k.strip().lower() for k in opts.probe_redact_query.split(",") if k.strip()]
-            self.query_keys = QUERY_SECRET_KEYS | frozenset(extra)
-        if "probe_upstream_proxy" in updated:
-            self.via = None
-            self.proxy_auth = None
-            # The environment variable keeps proxy credentials out of the process list.
-            upstream_proxy = opts.probe_upstream_proxy or os.environ.get("PROBE_UPSTREAM_PROXY", "")
-            if upstream_proxy:
-                u = urlsplit(upstream_proxy)
-                if u.scheme not in ("http", "https") or not u.hostname:
-                    raise exceptions.OptionsError(
-                        "probe_upstream_proxy must be http://[user:pass@]host:port"
-                    )
-                port = u.port or (443 if u.scheme == "https" else 80)
-                self.via = _make_via(u.scheme, u.hostname, port)
-                if u.username is not None:
-                    cred = unquote(u.username) + ":" + unquote(u.password or "")
-                    self.proxy_auth = "Basic " + base64.b64encode(cred.encode("utf-8")).decode()
-        if "probe_output" in updated and opts.probe_output:
-            if self.fd is not None:
-                os.close(self.fd)
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-            self.fd = os.open(opts.probe_output, flags, 0o600)
-
     def running(self):
-        # A hangup (closed terminal, dropped SSH session) reaches mitmdump with probe: shut
-        # down as on SIGTERM, writing what is in flight, instead of dying on the spot.
+        # A hangup (closed terminal, dropped SSH session) reaching mitmdump: shut down as on
+        # SIGTERM, writing what is in flight, instead of dying on the spot.
         try:
             asyncio.get_event_loop().add_signal_handler(signal.SIGHUP, ctx.master.shutdown)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
-        if ctx.options.probe_ready:
-            self.ready_task = asyncio.ensure_future(self._announce_ready())
         if ctx.options.probe_watch_parent:
             self.devnull = os.open(os.devnull, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
-            self.parent_task = asyncio.ensure_future(self._watch_parent())
+            self.task = asyncio.ensure_future(self._watch())
             # mitmproxy 9+ logs through `logging`: a record emitted after probe died, before
             # the watcher's next look, must not reach the dead pipe either.
             for handler in logging.getLogger().handlers:
@@ -377,13 +380,12 @@ class ProbeCapture:
             pass
         return True
 
-    async def _watch_parent(self):
+    async def _watch(self):
         while os.getppid() == self.parent_pid:
             await asyncio.sleep(0.1)
         self._orphaned()
 
     def _orphaned(self):
-        """probe is gone: stop proxying, keep what is in flight."""
         if self.orphaned:
             return
         # Our stdout and stderr are pipes to the dead probe. mitmproxy exits on the spot when
@@ -395,71 +397,69 @@ class ProbeCapture:
             os.dup2(self.devnull, 1)
             os.dup2(self.devnull, 2)
         self.orphaned = True
-        ctx.master.shutdown()  # the done hook still writes in-flight exchanges (incomplete)
-
-    async def _announce_ready(self):
-        # The running hook also fires when the listen socket failed (port in use): mitmdump
-        # then exits shortly after. Only announce once the proxy server really listens.
-        ps = ctx.master.addons.get("proxyserver")
-        for _ in range(600):
-            if self._listening(ps):
-                path = ctx.options.probe_ready
-                tmp = path + ".tmp"
-                with open(tmp, "w") as f:
-                    f.write(json.dumps({"pid": os.getpid(), "version": _mitm_version()}))
-                os.replace(tmp, path)
-                return
-            await asyncio.sleep(0.05)
-        log.error("probe: proxy server did not start listening")
-
-    @staticmethod
-    def _listening(ps) -> bool:
-        if ps is None:
-            return True
-        if hasattr(ps, "listen_addrs"):  # 9.x+
-            try:
-                return bool(ps.listen_addrs())
-            except Exception:
-                return False
-        if hasattr(ps, "running_servers"):  # 8.x
-            return bool(ps.running_servers)
-        return True
+        ctx.master.shutdown()
 
     def done(self):
-        # Shutdown: whatever is still in flight is written, marked incomplete.
-        now = time.time()
-        for state in list(self.inflight.values()):
-            self._finish(state, now, incomplete=True)
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
         if self.orphaned:
-            self._remove_probe_folder()
+            _remove_probe_folder(getattr(ctx.options, "probe_ready", ""))
 
-    def _remove_probe_folder(self):
-        """probe, killed, cannot remove its temp folder (this addon, one NAME.ready per running
-        mitmdump): the last of its mitmdumps to shut down does."""
-        ready = ctx.options.probe_ready
-        if not ready:
-            return
-        try:
-            os.remove(ready)
-        except OSError:
-            pass
-        folder = os.path.dirname(ready)
-        try:
-            others = [n for n in os.listdir(folder) if n.endswith(".ready")]
-        except OSError:
-            return
-        if not others:
-            shutil.rmtree(folder, ignore_errors=True)
 
-    # ---------------------------------------------------------------- HTTP hooks
+def _remove_probe_folder(ready: str):
+    """probe, killed, cannot remove its temp folder (this addon, one NAME.ready per running
+    mitmdump): the last of its mitmdumps to shut down does."""
+    if not ready:
+        return
+    try:
+        os.remove(ready)
+    except OSError:
+        pass
+    folder = os.path.dirname(ready)
+    try:
+        others = [n for n in os.listdir(folder) if n.endswith(".ready")]
+    except OSError:
+        return
+    if not others:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class UpstreamRouting:
+    """Sends every request through a corporate proxy: `upstream_proxy` is not read in reverse
+    mode, so the server connection's `via` is set per request (with connection_strategy=lazy)."""
+
+    def __init__(self):
+        self.via = None
+        self.proxy_auth: typing.Optional[str] = None
+
+    def load(self, loader):
+        loader.add_option(
+            "probe_upstream_proxy", str, "", "http://[user:pass@]host:port to route through."
+        )
+
+    def configure(self, updated):
+        if "probe_upstream_proxy" not in updated:
+            return
+        self.via = None
+        self.proxy_auth = None
+        # The environment variable keeps proxy credentials out of the process list.
+        upstream_proxy = ctx.options.probe_upstream_proxy or os.environ.get(
+            "PROBE_UPSTREAM_PROXY", ""
+        )
+        if not upstream_proxy:
+            return
+        u = urlsplit(upstream_proxy)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise exceptions.OptionsError(
+                "probe_upstream_proxy must be http://[user:pass@]host:port"
+            )
+        port = u.port or (443 if u.scheme == "https" else 80)
+        self.via = _make_via(u.scheme, u.hostname, port)
+        if u.username is not None:
+            cred = unquote(u.username) + ":" + unquote(u.password or "")
+            self.proxy_auth = "Basic " + base64.b64encode(cred.encode("utf-8")).decode()
 
     def requestheaders(self, flow):
         if self.via is not None:
             flow.server_conn.via = self.via
-        self.inflight[flow.id] = {"flow": flow, "chunks": None, "id": uuid.uuid4().hex}
 
     def request(self, flow):
         if self.via is not None:
@@ -469,12 +469,79 @@ class ProbeCapture:
         if self.proxy_auth:
             flow.request.headers["Proxy-Authorization"] = self.proxy_auth
 
-    def responseheaders(self, flow):
-        state = self.inflight.get(flow.id)
-        if state is None:
+
+class Recorder:
+    """Writes each exchange as one JSON line, responses teed as they stream through.
+
+    A capture file that cannot be written (disk full, I/O error) stops the proxy visibly, as
+    mitmproxy's own save addon does: traffic must not go on unrecorded.
+    """
+
+    def __init__(self):
+        self.fd: typing.Optional[int] = None
+        self.path = ""
+        self.redact_headers: typing.FrozenSet[str] = frozenset(BUILTIN_REDACTED_HEADERS)
+        self.query_keys: typing.FrozenSet[str] = QUERY_SECRET_KEYS
+        self.inflight: typing.Dict[str, Exchange] = {}
+        self.failed: typing.Optional[str] = None
+        # Stands in for a RawJson body while the rest of the entry is encoded; random, so no
+        # captured text holds it.
+        self.raw_marker = "@@probe-raw-" + uuid.uuid4().hex + "-"
+
+    def load(self, loader):
+        loader.add_option("probe_output", str, "", "JSONL file that exchanges are appended to.")
+        loader.add_option("probe_proxy", str, "", "Short name of this proxy (the proxy field).")
+        loader.add_option("probe_keep_secrets", bool, False, "Store secrets unredacted.")
+        loader.add_option(
+            "probe_redact_headers", str, "", "Extra header names to redact, comma-separated."
+        )
+        loader.add_option(
+            "probe_redact_query", str, "", "Extra query keys to redact, comma-separated."
+        )
+
+    def configure(self, updated):
+        opts = ctx.options
+        if "probe_redact_headers" in updated:
+            extra = [h.strip().lower() for h in opts.probe_redact_headers.split(",") if h.strip()]
+            self.redact_headers = frozenset(BUILTIN_REDACTED_HEADERS) | frozenset(extra)
+        if "probe_redact_query" in updated:
+            extra = [k.strip().lower() for k in opts.probe_redact_query.split(",") if k.strip()]
+            self.query_keys = QUERY_SECRET_KEYS | frozenset(extra)
+        if "probe_output" in updated and opts.probe_output:
+            if self.fd is not None:
+                os.close(self.fd)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+            try:
+                self.fd = os.open(opts.probe_output, flags, 0o600)
+            except OSError as e:
+                raise exceptions.OptionsError(
+                    "cannot open %s: %s" % (opts.probe_output, e.strerror or e)
+                )
+            self.path = opts.probe_output
+
+    def done(self):
+        # Shutdown: whatever is still in flight is written, marked incomplete.
+        now = time.time()
+        for ex in list(self.inflight.values()):
+            self._finish(ex, now, incomplete=True)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    # ---------------------------------------------------------------- HTTP hooks
+
+    def requestheaders(self, flow):
+        if self.failed is not None:
+            flow.kill()  # not recorded, so not passed on
             return
-        chunks: list = []
-        state["chunks"] = chunks
+        self.inflight[flow.id] = Exchange(flow)
+
+    def responseheaders(self, flow):
+        ex = self.inflight.get(flow.id)
+        if ex is None:
+            return
+        chunks: typing.List[bytes] = []
+        ex.chunks = chunks
 
         def tee(chunk):
             if chunk:
@@ -484,18 +551,18 @@ class ProbeCapture:
         flow.response.stream = tee
 
     def response(self, flow):
-        state = self.inflight.get(flow.id)
-        if state is None:
+        ex = self.inflight.get(flow.id)
+        if ex is None:
             return
         if getattr(flow, "websocket", None) is not None:
             # An accepted upgrade: the entry is written with its messages at websocket_end.
-            state["ws"] = []
+            ex.ws = []
             return
-        self._finish(state, time.time())
+        self._finish(ex, time.time())
 
     def websocket_message(self, flow):
-        state = self.inflight.get(flow.id)
-        if state is None or state.get("ws") is None:
+        ex = self.inflight.get(flow.id)
+        if ex is None or ex.ws is None:
             return
         msg = flow.websocket.messages[-1]
         record = {"from": "client" if msg.from_client else "server", "t": msg.timestamp}
@@ -503,12 +570,17 @@ class ProbeCapture:
             record["text"] = self._redact_text(msg.content.decode("utf-8", "replace"))
         else:
             record["base64"] = base64.b64encode(msg.content).decode("ascii")
-        state["ws"].append(record)
+        ex.ws.append(record)
 
     def websocket_end(self, flow):
-        state = self.inflight.get(flow.id)
-        if state is not None:
-            self._finish(state, time.time())
+        ex = self.inflight.get(flow.id)
+        if ex is not None:
+            self._finish(ex, time.time())
+
+    def error(self, flow):
+        ex = self.inflight.get(flow.id)
+        if ex is not None:
+            self._finish(ex, time.time())
 
     def _redact_text(self, text: str) -> str:
         """A JSON WebSocket message with secret fields, re-encoded with them redacted."""
@@ -521,25 +593,23 @@ class ProbeCapture:
         value, changed = redact_json(value)
         return json.dumps(value, separators=(",", ":")) if changed else text
 
-    def error(self, flow):
-        state = self.inflight.get(flow.id)
-        if state is not None:
-            self._finish(state, time.time())
-
     # ---------------------------------------------------------------- recording
 
-    def _finish(self, state, now: float, incomplete: bool = False):
-        flow = state["flow"]
-        if self.inflight.pop(flow.id, None) is None:
+    def _finish(self, ex: Exchange, now: float, incomplete: bool = False):
+        if self.inflight.pop(ex.flow.id, None) is None or self.failed is not None:
             return
         try:
-            entry = self._entry(state, now, incomplete)
-            self._write(entry)
+            line = self._line(self._entry(ex, now, incomplete))
         except Exception:
             log.exception("probe: could not record an exchange")
+            return
+        try:
+            self._append(line)
+        except OSError as e:
+            self._fail(e)
 
-    def _entry(self, state, now: float, incomplete: bool) -> dict:
-        flow = state["flow"]
+    def _entry(self, ex: Exchange, now: float, incomplete: bool) -> dict:
+        flow = ex.flow
         redact = not ctx.options.probe_keep_secrets
         req = flow.request
         start = req.timestamp_start or now
@@ -559,13 +629,12 @@ class ProbeCapture:
         if resp is not None:
             first_byte = resp.timestamp_start
             # A WebSocket's 101 ends at the handshake: its exchange ends when the socket does.
-            ws = state.get("ws") is not None
+            ws = ex.ws is not None
             if not incomplete and flow.error is None and resp.timestamp_end and not ws:
                 end = resp.timestamp_end
-            chunks = state["chunks"]
-            if chunks is not None:
-                raw = b"".join(chunks)
-                state["chunks"] = None
+            if ex.chunks is not None:
+                raw = b"".join(ex.chunks)
+                ex.chunks = None
                 data, _ = decode_content(raw, resp.headers.get("content-encoding", ""))
             else:
                 data = _request_bytes(resp)
@@ -577,23 +646,21 @@ class ProbeCapture:
 
         entry = {
             "timestamp": start,
-            "id": state["id"],
+            "id": ex.id,
             "proxy": ctx.options.probe_proxy,
             "request": request,
             "response": response,
             "timing": {"start": start, "first_byte": first_byte, "end": end},
         }
-        if state.get("ws") is not None:
-            entry["websocket"] = state["ws"]
+        if ex.ws is not None:
+            entry["websocket"] = ex.ws
         if flow.error is not None:
             entry["error"] = str(getattr(flow.error, "msg", flow.error))
         if incomplete:
             entry["incomplete"] = True
         return entry
 
-    def _write(self, entry: dict):
-        if self.fd is None:
-            return
+    def _line(self, entry: dict) -> bytes:
         raws: list = []
 
         def placeholder(value):
@@ -615,15 +682,48 @@ class ProbeCapture:
             pos = at + len(mark)
         parts.append(text[pos:].encode("ascii"))
         parts.append(b"\n")
-        line = b"".join(parts)
+        return b"".join(parts)
+
+    def _append(self, line: bytes):
+        """One whole line or none: a write that fails part way is cut back off the file, so
+        every line in it stays complete JSON."""
+        if self.fd is None:
+            return
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
-            view = memoryview(line)
-            while view:
-                n = os.write(self.fd, view)
-                view = view[n:]
+            start = os.fstat(self.fd).st_size
+            try:
+                view = memoryview(line)
+                while view:
+                    n = os.write(self.fd, view)
+                    view = view[n:]
+            except OSError:
+                try:
+                    os.ftruncate(self.fd, start)
+                except OSError:
+                    pass
+                raise
         finally:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def _fail(self, err: OSError):
+        """Like mitmproxy's save addon: say which file and why, and stop, rather than let
+        traffic through unrecorded. probe reads this line from mitmdump's output."""
+        reason = err.strerror or str(err)
+        self.failed = "probe: cannot write %s: %s (errno %s)" % (self.path, reason, err.errno)
+        try:
+            sys.stderr.write(self.failed + "\n")
+            sys.stderr.flush()
+        except Exception:
+            pass
+        # Exchanges still in flight cannot be recorded either: end them now.
+        for ex in list(self.inflight.values()):
+            try:
+                ex.flow.kill()
+            except Exception:
+                pass
+        self.inflight.clear()
+        sys.exit(1)
 
 
 def _request_bytes(message) -> typing.Optional[bytes]:
@@ -643,4 +743,4 @@ def _mitm_version() -> str:
         return "unknown"
 
 
-addons = [ProbeCapture()]
+addons = [Ready(), ParentWatch(), UpstreamRouting(), Recorder()]

@@ -163,3 +163,11 @@ export async function codexBin(): Promise<string> {
  */
 export const OTELCOL_VERSION = "0.161.0";
 export const OTELCOL_BIN = `${CACHE}/otelcol-${OTELCOL_VERSION}/otelcol-probe`;
+
+/** The Python a mitmdump script runs on (its `#!` line), to run addon unit tests with. */
+export async function pythonOf(mitmdump: string): Promise<string> {
+  const first = (await Deno.readTextFile(mitmdump)).split("\n", 1)[0];
+  const m = /^#!\s*(\S+)/.exec(first);
+  if (!m) throw new Error(`${mitmdump} has no #! line naming its Python`);
+  return m[1];
+}

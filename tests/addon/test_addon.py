@@ -1,0 +1,301 @@
+"""Unit tests of lib/addon.py with mitmproxy's own test helpers (taddons, tflow), no proxy.
+
+Run by tests/addon_test.ts with the Python of every installed mitmdump (8.1.1, 11.x, 12.x):
+    PYTHONPATH=lib python3 -m unittest discover -s tests/addon
+Each test builds its taddons context inside a running event loop, as mitmproxy's own tests do.
+"""
+
+import asyncio
+import base64
+import errno
+import json
+import os
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+from mitmproxy import exceptions
+from mitmproxy.test import taddons, tflow
+
+import addon
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def read_lines(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return data
+
+
+class TempDir:
+    def __enter__(self):
+        self.td = tempfile.TemporaryDirectory()
+        return self.td.name
+
+    def __exit__(self, *exc):
+        self.td.cleanup()
+        return False
+
+
+class RecorderTest(unittest.TestCase):
+    def test_records_one_json_line_per_exchange_with_secrets_fingerprinted(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out, probe_proxy="api")
+                    f = tflow.tflow(resp=True)
+                    f.request.headers["authorization"] = "Bearer sk-secret-token-value"
+                    f.request.headers["content-type"] = "application/json"
+                    f.request.content = b'{"model":"m","api_key":"k-123"}'
+                    await tctx.cycle(rec, f)
+                    rec.done()
+                data = read_lines(out)
+                self.assertTrue(data.endswith(b"\n"))
+                lines = data.splitlines()
+                self.assertEqual(len(lines), 1)
+                entry = json.loads(lines[0])
+                self.assertEqual(entry["proxy"], "api")
+                self.assertEqual(entry["request"]["method"], "GET")
+                auth = entry["request"]["headers"]["authorization"]
+                self.assertEqual(auth, "Bearer " + addon.fingerprint("sk-secret-token-value"))
+                self.assertEqual(entry["request"]["body"]["api_key"], addon.fingerprint("k-123"))
+                self.assertEqual(entry["request"]["body"]["model"], "m")
+                self.assertEqual(entry["response"]["status_code"], 200)
+                self.assertNotIn(b"sk-secret-token-value", data)
+                self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+
+        run(go())
+
+    def test_keep_secrets_stores_them_raw(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out, probe_keep_secrets=True)
+                    f = tflow.tflow(resp=True)
+                    f.request.headers["x-api-key"] = "raw-key-1"
+                    await tctx.cycle(rec, f)
+                entry = json.loads(read_lines(out))
+                self.assertEqual(entry["request"]["headers"]["x-api-key"], "raw-key-1")
+
+        run(go())
+
+    def test_streamed_response_is_teed_and_decoded(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out)
+                    f = tflow.tflow(resp=True)
+                    f.response.headers["content-type"] = "text/event-stream"
+                    rec.requestheaders(f)
+                    rec.responseheaders(f)
+                    self.assertTrue(callable(f.response.stream))
+                    for chunk in (b"data: one\n\n", b"data: two\n\n", b""):
+                        self.assertEqual(f.response.stream(chunk), chunk)
+                    rec.response(f)
+                entry = json.loads(read_lines(out))
+                self.assertEqual(entry["response"]["body"], "data: one\n\ndata: two\n\n")
+
+        run(go())
+
+    def test_done_writes_exchanges_in_flight_as_incomplete(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out)
+                    f = tflow.tflow()
+                    rec.requestheaders(f)
+                    self.assertIsInstance(rec.inflight[f.id], addon.Exchange)
+                    rec.done()
+                entry = json.loads(read_lines(out))
+                self.assertTrue(entry["incomplete"])
+                self.assertIsNone(entry["response"])
+                self.assertEqual(rec.inflight, {})
+
+        run(go())
+
+    def test_websocket_messages_are_recorded_at_the_end(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out)
+                    f = tflow.twebsocketflow()
+                    rec.requestheaders(f)
+                    rec.response(f)
+                    self.assertEqual(rec.inflight[f.id].ws, [])
+                    for i in range(len(f.websocket.messages)):
+                        saved = f.websocket.messages
+                        f.websocket.messages = saved[: i + 1]
+                        rec.websocket_message(f)
+                        f.websocket.messages = saved
+                    rec.websocket_end(f)
+                entry = json.loads(read_lines(out))
+                self.assertEqual(len(entry["websocket"]), len(f.websocket.messages))
+                self.assertIn(entry["websocket"][0]["from"], ("client", "server"))
+
+        run(go())
+
+    def test_a_disk_full_stops_visibly_naming_the_file(self):
+        """/dev/full answers every write with ENOSPC, as a full disk does."""
+
+        async def go():
+            rec = addon.Recorder()
+            with taddons.context(rec) as tctx:
+                tctx.configure(rec, probe_output="/dev/full")
+                f = tflow.tflow(resp=True)
+                other = tflow.tflow()
+                rec.requestheaders(other)
+                err = mock.Mock()
+                with mock.patch.object(sys, "stderr", err):
+                    with self.assertRaises(SystemExit) as stop:
+                        await tctx.cycle(rec, f)
+                self.assertEqual(stop.exception.code, 1)
+                said = "".join(c.args[0] for c in err.write.call_args_list)
+                self.assertIn("probe: cannot write /dev/full: No space left on device", said)
+                self.assertIn("killed", other.error.msg.lower())
+                # Later traffic is not passed on unrecorded.
+                later = tflow.tflow()
+                rec.requestheaders(later)
+                self.assertNotIn(later.id, rec.inflight)
+
+        run(go())
+
+    def test_a_write_failing_part_way_leaves_only_complete_lines(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out)
+                    await tctx.cycle(rec, tflow.tflow(resp=True))
+                    real_write = os.write
+
+                    def half_then_enospc(fd, data):
+                        if len(data) > 10:
+                            return real_write(fd, bytes(data[: len(data) // 2]))
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+                    with mock.patch.object(addon.os, "write", half_then_enospc), \
+                            mock.patch.object(sys, "stderr", mock.Mock()):
+                        with self.assertRaises(SystemExit):
+                            await tctx.cycle(rec, tflow.tflow(resp=True))
+                data = read_lines(out)
+                self.assertTrue(data.endswith(b"\n"))
+                self.assertEqual(len(data.splitlines()), 1)
+                json.loads(data)
+
+        run(go())
+
+
+class UpstreamRoutingTest(unittest.TestCase):
+    def test_routes_through_the_proxy_with_basic_credentials(self):
+        async def go():
+            up = addon.UpstreamRouting()
+            with taddons.context(up) as tctx:
+                tctx.configure(up, probe_upstream_proxy="http://us%40r:p%3Ass@corp.example:3128")
+                f = tflow.tflow()
+                up.requestheaders(f)
+                self.assertEqual(tuple(f.server_conn.via)[1], ("corp.example", 3128))
+                up.http_connect_upstream(f)
+                cred = base64.b64encode(b"us@r:p:ss").decode()
+                self.assertEqual(f.request.headers["Proxy-Authorization"], "Basic " + cred)
+
+        run(go())
+
+    def test_no_proxy_leaves_the_route_alone(self):
+        async def go():
+            up = addon.UpstreamRouting()
+            with taddons.context(up) as tctx:
+                tctx.configure(up, probe_upstream_proxy="")
+                f = tflow.tflow()
+                before = f.server_conn.via
+                up.requestheaders(f)
+                up.http_connect_upstream(f)
+                self.assertEqual(f.server_conn.via, before)
+                self.assertNotIn("Proxy-Authorization", f.request.headers)
+
+        run(go())
+
+    def test_a_bad_proxy_url_is_an_option_error(self):
+        async def go():
+            up = addon.UpstreamRouting()
+            with taddons.context(up) as tctx:
+                with self.assertRaises(exceptions.OptionsError):
+                    tctx.configure(up, probe_upstream_proxy="socks5://corp:1080")
+
+        run(go())
+
+
+class ParentWatchTest(unittest.TestCase):
+    def test_an_orphan_shuts_down_and_removes_probes_folder(self):
+        async def go():
+            with TempDir() as d:
+                folder = os.path.join(d, "probe-capture-x")
+                os.mkdir(folder)
+                ready = os.path.join(folder, "0.ready")
+                open(ready, "w").close()
+                watch = addon.ParentWatch()
+                with taddons.context(addon.Ready(), watch) as tctx:
+                    tctx.configure(watch, probe_ready=ready, probe_watch_parent=True)
+                    with mock.patch.object(tctx.master, "shutdown") as shutdown:
+                        watch.parent_pid = -1  # as if probe had died and we were re-parented
+                        self.assertTrue(watch._orphan_filter(None))
+                        self.assertTrue(watch.orphaned)
+                        shutdown.assert_called_once()
+                    watch.done()
+                self.assertFalse(os.path.exists(folder))
+
+        run(go())
+
+    def test_a_living_parent_keeps_the_proxy_up(self):
+        async def go():
+            watch = addon.ParentWatch()
+            with taddons.context(addon.Ready(), watch) as tctx:
+                with mock.patch.object(tctx.master, "shutdown") as shutdown:
+                    self.assertTrue(watch._orphan_filter(None))
+                    shutdown.assert_not_called()
+                self.assertFalse(watch.orphaned)
+
+        run(go())
+
+
+class ReadyTest(unittest.TestCase):
+    def test_announces_once_listening_with_pid_and_version(self):
+        async def go():
+            with TempDir() as d:
+                path = os.path.join(d, "0.ready")
+                ready = addon.Ready()
+                with taddons.context(ready) as tctx:
+                    tctx.configure(ready, probe_ready=path)
+                    with mock.patch.object(addon, "_listening", return_value=True):
+                        await ready._announce()
+                with open(path) as f:
+                    info = json.load(f)
+                self.assertEqual(info["pid"], os.getpid())
+                self.assertEqual(info["version"], addon._mitm_version())
+                self.assertNotEqual(info["version"], "unknown")
+
+        run(go())
+
+
+class AddonListTest(unittest.TestCase):
+    def test_the_script_exposes_the_four_addons(self):
+        names = [type(a).__name__ for a in addon.addons]
+        self.assertEqual(names, ["Ready", "ParentWatch", "UpstreamRouting", "Recorder"])
+
+
+if __name__ == "__main__":
+    unittest.main()
