@@ -11,6 +11,7 @@ import { ProbeError, UsageError } from "./lib/errors.ts";
 import { markdownWriter } from "./lib/markdown.ts";
 import type { Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
+import { visibleText } from "./lib/visible.ts";
 import { builtinRenderers } from "./renderers/mod.ts";
 import { builtinTargets } from "./targets/mod.ts";
 
@@ -91,12 +92,27 @@ A file that cannot be read or has a wrong field is one error line naming the fil
 (e.g. "my-agent.jsonc: proxies[0].port must be an integer 1-65535") and exit status 1.
 `;
 
+// Output that may quote a capture (a file name, a JSON error's excerpt, a target's text) goes
+// out with controls and invisible characters made visible: a terminal never acts on them.
 function print(line: string): void {
-  console.log(line);
+  console.log(visibleText(line));
 }
 
 function warn(line: string): void {
-  console.error(line);
+  console.error(visibleText(line));
+}
+
+/**
+ * Exit status when standard output is closed early (`probe analyze -o - | head`): a quiet exit,
+ * as a Unix tool killed by SIGPIPE (128 + 13), not a stack trace.
+ */
+export const EXIT_BROKEN_PIPE = 141;
+
+function isBrokenPipe(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.BrokenPipe) return true;
+  }
+  return false;
 }
 
 /** A file named `name` in the input's folder (the default report path). */
@@ -372,11 +388,13 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (err) {
-    if (err instanceof ProbeError) {
+    if (isBrokenPipe(err)) {
+      code = EXIT_BROKEN_PIPE;
+    } else if (err instanceof ProbeError) {
       warn(`probe: error: ${err.message}`);
       code = err.exitCode;
     } else {
-      warn(`probe: internal error: ${(err as Error)?.stack ?? err}`);
+      console.error(visibleText(`probe: internal error: ${(err as Error)?.stack ?? err}`));
       code = 1;
     }
   }

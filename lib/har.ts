@@ -17,6 +17,7 @@ import { getHeader } from "./headers.ts";
 import { bodySize } from "./stats.ts";
 import type { Entry, Headers, RecordedMessage, Timing, WebSocketMessage } from "./types.ts";
 import { VERSION } from "./version.ts";
+import { unsafeInText } from "./visible.ts";
 
 /** A header, query parameter or form parameter. */
 export interface HarNameValue {
@@ -368,6 +369,21 @@ export interface HarMeta {
   comment?: string;
 }
 
+/** What JSON.stringify leaves raw that a terminal may act on, or that hides text. */
+const RAW_IN_JSON_G = new RegExp(unsafeInText.source, "g");
+
+/**
+ * JSON text with DEL, C1 controls, bidi overrides and zero-width spaces (visible.ts) written
+ * as `\uXXXX` (the same string to any JSON reader), so a HAR written to a terminal cannot
+ * drive it; JSON.stringify already escapes C0 controls.
+ */
+function jsonWithoutRawControls(value: unknown): string {
+  const json = JSON.stringify(value);
+  return unsafeInText.test(json)
+    ? json.replace(RAW_IN_JSON_G, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    : json;
+}
+
 /** Flush the text buffer once it holds this many characters. */
 const FLUSH_CHARS = 1 << 20;
 
@@ -419,7 +435,9 @@ export async function writeHar(
         `    "pages": [],\n    "entries": [`,
     );
     for await (const entry of entries) {
-      await write(`${count === 0 ? "\n" : ",\n"}      ${JSON.stringify(entryToHarEntry(entry))}`);
+      await write(
+        `${count === 0 ? "\n" : ",\n"}      ${jsonWithoutRawControls(entryToHarEntry(entry))}`,
+      );
       count++;
     }
     await write(`${count === 0 ? "" : "\n    "}]\n  }\n}\n`);

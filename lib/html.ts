@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import css from "./html_assets/report.css" with { type: "text" };
 import script from "./html_assets/report.js" with { type: "text" };
 import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "./types.ts";
+import { hiddenInName, standIn, visibleText } from "./visible.ts";
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -24,7 +25,8 @@ const ESCAPES: Record<string, string> = {
 /**
  * Escapes text for HTML text content and quoted attribute values: `& < > " '` become
  * character references, so no captured text can open a tag, close an attribute or form an
- * entity.
+ * entity; controls, bidi overrides and zero-width characters become visible stand-ins
+ * (visible.ts), so names that look alike are told apart.
  *
  * @example
  * ```ts
@@ -32,7 +34,22 @@ const ESCAPES: Record<string, string> = {
  * ```
  */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+  return text.replace(HTML_NAME_ESCAPE, escapeOne);
+}
+
+/**
+ * What escapeHtml changes: the markup characters, and (as in a name, visible.ts) controls,
+ * bidi and zero-width characters, but line breaks, which HTML shows as spaces.
+ */
+const HTML_NAME_ESCAPE = new RegExp(`[&<>"']|(?![\\n\\r])${hiddenInName.source}`, "g");
+
+function escapeOne(c: string): string {
+  return ESCAPES[c] ?? standIn(c.charCodeAt(0));
+}
+
+/** Escapes body text: markup characters, controls and bidi overrides (visible.ts). */
+function escapeHtmlText(text: string): string {
+  return visibleText(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
 if (/<\/script|<!--/i.test(script)) {
@@ -76,7 +93,7 @@ function codeHtml(raw: string, lang = ""): string {
   // A class name from a renderer's hint: only characters that need no escaping.
   const safeLang = lang.replace(/[^A-Za-z0-9_+-]/g, "");
   const cls = safeLang ? ` class="language-${safeLang}"` : "";
-  return `<pre><code${cls}>${escapeHtml(text)}</code></pre>\n`;
+  return `<pre><code${cls}>${escapeHtmlText(text)}</code></pre>\n`;
 }
 
 /**

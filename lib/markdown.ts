@@ -3,14 +3,18 @@
  * never breaks, whatever the capture holds. All escaping of captured text happens here.
  */
 import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "./types.ts";
+import { hiddenInName, isHiddenInName, standIn, visibleText } from "./visible.ts";
 
-const NEEDS_INLINE_ESCAPE = /[\r\n\\`*<~&\]_]/;
+/** What escapeInline changes: Markdown syntax, and what visible.ts makes visible in a name. */
+const NEEDS_INLINE_ESCAPE = new RegExp(`[\\r\\n\\\\\`*<~&\\]_]|${hiddenInName.source}`);
 
 /**
  * Escapes text that sits inside a line (after other text): everything that could start
  * emphasis, code, a link, raw HTML or an entity is backslash-escaped, and nothing more, so the
  * raw report stays readable (`snake_case` keeps its underscores). Line breaks become " ⏎ " so
- * one value stays one line. `|` is left alone: it only matters in tables ({@link escapeCell}).
+ * one value stays one line; other controls, bidi overrides and zero-width characters are made
+ * visible (visible.ts: a name that looks like another is shown as different). `|` is left
+ * alone: it only matters in tables ({@link escapeCell}).
  *
  * @example
  * ```ts
@@ -47,6 +51,8 @@ export function escapeInline(text: string): string {
     } else if (c === 0x5f) { // _ only where it could open or close emphasis
       if (wordBefore(text, i) && wordAfter(text, i)) continue;
       rep = "\\_";
+    } else if ((c < 0x20 && c !== 0x09) || (c >= 0x7f && isHiddenInName(c))) {
+      rep = standIn(c);
     } else continue;
     out += text.slice(from, i) + rep;
     from = i + 1;
@@ -110,7 +116,8 @@ export function escapeCell(text: string): string {
  */
 export function codeBlock(raw: string, lang = ""): string {
   // CommonMark reads CR and CRLF as line ends anyway; normalising makes that explicit.
-  const text = raw.includes("\r") ? raw.replace(/\r\n?/g, "\n") : raw;
+  // Controls and bidi overrides made visible: a report printed to a terminal must not drive it.
+  const text = visibleText(raw.includes("\r") ? raw.replace(/\r\n?/g, "\n") : raw);
   let longest = 0;
   const runs = text.match(/`+/g);
   if (runs) { for (const run of runs) longest = Math.max(longest, run.length); }
