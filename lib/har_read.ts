@@ -19,6 +19,7 @@ import type {
   WebSocketMessage,
 } from "./types.ts";
 import { getHeader } from "./headers.ts";
+import { isRecord } from "./json.ts";
 
 /**
  * Largest HAR read: the text must fit in one JavaScript string (V8: just under 512 Mi
@@ -115,7 +116,7 @@ export async function* readHarEntries(
 }
 
 function isProbe(creator: unknown): boolean {
-  return isObject(creator) && creator.name === "probe";
+  return isRecord(creator) && creator.name === "probe";
 }
 
 async function readHarLog(path: string): Promise<Record<string, unknown>> {
@@ -164,7 +165,7 @@ async function readHarLog(path: string): Promise<Record<string, unknown>> {
     const msg = (err as Error).message.split("\n")[0];
     throw new InputError(path, `not a HAR file: invalid JSON (${msg})`);
   }
-  if (!isObject(doc) || !isObject(doc.log)) {
+  if (!isRecord(doc) || !isRecord(doc.log)) {
     throw new InputError(path, 'not a HAR file: no "log" object at the top');
   }
   if (!Array.isArray(doc.log.entries)) {
@@ -184,10 +185,6 @@ export interface HarConvertOptions {
 
 type Obj = Record<string, unknown>;
 
-function isObject(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** A failed conversion: `problem` says what is wrong, in a few words. */
 export type HarConversion = { entry: Entry } | { problem: string };
 
@@ -200,20 +197,20 @@ export type HarConversion = { entry: Entry } | { problem: string };
  * response.
  */
 export function harEntryToEntry(value: unknown, opts: HarConvertOptions = {}): HarConversion {
-  if (!isObject(value)) return { problem: "not a JSON object" };
+  if (!isRecord(value)) return { problem: "not a JSON object" };
   if (typeof value.startedDateTime !== "string") return { problem: "missing startedDateTime" };
   const timestamp = parseIsoSeconds(value.startedDateTime);
   if (timestamp === null) {
     return { problem: `startedDateTime is not a date (${JSON.stringify(value.startedDateTime)})` };
   }
   const req = value.request;
-  if (!isObject(req)) return { problem: "missing request" };
+  if (!isRecord(req)) return { problem: "missing request" };
   if (typeof req.method !== "string") return { problem: "request.method is not a string" };
   if (typeof req.url !== "string") return { problem: "request.url is not a string" };
   const reqHeaders = joinHeaders(req.headers);
   if (typeof reqHeaders === "string") return { problem: `request.headers ${reqHeaders}` };
 
-  const postData = isObject(req.postData) ? req.postData : undefined;
+  const postData = isRecord(req.postData) ? req.postData : undefined;
   const reqBody = decodeBody(
     postData ? postText(postData) : undefined,
     postData && typeof postData.mimeType === "string"
@@ -236,7 +233,7 @@ export function harEntryToEntry(value: unknown, opts: HarConvertOptions = {}): H
   let error: string | undefined = typeof value._error === "string" && value._error !== ""
     ? value._error
     : undefined;
-  if (isObject(res)) {
+  if (isRecord(res)) {
     if (error === undefined && typeof res._error === "string" && res._error !== "") {
       error = res._error;
     }
@@ -247,7 +244,7 @@ export function harEntryToEntry(value: unknown, opts: HarConvertOptions = {}): H
     if (typeof status === "number" && status > 0) {
       const headers = joinHeaders(res.headers);
       if (typeof headers === "string") return { problem: `response.headers ${headers}` };
-      const content = isObject(res.content) ? res.content : {};
+      const content = isRecord(res.content) ? res.content : {};
       const body = decodeBody(
         typeof content.text === "string" ? content.text : undefined,
         typeof content.mimeType === "string" && content.mimeType !== ""
@@ -280,7 +277,7 @@ function postText(postData: Obj): string | undefined {
   if (!Array.isArray(postData.params) || postData.params.length === 0) return undefined;
   // A form given only as params: rebuild the urlencoded body.
   return postData.params
-    .filter((p): p is Obj => isObject(p) && typeof p.name === "string")
+    .filter((p): p is Obj => isRecord(p) && typeof p.name === "string")
     .map((p) =>
       `${encodeURIComponent(p.name as string)}=${
         encodeURIComponent(typeof p.value === "string" ? p.value : "")
@@ -296,7 +293,7 @@ function joinHeaders(list: unknown): Headers | string {
   if (!Array.isArray(list)) return "is not an array";
   const spelling = new Map<string, string>();
   for (const h of list) {
-    if (!isObject(h) || typeof h.name !== "string") return "holds an item without a name";
+    if (!isRecord(h) || typeof h.name !== "string") return "holds an item without a name";
     if (h.name.startsWith(":")) continue; // HTTP/2 pseudo-headers: not headers of the capture
     const value = typeof h.value === "string" ? h.value : String(h.value ?? "");
     const low = h.name.toLowerCase();
@@ -368,7 +365,7 @@ function textBody(text: string, mimeType: string, size: number): BodyFields {
 
 /** probe's exact `_timing`, when present and well-formed. */
 function probeTiming(value: unknown): Timing | undefined {
-  if (!isObject(value) || typeof value.start !== "number") return undefined;
+  if (!isRecord(value) || typeof value.start !== "number") return undefined;
   const t: Timing = { start: value.start };
   for (const k of ["first_byte", "end"] as const) {
     const v = value[k];
@@ -387,7 +384,7 @@ function nonNegative(v: unknown): number {
  * after `time`. A HAR entry whose times are all zero says nothing: no timing then.
  */
 function harTiming(value: Obj, start: number, hasResponse: boolean): Timing | undefined {
-  const t = isObject(value.timings) ? value.timings : {};
+  const t = isRecord(value.timings) ? value.timings : {};
   const connect = nonNegative(t.connect);
   const before = nonNegative(t.blocked) + nonNegative(t.dns) + connect +
     (typeof t.connect === "number" && t.connect >= 0 ? 0 : nonNegative(t.ssl)) +
@@ -405,7 +402,7 @@ function webSocket(value: unknown): WebSocketMessage[] | undefined {
   if (!Array.isArray(value)) return undefined;
   const out: WebSocketMessage[] = [];
   for (const m of value) {
-    if (!isObject(m) || typeof m.data !== "string") continue;
+    if (!isRecord(m) || typeof m.data !== "string") continue;
     if (m.opcode !== 1 && m.opcode !== 2) continue; // control frames carry no message
     const msg: WebSocketMessage = {
       from: m.type === "send" ? "client" : "server",

@@ -9,6 +9,7 @@ import {
   deltaRequestBlocks,
   fullRequestBlocks,
 } from "./conversation.ts";
+import { base64Bytes } from "./base64.ts";
 import type { PriceTable } from "./prices.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
 import type { Totals } from "./totals.ts";
@@ -285,7 +286,7 @@ function headerTable(headers: Headers): Block {
 }
 
 function binaryNote(body: unknown): Block {
-  const size = typeof body === "string" ? Math.floor(body.length * 3 / 4) : 0;
+  const size = typeof body === "string" ? base64Bytes(body) : 0;
   return { kind: "paragraph", text: `(binary body, about ${size} bytes, base64 in the capture)` };
 }
 

@@ -2,6 +2,7 @@
  * Summary statistics of a capture, accumulated one entry at a time (constant memory apart
  * from the distinct endpoints, statuses and key paths, which are bounded).
  */
+import { base64Bytes } from "./base64.ts";
 import { eventJson } from "./sse.ts";
 import type { Entry, RecordedMessage, SseEvent, WebSocketMessage } from "./types.ts";
 
@@ -238,8 +239,7 @@ export function bodySize(
   if (body === null || body === undefined) return 0;
   if (typeof body === "string") {
     if (message.body_encoding === "base64") {
-      const pad = body.endsWith("==") ? 2 : body.endsWith("=") ? 1 : 0;
-      return Math.floor(body.length * 3 / 4) - pad;
+      return base64Bytes(body);
     }
     return measure(body);
   }

@@ -17,6 +17,7 @@
  */
 import { type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import { InputError } from "./errors.ts";
+import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
 
 /**
@@ -198,10 +199,6 @@ function checkDuplicates(
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function checkKeys(
   obj: Record<string, unknown>,
   known: readonly string[],
@@ -256,7 +253,7 @@ function checkTarget(
   }
   const proxies: ProxySpec[] = (raw.proxies as unknown[]).map((p, i) => {
     const at: Segment[] = ["proxies", i];
-    if (!isObject(p)) return fail(at, "must be an object {name, port, upstream, purpose}");
+    if (!isRecord(p)) return fail(at, "must be an object {name, port, upstream, purpose}");
     checkKeys(p, PROXY_KEYS, at, path);
     const pname = str(p.name, [...at, "name"]);
     if (!/^[A-Za-z0-9_-]+$/.test(pname)) {
@@ -296,7 +293,7 @@ function checkTarget(
 
   const env: Record<string, string> = {};
   if (raw.env !== undefined) {
-    if (!isObject(raw.env)) fail(["env"], "must be an object of NAME: value strings");
+    if (!isRecord(raw.env)) fail(["env"], "must be an object of NAME: value strings");
     for (const [k, v] of Object.entries(raw.env as Record<string, unknown>)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
         fail(["env", k], "is not a variable name (letters, digits and '_')");
@@ -331,7 +328,7 @@ function checkTarget(
   };
   if (raw.commandArgs !== undefined) {
     const c = raw.commandArgs;
-    if (!isObject(c)) return fail(["commandArgs"], "must be an object {program, args}");
+    if (!isRecord(c)) return fail(["commandArgs"], "must be an object {program, args}");
     checkKeys(c, COMMAND_KEYS, ["commandArgs"], path);
     const program = str(c.program, ["commandArgs", "program"]);
     if (program === "" || /[\\/]/.test(program)) {

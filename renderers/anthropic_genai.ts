@@ -3,7 +3,7 @@
  * the system instructions; content blocks become parts.
  */
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
-import { arr, isRecord, type JsonObject, str } from "./common.ts";
+import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   bodyErrorType,
   finalOf,

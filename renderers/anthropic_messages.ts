@@ -20,56 +20,47 @@ import type {
   SubCallUsage,
   Usage,
 } from "../lib/types.ts";
+import { base64Bytes } from "../lib/base64.ts";
 import {
-  addToolsPart,
-  apiErrorBody,
   arr,
-  base64Bytes,
+  isRecord,
+  type JsonObject,
+  num,
+  remainingKeys,
+  str,
+  tryParseJson,
+} from "../lib/json.ts";
+import {
   callBlocks,
   cappedTextBlocks,
-  capText,
-  charCount,
   code,
-  compactJson,
-  type ErrorInfo,
-  errorInfo,
-  excerpt,
   fields,
-  type FieldSpec,
-  finalBody,
-  firstLine,
   heading,
-  inlineValue,
-  isRecord,
-  joinedText,
-  type JsonObject,
-  listValue,
-  noteTruncation,
-  num,
-  objectSummary,
-  oddToolRow,
-  otherKeysCell,
-  otherSettingsFor,
   paragraph,
+  rawSection,
+  textSection,
+} from "./blocks.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
+import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
+import { finalBody, PARTIAL_NOTE, renderByShape } from "./response.ts";
+import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
+import {
+  noteTruncation,
   type ParsedSse,
   parseSseEvent,
-  PARTIAL_NOTE,
-  prettyJson,
-  rawSection,
-  remainingKeys,
-  renderByShape,
-  renderFromParts,
-  schemaParams,
-  settingsParts,
-  str,
   streamEventBlocks,
   streamTruncation,
-  textSection,
-  toolsSection,
-  tryParseJson,
-  unitItems,
-  withoutCacheControl,
-} from "./common.ts";
+} from "./sse_events.ts";
+import { capText, charCount, excerpt, firstLine } from "./text.ts";
+import { addToolsPart, oddToolRow, otherKeysCell, schemaParams, toolsSection } from "./tools.ts";
+import {
+  compactJson,
+  inlineValue,
+  joinedText,
+  listValue,
+  objectSummary,
+  prettyJson,
+} from "./values.ts";
 import { citationBlocks } from "./citations.ts";
 
 /** Length of a table cell excerpt. */

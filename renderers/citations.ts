@@ -6,7 +6,10 @@
  * it cites and its source, then the raw list, so nothing a citation carries is lost.
  */
 import type { Block } from "../lib/types.ts";
-import { code, excerpt, heading, inlineValue, isRecord, num, prettyJson, str } from "./common.ts";
+import { isRecord, num, str } from "../lib/json.ts";
+import { code, heading } from "./blocks.ts";
+import { excerpt } from "./text.ts";
+import { inlineValue, prettyJson } from "./values.ts";
 
 /** "url — title", "file: name (file-id)", "document 2: Title, chars 0-10", ... */
 function sourceText(c: Record<string, unknown>): string {

@@ -21,49 +21,41 @@ import type {
   SseEvent,
   Usage,
 } from "../lib/types.ts";
+import { base64Bytes } from "../lib/base64.ts";
 import {
-  addSetting,
   arr,
-  base64Bytes,
-  capText,
-  code,
-  compactJson,
-  cutOffEventBlocks,
-  endedWhole,
-  type ErrorInfo,
-  errorsBlocks,
-  excerpt,
-  fields,
-  firstLine,
-  formatUsage,
-  googleErrorInfo,
-  googleErrorLine,
-  heading,
-  inlineValue,
   isRecord,
   type JsonObject,
-  nonJsonEventBlocks,
-  nonObjectBody,
-  noteTruncation,
   num,
-  objectSummary,
-  oddToolRow,
-  otherSettings,
-  paragraph,
-  prettyJson,
-  rawSection,
   remainingKeys,
-  renderFromParts,
-  schemaParams,
+  str,
+  tryParseJson,
+} from "../lib/json.ts";
+import {
+  code,
+  fields,
+  heading,
+  nonObjectBody,
+  paragraph,
+  rawSection,
+  textSection,
+} from "./blocks.ts";
+import { type ErrorInfo, errorsBlocks, googleErrorInfo, googleErrorLine } from "./errors.ts";
+import { renderFromParts, unitItems } from "./request_parts.ts";
+import { formatUsage } from "./response.ts";
+import { addSetting, otherSettings } from "./settings.ts";
+import {
+  cutOffEventBlocks,
+  endedWhole,
+  nonJsonEventBlocks,
+  noteTruncation,
   sseEventsBlocks,
   sseJson,
   sseRaw,
-  str,
-  textSection,
-  toolsSection,
-  tryParseJson,
-  unitItems,
-} from "./common.ts";
+} from "./sse_events.ts";
+import { capText, excerpt, firstLine } from "./text.ts";
+import { oddToolRow, schemaParams, toolsSection } from "./tools.ts";
+import { compactJson, inlineValue, objectSummary, prettyJson } from "./values.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;

@@ -4,7 +4,7 @@
  */
 import { urlPath } from "../lib/stats.ts";
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
-import { arr, isRecord, type JsonObject, str } from "./common.ts";
+import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   bodyErrorType,
   finalOf,

@@ -4,7 +4,7 @@
  */
 import { getHeader } from "../lib/headers.ts";
 import type { Entry, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
-import { isRecord, type JsonObject, str } from "./common.ts";
+import { isRecord, type JsonObject, str } from "../lib/json.ts";
 
 /** `gen_ai.provider.name` of well-known API hosts (the conventions' values). */
 const PROVIDERS: [RegExp, string][] = [

@@ -11,27 +11,11 @@
  */
 
 import type { Block, Entry, RenderedBody, Renderer, ResponseView, SseEvent } from "../lib/types.ts";
-import {
-  capText,
-  code,
-  compactJson,
-  excerpt,
-  fields,
-  heading,
-  inlineValue,
-  isRecord,
-  type JsonObject,
-  num,
-  paragraph,
-  prettyJson,
-  remainingKeys,
-  sseEventsBlocks,
-  sseJson,
-  sseRaw,
-  str,
-  truncate,
-  tryParseJson,
-} from "./common.ts";
+import { isRecord, type JsonObject, num, remainingKeys, str, tryParseJson } from "../lib/json.ts";
+import { code, fields, heading, paragraph } from "./blocks.ts";
+import { sseEventsBlocks, sseJson, sseRaw } from "./sse_events.ts";
+import { capText, excerpt, truncate } from "./text.ts";
+import { compactJson, inlineValue, prettyJson } from "./values.ts";
 import { maskFormSecrets, maskSecretFields } from "../lib/redact.ts";
 
 /** Cap for a JSON body shown as a code block. */

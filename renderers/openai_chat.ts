@@ -17,55 +17,38 @@ import type {
   SseEvent,
   Usage,
 } from "../lib/types.ts";
+import { base64Bytes } from "../lib/base64.ts";
+import { arr, isRecord, type JsonObject, num, remainingKeys, str } from "../lib/json.ts";
 import {
-  addToolsPart,
-  apiErrorBody,
-  arr,
-  base64Bytes,
   callBlocks,
   cappedTextBlocks,
-  capText,
-  charCount,
   code,
-  compactJson,
-  type ErrorInfo,
-  errorInfo,
-  excerpt,
   fields,
-  type FieldSpec,
-  finalBody,
-  firstLine,
   heading,
-  imageUrlText,
-  inlineValue,
-  isRecord,
-  joinedText,
-  type JsonObject,
+  paragraph,
+  rawSection,
+} from "./blocks.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
+import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
+import { finalBody, PARTIAL_NOTE, renderByShape, tokenUsage } from "./response.ts";
+import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
+import {
   lastEventText,
   noteTruncation,
-  num,
-  objectSummary,
-  oddToolRow,
-  otherKeysCell,
-  otherSettingsFor,
-  paragraph,
   type ParsedSse,
   parseSseEvent,
-  PARTIAL_NOTE,
-  prettyJson,
-  rawSection,
-  remainingKeys,
-  renderByShape,
-  renderFromParts,
-  schemaParams,
-  settingsParts,
-  str,
   streamEventBlocks,
-  tokenUsage,
-  toolsSection,
-  unitItems,
-  withoutCacheControl,
-} from "./common.ts";
+} from "./sse_events.ts";
+import { capText, charCount, excerpt, firstLine } from "./text.ts";
+import { addToolsPart, oddToolRow, otherKeysCell, schemaParams, toolsSection } from "./tools.ts";
+import {
+  compactJson,
+  imageUrlText,
+  inlineValue,
+  joinedText,
+  objectSummary,
+  prettyJson,
+} from "./values.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;

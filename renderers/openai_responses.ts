@@ -17,54 +17,31 @@ import type {
   ResponseView,
   SseEvent,
 } from "../lib/types.ts";
+import { arr, isRecord, type JsonObject, num, remainingKeys, str } from "../lib/json.ts";
+import { callBlocks, code, fields, heading, paragraph, rawSection, textSection } from "./blocks.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
+import { renderFromParts } from "./request_parts.ts";
+import { finalBody, PARTIAL_NOTE, renderByShape, tokenUsage, type UsageKeys } from "./response.ts";
+import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
-  addToolsPart,
-  apiErrorBody,
-  arr,
-  callBlocks,
-  capText,
-  code,
-  compactJson,
-  type ErrorInfo,
-  errorInfo,
-  excerpt,
-  fields,
-  type FieldSpec,
-  finalBody,
-  firstLine,
-  heading,
-  imageUrlText,
-  inlineValue,
-  isRecord,
-  joinedText,
-  type JsonObject,
-  listValue,
   noteTruncation,
-  num,
-  objectSummary,
-  oddToolRow,
-  opaque,
-  otherKeysCell,
-  otherSettingsFor,
-  paragraph,
   type ParsedSse,
   parseSseEvent,
-  PARTIAL_NOTE,
-  prettyJson,
-  rawSection,
-  remainingKeys,
-  renderByShape,
-  renderFromParts,
-  schemaParams,
-  settingsParts,
-  str,
   streamEventBlocks,
   streamTruncation,
-  textSection,
-  tokenUsage,
-  toolsSection,
-  type UsageKeys,
-} from "./common.ts";
+} from "./sse_events.ts";
+import { capText, excerpt, firstLine } from "./text.ts";
+import { addToolsPart, oddToolRow, otherKeysCell, schemaParams, toolsSection } from "./tools.ts";
+import {
+  compactJson,
+  imageUrlText,
+  inlineValue,
+  joinedText,
+  listValue,
+  objectSummary,
+  opaque,
+  prettyJson,
+} from "./values.ts";
 import { citationBlocks } from "./citations.ts";
 import { withWebSocket } from "./openai_responses_ws.ts";
 

@@ -3,7 +3,7 @@
  * request and its response, and with `content` its messages in the conventions' schema.
  */
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
-import { arr, isRecord, type JsonObject, str } from "./common.ts";
+import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   bodyErrorType,
   finalOf,

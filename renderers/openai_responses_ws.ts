@@ -32,22 +32,12 @@ import {
   type WsSession,
   type WsTurn,
 } from "../lib/websocket.ts";
-import {
-  arr,
-  code,
-  compactJson,
-  errorInfo,
-  errorLine,
-  excerpt,
-  fields,
-  formatUsage,
-  heading,
-  isRecord,
-  type JsonObject,
-  paragraph,
-  prettyJson,
-  str,
-} from "./common.ts";
+import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
+import { code, fields, heading, paragraph } from "./blocks.ts";
+import { errorInfo, errorLine } from "./errors.ts";
+import { formatUsage } from "./response.ts";
+import { excerpt } from "./text.ts";
+import { compactJson, prettyJson } from "./values.ts";
 
 /** Event types of a prewarm that produced nothing (shown as one line). */
 const QUIET_EVENTS = new Set([

@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import type { RenderedBody } from "../lib/types.ts";
 import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
 import { anthropicMessages, anthropicUsage } from "../renderers/anthropic_messages.ts";
-import { excerpt } from "../renderers/common.ts";
+import { excerpt } from "../renderers/text.ts";
 import {
   codes,
   entryFor,

@@ -1,18 +1,12 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { RenderedBody, ResponseView, SseEvent } from "../lib/types.ts";
 import { openaiResponses } from "../renderers/openai_responses.ts";
-import {
-  base64Bytes,
-  charCount,
-  excerpt,
-  firstLine,
-  formatUsage,
-  oneLine,
-  paramSummary,
-  parseSseEvent,
-  remainingKeys,
-  truncate,
-} from "../renderers/common.ts";
+import { base64Bytes } from "../lib/base64.ts";
+import { remainingKeys } from "../lib/json.ts";
+import { formatUsage } from "../renderers/response.ts";
+import { parseSseEvent } from "../renderers/sse_events.ts";
+import { charCount, excerpt, firstLine, oneLine, truncate } from "../renderers/text.ts";
+import { paramSummary } from "../renderers/tools.ts";
 import {
   codes,
   entryFor,

@@ -1,0 +1,97 @@
+/**
+ * Tool definitions of a request: the tools table, the schemas block and the tools part.
+ *
+ * @module
+ */
+
+import { arr, isRecord, type JsonObject, remainingKeys } from "../lib/json.ts";
+import type { Block, RequestParts } from "../lib/types.ts";
+import { code, heading, rawSection } from "./blocks.ts";
+import { excerpt } from "./text.ts";
+import { compactJson, prettyJson } from "./values.ts";
+
+/**
+ * Names of the parameters of a JSON Schema object, required ones marked with "*", e.g.
+ * "path*, content*, mode". Empty when the schema has no `properties`.
+ */
+export function paramSummary(schema: unknown): string {
+  if (!isRecord(schema) || !isRecord(schema.properties)) return "";
+  const required = new Set(arr(schema.required).filter((r) => typeof r === "string"));
+  return Object.keys(schema.properties)
+    .map((name) => (required.has(name) ? `${name}*` : name))
+    .join(", ");
+}
+
+/** The Parameters cell of a JSON Schema: its parameter names, "(none)", or the odd value. */
+export function schemaParams(schema: unknown): string {
+  return paramSummary(schema) ||
+    (isRecord(schema) ? "(none)" : excerpt(compactJson(schema), 120));
+}
+
+/** The keys of `obj` other than `shown`, as a short compact-JSON cell; "" when none. */
+export function otherKeysCell(obj: JsonObject, shown: ReadonlySet<string>): string {
+  const rest = remainingKeys(obj, shown);
+  return rest ? excerpt(compactJson(rest, 60), 120) : "";
+}
+
+/** The tools-table row of a tool definition that is not an object. */
+export function oddToolRow(tool: unknown, kind: string = typeof tool): string[] {
+  return ["?", kind, "", excerpt(compactJson(tool), 120)];
+}
+
+/**
+ * The tools section: "Tools (N)" heading (N = rows), the table (Name, `kind`, Description,
+ * Parameters) of each tool's `rowsOf`, then the schemas of {@link toolSchemasBlocks} from
+ * each object tool's `schemasOf`. Nothing for absent tools; raw when they are not an array.
+ */
+export function toolsSection(
+  tools: unknown,
+  rowsOf: (tool: unknown) => string[][],
+  schemasOf: (tool: JsonObject) => [name: string, schema: unknown][],
+  kind = "Type",
+): Block[] {
+  if (tools === undefined) return [];
+  if (!Array.isArray(tools)) return rawSection("Tools", "tools is not an array:", tools);
+  const rows = tools.flatMap(rowsOf);
+  return [
+    heading(`Tools (${rows.length})`),
+    { kind: "table", header: ["Name", kind, "Description", "Parameters"], rows },
+    ...toolSchemasBlocks(tools.flatMap((t) => (isRecord(t) ? schemasOf(t) : []))),
+  ];
+}
+
+/**
+ * "Tool schemas" heading and one JSON block of the schemas keyed by tool name (repeated names
+ * get " (2)", " (3)", ...); nothing when no tool has a schema.
+ */
+export function toolSchemasBlocks(schemas: [name: string, schema: unknown][]): Block[] {
+  const out: JsonObject = {};
+  let any = false;
+  for (const [name, schema] of schemas) {
+    if (schema === undefined) continue;
+    let key = name;
+    for (let i = 2; key in out; i++) key = `${name} (${i})`;
+    out[key] = schema;
+    any = true;
+  }
+  return any ? [heading("Tool schemas"), code(prettyJson(out), "json")] : [];
+}
+
+/**
+ * Puts the request's `tools` into `parts`: an array as the tools part (one fingerprint per
+ * tool, named by `nameOf`; the rendering stays lazy), anything else raw in `extra`.
+ */
+export function addToolsPart(
+  parts: RequestParts,
+  tools: unknown,
+  nameOf: (tool: unknown) => string,
+  blocks: (tools: unknown) => Block[],
+): void {
+  if (!Array.isArray(tools)) {
+    parts.extra.push(...blocks(tools));
+    return;
+  }
+  const fingerprints: Record<string, unknown> = {};
+  for (const tool of tools) fingerprints[nameOf(tool)] = tool;
+  parts.tools = { title: "Tools", fingerprints, blocks: () => blocks(tools) };
+}
