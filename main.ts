@@ -41,8 +41,9 @@ Options:
   -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
   -o, --output FILE    report path (default: analysis_report.md or .html beside the input);
                        - for stdout
-  -f, --format FMT     markdown (default) or html: one self-contained page, exchanges
-                       collapsible, with a filter box
+  -f, --format FMT     markdown (default); html: one self-contained page, exchanges
+                       collapsible, with a filter box; json: the analysis model
+                       (sessions, conversations, turns, context, cache; lib/model/schema.json)
       --full           render every request in full instead of per-turn deltas
       --renderer ID    render every entry with this renderer instead of detecting each one
       --prices FILE    price table (JSONC) for the cost estimate instead of the built-in one
@@ -179,11 +180,14 @@ async function analyzeCommand(args: string[]): Promise<number> {
   }
   const target = await findTarget(values.target);
   const format = values.format ?? "markdown";
-  if (format !== "markdown" && format !== "html") {
-    throw new UsageError(`analyze: --format must be markdown or html, not "${format}"`);
+  if (format !== "markdown" && format !== "html" && format !== "json") {
+    throw new UsageError(`analyze: --format must be markdown, html or json, not "${format}"`);
   }
   const output = values.output ??
-    besideInput(values.input, format === "html" ? "analysis_report.html" : "analysis_report.md");
+    besideInput(
+      values.input,
+      `analysis_report.${{ markdown: "md", html: "html", json: "json" }[format]}`,
+    );
   if (values.renderer && !builtinRenderers.has(values.renderer)) {
     throw new UsageError(
       `analyze: unknown renderer "${values.renderer}"; known renderers: ${
@@ -198,6 +202,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     renderers: builtinRenderers,
     warn,
     full: values.full ?? false,
+    json: format === "json",
     // The HTML writer (and node:crypto for its CSP hash) loads only when asked for.
     writer: format === "html" ? (await import("./lib/html.ts")).htmlWriter : markdownWriter,
     ...(values.renderer ? { renderer: values.renderer } : {}),

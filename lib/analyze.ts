@@ -9,14 +9,17 @@ import { headerRedactor, redactUrl } from "./redact.ts";
 import { detectFormat, FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
-import { exchangeDoc, summaryDoc } from "./report.ts";
+import { exchangeDoc, type RenderedExchange, summaryDoc } from "./report.ts";
 import { ReportLog, writeAll } from "./report_log.ts";
 import { ConversationTracker } from "./conversation.ts";
 import { builtinPriceTable, type PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
-import type { Entry, Renderer, ReportWriter, Target } from "./types.ts";
+import type { Entry, Renderer, ReportWriter, RequestFacts, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
+import { analysisModel, type ExchangeInput, ModelBuilder } from "./model/build.ts";
+import { modelSections } from "./model/sections.ts";
+import type { AnalysisModel } from "./model/types.ts";
 
 export { responseView };
 
@@ -34,6 +37,8 @@ export interface AnalyzeOptions {
   sourceLabel?: string;
   /** Output format; Markdown by default. */
   writer?: ReportWriter;
+  /** Write the analysis model as JSON (lib/model/schema.json) instead of a report. */
+  json?: boolean;
   /** A renderer id that renders every entry, instead of detecting each entry's format. */
   renderer?: string;
   /** Show every request in full (the seed's view) instead of per-turn deltas. */
@@ -50,6 +55,7 @@ export interface AnalyzeResult {
   problems: number;
   /** The report path, or "-". */
   output: string;
+  model: AnalysisModel;
 }
 
 /**
@@ -94,6 +100,12 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   const stats = new CaptureStats();
   const totals = new Totals(prices);
   const conversations = new ConversationTracker();
+  const model = new ModelBuilder({
+    id: "1",
+    source: opts.sourceLabel ?? opts.input,
+    agent: opts.target.name,
+    prices,
+  });
   const problems: string[] = [];
   let problemCount = 0;
   const problem = (text: string) => {
@@ -119,15 +131,16 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
     problem(`line ${line}: malformed line skipped (${reason})`);
   }, onBytes);
-  for await (const { entry } of entries) {
+  for await (const { entry, line } of entries) {
     start ??= entry.timestamp;
     const response = responseView(entry);
     stats.add(entry, response?.events);
+    const renderer = chooseRenderer(entry);
     const rendered = exchangeDoc({
       index: stats.requests,
       entry,
       response,
-      renderer: chooseRenderer(entry),
+      renderer,
       redactHeaders,
       redactUrl,
       start,
@@ -143,7 +156,19 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       );
     }
     totals.addTiming(doc.path, entry);
-    await log.write(writer.exchange(doc));
+    model.add(modelInput(stats.requests, line, entry, renderer, rendered));
+    if (!opts.json) await log.write(writer.exchange(doc));
+  }
+  const session = model.build();
+  const result = {
+    entries: stats.requests,
+    output: opts.output,
+    problems: problemCount,
+    model: analysisModel([session], VERSION),
+  };
+  if (opts.json) {
+    await writeReport(opts.output, JSON.stringify(result.model, null, 1) + "\n", log, "");
+    return result;
   }
   const summary = summaryDoc({
     title: opts.target.reportTitle,
@@ -155,9 +180,40 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     prices,
     problems,
     problemCount,
+    modelSections: modelSections(session),
   });
   await writeReport(opts.output, writer.begin(summary), log, writer.end());
-  return { entries: stats.requests, output: opts.output, problems: problemCount };
+  return result;
+}
+
+/** What the model builder needs of an exchange the report pipeline has just rendered. */
+export function modelInput(
+  index: number,
+  line: number,
+  entry: Entry,
+  renderer: Renderer,
+  rendered: RenderedExchange,
+): ExchangeInput {
+  const x: ExchangeInput = { index, line, entry, api: renderer.id, problems: rendered.problems };
+  if (rendered.conversation) {
+    x.conversation = { id: rendered.conversation.id, basis: rendered.conversation.basis };
+    const facts = requestFacts(renderer, entry);
+    if (facts) x.facts = facts;
+  }
+  const usage = rendered.response?.usage;
+  if (usage) x.usage = usage;
+  const m = rendered.response?.model ?? rendered.request.model;
+  if (m) x.model = m;
+  return x;
+}
+
+function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefined {
+  if (!renderer.requestFacts || entry.request.body_encoding === "base64") return undefined;
+  try {
+    return renderer.requestFacts(entry.request.body, entry);
+  } catch {
+    return undefined; // the report shows the body; the model counts no turn for it
+  }
 }
 
 /**

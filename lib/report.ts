@@ -21,6 +21,7 @@ import type {
   Headers,
   RenderedBody,
   Renderer,
+  ReportSection,
   RequestParts,
   ResponseView,
   SummaryDoc,
@@ -40,6 +41,8 @@ export interface SummaryInput {
   /** Problem lines to list (possibly capped) and how many there were in all. */
   problems: string[];
   problemCount: number;
+  /** Sections from the analysis model (conversations, context, cache), after Token Usage. */
+  modelSections?: ReportSection[];
 }
 
 export function summaryDoc(input: SummaryInput): SummaryDoc {
@@ -59,6 +62,7 @@ export function summaryDoc(input: SummaryInput): SummaryDoc {
     sections: [
       { title: "Problems", blocks: problemBlocks(input.problems, input.problemCount) },
       { title: "Token Usage", blocks: totals.usageBlocks() },
+      ...(input.modelSections ?? []),
       {
         title: "Endpoints",
         blocks: [{

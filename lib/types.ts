@@ -295,6 +295,39 @@ export interface GenAiCall {
   toolDefinitions?: unknown[];
 }
 
+/**
+ * One unit of a request's conversation (a content block, a tool call, a tool result), as the
+ * analysis model needs it: who, what kind, its text, and its identity across requests.
+ */
+export interface FactItem {
+  /** "user", "assistant", "tool", "developer", "system", ... as the API names it. */
+  role: string;
+  kind: "text" | "tool_call" | "tool_result" | "reasoning" | "media" | "other";
+  /** The text; a call's arguments (JSON text); a result's text; a short label for media. */
+  text: string;
+  /** Tool name of a call (or of the call a result answers, when the API says). */
+  name?: string;
+  /** The id that pairs a call with its result. */
+  callId?: string;
+  /** Identity across requests: JSON text of the unit, cache markers left out. */
+  key: string;
+}
+
+/**
+ * The facts of one request the analysis model (lib/model) computes with, so lib/ stays
+ * API-agnostic: each renderer says what its format's system prompt, tools and items are.
+ */
+export interface RequestFacts {
+  model?: string;
+  /** The system prompt (instructions) as text, with the JSON text it was sent as. */
+  system?: { text: string; key: string };
+  /** Tool definitions: name and JSON text. */
+  tools: { name: string; key: string }[];
+  items: FactItem[];
+  /** The order in which the API's prompt cache sees the parts of the prefix. */
+  order: readonly ("tools" | "system" | "items")[];
+}
+
 /** Tier 2: turns one API format's request and response bodies into blocks. */
 export interface Renderer {
   /** Stable id, used by targets and `--renderer`, e.g. "openai_responses". */
@@ -314,6 +347,8 @@ export interface Renderer {
    * are filled only when `content` is true.
    */
   genai?(entry: Entry, response: RenderedBody | undefined, content: boolean): GenAiCall | undefined;
+  /** The request's facts for the analysis model; undefined when not a request of this format. */
+  requestFacts?(body: unknown, entry: Entry): RequestFacts | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

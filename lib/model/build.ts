@@ -1,0 +1,505 @@
+/**
+ * Builds the analysis model (types.ts) in one pass over a capture's exchanges: each exchange
+ * is handed in once, with what the pipeline already computed for it (its conversation, the
+ * renderer's request facts and the response's usage), and only small per-conversation state
+ * is kept (hashes of the previous request's prefix), so memory follows the number of turns,
+ * not the size of the capture.
+ */
+import { hashText } from "../conversation.ts";
+import { costOf, priceFor, type PriceTable } from "../prices.ts";
+import { statusLabel, utf8Length } from "../stats.ts";
+import type { Entry, FactItem, RequestFacts, Usage } from "../types.ts";
+import {
+  type AnalysisModel,
+  type CacheDiagnostics,
+  type ContextComposition,
+  type ContextPart,
+  type Conversation,
+  type ConversationEvent,
+  MODEL_VERSION,
+  type Session,
+  type SpawnLink,
+  type Tokens,
+  type Turn,
+} from "./types.ts";
+
+/** What the pipeline knows of one exchange when it hands it to the builder. */
+export interface ExchangeInput {
+  /** 1-based index in the capture. */
+  index: number;
+  line: number;
+  entry: Entry;
+  /** Renderer id that handled it. */
+  api: string;
+  /** The conversation the tracker assigned (absent for requests no renderer understood). */
+  conversation?: { id: number; basis: string };
+  facts?: RequestFacts;
+  usage?: Usage;
+  /** Model that answered, else the one asked for. */
+  model?: string;
+  problems: string[];
+}
+
+/** Estimated bytes per token when the API reported no usage to calibrate against. */
+export const BYTES_PER_TOKEN = 4;
+
+/** A fall in the cached share at least this large is diagnosed as a cache miss. */
+export const MISS_DROP = 0.2;
+
+/** Turns with fewer input tokens than this are too small to diagnose (below cache minimums). */
+const MIN_DIAGNOSED_INPUT = 1024;
+
+/** Anthropic's default cache lifetime, the shortest of the APIs': a longer gap explains a miss. */
+const CACHE_TTL_SECONDS = 300;
+
+/** A tool argument this long may be a subagent's prompt (shorter ones match by accident). */
+const MIN_PROMPT_LENGTH = 16;
+
+interface ConvState {
+  conv: Conversation;
+  itemHashes: string[];
+  prefix: { label: string; hash: string }[];
+  hitRate: number | null;
+  model: string | null;
+  systemHash: string | null;
+  lastStart: number;
+  lastIndex: number;
+  /** Hashes of the user texts of its first request (a subagent's prompt is one of them). */
+  firstTexts: string[];
+}
+
+const zeroTokens = (): Tokens => ({ input: 0, cached: 0, cacheWrite: 0, output: 0, reasoning: 0 });
+
+function addTokens(sum: Tokens, t: Tokens): void {
+  sum.input += t.input;
+  sum.cached += t.cached;
+  sum.cacheWrite += t.cacheWrite;
+  sum.output += t.output;
+  sum.reasoning += t.reasoning;
+}
+
+function tokensOf(u: Usage): Tokens {
+  return {
+    input: u.input,
+    cached: u.cached ?? 0,
+    cacheWrite: u.cacheWrite ?? 0,
+    output: u.output,
+    reasoning: u.reasoning ?? 0,
+  };
+}
+
+const zeroParts = (): Record<ContextPart, number> => ({
+  system: 0,
+  tools: 0,
+  history: 0,
+  toolResults: 0,
+  newInput: 0,
+});
+
+/** The first line of a text, shortened for a title. */
+function titleOf(text: string): string {
+  const line = text.trim().split("\n", 1)[0] ?? "";
+  return line.length > 80 ? line.slice(0, 79) + "…" : line;
+}
+
+/** The user's own words among a request's items: the last user text not wrapped in a tag. */
+export function userPrompt(items: readonly FactItem[]): string | undefined {
+  let fallback: string | undefined;
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i];
+    if (it.role !== "user" || it.kind !== "text" || it.text.trim() === "") continue;
+    if (!it.text.trimStart().startsWith("<")) return it.text;
+    fallback ??= it.text;
+  }
+  return fallback;
+}
+
+/** String values of a tool call's JSON arguments long enough to be a prompt. */
+function promptArguments(args: string): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(args);
+  } catch {
+    return args.length >= MIN_PROMPT_LENGTH ? [args] : [];
+  }
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number) => {
+    if (typeof v === "string") {
+      if (v.length >= MIN_PROMPT_LENGTH) out.push(v);
+    } else if (depth < 3 && typeof v === "object" && v !== null) {
+      for (const x of Object.values(v)) walk(x, depth + 1);
+    }
+  };
+  walk(value, 0);
+  return out;
+}
+
+const normalHash = (text: string) => hashText(text.trim());
+
+/** Prefix elements in the order the API's cache reads them, each with a label and a hash. */
+function prefixOf(facts: RequestFacts, itemHashes: string[]): { label: string; hash: string }[] {
+  const out: { label: string; hash: string }[] = [];
+  for (const part of facts.order) {
+    if (part === "system" && facts.system) {
+      out.push({ label: "the system prompt", hash: hashText(facts.system.key) });
+    } else if (part === "tools") {
+      for (const t of facts.tools) {
+        out.push({ label: `the definition of tool ${t.name}`, hash: hashText(t.key) });
+      }
+    } else if (part === "items") {
+      facts.items.forEach((it, i) =>
+        out.push({
+          label: `item ${i + 1} (${it.role} ${it.kind.replace("_", " ")})`,
+          hash: itemHashes[i],
+        })
+      );
+    }
+  }
+  return out;
+}
+
+/** Accumulates one session's model from its exchanges, in capture order. */
+export class ModelBuilder {
+  #session: Session;
+  #prices: PriceTable;
+  #convs = new Map<number, ConvState>();
+  /** The threads of each tracker conversation. */
+  #groups = new Map<number, ConvState[]>();
+  #apis = new Map<string, number>();
+  /** Tool-call argument hash → the call, for linking subagent threads. */
+  #spawns = new Map<string, SpawnLink>();
+  #priced = false;
+  #problemExchanges = 0;
+
+  constructor(opts: { id: string; source: string; agent: string; prices: PriceTable }) {
+    this.#prices = opts.prices;
+    this.#session = {
+      id: opts.id,
+      source: opts.source,
+      agent: opts.agent,
+      apis: [],
+      start: null,
+      end: null,
+      durationMs: null,
+      exchanges: 0,
+      turns: 0,
+      tokens: zeroTokens(),
+      cost: null,
+      currency: opts.prices.currency,
+      problems: 0,
+      conversations: [],
+    };
+  }
+
+  /** Adds one exchange; returns its turn when it belongs to a conversation. */
+  add(x: ExchangeInput): Turn | undefined {
+    const s = this.#session;
+    const { entry } = x;
+    s.exchanges++;
+    s.start = s.start === null ? entry.timestamp : Math.min(s.start, entry.timestamp);
+    const end = entry.timing?.end ?? entry.timing?.start ?? entry.timestamp;
+    s.end = s.end === null ? end : Math.max(s.end, end);
+    if (x.problems.length > 0) this.#problemExchanges++;
+    if (!x.conversation || !x.facts) return undefined;
+    this.#apis.set(x.api, (this.#apis.get(x.api) ?? 0) + 1);
+    const itemHashes = x.facts.items.map((it) => hashText(it.key));
+    const systemHash = x.facts.system ? hashText(x.facts.system.key) : null;
+    const state = this.#state(x, itemHashes, systemHash);
+    const turn = this.#turn(x, x.facts, state, itemHashes, systemHash);
+    state.conv.turns.push(turn);
+    s.turns++;
+    if (turn.tokens) {
+      addTokens(s.tokens, turn.tokens);
+      addTokens(state.conv.tokens, turn.tokens);
+    }
+    if (turn.cost !== null) {
+      s.cost = (s.cost ?? 0) + turn.cost;
+      state.conv.cost = (state.conv.cost ?? 0) + turn.cost;
+      this.#priced = true;
+    }
+    return turn;
+  }
+
+  /**
+   * The thread of this request. The tracker groups by conversation key, session header or
+   * shared history; under one session header an agent runs several threads (its subagents,
+   * title and summary side requests), so within a tracker group a request joins the thread
+   * whose history it continues, or the one whose system prompt and model it keeps while
+   * sending a shorter history (a compaction), or starts a thread of its own.
+   */
+  #state(x: ExchangeInput, itemHashes: string[], systemHash: string | null): ConvState {
+    const group = x.conversation!.id;
+    const threads = this.#groups.get(group) ?? [];
+    let best: ConvState | undefined;
+    let bestShared = 0;
+    for (const st of threads) {
+      let n = 0;
+      while (
+        n < st.itemHashes.length && n < itemHashes.length && st.itemHashes[n] === itemHashes[n]
+      ) {
+        n++;
+      }
+      if (n > bestShared) {
+        best = st;
+        bestShared = n;
+      }
+    }
+    const model = x.model ?? x.facts?.model ?? null;
+    best ??= threads.findLast((st) =>
+      st.systemHash === systemHash && st.model === model && itemHashes.length < st.itemHashes.length
+    );
+    if (best) return best;
+    const conv: Conversation = {
+      id: this.#session.conversations.length + 1,
+      basis: x.conversation!.basis,
+      api: x.api,
+      model,
+      title: "",
+      parent: null,
+      children: [],
+      turns: [],
+      events: [],
+      tokens: zeroTokens(),
+      cost: null,
+      cacheHitRate: null,
+    };
+    const st: ConvState = {
+      conv,
+      itemHashes: [],
+      prefix: [],
+      hitRate: null,
+      model: null,
+      systemHash: null,
+      lastStart: x.entry.timestamp,
+      lastIndex: 0,
+      firstTexts: [],
+    };
+    threads.push(st);
+    this.#groups.set(group, threads);
+    this.#convs.set(conv.id, st);
+    this.#session.conversations.push(conv);
+    return st;
+  }
+
+  #turn(
+    x: ExchangeInput,
+    facts: RequestFacts,
+    st: ConvState,
+    itemHashes: string[],
+    systemHash: string | null,
+  ): Turn {
+    const { entry } = x;
+    const first = st.conv.turns.length === 0;
+    let shared = 0;
+    const prevItems = st.itemHashes;
+    while (
+      shared < prevItems.length && shared < itemHashes.length &&
+      prevItems[shared] === itemHashes[shared]
+    ) shared++;
+
+    // Events: a history that lost items under the same system prompt (another kind of
+    // request grouped with it would change that too), a model that changed.
+    if (
+      !first && shared < prevItems.length && itemHashes.length < prevItems.length &&
+      systemHash === st.systemHash
+    ) {
+      st.conv.events.push(
+        {
+          kind: "compaction",
+          turn: x.index,
+          detail: `history went from ${prevItems.length} to ${itemHashes.length} items ` +
+            `(${shared} kept as they were)`,
+        } satisfies ConversationEvent,
+      );
+    }
+    const model = x.model ?? facts.model ?? null;
+    if (!first && model && st.model && model !== st.model) {
+      st.conv.events.push({
+        kind: "model_switch",
+        turn: x.index,
+        detail: `${st.model} → ${model}`,
+      });
+    }
+
+    // Context composition.
+    const bytes = zeroParts();
+    if (facts.system) bytes.system = utf8Length(facts.system.key);
+    for (const t of facts.tools) bytes.tools += utf8Length(t.key);
+    const toolCalls: Turn["toolCalls"] = [];
+    facts.items.forEach((it, i) => {
+      const n = utf8Length(it.key);
+      if (i < shared || it.role === "assistant" || it.role === "model") bytes.history += n;
+      else if (it.kind === "tool_result") bytes.toolResults += n;
+      else bytes.newInput += n;
+      if (i >= shared && it.kind === "tool_call") {
+        toolCalls.push({ name: it.name ?? "?", callId: it.callId ?? null });
+        this.#noteSpawn(it, st);
+      }
+    });
+    const context = composition(bytes, x.usage?.input);
+
+    if (first) {
+      st.firstTexts = facts.items.filter((it) => it.role === "user" && it.kind === "text")
+        .map((it) => normalHash(it.text));
+      st.conv.title = titleOf(userPrompt(facts.items) ?? "");
+      st.conv.model = model;
+    }
+
+    const tokens = x.usage ? tokensOf(x.usage) : null;
+    const price = model && tokens ? priceFor(this.#prices, model) : undefined;
+    const cost = price && x.usage ? costOf(x.usage, price) : null;
+    const prefix = prefixOf(facts, itemHashes);
+    const cache = this.#cache(tokens, st, prefix, entry.timestamp);
+
+    st.itemHashes = itemHashes;
+    st.prefix = prefix;
+    st.systemHash = systemHash;
+    if (cache.hitRate !== null) st.hitRate = cache.hitRate;
+    if (model) st.model = model;
+    st.lastStart = entry.timestamp;
+    st.lastIndex = x.index;
+
+    const t = entry.timing;
+    const inProgress = entry.response === null && !entry.error;
+    return {
+      index: x.index,
+      line: x.line,
+      conversation: st.conv.id,
+      start: entry.timestamp,
+      status: statusLabel(entry),
+      inProgress: inProgress || entry.incomplete === true,
+      model,
+      tokens,
+      cost,
+      ttfbMs: t && typeof t.first_byte === "number" ? ms(t.first_byte - t.start) : null,
+      durationMs: t && typeof t.end === "number" ? ms(t.end - t.start) : null,
+      context,
+      cache,
+      newFrom: shared,
+      items: facts.items.length,
+      toolCalls,
+      problems: x.problems,
+    };
+  }
+
+  /** Remembers a call's prompt-like arguments: a later conversation starting with one is its subagent. */
+  #noteSpawn(it: FactItem, st: ConvState): void {
+    const link: SpawnLink = {
+      conversation: st.conv.id,
+      // The call is resent in this request; the answer of the previous turn made it.
+      turn: st.lastIndex,
+      toolName: it.name ?? "?",
+      callId: it.callId ?? null,
+    };
+    for (const arg of promptArguments(it.text)) {
+      const h = normalHash(arg);
+      if (!this.#spawns.has(h)) this.#spawns.set(h, link);
+    }
+  }
+
+  #cache(
+    tokens: Tokens | null,
+    st: ConvState,
+    prefix: { label: string; hash: string }[],
+    start: number,
+  ): CacheDiagnostics {
+    if (!tokens || tokens.input === 0) {
+      return {
+        read: tokens?.cached ?? 0,
+        write: tokens?.cacheWrite ?? 0,
+        hitRate: null,
+        miss: null,
+      };
+    }
+    const hitRate = tokens.cached / tokens.input;
+    const diag: CacheDiagnostics = {
+      read: tokens.cached,
+      write: tokens.cacheWrite,
+      hitRate,
+      miss: null,
+    };
+    const prev = st.hitRate;
+    if (prev === null || prev - hitRate < MISS_DROP || tokens.input < MIN_DIAGNOSED_INPUT) {
+      return diag;
+    }
+    const gap = Math.max(0, start - st.lastStart);
+    let changed: string | null = null;
+    const n = Math.min(prefix.length, st.prefix.length);
+    for (let i = 0; i < n; i++) {
+      if (prefix[i].hash !== st.prefix[i].hash) {
+        changed = prefix[i].label;
+        break;
+      }
+    }
+    if (changed === null && prefix.length < st.prefix.length) {
+      changed = `${st.prefix[prefix.length].label} (no longer sent)`;
+    }
+    const pct = (r: number) => `${Math.round(r * 100)}%`;
+    const reason = changed !== null
+      ? `cache ${pct(prev)} → ${pct(hitRate)}: ${changed} changed, so the cached prefix ended there`
+      : gap > CACHE_TTL_SECONDS
+      ? `cache ${pct(prev)} → ${pct(hitRate)}: the prefix is unchanged; ${
+        Math.round(gap)
+      } s since the previous turn, longer than a 5-minute cache lifetime`
+      : `cache ${pct(prev)} → ${pct(hitRate)}: the prefix is unchanged; the server did not ` +
+        `reuse its cache (another server or an evicted entry)`;
+    diag.miss = { from: prev, to: hitRate, changed, reason, gapSeconds: Math.round(gap) };
+    return diag;
+  }
+
+  /** The session as it stands (callable at any time; the live viewer asks repeatedly). */
+  build(): Session {
+    const s = this.#session;
+    s.apis = [...this.#apis.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+    s.durationMs = s.start !== null && s.end !== null ? ms(s.end - s.start) : null;
+    s.problems = this.#problemExchanges;
+    if (!this.#priced) s.cost = null;
+    for (const st of this.#convs.values()) {
+      const c = st.conv;
+      c.cacheHitRate = c.tokens.input > 0 ? c.tokens.cached / c.tokens.input : null;
+      if (c.parent === null) {
+        for (const h of st.firstTexts) {
+          const link = this.#spawns.get(h);
+          if (link && link.conversation !== c.id) {
+            c.parent = link;
+            const parent = this.#convs.get(link.conversation)?.conv;
+            if (parent && !parent.children.includes(c.id)) parent.children.push(c.id);
+            break;
+          }
+        }
+      }
+    }
+    return s;
+  }
+}
+
+function ms(seconds: number): number {
+  return Math.round(seconds * 1000);
+}
+
+/** Bytes per part, and tokens estimated from them, scaled to the reported input when known. */
+export function composition(
+  bytes: Record<ContextPart, number>,
+  reportedInput: number | undefined,
+): ContextComposition {
+  const estimate = zeroParts();
+  let total = 0;
+  for (const k of Object.keys(bytes) as ContextPart[]) {
+    estimate[k] = bytes[k] / BYTES_PER_TOKEN;
+    total += estimate[k];
+  }
+  const factor = reportedInput && total > 0 ? reportedInput / total : 1;
+  const tokens = zeroParts();
+  for (const k of Object.keys(bytes) as ContextPart[]) tokens[k] = Math.round(estimate[k] * factor);
+  return {
+    bytes,
+    tokens,
+    calibrated: Boolean(reportedInput && total > 0),
+    factor: Math.round(factor * 1000) / 1000,
+  };
+}
+
+/** The model of several sessions. */
+export function analysisModel(sessions: Session[], generator: string): AnalysisModel {
+  return { version: MODEL_VERSION, generator, sessions };
+}

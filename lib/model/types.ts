@@ -1,0 +1,159 @@
+/**
+ * The analysis model: what probe knows about a capture, computed once (lib/model/build.ts) and
+ * written by every output (Markdown and HTML sections, `analyze --format json`, the viewer,
+ * OTLP). Every type of the model is here; `schema.json` beside it describes the JSON form and
+ * the tests validate against it. Times are seconds since the Unix epoch; durations are
+ * milliseconds; sizes are bytes.
+ */
+
+/** Version of the model's JSON form; changes when a field changes meaning or goes away. */
+export const MODEL_VERSION = 1;
+
+export interface AnalysisModel {
+  version: typeof MODEL_VERSION;
+  /** probe's version that computed it. */
+  generator: string;
+  sessions: Session[];
+}
+
+/** Token counts; `input` includes `cached` and `cacheWrite`, `output` includes `reasoning`. */
+export interface Tokens {
+  input: number;
+  cached: number;
+  cacheWrite: number;
+  output: number;
+  reasoning: number;
+}
+
+/** One capture file (or one input of several). */
+export interface Session {
+  id: string;
+  /** The capture's path as given. */
+  source: string;
+  /** The target (agent) it was analyzed as, e.g. "codex". */
+  agent: string;
+  /** API formats (renderer ids) seen, most frequent first. */
+  apis: string[];
+  start: number | null;
+  end: number | null;
+  durationMs: number | null;
+  /** Exchanges in the capture (every HTTP exchange, model or not). */
+  exchanges: number;
+  /** Model turns (requests a renderer understood). */
+  turns: number;
+  tokens: Tokens;
+  /** Estimated cost in `currency`; null when no turn had a price. */
+  cost: number | null;
+  currency: string;
+  /** Exchanges with at least one problem. */
+  problems: number;
+  conversations: Conversation[];
+}
+
+/** A thread of requests that resend one growing history. */
+export interface Conversation {
+  /** 1-based within the session, in order of first appearance. */
+  id: number;
+  /** How its requests were grouped (conversation key, session header, shared history). */
+  basis: string;
+  api: string;
+  /** The model of its first turn. */
+  model: string | null;
+  /** A short title: the first user text. */
+  title: string;
+  /** Set for a subagent's thread: the tool call that spawned it. */
+  parent: SpawnLink | null;
+  /** Ids of conversations this one spawned. */
+  children: number[];
+  turns: Turn[];
+  events: ConversationEvent[];
+  tokens: Tokens;
+  cost: number | null;
+  /** Cache reads over all input tokens of its turns (0-1); null without usage. */
+  cacheHitRate: number | null;
+}
+
+export interface SpawnLink {
+  conversation: number;
+  /** Exchange index of the turn whose answer made the call. */
+  turn: number;
+  toolName: string;
+  callId: string | null;
+}
+
+export interface ConversationEvent {
+  kind: "compaction" | "model_switch";
+  /** Exchange index of the turn where it was seen. */
+  turn: number;
+  detail: string;
+}
+
+/** One request of a conversation and its response. */
+export interface Turn {
+  /** The exchange's 1-based index in the capture (the report's #N). */
+  index: number;
+  /** 1-based line of the capture. */
+  line: number;
+  conversation: number;
+  start: number;
+  status: string;
+  /** The exchange was still in flight (being streamed, or when the capture stopped). */
+  inProgress: boolean;
+  model: string | null;
+  tokens: Tokens | null;
+  cost: number | null;
+  ttfbMs: number | null;
+  durationMs: number | null;
+  context: ContextComposition;
+  cache: CacheDiagnostics;
+  /** Items this request adds to the conversation (index into the request's items). */
+  newFrom: number;
+  items: number;
+  /** Tool calls that this request reports as made (by the previous answer). */
+  toolCalls: { name: string; callId: string | null }[];
+  problems: string[];
+}
+
+export type ContextPart = "system" | "tools" | "history" | "toolResults" | "newInput";
+
+export const CONTEXT_PARTS: readonly ContextPart[] = [
+  "system",
+  "tools",
+  "history",
+  "toolResults",
+  "newInput",
+];
+
+/** What filled one request's context, per part: bytes and estimated tokens. */
+export interface ContextComposition {
+  bytes: Record<ContextPart, number>;
+  tokens: Record<ContextPart, number>;
+  /**
+   * True when `tokens` were scaled so they sum to the input tokens the API reported; false
+   * when they are the plain estimate (bytes / 4).
+   */
+  calibrated: boolean;
+  /** Reported input tokens per estimated token (1 when not calibrated). */
+  factor: number;
+}
+
+export interface CacheDiagnostics {
+  read: number;
+  write: number;
+  /** Cached share of this turn's input (0-1); null without usage. */
+  hitRate: number | null;
+  /** Set when the cached share fell from the previous turn: the likely reason. */
+  miss: CacheMiss | null;
+}
+
+export interface CacheMiss {
+  /** The previous turn's hit rate and this one's. */
+  from: number;
+  to: number;
+  /** The first element of the prompt prefix that changed, or null when none did. */
+  changed: string | null;
+  /** One line for a reader. */
+  reason: string;
+  /** Seconds since the previous turn of the conversation (cache entries expire). */
+  gapSeconds: number;
+}
