@@ -205,7 +205,7 @@ Deno.test("probe analyze --format html", async (t) => {
     assertOneLineError(
       await probe(["analyze", "-t", "codex", "-i", SAMPLE, "--format", "pdf"]),
       2,
-      /--format must be markdown or html/,
+      /--format must be markdown, html or json/,
     );
   });
 });
