@@ -20,6 +20,7 @@ const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn
 Usage:
   probe capture <target> [options] [-- command ...]   record traffic through mitmdump
   probe analyze --target NAME --input FILE [--output FILE|-]
+  probe view [PATH ...] [--port P] [--no-open]        browse captures in the browser
   probe export --har OUT.har --input FILE [--target NAME]   write a capture as HAR 1.2
   probe export --otlp URL --input FILE [--otlp-content]   send it to an OpenTelemetry Collector
   probe targets [NAME]                                list targets, or show one
@@ -383,6 +384,10 @@ export async function main(args: string[]): Promise<number> {
       return await exportCommand(rest);
     case "prices":
       return await pricesCommand(rest);
+    case "view": {
+      const { viewCommand } = await import("./lib/view/command.ts");
+      return await viewCommand(rest, { findTarget, renderers: builtinRenderers, print, warn });
+    }
     default:
       throw new UsageError(`unknown command "${command}" (see probe --help)`);
   }

@@ -1,0 +1,129 @@
+/**
+ * One turn as the page shows it, computed on demand from the exchange read back from the
+ * capture: its conversation items (what is new and, for the full view, all of them), the
+ * response as the renderer rebuilt it, the system prompt and tools with their change since the
+ * previous turn, and the raw request and response and a cURL command, all redacted.
+ */
+import { lineDiff } from "../conversation.ts";
+import { maskSecretFields, redactUrl } from "../redact.ts";
+import { responseView } from "../analyze.ts";
+import type { Block, Entry, FactItem, Headers, Renderer, RequestFacts } from "../types.ts";
+
+export interface TurnDetail {
+  index: number;
+  method: string;
+  url: string;
+  status: string;
+  items: FactItem[];
+  system: { text: string; diff: string | null; changed: boolean } | null;
+  tools: { names: string[]; added: string[]; removed: string[]; changed: string[] } | null;
+  response: Block[];
+  responseProblems: string[];
+  raw: { request: string; response: string };
+  curl: string;
+}
+
+/** Longest text of an item, a system prompt or a raw body sent to the page. */
+const MAX_TEXT = 200_000;
+
+const cap = (s: string) =>
+  s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) + `\n… (${s.length - MAX_TEXT} more characters)` : s;
+
+function factsOf(renderer: Renderer, entry: Entry): RequestFacts | undefined {
+  try {
+    return renderer.requestFacts?.(entry.request.body, entry);
+  } catch {
+    return undefined;
+  }
+}
+
+function rawText(headers: Headers, body: unknown, first: string): string {
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n");
+  const text = typeof body === "string" ? body : JSON.stringify(maskSecretFields(body), null, 2);
+  return cap(`${first}\n${head}\n\n${text ?? ""}`);
+}
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+export function turnDetail(
+  index: number,
+  entry: Entry,
+  previous: Entry | undefined,
+  renderer: Renderer,
+  redact: (h: Headers) => Headers,
+): TurnDetail {
+  const facts = factsOf(renderer, entry);
+  const before = previous ? factsOf(renderer, previous) : undefined;
+  const url = redactUrl(entry.request.url);
+  const reqHeaders = redact(entry.request.headers ?? {});
+  let response: Block[] = [];
+  let responseProblems: string[] = [];
+  const view = responseView(entry);
+  if (view && entry.response?.body_encoding !== "base64") {
+    try {
+      const r = renderer.renderResponse(view, entry);
+      response = r.blocks;
+      responseProblems = r.problems ?? [];
+    } catch (err) {
+      responseProblems = [`renderer failed: ${(err as Error).message}`];
+    }
+  }
+  let system: TurnDetail["system"] = null;
+  if (facts?.system) {
+    const old = before?.system?.text;
+    const changed = old !== undefined && old !== facts.system.text;
+    system = {
+      text: cap(facts.system.text),
+      changed,
+      diff: changed ? cap(lineDiff(old, facts.system.text)) : null,
+    };
+  }
+  let tools: TurnDetail["tools"] = null;
+  if (facts) {
+    const now = new Map(facts.tools.map((t) => [t.name, t.key]));
+    const was = new Map((before?.tools ?? []).map((t) => [t.name, t.key]));
+    tools = {
+      names: [...now.keys()],
+      added: before ? [...now.keys()].filter((n) => !was.has(n)) : [],
+      removed: before ? [...was.keys()].filter((n) => !now.has(n)) : [],
+      changed: before ? [...now.keys()].filter((n) => was.has(n) && was.get(n) !== now.get(n)) : [],
+    };
+  }
+  const body = entry.request.body;
+  const bodyText = typeof body === "string" ? body : JSON.stringify(maskSecretFields(body));
+  const curl = [
+    `curl -X ${entry.request.method} ${shellQuote(url)}`,
+    ...Object.entries(reqHeaders)
+      .filter(([k]) => !/^(content-length|host|connection|accept-encoding)$/i.test(k))
+      .map(([k, v]) => `  -H ${shellQuote(`${k}: ${v}`)}`),
+    ...(body === null || body === undefined
+      ? []
+      : [`  --data-binary ${shellQuote(bodyText ?? "")}`]),
+  ].join(" \\\n");
+  return {
+    index,
+    method: entry.request.method,
+    url,
+    status: entry.response
+      ? String(entry.response.status_code)
+      : entry.error
+      ? "error"
+      : "in progress",
+    items: (facts?.items ?? []).map((it) => ({ ...it, text: cap(it.text), key: "" })),
+    system,
+    tools,
+    response,
+    responseProblems,
+    raw: {
+      request: rawText(reqHeaders, body, `${entry.request.method} ${url}`),
+      response: entry.response
+        ? rawText(
+          redact(entry.response.headers ?? {}),
+          entry.response.body,
+          `HTTP ${entry.response.status_code}`,
+        )
+        : entry.error ?? "(no response)",
+    },
+    curl: cap(curl),
+  };
+}

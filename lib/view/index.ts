@@ -1,0 +1,247 @@
+/**
+ * One capture as the viewer serves it: a single streaming pass reads the file, remembers where
+ * each exchange starts (byte offsets, nothing else of its text) and feeds the analysis model;
+ * an exchange's text is read back from its offset when the page asks for it. With `follow`,
+ * the pass keeps reading as the capture grows, so a live capture's new exchanges reach the
+ * model (and the page) as they are written.
+ */
+import { ConversationTracker } from "../conversation.ts";
+import { headerRedactor, redactUrl } from "../redact.ts";
+import { exchangeDoc } from "../report.ts";
+import { modelInput, rendererChooser, responseView } from "../analyze.ts";
+import { ModelBuilder } from "../model/build.ts";
+import type { Session } from "../model/types.ts";
+import type { PriceTable } from "../prices.ts";
+import type { Entry, Renderer, Target } from "../types.ts";
+import { entryProblem } from "../jsonl.ts";
+
+/** Bytes read at a time. */
+const CHUNK = 1 << 20;
+/** How often a followed capture is checked for new lines, in milliseconds. */
+export const FOLLOW_INTERVAL_MS = 100;
+
+export interface IndexOptions {
+  id: string;
+  path: string;
+  target: Target;
+  renderers: ReadonlyMap<string, Renderer>;
+  prices: PriceTable;
+  follow: boolean;
+  /** Called after new exchanges were indexed (at most once per chunk). */
+  onChange: () => void;
+}
+
+/** The index of one capture file. */
+export class CaptureIndex {
+  readonly id: string;
+  readonly path: string;
+  #opts: IndexOptions;
+  /** Byte offset and length of exchange i (0-based; the model's index is i + 1). */
+  #offsets: number[] = [];
+  #lengths: number[] = [];
+  #lines: number[] = [];
+  #model: ModelBuilder;
+  #tracker = new ConversationTracker();
+  #choose: (entry: Entry) => Renderer;
+  #redact: (h: Record<string, string>) => Record<string, string>;
+  #start: number | undefined;
+  #agent = "";
+  bytesIndexed = 0;
+  size = 0;
+  done = false;
+  malformed = 0;
+  error: string | undefined;
+  #closed = false;
+
+  constructor(opts: IndexOptions) {
+    this.#opts = opts;
+    this.id = opts.id;
+    this.path = opts.path;
+    this.#model = new ModelBuilder({
+      id: opts.id,
+      source: opts.path,
+      agent: "",
+      prices: opts.prices,
+    });
+    this.#choose = rendererChooser(opts.renderers, opts.target);
+    this.#redact = headerRedactor(opts.target.redactedHeaders);
+  }
+
+  get exchanges(): number {
+    return this.#offsets.length;
+  }
+
+  /** The session as indexed so far. */
+  session(): Session {
+    const s = this.#model.build();
+    s.agent = this.#agent;
+    return s;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Reads the capture (and, following, keeps reading); resolves when done or closed. */
+  async run(): Promise<void> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.path, { read: true });
+    } catch (err) {
+      this.error = `cannot read ${this.path}: ${(err as Error).message}`;
+      this.done = true;
+      this.#opts.onChange();
+      return;
+    }
+    using _file = file;
+    const buf = new Uint8Array(CHUNK);
+    let pending: Uint8Array[] = [];
+    let pendingLen = 0;
+    let lineStart = 0;
+    let pos = 0;
+    let lineNo = 0;
+    const decoder = new TextDecoder();
+    while (!this.#closed) {
+      const n = await file.read(buf);
+      if (n === null || n === 0) {
+        this.size = Math.max(this.size, pos);
+        if (!this.#opts.follow) break;
+        this.#opts.onChange();
+        await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+        continue;
+      }
+      let from = 0;
+      let changed = false;
+      while (from < n) {
+        const nl = buf.indexOf(10, from);
+        if (nl === -1 || nl >= n) {
+          pending.push(buf.slice(from, n));
+          pendingLen += n - from;
+          break;
+        }
+        let bytes: Uint8Array;
+        if (pendingLen > 0) {
+          bytes = new Uint8Array(pendingLen + nl - from);
+          let at = 0;
+          for (const p of pending) {
+            bytes.set(p, at);
+            at += p.length;
+          }
+          bytes.set(buf.subarray(from, nl), at);
+          pending = [];
+          pendingLen = 0;
+        } else bytes = buf.subarray(from, nl);
+        lineNo++;
+        const length = pos + nl + 1 - lineStart;
+        if (this.#addLine(decoder.decode(bytes), lineStart, length, lineNo)) changed = true;
+        lineStart = pos + nl + 1;
+        from = nl + 1;
+      }
+      pos += n;
+      this.bytesIndexed = lineStart;
+      this.size = Math.max(this.size, pos);
+      if (changed) this.#opts.onChange();
+    }
+    if (pendingLen > 0 && !this.#closed) {
+      // A last line without a newline: an exchange like any other.
+      const bytes = new Uint8Array(pendingLen);
+      let at = 0;
+      for (const p of pending) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+      this.#addLine(decoder.decode(bytes), lineStart, pendingLen, lineNo + 1);
+      this.bytesIndexed = lineStart + pendingLen;
+    }
+    this.done = true;
+    this.#opts.onChange();
+  }
+
+  #addLine(text: string, offset: number, length: number, line: number): boolean {
+    if (text.trim() === "") return false;
+    let entry: Entry;
+    try {
+      const value = JSON.parse(text);
+      if (entryProblem(value) !== null) throw new Error("not an entry");
+      entry = value as Entry;
+    } catch {
+      this.malformed++;
+      return false;
+    }
+    this.#offsets.push(offset);
+    this.#lengths.push(length);
+    this.#lines.push(line);
+    const index = this.#offsets.length;
+    this.#start ??= entry.timestamp;
+    if (!this.#agent) {
+      const ua = Object.entries(entry.request.headers ?? {})
+        .find(([k]) => k.toLowerCase() === "user-agent")?.[1];
+      const product = ua?.split(/[\s/]/, 1)[0];
+      if (product && /^[\w.-]+$/.test(product)) this.#agent = product;
+    }
+    const renderer = this.#choose(entry);
+    try {
+      const rendered = exchangeDoc({
+        index,
+        entry,
+        response: responseView(entry),
+        renderer,
+        redactHeaders: this.#redact,
+        redactUrl,
+        start: this.#start,
+        conversations: this.#tracker,
+        full: false,
+      });
+      this.#model.add(modelInput(index, line, entry, renderer, rendered));
+    } catch {
+      // A renderer bug must not stop the index: the exchange is still listed.
+      this.#model.add({ index, line, entry, api: renderer.id, problems: ["render failed"] });
+    }
+    return true;
+  }
+
+  /** Exchange `index` (1-based) read back from the capture. */
+  async entry(index: number): Promise<Entry | undefined> {
+    const i = index - 1;
+    if (!(i >= 0 && i < this.#offsets.length)) return undefined;
+    using file = await Deno.open(this.path, { read: true });
+    await file.seek(this.#offsets[i], Deno.SeekMode.Start);
+    const buf = new Uint8Array(this.#lengths[i]);
+    let at = 0;
+    while (at < buf.length) {
+      const n = await file.read(buf.subarray(at));
+      if (n === null) break;
+      at += n;
+    }
+    return JSON.parse(new TextDecoder().decode(buf.subarray(0, at))) as Entry;
+  }
+
+  /** The renderer the index chose for an entry. */
+  rendererOf(entry: Entry): Renderer {
+    return this.#choose(entry);
+  }
+
+  redactHeaders(h: Record<string, string>): Record<string, string> {
+    return this.#redact(h);
+  }
+
+  /** Exchange indexes (1-based) whose text contains `needle` (lowercase), up to `limit`. */
+  async search(needle: string, limit: number): Promise<number[]> {
+    const hits: number[] = [];
+    if (needle === "" || this.#offsets.length === 0) return hits;
+    using file = await Deno.open(this.path, { read: true });
+    const decoder = new TextDecoder();
+    for (let i = 0; i < this.#offsets.length && hits.length < limit; i++) {
+      await file.seek(this.#offsets[i], Deno.SeekMode.Start);
+      const buf = new Uint8Array(this.#lengths[i]);
+      let at = 0;
+      while (at < buf.length) {
+        const n = await file.read(buf.subarray(at));
+        if (n === null) break;
+        at += n;
+      }
+      if (decoder.decode(buf.subarray(0, at)).toLowerCase().includes(needle)) hits.push(i + 1);
+    }
+    return hits;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * `probe view`'s web server: 127.0.0.1 only, every URL under a random token
+ * (`/t/TOKEN/…`), requests for any other Host refused (a DNS-rebinding page cannot talk to
+ * it), no CORS headers, and a Content-Security-Policy that lets the page load its own script
+ * and style and talk to this server only. The page gets the model over JSON and follows
+ * changes over server-sent events.
+ */
+import css from "../view_assets/app.css" with { type: "text" };
+import script from "../view_assets/app.js" with { type: "text" };
+import page from "../view_assets/index.html" with { type: "text" };
+import { ProbeError } from "../errors.ts";
+import type { PriceTable } from "../prices.ts";
+import type { Renderer, Target } from "../types.ts";
+import { CaptureIndex } from "./index.ts";
+import { turnDetail } from "./detail.ts";
+
+export const VIEW_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+  "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; " +
+  "frame-ancestors 'none'";
+
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">` +
+  `<circle cx="8" cy="8" r="7" fill="#3b5bdb"/></svg>`;
+
+export interface ViewOptions {
+  paths: string[];
+  port?: number;
+  target: Target;
+  renderers: ReadonlyMap<string, Renderer>;
+  prices: PriceTable;
+  /** Keep reading the captures as they grow (live capture). */
+  follow: boolean;
+  /** A fixed token (tests); random otherwise. */
+  token?: string;
+}
+
+export interface ViewServer extends AsyncDisposable {
+  url: string;
+  port: number;
+  token: string;
+  indexes: CaptureIndex[];
+  close(): Promise<void>;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy": VIEW_CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store",
+  "cross-origin-resource-policy": "same-origin",
+  "x-frame-options": "DENY",
+};
+
+function respond(body: BodyInit | null, status: number, type: string): Response {
+  return new Response(body, {
+    status,
+    headers: { ...SECURITY_HEADERS, "content-type": type },
+  });
+}
+
+const json = (value: unknown) => respond(JSON.stringify(value), 200, "application/json");
+const text = (status: number, message: string) =>
+  respond(message + "\n", status, "text/plain; charset=utf-8");
+
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Constant-time comparison, so the token cannot be guessed a character at a time. */
+function sameToken(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Starts the viewer; the indexes start reading at once. */
+export function startViewer(opts: ViewOptions): ViewServer {
+  const token = opts.token ?? randomToken();
+  const listeners = new Set<() => void>();
+  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  let rev = 0;
+  let pendingNotify: ReturnType<typeof setTimeout> | undefined;
+  const notify = () => {
+    rev++;
+    if (pendingNotify !== undefined) return;
+    // Coalesced: a burst of exchanges is one update, at most every 100 ms.
+    pendingNotify = setTimeout(() => {
+      pendingNotify = undefined;
+      for (const l of listeners) l();
+    }, 100);
+  };
+  const indexes = opts.paths.map((path, i) =>
+    new CaptureIndex({
+      id: String(i + 1),
+      path,
+      target: opts.target,
+      renderers: opts.renderers,
+      prices: opts.prices,
+      follow: opts.follow,
+      onChange: notify,
+    })
+  );
+  const runs = indexes.map((ix) => ix.run());
+  const byId = new Map(indexes.map((ix) => [ix.id, ix]));
+  let host = "";
+
+  const handler = async (req: Request): Promise<Response> => {
+    // DNS rebinding: a page from another origin resolving its name to 127.0.0.1 sends its own
+    // name as Host. Only the address this server listens on is accepted.
+    if (req.headers.get("host") !== host) return text(421, "wrong Host");
+    const url = new URL(req.url);
+    const prefix = `/t/`;
+    if (!url.pathname.startsWith(prefix)) return text(403, "forbidden: this URL needs the token");
+    const rest = url.pathname.slice(prefix.length);
+    const slash = rest.indexOf("/");
+    const given = slash === -1 ? rest : rest.slice(0, slash);
+    if (!sameToken(given, token)) return text(403, "forbidden: wrong token");
+    if (req.method !== "GET") return text(405, "only GET");
+    const route = slash === -1 ? "" : rest.slice(slash + 1);
+    switch (route) {
+      case "":
+        return respond(page, 200, "text/html; charset=utf-8");
+      case "app.js":
+        return respond(script, 200, "text/javascript; charset=utf-8");
+      case "favicon.svg":
+        return respond(FAVICON, 200, "image/svg+xml");
+      case "app.css":
+        return respond(css, 200, "text/css; charset=utf-8");
+      case "api/sessions":
+        return json({
+          rev,
+          follow: opts.follow,
+          sessions: indexes.map((ix) => {
+            const { conversations: _c, ...summary } = ix.session();
+            return {
+              ...summary,
+              indexing: !ix.done,
+              bytesIndexed: ix.bytesIndexed,
+              size: ix.size,
+              error: ix.error ?? null,
+            };
+          }),
+        });
+      case "api/session": {
+        const ix = byId.get(url.searchParams.get("s") ?? "");
+        if (!ix) return text(404, "no such session");
+        return json({ rev, session: ix.session() });
+      }
+      case "api/turn": {
+        const ix = byId.get(url.searchParams.get("s") ?? "");
+        const index = Number(url.searchParams.get("i"));
+        const prev = Number(url.searchParams.get("prev") ?? "0");
+        const entry = ix ? await ix.entry(index) : undefined;
+        if (!ix || !entry) return text(404, "no such exchange");
+        const previous = prev > 0 ? await ix.entry(prev) : undefined;
+        return json(
+          turnDetail(index, entry, previous, ix.rendererOf(entry), (h) => ix.redactHeaders(h)),
+        );
+      }
+      case "api/search": {
+        const q = (url.searchParams.get("q") ?? "").toLowerCase().slice(0, 200);
+        const hits = [];
+        for (const ix of indexes) {
+          for (const i of await ix.search(q, 200)) hits.push({ session: ix.id, index: i });
+        }
+        return json({ q, hits });
+      }
+      case "api/events": {
+        let close: () => void = () => {};
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            const enc = new TextEncoder();
+            const send = () => {
+              try {
+                controller.enqueue(enc.encode(`event: update\ndata: ${rev}\n\n`));
+              } catch {
+                listeners.delete(send);
+              }
+            };
+            listeners.add(send);
+            streams.add(controller);
+            close = () => {
+              listeners.delete(send);
+              streams.delete(controller);
+            };
+            controller.enqueue(enc.encode(`retry: 1000\n\n`));
+            send();
+          },
+          cancel() {
+            close();
+          },
+        });
+        return respond(body, 200, "text/event-stream");
+      }
+      default:
+        return text(404, "not found");
+    }
+  };
+
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: opts.port ?? 0,
+      onListen: () => {},
+      handler,
+    });
+  } catch (err) {
+    for (const ix of indexes) ix.close();
+    throw new ProbeError(
+      `cannot listen on 127.0.0.1:${opts.port ?? 0}: ${(err as Error).message}` +
+        (opts.port ? "; pick another --port or leave it out for a free one" : ""),
+    );
+  }
+  const port = (server.addr as Deno.NetAddr).port;
+  host = `127.0.0.1:${port}`;
+  const close = async () => {
+    for (const ix of indexes) ix.close();
+    if (pendingNotify !== undefined) clearTimeout(pendingNotify);
+    // Open event streams would hold the shutdown forever.
+    for (const c of streams) {
+      try {
+        c.close();
+      } catch {
+        // already closed by the page
+      }
+    }
+    await server.shutdown();
+    await Promise.allSettled(runs);
+  };
+  return {
+    url: `http://${host}/t/${token}/`,
+    port,
+    token,
+    indexes,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

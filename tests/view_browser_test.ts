@@ -1,0 +1,203 @@
+/**
+ * `probe view` in real Chromium (playwright-core + Debian's chromium): the sample's prompt and
+ * answer on screen, the four-API capture's conversations, keyboard navigation, a hostile
+ * capture that runs nothing, and the server's token, Host and header rules.
+ */
+import assert from "node:assert/strict";
+import { startViewer, VIEW_CSP } from "../lib/view/server.ts";
+import { builtinPriceTable } from "../lib/prices.ts";
+import { builtinRenderers } from "../renderers/mod.ts";
+import { builtinTargets } from "../targets/mod.ts";
+import { launchChromium, type RunningBrowser } from "./tools/browser.ts";
+
+const data = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
+const target = builtinTargets.find((t) => t.name === "codex")!;
+
+function viewer(paths: string[]) {
+  return startViewer({
+    paths: paths.map(data),
+    target,
+    renderers: builtinRenderers,
+    prices: builtinPriceTable(),
+    follow: false,
+  });
+}
+
+/** A raw HTTP/1.1 GET with the Host header given (fetch would not let a test forge it). */
+async function rawGet(port: number, path: string, host: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(65536);
+    while (true) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+    }
+    return new TextDecoder().decode(
+      chunks.reduce((a, b) => new Uint8Array([...a, ...b]), new Uint8Array()),
+    );
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed by the server
+    }
+  }
+}
+
+Deno.test("probe view server refuses requests without the token or with another Host", async (t) => {
+  await using server = viewer(["sample_traffic.jsonl"]);
+  const base = `http://127.0.0.1:${server.port}`;
+  await t.step("the page with the token is served with a strict policy and no CORS", async () => {
+    const res = await fetch(server.url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-security-policy"), VIEW_CSP);
+    assert.match(VIEW_CSP, /default-src 'none'/);
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+    assert.match(await res.text(), /<div id="app">/);
+  });
+  await t.step("no token, a wrong token, and the API without a token are 403", async () => {
+    for (
+      const path of ["/", "/t/", "/t/wrong/", "/api/sessions", `/t/${"0".repeat(36)}/api/sessions`]
+    ) {
+      const res = await fetch(base + path);
+      assert.equal(res.status, 403, path);
+      await res.body?.cancel();
+    }
+  });
+  await t.step("the right token under another Host name is refused (DNS rebinding)", async () => {
+    const path = `/t/${server.token}/api/sessions`;
+    const good = await rawGet(server.port, path, `127.0.0.1:${server.port}`);
+    assert.match(good, /^HTTP\/1\.1 200/);
+    for (const host of [`evil.example:${server.port}`, `localhost:${server.port}`, "127.0.0.1"]) {
+      const bad = await rawGet(server.port, path, host);
+      assert.match(bad, /^HTTP\/1\.1 421/, host);
+      assert.doesNotMatch(bad, /sessions/);
+    }
+  });
+  await t.step("a preflight from another origin gets no CORS permission", async () => {
+    const res = await fetch(`${server.url}api/sessions`, {
+      method: "OPTIONS",
+      headers: { origin: "http://evil.example", "access-control-request-method": "GET" },
+    });
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+    await res.body?.cancel();
+  });
+});
+
+Deno.test("probe view in Chromium", async (t) => {
+  let browser: RunningBrowser | undefined;
+  try {
+    browser = await launchChromium();
+    const { context } = browser;
+
+    await t.step(
+      "the sample opens on its conversation with the prompt and the answer",
+      async () => {
+        await using server = viewer(["sample_traffic.jsonl"]);
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(e.message));
+        page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+        await page.goto(server.url);
+        await page.locator(".msg.user").first().waitFor();
+        const detail = await page.locator(".detail").innerText();
+        assert.match(detail, /Write a Python function that checks whether a number is prime\./);
+        await page.locator(".response").getByText("def is_prime").first().waitFor();
+        assert.equal(await page.locator(".turns .row").count(), 3);
+        // Keyboard: j moves to the next turn, which shows only what is new.
+        await page.keyboard.press("j");
+        await page.locator(".dhead h2", { hasText: "#2" }).waitFor();
+        assert.match(await page.locator(".reqhead h3").innerText(), /new of/i);
+        await page.keyboard.press("f");
+        assert.match(await page.locator(".reqhead h3").innerText(), /all \d+ items/i);
+        // cURL and raw views are redacted.
+        const raw = await page.locator(".actions").innerText({ timeout: 5000 });
+        assert.ok(!raw.includes("sk-proj-SAMPLEkey"), "the API key is redacted");
+        const curl = await page.locator(".actions pre").first().textContent();
+        assert.match(curl ?? "", /^curl -X POST 'https:\/\/api\.openai\.com\/v1\/responses'/);
+        assert.doesNotMatch(curl ?? "", /SAMPLEkey/);
+        assert.deepEqual(errors, []);
+        await page.close();
+      },
+    );
+
+    await t.step("the four-API capture: every conversation shows its turns", async () => {
+      await using server = viewer(["mixed_traffic.jsonl", "sample_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator("table.sessions tbody tr").nth(1).waitFor();
+      assert.equal(await page.locator("table.sessions tbody tr").count(), 2);
+      const convs = page.locator("button.conv");
+      await convs.first().waitFor();
+      const n = await convs.count();
+      assert.ok(n >= 8, `conversations: ${n}`);
+      const apis = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        await convs.nth(i).click();
+        await page.locator(".dhead").waitFor();
+        await page.locator(".response .blocks").waitFor();
+        apis.add((await page.locator(".convhead .muted").innerText()).split(" · ")[0]);
+      }
+      assert.deepEqual(
+        [...apis].sort(),
+        ["anthropic_messages", "gemini", "openai_chat", "openai_responses"],
+      );
+      // A tool call is shown with its result.
+      await convs.first().click();
+      await page.keyboard.press("j");
+      await page.locator(".msg.tool_call details.result").first().waitFor();
+      // Search across sessions finds the sample's prompt.
+      await page.fill("#search", "is_prime");
+      await page.locator("button.hit").first().waitFor();
+      await page.locator("button.hit").first().click();
+      await page.locator(".response").getByText("is_prime").first().waitFor();
+      await page.close();
+    });
+
+    await t.step("a hostile capture executes nothing", async () => {
+      await using server = viewer(["hostile_traffic.jsonl", "hostile_view_traffic.jsonl"]);
+      const page = await context.newPage();
+      const dialogs: string[] = [];
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        d.dismiss();
+      });
+      await page.goto(server.url);
+      await page.locator("table.sessions tbody tr").nth(1).click();
+      await page.locator(".dhead h2", { hasText: "anthropic" }).waitFor();
+      await page.keyboard.press("f");
+      for (const sel of ["details"]) {
+        for (const d of await page.locator(sel).all()) {
+          await d.evaluate((e) => e.setAttribute("open", ""));
+        }
+      }
+      await page.waitForTimeout(300);
+      const text = await page.locator("#app").innerText();
+      assert.ok(
+        text.includes('<img src=x onerror=alert(2)><a href="javascript:alert(3)">'),
+        "as text",
+      );
+      assert.ok(!text.includes("HOSTILEKEY"), "the key is redacted");
+      const dom = await page.evaluate(`({
+        scripts: [...document.scripts].map((s) => s.getAttribute("src")),
+        handlers: [...document.querySelectorAll("*")].flatMap((e) =>
+          [...e.attributes].filter((a) => a.name.startsWith("on")).map((a) => a.name)
+        ),
+        js: document.querySelectorAll("[href^='javascript' i], [src^='javascript' i]").length,
+        imgs: document.querySelectorAll("img, iframe, object, embed, svg").length,
+      })`);
+      assert.deepEqual(dom, { scripts: ["app.js"], handlers: [], js: 0, imgs: 0 });
+      assert.deepEqual(dialogs, []);
+      await page.close();
+    });
+  } finally {
+    await browser?.close();
+  }
+});
