@@ -88,7 +88,7 @@ function isHeaderMap(value: unknown): boolean {
 }
 
 /** Fills the optional parts older recorders leave out, so consumers need fewer checks. */
-function normalize(value: Record<string, unknown>): Entry {
+export function normalize(value: Record<string, unknown>): Entry {
   const entry = value as unknown as Entry;
   entry.request.headers ??= {};
   if (entry.request.body === undefined) entry.request.body = null;

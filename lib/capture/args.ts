@@ -18,6 +18,10 @@ export interface CaptureOptions {
   keepSecrets: boolean;
   /** `--mitmdump PATH` (takes precedence over $PROBE_MITMDUMP). */
   mitmdump?: string;
+  /** `--otlp URL`: send spans to this OTLP endpoint while capturing ("env": the variables). */
+  otlp?: string;
+  /** `--otlp-content`: include prompts and answers in the spans. */
+  otlpContent: boolean;
   /** The all-in-one command after `--`; null = proxies-only mode. */
   command: string[] | null;
   help: boolean;
@@ -41,6 +45,10 @@ options:
   --analyze                write the report next to the capture when it ends
   --keep-secrets           store keys and tokens unredacted (the capture then holds secrets)
   --mitmdump PATH          mitmdump to use (default: $PROBE_MITMDUMP, then mitmdump on PATH)
+  --otlp URL               also send each exchange as OpenTelemetry spans to URL/v1/traces as
+                           it is recorded (a Collector, e.g. http://127.0.0.1:4318; "env" for
+                           OTEL_EXPORTER_OTLP_ENDPOINT); a Collector that is down costs nothing
+  --otlp-content           include prompts and answers (redacted) in those spans
   -h, --help               show this help`;
 
 /** `probe capture`'s own options (before `--`). */
@@ -53,6 +61,8 @@ export const CAPTURE_OPTIONS = {
   "analyze": { type: "boolean" },
   "keep-secrets": { type: "boolean" },
   "mitmdump": { type: "string" },
+  "otlp": { type: "string" },
+  "otlp-content": { type: "boolean" },
   "help": { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
@@ -84,6 +94,7 @@ export function parseCaptureArgs(
       proxies: [],
       analyze: false,
       keepSecrets: false,
+      otlpContent: false,
       command: null,
       help: true,
     };
@@ -144,6 +155,9 @@ export function parseCaptureArgs(
   ) {
     if (v === "") throw new UsageError(`capture: ${flag} needs a non-empty value`);
   }
+  if (values["otlp-content"] && !values.otlp) {
+    throw new UsageError("capture: --otlp-content needs --otlp URL");
+  }
 
   return {
     target,
@@ -154,6 +168,8 @@ export function parseCaptureArgs(
     analyze: values.analyze ?? false,
     keepSecrets: values["keep-secrets"] ?? false,
     mitmdump: values.mitmdump,
+    otlp: values.otlp,
+    otlpContent: values["otlp-content"] ?? false,
     command,
     help: false,
   };

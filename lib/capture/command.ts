@@ -53,6 +53,9 @@ export async function captureCommand(
       "probe: warning: --keep-secrets: keys and tokens are stored unredacted in the capture",
     );
   }
+  // Loaded only with --otlp; a bad endpoint is a usage error before anything starts.
+  const otlp = opts.otlp ? await import("../otlp/command.ts") : undefined;
+  const endpoint = otlp?.otlpEndpoint(opts.otlp!, env);
   const out = await prepareOutput(opts.outputDir, opts.target.name);
 
   // In all-in-one mode standard output belongs to the command: probe talks on stderr.
@@ -80,10 +83,24 @@ export async function captureCommand(
       return signals.received === "SIGINT" ? 130 : 143;
     }
     banner(session, opts, out, say);
-    code = opts.command
-      ? await runCommand(session, signals, opts, opts.command, env, say)
-      : await waitForStop(session, signals, say);
-    await session.stop();
+    if (endpoint) say(`OpenTelemetry: spans to ${endpoint.url} as exchanges are recorded`);
+    const live = otlp && endpoint
+      ? otlp.startLiveExport({
+        file: out.file,
+        endpoint,
+        content: opts.otlpContent,
+        target: opts.target,
+        renderers: ctx.renderers,
+      })
+      : undefined;
+    try {
+      code = opts.command
+        ? await runCommand(session, signals, opts, opts.command, env, say)
+        : await waitForStop(session, signals, say);
+      await session.stop();
+    } finally {
+      if (live && otlp) say(otlp.liveSummary(await live.stop()));
+    }
   }
   await closing(out, opts, ctx, say);
   return code;

@@ -7,6 +7,9 @@ import { UsageError } from "../errors.ts";
 import type { Renderer, Target } from "../types.ts";
 import { type OtlpEndpoint, resolveEndpoint } from "./endpoint.ts";
 import { exportOtlp } from "./export.ts";
+import { LiveExport } from "./live.ts";
+
+export { liveSummary } from "./live.ts";
 
 /** Where the spans go: `--otlp URL`, or with "env" the standard variables. */
 export function otlpEndpoint(flag: string, env = Deno.env.toObject()): OtlpEndpoint {
@@ -50,9 +53,29 @@ export async function otlpExportCommand(opts: {
     rendererFor: rendererChooser(opts.renderers, opts.target ?? NO_TARGET),
     redactHeaders: opts.target?.redactedHeaders ?? [],
     warn: opts.warn,
+    // How long an unreachable endpoint is retried (30 s by default; tests shorten it).
+    patienceMs: Number(Deno.env.get("PROBE_OTLP_PATIENCE_MS")) || undefined,
   });
   opts.print(
     `Sent ${result.spans} spans (${result.entries} exchanges) to ${endpoint.url}` +
       (opts.content ? " with content" : ""),
   );
+}
+
+/** Starts following a capture file being written, sending its exchanges as spans. */
+export function startLiveExport(opts: {
+  file: string;
+  endpoint: OtlpEndpoint;
+  content: boolean;
+  target: Target;
+  renderers: ReadonlyMap<string, Renderer>;
+}): LiveExport {
+  return new LiveExport({
+    file: opts.file,
+    endpoint: opts.endpoint,
+    content: opts.content,
+    agent: opts.target.name,
+    rendererFor: rendererChooser(opts.renderers, opts.target),
+    redactHeaders: opts.target.redactedHeaders,
+  });
 }
