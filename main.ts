@@ -5,15 +5,20 @@
  * agent's own status in all-in-one capture. It hands the built-in targets and renderers to
  * `lib/`, which imports neither.
  */
-import { analyzeFile } from "./lib/analyze.ts";
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
-import { markdownWriter } from "./lib/markdown.ts";
-import type { Target } from "./lib/types.ts";
+import type { Renderer, Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
 import { visibleText } from "./lib/visible.ts";
-import { builtinRenderers } from "./renderers/mod.ts";
 import { builtinTargets } from "./targets/mod.ts";
+
+/**
+ * The renderers, loaded when a command needs them: a capture runs without them (and without
+ * the analysis code) unless it analyzes or exports spans, so its process stays small.
+ */
+async function loadRenderers(): Promise<ReadonlyMap<string, Renderer>> {
+  return (await import("./renderers/mod.ts")).builtinRenderers;
+}
 
 const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn it into a report
 
@@ -132,7 +137,7 @@ async function findTarget(name: string): Promise<Target> {
   if (builtin) return builtin;
   // Loaded only for a target file: its JSONC parser is CommonJS, slow to load on every run.
   const { isTargetFile, loadTargetFile } = await import("./lib/target_file.ts");
-  if (isTargetFile(name)) return await loadTargetFile(name, [...builtinRenderers.keys()]);
+  if (isTargetFile(name)) return await loadTargetFile(name, [...(await loadRenderers()).keys()]);
   throw new UsageError(
     `unknown target "${name}"; known targets: ${
       builtinTargets.map((t) => t.name).join(", ")
@@ -189,6 +194,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
       values.input,
       `analysis_report.${{ markdown: "md", html: "html", json: "json" }[format]}`,
     );
+  const builtinRenderers = await loadRenderers();
   if (values.renderer && !builtinRenderers.has(values.renderer)) {
     throw new UsageError(
       `analyze: unknown renderer "${values.renderer}"; known renderers: ${
@@ -196,6 +202,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
       }`,
     );
   }
+  const { analyzeFile } = await import("./lib/analyze.ts");
   const result = await analyzeFile({
     input: values.input,
     output,
@@ -205,7 +212,9 @@ async function analyzeCommand(args: string[]): Promise<number> {
     full: values.full ?? false,
     json: format === "json",
     // The HTML writer (and node:crypto for its CSP hash) loads only when asked for.
-    writer: format === "html" ? (await import("./lib/html.ts")).htmlWriter : markdownWriter,
+    writer: format === "html"
+      ? (await import("./lib/html.ts")).htmlWriter
+      : (await import("./lib/markdown.ts")).markdownWriter,
     ...(values.renderer ? { renderer: values.renderer } : {}),
     // Loaded only when asked for: its JSONC parser is CommonJS, slow to load on every run.
     ...(values.prices
@@ -274,7 +283,7 @@ async function exportCommand(args: string[]): Promise<number> {
       input: values.input,
       content: values["otlp-content"] ?? false,
       target,
-      renderers: builtinRenderers,
+      renderers: await loadRenderers(),
       print,
       warn,
     });
@@ -355,7 +364,7 @@ async function captureCommandLazy(args: string[]): Promise<number> {
   const { captureCommand } = await import("./lib/capture/command.ts");
   return await captureCommand(args, {
     targets: builtinTargets,
-    renderers: builtinRenderers,
+    renderers: loadRenderers,
     print,
     warn,
   });
@@ -386,7 +395,12 @@ export async function main(args: string[]): Promise<number> {
       return await pricesCommand(rest);
     case "view": {
       const { viewCommand } = await import("./lib/view/command.ts");
-      return await viewCommand(rest, { findTarget, renderers: builtinRenderers, print, warn });
+      return await viewCommand(rest, {
+        findTarget,
+        renderers: await loadRenderers(),
+        print,
+        warn,
+      });
     }
     default:
       throw new UsageError(`unknown command "${command}" (see probe --help)`);

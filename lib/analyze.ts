@@ -6,9 +6,10 @@
 import { ProbeError } from "./errors.ts";
 import { readCaptureEntries } from "./har_read.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
-import { detectFormat, FORMAT_GENERIC } from "./detect.ts";
+import { FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
+import { rendererChooser } from "./renderer_choice.ts";
 import { exchangeDoc, type RenderedExchange, summaryDoc } from "./report.ts";
 import { ReportLog, writeAll } from "./report_log.ts";
 import { ConversationTracker } from "./conversation.ts";
@@ -21,7 +22,7 @@ import { analysisModel, type ExchangeInput, ModelBuilder } from "./model/build.t
 import { modelSections } from "./model/sections.ts";
 import type { AnalysisModel } from "./model/types.ts";
 
-export { responseView };
+export { rendererChooser, responseView };
 
 export interface AnalyzeOptions {
   input: string;
@@ -56,34 +57,6 @@ export interface AnalyzeResult {
   /** The report path, or "-". */
   output: string;
   model: AnalysisModel;
-}
-
-/**
- * Picks the renderer of each entry: an explicit choice wins; otherwise the entry's detected
- * format, when a renderer for it exists; otherwise the target's renderer.
- */
-export function rendererChooser(
-  renderers: ReadonlyMap<string, Renderer>,
-  target: Target,
-  explicit?: string,
-): (entry: Entry) => Renderer {
-  const lookup = (id: string, what: string): Renderer => {
-    const r = renderers.get(id);
-    if (!r) {
-      throw new ProbeError(
-        `${what} names renderer "${id}", which does not exist; known renderers: ${
-          [...renderers.keys()].join(", ")
-        }`,
-      );
-    }
-    return r;
-  };
-  if (explicit) {
-    const fixed = lookup(explicit, "--renderer");
-    return () => fixed;
-  }
-  const fallback = lookup(target.renderer, `target ${target.name}`);
-  return (entry) => renderers.get(detectFormat(entry)) ?? fallback;
 }
 
 /** Problems listed in the summary; the rest are counted (each is shown at its exchange). */

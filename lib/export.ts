@@ -6,8 +6,11 @@
 import { ProbeError } from "./errors.ts";
 import { writeHar } from "./har.ts";
 import { isHarInput, readCaptureEntries } from "./har_read.ts";
-import { headerRedactor, maskFormSecrets, maskSecretFields, redactUrl } from "./redact.ts";
-import type { Entry, Headers } from "./types.ts";
+import { headerRedactor } from "./redact.ts";
+import { redactEntry } from "./redact_entry.ts";
+import type { Entry } from "./types.ts";
+
+export { redactEntry };
 
 /** What `exportHar` reads, writes and redacts. */
 export interface ExportOptions {
@@ -26,35 +29,6 @@ export interface ExportResult {
   entries: number;
   /** The HAR path, or "-". */
   output: string;
-}
-
-/**
- * The entry as the report shows it: secret headers, URL query parameters and credential
- * fields of JSON and form-encoded bodies masked (they are raw in a `--keep-secrets` capture).
- */
-export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers): Entry {
-  return {
-    ...entry,
-    request: {
-      ...entry.request,
-      url: redactUrl(entry.request.url),
-      headers: redactHeaders(entry.request.headers),
-      body: maskBody(entry.request.body, entry.request.body_encoding),
-    },
-    response: entry.response
-      ? {
-        ...entry.response,
-        headers: redactHeaders(entry.response.headers),
-        body: maskBody(entry.response.body, entry.response.body_encoding),
-      }
-      : null,
-  };
-}
-
-function maskBody(body: unknown, encoding: string | undefined): unknown {
-  if (encoding === "base64") return body;
-  if (typeof body === "string") return maskFormSecrets(body);
-  return maskSecretFields(body);
 }
 
 /**

@@ -20,19 +20,7 @@ import { InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
 
-/**
- * Whether a `--target` value names a file rather than a built-in target: it contains a path
- * separator or ends in `.json` / `.jsonc`.
- *
- * @example
- * ```ts
- * isTargetFile("./my-agent.jsonc"); // true
- * isTargetFile("codex"); // false
- * ```
- */
-export function isTargetFile(value: string): boolean {
-  return /[\\/]/.test(value) || /\.jsonc?$/i.test(value);
-}
+export { isTargetFile } from "./target_path.ts";
 
 /**
  * Reads, parses and checks a target file. `knownRenderers` are the renderer ids `renderer`

@@ -219,7 +219,7 @@ Deno.test("captureCommand (in process) runs a command through the proxies", asyn
       [...codexCaptureArgs(mitmdump, { outputDir: dir }), "--", "sh", "-c", "exit 7"],
       {
         targets: builtinTargets,
-        renderers: builtinRenderers,
+        renderers: () => Promise.resolve(builtinRenderers),
         print: (l) => printed.push(l),
         warn: (l) => warned.push(l),
       },
@@ -235,7 +235,7 @@ Deno.test("captureCommand (in process) runs a command through the proxies", asyn
     assert.equal(
       await captureCommand(["--help"], {
         targets: builtinTargets,
-        renderers: builtinRenderers,
+        renderers: () => Promise.resolve(builtinRenderers),
         print: (l) => help.push(l),
         warn: () => {},
       }),

@@ -1,7 +1,7 @@
 /** Parses the argv of `probe capture` into options. Throws UsageError for anything wrong. */
 import { type OptionSpecs, parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { isTargetFile, loadTargetFileSync } from "../target_file.ts";
+import { isTargetFile } from "../target_path.ts";
 import type { ProxySpec, Target } from "../types.ts";
 
 export interface CaptureOptions {
@@ -66,14 +66,21 @@ export const CAPTURE_OPTIONS = {
   "help": { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
+/** Reads a target file (lib/target_file.ts `loadTargetFileSync`, loaded by the caller). */
+export type TargetFileLoader = (path: string, knownRenderers?: readonly string[]) => Target;
+
 /**
  * `knownRenderers`, when given, are the renderer ids a target file may name; without them a
  * target file's renderer is checked by the analysis (`--analyze`, `probe analyze`).
+ * `loadTargetFile` reads a target file; the caller loads it only when `argv` may name one
+ * ({@link mayNameTargetFile}), as its JSONC parser is an npm package a capture does not
+ * otherwise need.
  */
 export function parseCaptureArgs(
   argv: readonly string[],
   targets: readonly Target[],
   knownRenderers?: readonly string[],
+  loadTargetFile?: TargetFileLoader,
 ): CaptureOptions {
   const dash = argv.indexOf("--");
   const own = dash < 0 ? [...argv] : argv.slice(0, dash);
@@ -107,8 +114,11 @@ export function parseCaptureArgs(
       `capture: unexpected argument '${positionals[1]}': put the command to run after '--'`,
     );
   }
+  if (isTargetFile(positionals[0]) && !loadTargetFile) {
+    throw new Error("parseCaptureArgs: a target file needs loadTargetFile");
+  }
   const target = isTargetFile(positionals[0])
-    ? loadTargetFileSync(positionals[0], knownRenderers)
+    ? loadTargetFile!(positionals[0], knownRenderers)
     : targets.find((t) => t.name === positionals[0]);
   if (!target) {
     throw new UsageError(
@@ -267,4 +277,16 @@ export function withoutCredentials(url: string): string {
   u.username = "";
   u.password = "";
   return u.toString();
+}
+
+/** Whether the target argument names a target file (false when the arguments are bad). */
+export function mayNameTargetFile(argv: readonly string[]): boolean {
+  const dash = argv.indexOf("--");
+  try {
+    const target = parseArgs(dash < 0 ? argv : argv.slice(0, dash), CAPTURE_OPTIONS)
+      .positionals[0];
+    return target !== undefined && isTargetFile(target);
+  } catch {
+    return false; // parseCaptureArgs reports it
+  }
 }

@@ -3,13 +3,13 @@
  * Proxies-only mode runs until SIGINT/SIGTERM; all-in-one mode runs the command through the
  * proxies and exits with its status. Either way every recorded exchange is kept.
  */
-import { analyzeFile } from "../analyze.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
 import type { Renderer, Target } from "../types.ts";
 import {
   CAPTURE_USAGE,
   type CaptureOptions,
+  mayNameTargetFile,
   parseCaptureArgs,
   withoutCredentials,
 } from "./args.ts";
@@ -27,7 +27,11 @@ import { StopSignals } from "./signals.ts";
 
 export interface CaptureContext {
   targets: readonly Target[];
-  renderers: ReadonlyMap<string, Renderer>;
+  /**
+   * Loads the renderers: only a capture that analyzes, exports spans or checks a target file
+   * needs them, and a capture's own process stays small without them.
+   */
+  renderers: () => Promise<ReadonlyMap<string, Renderer>>;
   /** Writes one line to standard output. */
   print: (line: string) => void;
   /** Writes one line to standard error. */
@@ -40,7 +44,14 @@ export async function captureCommand(
   argv: readonly string[],
   ctx: CaptureContext,
 ): Promise<number> {
-  const opts = parseCaptureArgs(argv, ctx.targets, [...ctx.renderers.keys()]);
+  // A target file's reader (an npm JSONC parser) and the renderers load only when needed.
+  const targetFile = mayNameTargetFile(argv)
+    ? {
+      load: (await import("../target_file.ts")).loadTargetFileSync,
+      renderers: [...(await ctx.renderers()).keys()],
+    }
+    : undefined;
+  const opts = parseCaptureArgs(argv, ctx.targets, targetFile?.renderers, targetFile?.load);
   if (opts.help) {
     for (const line of CAPTURE_USAGE.split("\n")) ctx.print(line);
     return 0;
@@ -90,7 +101,7 @@ export async function captureCommand(
         endpoint,
         content: opts.otlpContent,
         target: opts.target,
-        renderers: ctx.renderers,
+        renderers: await ctx.renderers(),
       })
       : undefined;
     try {
@@ -213,11 +224,12 @@ async function closing(
   if (opts.analyze && s.entries === 0) {
     say("No report: nothing was recorded.");
   } else if (opts.analyze) {
+    const { analyzeFile } = await import("../analyze.ts");
     const result = await analyzeFile({
       input: out.file,
       output: report,
       target: opts.target,
-      renderers: ctx.renderers,
+      renderers: await ctx.renderers(),
       warn: ctx.warn,
     });
     say(`Report: ${result.output} (${result.entries} exchanges)`);

@@ -2,11 +2,10 @@
  * The OTLP side of the command line: `export --otlp` and the endpoint `--otlp URL` names
  * ("env" for the standard OTEL_EXPORTER_OTLP_* variables).
  */
-import { rendererChooser } from "../analyze.ts";
+import { rendererChooser } from "../renderer_choice.ts";
 import { UsageError } from "../errors.ts";
 import type { Renderer, Target } from "../types.ts";
 import { type OtlpEndpoint, resolveEndpoint } from "./endpoint.ts";
-import { exportOtlp } from "./export.ts";
 import { LiveExport } from "./live.ts";
 
 export { liveSummary } from "./live.ts";
@@ -45,6 +44,7 @@ export async function otlpExportCommand(opts: {
   warn: (line: string) => void;
 }): Promise<void> {
   const endpoint = otlpEndpoint(opts.url);
+  const { exportOtlp } = await import("./export.ts");
   const result = await exportOtlp({
     input: opts.input,
     endpoint,

@@ -4,7 +4,7 @@
  * reader waits for room rather than dropping (a file can wait, an agent cannot).
  */
 import { ProbeError } from "../errors.ts";
-import { redactEntry } from "../export.ts";
+import { redactEntry } from "../redact_entry.ts";
 import { readCaptureEntries } from "../har_read.ts";
 import { headerRedactor } from "../redact.ts";
 import type { Entry, Renderer } from "../types.ts";

@@ -5,7 +5,7 @@
  * bounded queue that drops rather than waits, so a slow or absent Collector never holds up
  * the agent, and the file on disk stays the complete record whatever happens to the export.
  */
-import { redactEntry } from "../export.ts";
+import { redactEntry } from "../redact_entry.ts";
 import { entryProblem, normalize } from "../jsonl.ts";
 import { headerRedactor } from "../redact.ts";
 import type { Entry, Renderer } from "../types.ts";

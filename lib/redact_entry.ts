@@ -1,0 +1,35 @@
+/**
+ * An entry redacted for an output (HAR, OTLP): its own module so that the live OTLP export of a
+ * capture redacts without loading the HAR writer.
+ */
+import { maskFormSecrets, maskSecretFields, redactUrl } from "./redact.ts";
+import type { Entry, Headers } from "./types.ts";
+
+/**
+ * The entry as the report shows it: secret headers, URL query parameters and credential
+ * fields of JSON and form-encoded bodies masked (they are raw in a `--keep-secrets` capture).
+ */
+export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers): Entry {
+  return {
+    ...entry,
+    request: {
+      ...entry.request,
+      url: redactUrl(entry.request.url),
+      headers: redactHeaders(entry.request.headers),
+      body: maskBody(entry.request.body, entry.request.body_encoding),
+    },
+    response: entry.response
+      ? {
+        ...entry.response,
+        headers: redactHeaders(entry.response.headers),
+        body: maskBody(entry.response.body, entry.response.body_encoding),
+      }
+      : null,
+  };
+}
+
+function maskBody(body: unknown, encoding: string | undefined): unknown {
+  if (encoding === "base64") return body;
+  if (typeof body === "string") return maskFormSecrets(body);
+  return maskSecretFields(body);
+}

@@ -1,0 +1,35 @@
+/**
+ * Which renderer handles an entry. Its own module so that writers other than the report (the
+ * live OTLP export of a capture) pick renderers without loading the report code.
+ */
+import { detectFormat } from "./detect.ts";
+import { ProbeError } from "./errors.ts";
+import type { Entry, Renderer, Target } from "./types.ts";
+
+/**
+ * Picks the renderer of each entry: an explicit choice wins; otherwise the entry's detected
+ * format, when a renderer for it exists; otherwise the target's renderer.
+ */
+export function rendererChooser(
+  renderers: ReadonlyMap<string, Renderer>,
+  target: Target,
+  explicit?: string,
+): (entry: Entry) => Renderer {
+  const lookup = (id: string, what: string): Renderer => {
+    const r = renderers.get(id);
+    if (!r) {
+      throw new ProbeError(
+        `${what} names renderer "${id}", which does not exist; known renderers: ${
+          [...renderers.keys()].join(", ")
+        }`,
+      );
+    }
+    return r;
+  };
+  if (explicit) {
+    const fixed = lookup(explicit, "--renderer");
+    return () => fixed;
+  }
+  const fallback = lookup(target.renderer, `target ${target.name}`);
+  return (entry) => renderers.get(detectFormat(entry)) ?? fallback;
+}
