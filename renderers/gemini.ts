@@ -56,6 +56,7 @@ import {
 import { capText, excerpt, firstLine } from "./text.ts";
 import { oddToolRow, schemaParams, toolsSection } from "./tools.ts";
 import { compactJson, inlineValue, objectSummary, prettyJson } from "./values.ts";
+import { camelGeminiRequest } from "./gemini_keys.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
@@ -200,8 +201,8 @@ interface Unwrapped {
 }
 
 function unwrapRequest(body: JsonObject): Unwrapped {
-  if (isRecord(body.request)) return { inner: body.request, wrapper: body };
-  return { inner: body };
+  if (isRecord(body.request)) return { inner: camelGeminiRequest(body.request), wrapper: body };
+  return { inner: camelGeminiRequest(body) };
 }
 
 /** "temperature: 0.7, topP: 0.95, thinkingConfig: {"includeThoughts":true}", without `skip`. */
@@ -680,65 +681,82 @@ function candidateLabel(state: ResponseState, cand: CandidateState): string {
   return state.candidates.size > 1 ? ` (candidate ${cand.index})` : "";
 }
 
-/** Output text or thoughts per candidate: text parts joined as they came (like the SDK's `text`). */
-function textBlocks(state: ResponseState, thought: boolean): Block[] {
-  const blocks: Block[] = [];
-  for (const cand of state.candidates.values()) {
-    const texts = cand.parts
-      .filter((p) => typeof p.text === "string" && (p.thought === true) === thought)
-      .map((p) => p.text as string)
-      .filter((t) => t !== "");
-    if (texts.length === 0) continue;
-    const title = thought ? "Thoughts" : "Output text";
-    blocks.push(
-      heading(`${title}${candidateLabel(state, cand)}`),
-      code(texts.join(""), "text"),
-    );
+type PartKind = "text" | "thought" | "call" | "other";
+
+function partKind(part: JsonObject): PartKind {
+  if (typeof part.text === "string") return part.thought === true ? "thought" : "text";
+  return "functionCall" in part ? "call" : "other";
+}
+
+function functionCallRows(state: ResponseState, cand: CandidateState, part: JsonObject): Block[] {
+  const call = part.functionCall;
+  if (!isRecord(call)) return [fields([["Name", "?"]]), code(prettyJson(call), "json")];
+  const rows: [string, string][] = [["Name", str(call.name) ?? inlineValue(call.name ?? "?")]];
+  if (call.id !== undefined) rows.push(["ID", inlineValue(call.id)]);
+  if (state.candidates.size > 1) rows.push(["Candidate", String(cand.index)]);
+  const rest = remainingKeys(call, new Set(["name", "id", "args"]));
+  if (rest) rows.push(["Other keys", excerpt(compactJson(rest, 100), CELL)]);
+  if (part.thoughtSignature !== undefined) {
+    rows.push(["Thought signature", signatureNote(part.thoughtSignature)]);
   }
+  const blocks: Block[] = [fields(rows)];
+  if (call.args !== undefined) blocks.push(code(prettyJson(call.args), "json"));
   return blocks;
 }
 
-function functionCallBlocks(state: ResponseState): Block[] {
-  const blocks: Block[] = [];
-  for (const cand of state.candidates.values()) {
-    for (const part of cand.parts) {
-      if (!("functionCall" in part)) continue;
-      const call = part.functionCall;
-      if (!isRecord(call)) {
-        blocks.push(fields([["Name", "?"]]), code(prettyJson(call), "json"));
-        continue;
-      }
-      const rows: [string, string][] = [["Name", str(call.name) ?? inlineValue(call.name ?? "?")]];
-      if (call.id !== undefined) rows.push(["ID", inlineValue(call.id)]);
-      if (state.candidates.size > 1) rows.push(["Candidate", String(cand.index)]);
-      const rest = remainingKeys(call, new Set(["name", "id", "args"]));
-      if (rest) rows.push(["Other keys", excerpt(compactJson(rest, 100), CELL)]);
-      if (part.thoughtSignature !== undefined) {
-        rows.push(["Thought signature", signatureNote(part.thoughtSignature)]);
-      }
-      blocks.push(fields(rows));
-      if (call.args !== undefined) blocks.push(code(prettyJson(call.args), "json"));
-    }
-  }
-  return blocks.length > 0 ? [heading("Function calls"), ...blocks] : [];
+/** A list item for a part that is not plain text or a call (inline data, code, unknown). */
+function otherPartItem(state: ResponseState, cand: CandidateState, part: JsonObject): string {
+  const type = partType(part);
+  // The text itself is under "Output text" / "Thoughts": list only the extra keys here.
+  const cell = type === "text" || type === "thought"
+    ? excerpt(compactJson(remainingKeys(part, knownPartKeys(type)), 60), CELL)
+    : partCell(part);
+  return `${type}${candidateLabel(state, cand)}: ${cell}`;
 }
 
-/** Parts that are neither text nor function calls (inline data, code execution, unknown). */
-function otherPartBlocks(state: ResponseState): Block[] {
-  const items: string[] = [];
+/**
+ * Each candidate's parts in the order the model produced them: runs of thoughts, text
+ * (joined as they came, like the SDK's `text`), function calls and other parts, each under
+ * its heading, so a thought, a call and more text read as streamed.
+ */
+function partBlocks(state: ResponseState): Block[] {
+  const blocks: Block[] = [];
   for (const cand of state.candidates.values()) {
-    for (const part of cand.parts) {
-      if ("functionCall" in part) continue;
-      if (isTextPart(part)) continue;
-      const type = partType(part);
-      // The text itself is in "Output text" / "Thoughts": list only the extra keys here.
-      const cell = type === "text" || type === "thought"
-        ? excerpt(compactJson(remainingKeys(part, knownPartKeys(type)), 60), CELL)
-        : partCell(part);
-      items.push(`${type}${candidateLabel(state, cand)}: ${cell}`);
+    const label = candidateLabel(state, cand);
+    const parts = cand.parts;
+    for (let i = 0; i < parts.length;) {
+      const kind = partKind(parts[i]);
+      let j = i + 1;
+      while (j < parts.length && partKind(parts[j]) === kind) j++;
+      const run = parts.slice(i, j);
+      i = j;
+      if (kind === "text" || kind === "thought") {
+        const text = run.map((p) => p.text as string).join("");
+        if (text !== "") {
+          blocks.push(heading(`${kind === "thought" ? "Thoughts" : "Output text"}${label}`));
+          blocks.push(code(text, "text"));
+        }
+        const extras = run.filter((p) => !isTextPart(p));
+        if (extras.length > 0) {
+          blocks.push(heading("Other parts"), {
+            kind: "list",
+            items: extras.map((p) => otherPartItem(state, cand, p)),
+          });
+        }
+      } else if (kind === "call") {
+        blocks.push(
+          heading("Function calls"),
+          ...run.flatMap((p) => functionCallRows(state, cand, p)),
+        );
+      } else {
+        blocks.push(heading("Other parts"), {
+          kind: "list",
+          items: run.map((p) => otherPartItem(state, cand, p)),
+        });
+      }
     }
   }
-  return items.length > 0 ? [heading("Other parts"), { kind: "list", items }] : [];
+  return blocks;
 }
 
 /** Prompt feedback and safety ratings that blocked or flagged something. */
@@ -828,10 +846,7 @@ function stateBlocks(
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
   blocks.push(
     ...errorsBlocks(state.errors, ["code", "status", "message"]),
-    ...textBlocks(state, false),
-    ...textBlocks(state, true),
-    ...functionCallBlocks(state),
-    ...otherPartBlocks(state),
+    ...partBlocks(state),
     ...safetyBlocks(state, problems),
   );
   if (state.candidates.size === 0 && state.errors.length === 0 && !state.promptFeedback) {

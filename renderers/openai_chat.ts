@@ -403,6 +403,32 @@ function toolCallBlocks(call: unknown, partial: boolean, legacy = false): Block[
   return callBlocks(rows, fn.arguments ?? fn.input);
 }
 
+/** Top-level completion keys shown in the summary or by their own section. */
+const COMPLETION_KEYS: ReadonlySet<string> = new Set([
+  "id",
+  "object",
+  "created",
+  "model",
+  "choices",
+  "usage",
+  "service_tier",
+  "system_fingerprint",
+]);
+
+/** Choice keys shown by their own section. */
+const CHOICE_KEYS: ReadonlySet<string> = new Set(["index", "message", "delta", "finish_reason"]);
+
+/** The entries of `rest` that hold something (not null, not an empty array). */
+function shownValues(rest: JsonObject | undefined): JsonObject | undefined {
+  if (!rest) return undefined;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === null || v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    out[k] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** Message keys shown by their own section of a choice. */
 const CHOICE_MESSAGE_KEYS = new Set(["role", "content", "refusal", "tool_calls", "function_call"]);
 
@@ -440,6 +466,10 @@ function choiceBlocks({ choice, partial }: ChoiceEntry, suffix: string): Block[]
   if (Object.keys(other).length > 0) {
     blocks.push(heading(`Other message fields${suffix}`), code(prettyJson(other), "json"));
   }
+  const choiceRest = shownValues(remainingKeys(choice, CHOICE_KEYS));
+  if (choiceRest) {
+    blocks.push(heading(`Other choice fields${suffix}`), code(prettyJson(choiceRest), "json"));
+  }
   if (blocks.length === 0) blocks.push(paragraph(`(empty message${suffix})`));
   return blocks;
 }
@@ -463,6 +493,12 @@ function renderCompletion(
   if (id) rows.push(["Completion ID", id]);
   if (model) rows.push(["Model", model]);
   if (finish) rows.push(["Finish reason", finish]);
+  if (resp?.service_tier !== undefined && resp.service_tier !== null) {
+    rows.push(["Service tier", inlineValue(resp.service_tier)]);
+  }
+  if (resp?.system_fingerprint !== undefined && resp.system_fingerprint !== null) {
+    rows.push(["System fingerprint", inlineValue(resp.system_fingerprint)]);
+  }
   for (const { choice } of choices) {
     const bad = BAD_FINISH[str(choice.finish_reason) ?? ""];
     if (bad && !problems.includes(bad)) problems.push(bad);
@@ -473,6 +509,10 @@ function renderCompletion(
     content.push(...choiceBlocks(c, suffix));
   });
   if (choices.length === 0) content.push(paragraph("(no choices)"));
+  // Fields the API or a provider adds (moderation, prompt_filter_results, citations, provider,
+  // ...) are shown, not dropped.
+  const other = resp ? shownValues(remainingKeys(resp, COMPLETION_KEYS)) : undefined;
+  if (other) content.push(heading("Other fields"), code(prettyJson(other), "json"));
   const out = finalBody({ rows, usage, errors, problems, content, model });
   out.final = { ...resp, choices: choices.map((c) => c.choice) };
   return out;
@@ -502,6 +542,8 @@ interface PendingChoice {
   finish?: unknown;
   /** Delta fields this renderer does not know: strings and arrays joined, others replaced. */
   extra: JsonObject;
+  /** Choice fields besides index, delta and finish_reason (logprobs, content filters, ...). */
+  choiceExtra: JsonObject;
 }
 
 interface StreamState {
@@ -578,7 +620,7 @@ function applyChoice(state: StreamState, raw: unknown, position: number): void {
   if (!isRecord(raw)) return;
   const index = num(raw.index) ?? position;
   let p = state.choices.get(index);
-  if (!p) state.choices.set(index, p = { index, calls: new Map(), extra: {} });
+  if (!p) state.choices.set(index, p = { index, calls: new Map(), extra: {}, choiceExtra: {} });
   const delta = isRecord(raw.delta) ? raw.delta : isRecord(raw.message) ? raw.message : {};
   if (typeof delta.role === "string") p.role = delta.role;
   if (typeof delta.content === "string") p.content = (p.content ?? "") + delta.content;
@@ -589,6 +631,14 @@ function applyChoice(state: StreamState, raw: unknown, position: number): void {
   }
   for (const [k, v] of Object.entries(delta)) if (!DELTA_KEYS.has(k)) joinExtra(p.extra, k, v);
   if (raw.finish_reason !== undefined && raw.finish_reason !== null) p.finish = raw.finish_reason;
+  for (const [k, v] of Object.entries(raw)) {
+    if (CHOICE_KEYS.has(k) || v === null || v === undefined) continue;
+    // logprobs arrive per chunk: their content lists are joined; other fields replaced.
+    const prev = p.choiceExtra[k];
+    if (isRecord(v) && isRecord(prev) && Array.isArray(v.content) && Array.isArray(prev.content)) {
+      p.choiceExtra[k] = { ...prev, ...v, content: [...prev.content, ...v.content] };
+    } else p.choiceExtra[k] = v;
+  }
 }
 
 function applyChunk(state: StreamState, kind: string, d: JsonObject): void {
@@ -598,8 +648,12 @@ function applyChunk(state: StreamState, kind: string, d: JsonObject): void {
     return;
   }
   if (kind !== "chunk" && kind !== "usage chunk") return;
-  for (const key of ["id", "model", "created", "system_fingerprint", "service_tier"]) {
-    if (d[key] !== undefined && d[key] !== null) state.meta[key] = d[key];
+  // Known fields and any a provider adds: the latest non-null value wins, arrays are joined.
+  for (const [key, value] of Object.entries(d)) {
+    if (key === "choices" || key === "usage" || value === null || value === undefined) continue;
+    if (key === "object") continue;
+    if (Array.isArray(value)) state.meta[key] = [...arr(state.meta[key]), ...value];
+    else state.meta[key] = value;
   }
   if (isRecord(d.usage)) state.usage = d.usage;
   arr(d.choices).forEach((c, i) => applyChoice(state, c, i));
@@ -622,7 +676,7 @@ function choiceObject(p: PendingChoice): JsonObject {
   }
   if (p.legacy) message.function_call = { name: p.legacy.name ?? "?", arguments: p.legacy.args };
   Object.assign(message, p.extra);
-  return { index: p.index, message, finish_reason: p.finish ?? null };
+  return { index: p.index, message, finish_reason: p.finish ?? null, ...p.choiceExtra };
 }
 
 function truncationNote(events: ParsedSse[], state: StreamState): string | undefined {

@@ -67,10 +67,11 @@ Deno.test("gemini renders the reference stream exactly", () => {
           ["Usage", "5000 input | 150 output | 5150 total | 4096 cached | 120 reasoning"],
         ],
       },
-      { kind: "heading", text: "Output text" },
-      { kind: "code", text: "I'll read the file.", lang: "text" },
+      // In the order the model produced them: the thought came first.
       { kind: "heading", text: "Thoughts" },
       { kind: "code", text: "Planning the edit", lang: "text" },
+      { kind: "heading", text: "Output text" },
+      { kind: "code", text: "I'll read the file.", lang: "text" },
       { kind: "heading", text: "Function calls" },
       {
         kind: "fields",
