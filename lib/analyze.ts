@@ -119,6 +119,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       start,
       conversations,
       full: opts.full ?? false,
+      prices,
     });
     const { doc } = rendered;
     for (const p of rendered.problems) problem(`#${doc.index} ${doc.method} ${doc.path}: ${p}`);

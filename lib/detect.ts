@@ -31,6 +31,10 @@ export function detectFormat(entry: Entry): string {
     if (/\/chat\/completions$/.test(path)) return FORMAT_CHAT;
     if (/\/messages$/.test(path) && !/count_tokens$/.test(path)) return FORMAT_ANTHROPIC;
     if (/:(?:stream)?[gG]enerateContent$/.test(path)) return FORMAT_GEMINI;
+    // Claude on Vertex AI: the Messages body (with anthropic_version) at rawPredict.
+    if (/\/publishers\/anthropic\/models\/[^/]+:(?:stream)?[rR]awPredict$/.test(path)) {
+      return FORMAT_ANTHROPIC;
+    }
   }
   if (upper !== "POST" || !isObject(body)) return FORMAT_GENERIC;
   if (/count_?[tT]okens$|:countTokens$/.test(path)) return FORMAT_GENERIC;
@@ -40,6 +44,7 @@ export function detectFormat(entry: Entry): string {
   if (isObject(body.request) && Array.isArray(body.request.contents)) return FORMAT_GEMINI;
   if ("input" in body || typeof body.instructions === "string") return FORMAT_RESPONSES;
   if (Array.isArray(body.messages)) {
+    if (typeof body.anthropic_version === "string") return FORMAT_ANTHROPIC;
     if (
       ("max_tokens" in body && "system" in body) || getHeader(headers, "anthropic-version") ||
       hasAnthropicBlocks(body.messages)

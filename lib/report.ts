@@ -10,7 +10,7 @@ import {
   fullRequestBlocks,
 } from "./conversation.ts";
 import { base64Bytes } from "./base64.ts";
-import type { PriceTable } from "./prices.ts";
+import { exchangeCost, type PriceTable } from "./prices.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
 import type { Totals } from "./totals.ts";
 import { statusLabel, urlPath } from "./stats.ts";
@@ -25,6 +25,7 @@ import type {
   RequestParts,
   ResponseView,
   SummaryDoc,
+  Usage,
 } from "./types.ts";
 
 /** How many keys each payload-structure table lists. */
@@ -150,6 +151,21 @@ export interface ExchangeInput {
   conversations: ConversationTracker;
   /** Show every request in full instead of only what is new in its conversation. */
   full: boolean;
+  /** Prices for the exchange's estimated cost (none: no cost line). */
+  prices?: PriceTable;
+}
+
+/** "$0.0123", with the split by model when sub-calls ran on others, and what has no price. */
+export function costText(prices: PriceTable, model: string | undefined, usage: Usage): string {
+  const { cost, byModel, unpriced } = exchangeCost(prices, model, usage);
+  const money = (n: number) => (n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+  if (byModel.size === 0) return `no price (${unpriced.join(", ")} not in the price table)`;
+  let text = money(cost);
+  if (byModel.size > 1) {
+    text += ` (${[...byModel].map(([m, c]) => `${m} ${money(c)}`).join(", ")})`;
+  }
+  if (unpriced.length > 0) text += `; no price for ${unpriced.join(", ")}`;
+  return text;
 }
 
 /** One exchange's document and what its renderer found (usage, problems). */
@@ -233,6 +249,10 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   }
   if (conversation && renderedResponse?.responseId) {
     input.conversations.noteResponse(conversation, renderedResponse.responseId);
+  }
+  if (input.prices && renderedResponse?.usage) {
+    const model = renderedResponse.model ?? renderedRequest.model;
+    fields.push(["Est. cost", costText(input.prices, model, renderedResponse.usage)]);
   }
   const problems = exchangeProblems(entry, renderedRequest, renderedResponse);
   const doc: ExchangeDoc = {

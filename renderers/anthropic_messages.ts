@@ -533,6 +533,11 @@ function toolResultBlocks({ block, partial }: ContentEntry): Block[] {
     if (str(content.stderr)) blocks.push(paragraph("stderr:"), code(str(content.stderr)!, "text"));
     const more = remainingKeys(content, new Set(["type", "stdout", "stderr", "return_code"]));
     if (more) blocks.push(code(prettyJson(more), "json"));
+  } else if (isRecord(content) && typeof content.text === "string") {
+    // e.g. advisor_result: the sub-call's answer.
+    blocks.push(fields([["Result", str(content.type) ?? ""]]), code(content.text, "text"));
+    const more = remainingKeys(content, new Set(["type", "text"]));
+    if (more) blocks.push(code(prettyJson(more), "json"));
   } else if (Array.isArray(content) && content.every(isTextBlock)) {
     blocks.push(code(content.map((b) => b.text).join("\n\n"), "text"));
   } else if (content !== undefined) {
