@@ -69,12 +69,20 @@ const DATA_KEYS: ReadonlySet<string> = new Set([
   "metadata",
 ]);
 
-function camel(value: unknown): unknown {
+/**
+ * How deep the API's own fields go (body → tools → functionDeclarations → ... is about 6
+ * levels); below this everything is copied, so a hostile, deeply nested body cannot exhaust
+ * the stack.
+ */
+const MAX_DEPTH = 12;
+
+function camel(value: unknown, depth = 0): unknown {
+  if (depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) {
     // The same array back when nothing in it changed: most bodies are camelCase already.
     let changed = false;
     const out = value.map((v) => {
-      const c = camel(v);
+      const c = camel(v, depth + 1);
       changed ||= c !== v;
       return c;
     });
@@ -91,7 +99,7 @@ function camel(value: unknown): unknown {
       continue;
     }
     if (key !== k) renamed = true;
-    const inner = DATA_KEYS.has(key) ? v : camel(v);
+    const inner = DATA_KEYS.has(key) ? v : camel(v, depth + 1);
     if (inner !== v) renamed = true;
     out[key] = inner;
   }
