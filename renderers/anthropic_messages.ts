@@ -186,7 +186,8 @@ function blockExcerpt(block: unknown): string {
       return `[document: ${title ? `${title}, ` : ""}${sourceText(block.source)}]${cache}`;
     }
     case "tool_use":
-    case "server_tool_use": {
+    case "server_tool_use":
+    case "mcp_tool_use": {
       const input = compactJson(block.input, 80);
       const id = str(block.id);
       return `${str(block.name) ?? "?"}(${excerpt(input, 160)})${id ? ` [${id}]` : ""}${cache}`;

@@ -56,6 +56,7 @@ import {
 import { capText, excerpt, firstLine } from "./text.ts";
 import { oddToolRow, schemaParams, toolsSection } from "./tools.ts";
 import { compactJson, inlineValue, objectSummary, prettyJson } from "./values.ts";
+import { citationBlocks } from "./citations.ts";
 import { camelGeminiRequest } from "./gemini_keys.ts";
 
 /** Length of a table cell excerpt. */
@@ -719,11 +720,38 @@ function otherPartItem(state: ResponseState, cand: CandidateState, part: JsonObj
  * (joined as they came, like the SDK's `text`), function calls and other parts, each under
  * its heading, so a thought, a call and more text read as streamed.
  */
+/**
+ * Google Search grounding as citations: each grounding support (a segment of the answer) with
+ * the web sources of its chunks; the metadata itself stays under "Other candidate fields".
+ */
+function groundingCitations(meta: unknown): unknown[] {
+  if (!isRecord(meta)) return [];
+  const chunks = arr(meta.groundingChunks);
+  return arr(meta.groundingSupports).filter(isRecord).flatMap((support) => {
+    const segment = isRecord(support.segment) ? support.segment : {};
+    return arr(support.groundingChunkIndices).map((i) => {
+      const chunk = typeof i === "number" ? chunks[i] : undefined;
+      const source = isRecord(chunk)
+        ? (isRecord(chunk.web) ? chunk.web : chunk.retrievedContext)
+        : undefined;
+      const src = isRecord(source) ? source : {};
+      return {
+        type: "grounding_support",
+        cited_text: str(segment.text) ?? "",
+        url: str(src.uri),
+        title: str(src.title),
+      };
+    });
+  });
+}
+
 function partBlocks(state: ResponseState): Block[] {
   const blocks: Block[] = [];
   for (const cand of state.candidates.values()) {
     const label = candidateLabel(state, cand);
     const parts = cand.parts;
+    // Citations follow the candidate's parts (the segments index into its whole text).
+    const after = citationBlocks(groundingCitations(cand.other.groundingMetadata));
     for (let i = 0; i < parts.length;) {
       const kind = partKind(parts[i]);
       let j = i + 1;
@@ -755,6 +783,7 @@ function partBlocks(state: ResponseState): Block[] {
         });
       }
     }
+    blocks.push(...after);
   }
   return blocks;
 }

@@ -28,6 +28,7 @@ import {
   paragraph,
   rawSection,
 } from "./blocks.ts";
+import { citationBlocks } from "./citations.ts";
 import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
 import { finalBody, PARTIAL_NOTE, renderByShape, tokenUsage } from "./response.ts";
@@ -430,7 +431,20 @@ function shownValues(rest: JsonObject | undefined): JsonObject | undefined {
 }
 
 /** Message keys shown by their own section of a choice. */
-const CHOICE_MESSAGE_KEYS = new Set(["role", "content", "refusal", "tool_calls", "function_call"]);
+const CHOICE_MESSAGE_KEYS = new Set([
+  "role",
+  "content",
+  "refusal",
+  "tool_calls",
+  "function_call",
+  "annotations",
+]);
+
+/** Chat's `{type:"url_citation", url_citation:{url, title, start_index, end_index}}`, flat. */
+const flatAnnotation = (a: unknown) =>
+  isRecord(a) && isRecord(a[str(a.type) ?? ""])
+    ? { type: a.type, ...a[str(a.type)!] as JsonObject }
+    : a;
 
 function choiceBlocks({ choice, partial }: ChoiceEntry, suffix: string): Block[] {
   const message = messageOf(choice);
@@ -439,6 +453,10 @@ function choiceBlocks({ choice, partial }: ChoiceEntry, suffix: string): Block[]
   if (text !== "") {
     blocks.push(heading(`Output text${suffix}`), code(text, "text"));
     if (partial) blocks.push(paragraph(PARTIAL_NOTE));
+  }
+  const annotations = arr(message.annotations);
+  if (annotations.length > 0) {
+    blocks.push(...citationBlocks(annotations.map(flatAnnotation), () => text));
   }
   if (typeof message.refusal === "string" && message.refusal !== "") {
     blocks.push(heading(`Refusal${suffix}`), code(message.refusal, "text"));
@@ -459,6 +477,9 @@ function choiceBlocks({ choice, partial }: ChoiceEntry, suffix: string): Block[]
       ...calls.flatMap((c) => toolCallBlocks(c, partial)),
       ...legacy.map((f) => toolCallBlocks({ function: f }, partial, true)).flat(),
     );
+  }
+  if (message.annotations !== undefined && message.annotations !== null) {
+    if (!Array.isArray(message.annotations)) other.annotations = message.annotations;
   }
   if (message.tool_calls !== undefined && message.tool_calls !== null && calls.length === 0) {
     if (!Array.isArray(message.tool_calls)) other.tool_calls = message.tool_calls;
