@@ -385,6 +385,16 @@ const USAGE_COUNTS = [
   "output_tokens",
 ];
 
+/** Usage paths the usage line shows (1h writes split out; 5m writes are the rest). */
+const USAGE_SHOWN: ReadonlySet<string> = new Set([
+  ...USAGE_COUNTS,
+  "cache_creation.ephemeral_1h_input_tokens",
+  "cache_creation.ephemeral_5m_input_tokens",
+  "output_tokens_details.thinking_tokens",
+  "server_tool_use",
+  "iterations",
+]);
+
 /**
  * Normalised usage of an Anthropic `usage` object: `input_tokens` excludes cache reads and
  * writes, so input = input + cache writes + cache reads. Thinking tokens
@@ -632,6 +642,7 @@ function renderMessage(
     content,
     model,
     columns: ["type", "message"],
+    rawUsage: { raw: msg?.usage, shown: USAGE_SHOWN },
   });
   out.final = { ...msg, content: entries.map((e) => e.block) };
   return out;

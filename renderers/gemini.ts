@@ -42,7 +42,7 @@ import {
 } from "./blocks.ts";
 import { type ErrorInfo, errorsBlocks, googleErrorInfo, googleErrorLine } from "./errors.ts";
 import { renderFromParts, unitItems } from "./request_parts.ts";
-import { formatUsage } from "./response.ts";
+import { formatUsage, usageFieldsText } from "./response.ts";
 import { addSetting, otherSettings } from "./settings.ts";
 import {
   cutOffEventBlocks,
@@ -620,6 +620,16 @@ function applyChunk(state: ResponseState, resp: JsonObject, wrapper?: JsonObject
   }
 }
 
+/** The `usageMetadata` counts the usage line shows. */
+const GEMINI_USAGE_SHOWN: ReadonlySet<string> = new Set([
+  "promptTokenCount",
+  "candidatesTokenCount",
+  "thoughtsTokenCount",
+  "toolUsePromptTokenCount",
+  "totalTokenCount",
+  "cachedContentTokenCount",
+]);
+
 /** Normalised usage of a `usageMetadata` object; undefined when it has no counts. */
 export function usageFromMetadata(raw: unknown): Usage | undefined {
   if (!isRecord(raw)) return undefined;
@@ -870,6 +880,8 @@ function stateBlocks(
     ]);
   }
   if (usage) rows.push(["Usage", formatUsage(usage)]);
+  const more = usageFieldsText(state.usageMetadata, GEMINI_USAGE_SHOWN);
+  if (more) rows.push(["Usage fields", more]);
   for (const e of state.errors) problems.push(googleErrorLine(e));
 
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];

@@ -31,7 +31,14 @@ import {
 import { citationBlocks } from "./citations.ts";
 import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
-import { finalBody, PARTIAL_NOTE, renderByShape, tokenUsage } from "./response.ts";
+import {
+  finalBody,
+  PARTIAL_NOTE,
+  renderByShape,
+  tokenUsage,
+  type UsageKeys,
+  usagePaths,
+} from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
   lastEventText,
@@ -364,13 +371,15 @@ interface ChoiceEntry {
  * completion_tokens include reasoning ones). Undefined when there are no counts.
  */
 export function chatUsage(raw: unknown): Usage | undefined {
-  return tokenUsage(raw, {
-    input: "prompt_tokens",
-    output: "completion_tokens",
-    inputDetails: "prompt_tokens_details",
-    outputDetails: "completion_tokens_details",
-  });
+  return tokenUsage(raw, CHAT_USAGE_KEYS);
 }
+
+const CHAT_USAGE_KEYS: UsageKeys = {
+  input: "prompt_tokens",
+  output: "completion_tokens",
+  inputDetails: "prompt_tokens_details",
+  outputDetails: "completion_tokens_details",
+};
 
 /** Finish reasons that mean the answer was cut or withheld. */
 const BAD_FINISH: Record<string, string> = {
@@ -534,7 +543,15 @@ function renderCompletion(
   // ...) are shown, not dropped.
   const other = resp ? shownValues(remainingKeys(resp, COMPLETION_KEYS)) : undefined;
   if (other) content.push(heading("Other fields"), code(prettyJson(other), "json"));
-  const out = finalBody({ rows, usage, errors, problems, content, model });
+  const out = finalBody({
+    rows,
+    usage,
+    errors,
+    problems,
+    content,
+    model,
+    rawUsage: { raw: resp?.usage, shown: usagePaths(CHAT_USAGE_KEYS) },
+  });
   out.final = { ...resp, choices: choices.map((c) => c.choice) };
   return out;
 }

@@ -21,7 +21,14 @@ import { arr, isRecord, type JsonObject, num, remainingKeys, str } from "../lib/
 import { callBlocks, code, fields, heading, paragraph, rawSection, textSection } from "./blocks.ts";
 import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
 import { renderFromParts } from "./request_parts.ts";
-import { finalBody, PARTIAL_NOTE, renderByShape, tokenUsage, type UsageKeys } from "./response.ts";
+import {
+  finalBody,
+  PARTIAL_NOTE,
+  renderByShape,
+  tokenUsage,
+  type UsageKeys,
+  usagePaths,
+} from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
   noteTruncation,
@@ -451,7 +458,15 @@ function renderFinalResponse(
       errors.push(errorInfo("response failed", resp.error));
     }
   } else if (streamErrors.length > 0) rows.push(["Status", "error"]);
-  const out = finalBody({ rows, usage, errors, problems, content: outputBlocks(entries), model });
+  const out = finalBody({
+    rows,
+    usage,
+    errors,
+    problems,
+    content: outputBlocks(entries),
+    model,
+    rawUsage: { raw: resp?.usage, shown: usagePaths(USAGE_KEYS) },
+  });
   if (id) out.responseId = id;
   out.final = { ...resp, output: entries.map((e) => e.item) };
   return out;

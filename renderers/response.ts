@@ -7,6 +7,7 @@
 import { isRecord, type JsonObject, num } from "../lib/json.ts";
 import type { Block, RenderedBody, ResponseView, SseEvent, Usage } from "../lib/types.ts";
 import { fields, nonObjectBody } from "./blocks.ts";
+import { inlineValue } from "./values.ts";
 import { type ErrorColumn, type ErrorInfo, errorLine, errorsBlocks } from "./errors.ts";
 
 /**
@@ -83,6 +84,42 @@ export interface FinalParts {
   model: string | undefined;
   /** Columns of the errors table (default: all but Status). */
   columns?: readonly ErrorColumn[];
+  /** The raw usage object and the paths its usage line shows (see {@link usageFieldsText}). */
+  rawUsage?: { raw: unknown; shown: ReadonlySet<string> };
+}
+
+/** The paths of an OpenAI-style usage object that {@link tokenUsage} reads. */
+export function usagePaths(keys: UsageKeys): ReadonlySet<string> {
+  const paths = [
+    keys.input,
+    keys.output,
+    "total_tokens",
+    `${keys.inputDetails}.cached_tokens`,
+    `${keys.outputDetails}.reasoning_tokens`,
+  ];
+  if (keys.cacheWrite) paths.push(`${keys.inputDetails}.${keys.cacheWrite}`);
+  return new Set(paths);
+}
+
+/**
+ * The usage fields a usage line does not show, as "path: value" (e.g. "service_tier: standard,
+ * input_tokens_details.audio_tokens: 12"): every leaf of `raw` whose path (or a parent's) is not
+ * in `shown`, so no usage field the API sent is dropped. Null, zero and empty values are left
+ * out (they change no count); undefined when nothing is left.
+ */
+export function usageFieldsText(raw: unknown, shown: ReadonlySet<string>): string | undefined {
+  if (!isRecord(raw)) return undefined;
+  const out: string[] = [];
+  const walk = (obj: JsonObject, prefix: string) => {
+    for (const [k, v] of Object.entries(obj)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (shown.has(path) || v === null || v === undefined || v === 0 || v === "") continue;
+      if (isRecord(v)) walk(v, path);
+      else if (!(Array.isArray(v) && v.length === 0)) out.push(`${path}: ${inlineValue(v)}`);
+    }
+  };
+  walk(raw, "");
+  return out.length > 0 ? out.join(", ") : undefined;
 }
 
 /**
@@ -92,6 +129,8 @@ export interface FinalParts {
 export function finalBody(f: FinalParts): RenderedBody {
   const { rows, usage, model } = f;
   if (usage) rows.push(["Usage", formatUsage(usage)]);
+  const more = f.rawUsage && usageFieldsText(f.rawUsage.raw, f.rawUsage.shown);
+  if (more) rows.push(["Usage fields", more]);
   for (const e of f.errors) f.problems.push(errorLine(e));
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
   blocks.push(...errorsBlocks(f.errors, f.columns), ...f.content);

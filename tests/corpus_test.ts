@@ -263,6 +263,8 @@ Deno.test("corpus: Anthropic interleaved thinking and code execution", async () 
     cacheWrite1h: 10000,
     reasoning: 530,
   });
+  // Usage fields the line does not show are listed, not dropped.
+  assert.equal(fieldMap(blocks)["Usage fields"], "service_tier: standard");
   const cost = exchangeCost(builtinPriceTable(), "claude-opus-4-6", usageOf(x)).cost;
   const expected = (3100 * 5 + 40000 * 0.5 + 2000 * 6.25 + 10000 * 10 + 820 * 25) / 1e6;
   assert.equal(cost.toFixed(6), expected.toFixed(6));
@@ -410,6 +412,12 @@ Deno.test("corpus: Vertex AI Gemini stream and Claude rawPredict", async () => {
     cached: 2048,
     reasoning: 60,
   });
+  assert.equal(
+    fieldMap(blocksOf(gemini))["Usage fields"],
+    'trafficType: ON_DEMAND, promptTokensDetails: [{"modality":"TEXT","tokenCount":4200}], ' +
+      'cacheTokensDetails: [{"modality":"TEXT","tokenCount":2048}], ' +
+      'candidatesTokensDetails: [{"modality":"TEXT","tokenCount":40}]',
+  );
   assert.equal(claude.doc.renderer, "anthropic_messages");
   assert.deepEqual(claude.problems, []);
   assert.equal(claude.response?.model, "claude-sonnet-4-5-20250929");

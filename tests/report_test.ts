@@ -195,3 +195,20 @@ Deno.test("hostile capture keeps the report's structure", async (t) => {
     assert.match(text, /key=\[REDACTED\]/);
   });
 });
+
+Deno.test("usageFieldsText lists what the usage line does not show", async () => {
+  const { usageFieldsText } = await import("../renderers/response.ts");
+  const shown = new Set(["input_tokens", "output_tokens", "input_tokens_details.cached_tokens"]);
+  assert.deepEqual(
+    usageFieldsText({
+      input_tokens: 5,
+      output_tokens: 1,
+      input_tokens_details: { cached_tokens: 2, audio_tokens: 3, image_tokens: 0 },
+      service_tier: "priority",
+      note: null,
+      extra: [],
+    }, shown),
+    "input_tokens_details.audio_tokens: 3, service_tier: priority",
+  );
+  assert.deepEqual(usageFieldsText({ input_tokens: 5, output_tokens: 1 }, shown), undefined);
+});
