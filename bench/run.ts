@@ -119,6 +119,8 @@ for (const mb of sizes) {
 if (!values["skip-capture"]) {
   const { captureFigures } = await import("./capture.ts");
   rows.push(...await captureFigures());
+  const { captureMemoryFigures } = await import("./capture_memory.ts");
+  rows.push(...await captureMemoryFigures());
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))

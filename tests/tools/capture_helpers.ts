@@ -36,6 +36,8 @@ export interface ProbeSpawnOptions {
   ownGroup?: boolean;
   /** After this many ms probe gets SIGTERM (which ends what it runs), so a stuck run fails. */
   timeoutMs?: number;
+  /** Options for `deno run` before main.ts (e.g. the probe task's `--v8-flags=…`). */
+  denoArgs?: string[];
 }
 
 /**
@@ -58,7 +60,7 @@ export class ProbeProcess {
   #done: Promise<void>;
 
   constructor(args: string[], opts: ProbeSpawnOptions = {}) {
-    const argv = [Deno.execPath(), "run", "-A", MAIN, ...args];
+    const argv = [Deno.execPath(), "run", "-A", ...(opts.denoArgs ?? []), MAIN, ...args];
     this.child = new Deno.Command(opts.ownGroup ? "setsid" : argv[0], {
       args: opts.ownGroup ? argv : argv.slice(1),
       cwd: opts.cwd,
