@@ -6,7 +6,6 @@
 import { ProbeError } from "./errors.ts";
 import { readCaptureEntries } from "./har_read.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
-import { FORMAT_GENERIC } from "./detect.ts";
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
 import { rendererChooser } from "./renderer_choice.ts";
@@ -123,7 +122,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     });
     const { doc } = rendered;
     for (const p of rendered.problems) problem(`#${doc.index} ${doc.method} ${doc.path}: ${p}`);
-    if (doc.renderer !== FORMAT_GENERIC) {
+    if (renderer.modelTurns !== false) {
       totals.addUsage(
         rendered.response?.model ?? rendered.request.model,
         rendered.response?.usage,

@@ -1,72 +1,83 @@
 /**
- * Which API format an exchange speaks, from its method, path (host and query ignored), request
- * shape and response content: so one capture holding several APIs renders each entry right.
- * Returns a renderer id; the caller falls back to the target's renderer for ids it lacks.
+ * Which renderer an entry belongs to. Each renderer recognises its own API (method, path,
+ * request shape, content type) and says how sure it is; this module only asks the registry it
+ * is handed and takes the surest answer, so a capture holding several APIs renders each entry
+ * with its own renderer. Nothing here knows an API.
+ *
+ * @module
  */
 import { getHeader } from "./headers.ts";
 import { urlPath } from "./stats.ts";
-import type { Entry } from "./types.ts";
+import type { DetectInput, Entry, Renderer } from "./types.ts";
 
-export const FORMAT_RESPONSES = "openai_responses";
-export const FORMAT_CHAT = "openai_chat";
-export const FORMAT_ANTHROPIC = "anthropic_messages";
-export const FORMAT_GEMINI = "gemini";
-/** Not a model turn: model lists, token counts, telemetry, health checks, OAuth. */
-export const FORMAT_GENERIC = "generic";
+/**
+ * How sure a renderer is that an entry speaks its API: the highest answer wins, ties go to the
+ * registry's order. A renderer may add a little to a level to rank itself against another at
+ * the same level (a more specific body shape before a looser one).
+ */
+export const Confidence = {
+  /** Not this renderer's entry. */
+  none: 0,
+  /** Claims any entry: the renderer of last resort. */
+  fallback: 1,
+  /** The request body has this API's shape (a proxy or gateway renamed the path). */
+  shape: 10,
+  /** Method and path are this API's endpoint. */
+  endpoint: 100,
+} as const;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** What renderers look at, computed once per entry. */
+export function detectInput(entry: Entry): DetectInput {
+  const { method, url, headers, body } = entry.request;
+  return {
+    method: String(method).toUpperCase(),
+    path: urlPath(String(url)),
+    body,
+    headers: headers ?? {},
+    websocket: entry.websocket !== undefined ||
+      getHeader(headers ?? {}, "upgrade").toLowerCase() === "websocket",
+    contentType: entry.response ? getHeader(entry.response.headers ?? {}, "content-type") : "",
+    entry,
+  };
 }
 
-/** The format of one entry (see the table in the module docs of the README). */
-export function detectFormat(entry: Entry): string {
-  const { method, url, headers } = entry.request;
-  const body = entry.request.body;
-  const path = urlPath(url);
-  const upper = method.toUpperCase();
-
-  if (upper === "GET" && /\/responses$/.test(path) && isWebSocket(entry)) return FORMAT_RESPONSES;
-  if (upper === "POST") {
-    if (/\/responses(?:\/compact)?$/.test(path)) return FORMAT_RESPONSES;
-    if (/\/chat\/completions$/.test(path)) return FORMAT_CHAT;
-    if (/\/messages$/.test(path) && !/count_tokens$/.test(path)) return FORMAT_ANTHROPIC;
-    if (/:(?:stream)?[gG]enerateContent$/.test(path)) return FORMAT_GEMINI;
-    // Claude on Vertex AI: the Messages body (with anthropic_version) at rawPredict.
-    if (/\/publishers\/anthropic\/models\/[^/]+:(?:stream)?[rR]awPredict$/.test(path)) {
-      return FORMAT_ANTHROPIC;
+/**
+ * The renderer of `renderers` surest that `entry` is its API, or undefined when none claims it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Confidence, detectRenderer } from "./detect.ts";
+ * import type { Renderer } from "./types.ts";
+ *
+ * const toy: Renderer = {
+ *   id: "toy",
+ *   name: "Toy API",
+ *   detect: (req) => req.path === "/toy" ? Confidence.endpoint : Confidence.none,
+ *   renderRequest: () => ({ blocks: [] }),
+ *   renderResponse: () => ({ blocks: [] }),
+ * };
+ * const entry = {
+ *   timestamp: 0,
+ *   request: { method: "POST", url: "http://h/toy", headers: {}, body: {} },
+ *   response: null,
+ * };
+ * assert.equal(detectRenderer([toy], entry)?.id, "toy");
+ * ```
+ */
+export function detectRenderer(
+  renderers: Iterable<Renderer>,
+  entry: Entry,
+): Renderer | undefined {
+  const input = detectInput(entry);
+  let best: Renderer | undefined;
+  let bestScore: number = Confidence.none;
+  for (const r of renderers) {
+    const score = r.detect?.(input) ?? Confidence.none;
+    if (score > bestScore) {
+      best = r;
+      bestScore = score;
     }
   }
-  if (upper !== "POST" || !isObject(body)) return FORMAT_GENERIC;
-  if (/count_?[tT]okens$|:countTokens$/.test(path)) return FORMAT_GENERIC;
-
-  // Unknown path (a proxy or gateway renamed it): decide by body shape.
-  if (Array.isArray(body.contents)) return FORMAT_GEMINI;
-  if (isObject(body.request) && Array.isArray(body.request.contents)) return FORMAT_GEMINI;
-  if ("input" in body || typeof body.instructions === "string") return FORMAT_RESPONSES;
-  if (Array.isArray(body.messages)) {
-    if (typeof body.anthropic_version === "string") return FORMAT_ANTHROPIC;
-    if (
-      ("max_tokens" in body && "system" in body) || getHeader(headers, "anthropic-version") ||
-      hasAnthropicBlocks(body.messages)
-    ) return FORMAT_ANTHROPIC;
-    return FORMAT_CHAT;
-  }
-  return FORMAT_GENERIC;
-}
-
-function isWebSocket(entry: Entry): boolean {
-  return entry.websocket !== undefined ||
-    getHeader(entry.request.headers, "upgrade").toLowerCase() === "websocket";
-}
-
-function hasAnthropicBlocks(messages: unknown[]): boolean {
-  for (const m of messages) {
-    if (!isObject(m) || !Array.isArray(m.content)) continue;
-    for (const block of m.content) {
-      if (isObject(block) && (block.type === "tool_use" || block.type === "tool_result")) {
-        return true;
-      }
-    }
-  }
-  return false;
+  return best;
 }

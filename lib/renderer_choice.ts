@@ -2,13 +2,13 @@
  * Which renderer handles an entry. Its own module so that writers other than the report (the
  * live OTLP export of a capture) pick renderers without loading the report code.
  */
-import { detectFormat } from "./detect.ts";
+import { detectRenderer } from "./detect.ts";
 import { ProbeError } from "./errors.ts";
 import type { Entry, Renderer, Target } from "./types.ts";
 
 /**
- * Picks the renderer of each entry: an explicit choice wins; otherwise the entry's detected
- * format, when a renderer for it exists; otherwise the target's renderer.
+ * Picks the renderer of each entry: an explicit choice wins; otherwise the renderer that
+ * recognises the entry as its API (see detect.ts); otherwise the target's renderer.
  */
 export function rendererChooser(
   renderers: ReadonlyMap<string, Renderer>,
@@ -31,5 +31,6 @@ export function rendererChooser(
     return () => fixed;
   }
   const fallback = lookup(target.renderer, `target ${target.name}`);
-  return (entry) => renderers.get(detectFormat(entry)) ?? fallback;
+  const all = [...renderers.values()];
+  return (entry) => detectRenderer(all, entry) ?? fallback;
 }

@@ -328,12 +328,39 @@ export interface RequestFacts {
   order: readonly ("tools" | "system" | "items")[];
 }
 
+/** What a renderer looks at to recognise its API (see `Renderer.detect`). */
+export interface DetectInput {
+  /** Upper-case. */
+  method: string;
+  /** The URL's path, without host, query or fragment ("/" at least). */
+  path: string;
+  /** The request body as recorded. */
+  body: unknown;
+  headers: Headers;
+  /** The exchange is (or asked to become) a WebSocket. */
+  websocket: boolean;
+  /** The response's content type ("" without a response). */
+  contentType: string;
+  entry: Entry;
+}
+
 /** Tier 2: turns one API format's request and response bodies into blocks. */
 export interface Renderer {
-  /** Stable id, used by targets and `--renderer`, e.g. "openai_responses". */
+  /** Stable id, used by targets and `--renderer`, e.g. "chat_api". */
   id: string;
-  /** Human name, e.g. "OpenAI Responses API". */
+  /** Human name, e.g. "Some Chat API". */
   name: string;
+  /**
+   * How sure this renderer is that an exchange speaks its API: `Confidence` of lib/detect.ts
+   * (0 none, 1 fallback, 10 body shape, 100 endpoint). Without it, the renderer is used only
+   * when chosen by id.
+   */
+  detect?(request: DetectInput): number;
+  /**
+   * False for a renderer of traffic that is not a model turn (lists, counts, telemetry): its
+   * exchanges stay out of the per-model token totals. True when absent.
+   */
+  modelTurns?: boolean;
   renderRequest(body: unknown, entry: Entry): RenderedBody;
   renderResponse(response: ResponseView, entry: Entry): RenderedBody;
   /**

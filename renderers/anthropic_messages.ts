@@ -9,8 +9,11 @@
  * odd input.
  */
 
+import { Confidence } from "../lib/detect.ts";
+import { getHeader } from "../lib/headers.ts";
 import type {
   Block,
+  DetectInput,
   Entry,
   RenderedBody,
   Renderer,
@@ -882,9 +885,44 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
   return renderByShape(view, renderStream, renderJsonBody);
 }
 
+/**
+ * `POST …/messages` (not `…/messages/count_tokens`) or Vertex AI's `…:rawPredict` of an
+ * Anthropic model, or a body with a `messages` array that shows Anthropic's marks:
+ * `anthropic_version`, `max_tokens` with `system`, an `anthropic-version` header, or
+ * `tool_use` / `tool_result` content blocks.
+ */
+function detect(req: DetectInput): number {
+  if (req.method !== "POST") return Confidence.none;
+  if (/\/messages$/.test(req.path)) return Confidence.endpoint;
+  // Claude on Vertex AI: the Messages body (with anthropic_version) at rawPredict.
+  if (/\/publishers\/anthropic\/models\/[^/]+:(?:stream)?[rR]awPredict$/.test(req.path)) {
+    return Confidence.endpoint;
+  }
+  const body = req.body;
+  if (!isRecord(body) || !Array.isArray(body.messages)) return Confidence.none;
+  const marked = typeof body.anthropic_version === "string" ||
+    ("max_tokens" in body && "system" in body) ||
+    getHeader(req.headers, "anthropic-version") !== "" || hasToolBlocks(body.messages);
+  // Ranked before Chat Completions, which claims any `messages` array.
+  return marked ? Confidence.shape + 1 : Confidence.none;
+}
+
+function hasToolBlocks(messages: unknown[]): boolean {
+  for (const m of messages) {
+    if (!isRecord(m) || !Array.isArray(m.content)) continue;
+    for (const block of m.content) {
+      if (isRecord(block) && (block.type === "tool_use" || block.type === "tool_result")) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 /** The Anthropic Messages API renderer (Claude Code and other Messages clients). */
 export const anthropicMessages: Renderer = {
   id: "anthropic_messages",
+  detect,
   name: "Anthropic Messages API",
   renderRequest,
   renderResponse,

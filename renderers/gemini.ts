@@ -11,8 +11,10 @@
  * input.
  */
 
+import { Confidence } from "../lib/detect.ts";
 import type {
   Block,
+  DetectInput,
   Entry,
   RenderedBody,
   Renderer,
@@ -1121,10 +1123,26 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
     : { blocks };
 }
 
+/**
+ * `POST …:generateContent` or `…:streamGenerateContent` (any casing of the first letter), or a
+ * body with a `contents` array, bare or in Code Assist's `request` wrapper.
+ */
+function detect(req: DetectInput): number {
+  if (req.method !== "POST") return Confidence.none;
+  if (/:(?:stream)?[gG]enerateContent$/.test(req.path)) return Confidence.endpoint;
+  const body = req.body;
+  if (!isRecord(body)) return Confidence.none;
+  // `contents` is the most specific shape of all: ranked first.
+  if (Array.isArray(body.contents)) return Confidence.shape + 3;
+  if (isRecord(body.request) && Array.isArray(body.request.contents)) return Confidence.shape + 3;
+  return Confidence.none;
+}
+
 /** The Google Gemini API renderer (Developer API, Vertex AI path shape, Code Assist wrapper). */
 export const gemini: Renderer = {
   id: "gemini",
   name: "Google Gemini API",
+  detect,
   renderRequest,
   renderResponse,
   requestParts,

@@ -10,7 +10,16 @@
  * input.
  */
 
-import type { Block, Entry, RenderedBody, Renderer, ResponseView, SseEvent } from "../lib/types.ts";
+import { Confidence } from "../lib/detect.ts";
+import type {
+  Block,
+  DetectInput,
+  Entry,
+  RenderedBody,
+  Renderer,
+  ResponseView,
+  SseEvent,
+} from "../lib/types.ts";
 import { isRecord, type JsonObject, num, remainingKeys, str, tryParseJson } from "../lib/json.ts";
 import { code, fields, heading, paragraph } from "./blocks.ts";
 import { sseEventsBlocks, sseJson, sseRaw } from "./sse_events.ts";
@@ -290,10 +299,23 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
   return { blocks: [...blocks, ...jsonBlocks(body)] };
 }
 
+/**
+ * Token counts (`…/count_tokens`, `…/countTokens`, `…:countTokens`), whose bodies look like
+ * model requests, as an endpoint; any other exchange as the renderer of last resort.
+ */
+function detect(req: DetectInput): number {
+  if (
+    req.method === "POST" && isRecord(req.body) && /count_?[tT]okens$|:countTokens$/.test(req.path)
+  ) return Confidence.endpoint;
+  return Confidence.fallback;
+}
+
 /** Renderer for exchanges that are not model turns (lists, counts, telemetry, OAuth, ...). */
 export const generic: Renderer = {
   id: "generic",
   name: "Generic (not a model turn)",
+  detect,
+  modelTurns: false,
   renderRequest,
   renderResponse,
 };

@@ -7,8 +7,10 @@
  * Unknown fields and chunk kinds are kept and shown raw; nothing here throws on odd input.
  */
 
+import { Confidence } from "../lib/detect.ts";
 import type {
   Block,
+  DetectInput,
   Entry,
   RenderedBody,
   Renderer,
@@ -799,10 +801,21 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
   return renderByShape(view, renderStream, renderJsonBody);
 }
 
+/** `POST …/chat/completions`, or any body with a `messages` array on another path. */
+function detect(req: DetectInput): number {
+  if (req.method !== "POST") return Confidence.none;
+  if (/\/chat\/completions$/.test(req.path)) return Confidence.endpoint;
+  // The loosest shape: Anthropic's messages, which carry markers of their own, rank first.
+  return isRecord(req.body) && Array.isArray(req.body.messages)
+    ? Confidence.shape
+    : Confidence.none;
+}
+
 /** The OpenAI Chat Completions API renderer (and the servers that copy its shape). */
 export const openaiChat: Renderer = {
   id: "openai_chat",
   name: "OpenAI Chat Completions API",
+  detect,
   renderRequest,
   renderResponse,
   requestParts,

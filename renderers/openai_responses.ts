@@ -8,8 +8,10 @@
  * odd input.
  */
 
+import { Confidence } from "../lib/detect.ts";
 import type {
   Block,
+  DetectInput,
   Entry,
   RenderedBody,
   Renderer,
@@ -795,10 +797,28 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
   return renderByShape(view, renderStream, renderJsonBody);
 }
 
+/**
+ * `POST …/responses` (and `/responses/compact`), `GET …/responses` upgraded to a WebSocket, or
+ * a body with `input` or string `instructions` on another path.
+ */
+function detect(req: DetectInput): number {
+  if (req.method === "GET" && req.websocket && /\/responses$/.test(req.path)) {
+    return Confidence.endpoint;
+  }
+  if (req.method !== "POST") return Confidence.none;
+  if (/\/responses(?:\/compact)?$/.test(req.path)) return Confidence.endpoint;
+  const body = req.body;
+  if (!isRecord(body)) return Confidence.none;
+  // Ranked after Gemini's `contents`, before the `messages` of Anthropic and Chat Completions.
+  if ("input" in body || typeof body.instructions === "string") return Confidence.shape + 2;
+  return Confidence.none;
+}
+
 /** The OpenAI Responses API renderer (Codex and other Responses clients). */
 export const openaiResponses: Renderer = withWebSocket({
   id: "openai_responses",
   name: "OpenAI Responses API",
+  detect,
   renderRequest,
   renderResponse,
   requestParts,

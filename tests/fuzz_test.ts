@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { analyzeFile, responseView } from "../lib/analyze.ts";
-import { detectFormat } from "../lib/detect.ts";
+import { detectRenderer } from "../lib/detect.ts";
 import { InputError } from "../lib/errors.ts";
 import { entryProblem, readEntries } from "../lib/jsonl.ts";
 import { parseSse, SseDecoderStream } from "../lib/sse.ts";
@@ -142,7 +142,8 @@ function deep(n: number): string {
 
 /** Renders one entry through detection, the pipeline's response view and its renderer. */
 function renderEntry(entry: Entry): void {
-  const renderer = builtinRenderers.get(detectFormat(entry)) ?? builtinRenderers.get("generic")!;
+  const renderer = detectRenderer(builtinRenderers.values(), entry) ??
+    builtinRenderers.get("generic")!;
   for (const r of [renderer, ...builtinRenderers.values()]) {
     r.renderRequest(entry.request.body, entry);
     r.requestParts?.(entry.request.body, entry);
