@@ -106,7 +106,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   for await (const { entry, line } of entries) {
     start ??= entry.timestamp;
     const response = responseView(entry);
-    stats.add(entry, response?.events);
+    stats.add(entry, response?.kind === "plain" ? undefined : response?.events);
     const renderer = chooseRenderer(entry);
     const rendered = exchangeDoc({
       index: stats.requests,

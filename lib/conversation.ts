@@ -245,59 +245,114 @@ function sharedPrefix(a: readonly unknown[], b: readonly unknown[]): number {
 }
 
 /**
- * The delta rendering of a request within its conversation, and the conversation updated to
- * this request. `index` is the exchange's number in the report.
+ * What a request changes in its conversation, measured against the conversation's state
+ * without changing it (see {@link requestDelta}): what the delta view shows
+ * ({@link deltaBlocks}) and what the conversation becomes ({@link advanceConversation}).
  */
-export function deltaRequestBlocks(
+export interface RequestDelta {
+  /** The conversation's first request. */
+  first: boolean;
+  /** The system prompt as the conversation stores it (hashed when idle). */
+  system?: string;
+  /** The previous request's system prompt as stored, and the exchange that sent it. */
+  prevSystem?: { text: string; index: number };
+  /** The item identities as the conversation stores them. */
+  itemKeys?: unknown[];
+  /** Items unchanged from the previous request (a prefix), and how many it had. */
+  shared: number;
+  prevItems: number;
+  /** Tool fingerprints as stored, and the previous request's. */
+  tools?: Record<string, unknown>;
+  prevTools?: { fingerprints: Record<string, unknown>; index: number };
+  /** The old texts are only hashes: a changed system prompt cannot be diffed. */
+  hashed: boolean;
+}
+
+/** Measures what `parts` change in `conv`; pure (the conversation is left as it was). */
+export function requestDelta(parts: RequestParts, conv: Conversation): RequestDelta {
+  const delta: RequestDelta = {
+    first: conv.requests === 0,
+    shared: 0,
+    prevItems: conv.itemKeys.length,
+    hashed: conv.hashed,
+  };
+  const form = (text: string) => conv.hashed ? hashText(text) : text;
+  if (parts.system) {
+    delta.system = form(parts.system.text);
+    if (conv.system) delta.prevSystem = conv.system;
+  }
+  if (parts.items) {
+    const keys = conv.hashed ? parts.items.keys.map(hashedKey) : parts.items.keys;
+    const matched = conv.matched?.keys === parts.items.keys ? conv.matched.shared : undefined;
+    delta.itemKeys = keys;
+    delta.shared = parts.continues ? 0 : matched ?? sharedPrefix(conv.itemKeys, keys);
+  }
+  if (parts.tools) {
+    delta.tools = conv.hashed
+      ? Object.fromEntries(
+        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashedKey(v)]),
+      )
+      : parts.tools.fingerprints;
+    if (conv.tools) delta.prevTools = conv.tools;
+  }
+  return delta;
+}
+
+/** How the delta view names an earlier request: "#12" for exchange 12 of the report. */
+export type RequestLabel = (index: number) => string;
+
+const exchangeLabel: RequestLabel = (index) => `#${index}`;
+
+/**
+ * The delta rendering of a request within its conversation: only what changed since the
+ * previous request (the first one whole). Pure: `label` names earlier requests ("#N" by
+ * default; a renderer of turns inside one exchange names them its own way).
+ */
+export function deltaBlocks(
   parts: RequestParts,
-  conv: Conversation,
-  index: number,
+  delta: RequestDelta,
+  label: RequestLabel = exchangeLabel,
 ): Block[] {
-  const first = conv.requests === 0;
   const blocks: Block[] = [];
   if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
 
-  const form = (text: string) => conv.hashed ? hashText(text) : text;
   if (parts.system) {
-    const prev = conv.system;
+    const prev = delta.prevSystem;
     if (!prev) blocks.push(...parts.system.blocks());
-    else if (prev.text === form(parts.system.text)) {
+    else if (prev.text === delta.system) {
       blocks.push({
         kind: "paragraph",
-        text:
-          `${parts.system.title}: unchanged since #${prev.index} (${parts.system.text.length} characters).`,
+        text: `${parts.system.title}: unchanged since ${
+          label(prev.index)
+        } (${parts.system.text.length} characters).`,
       });
-    } else if (conv.hashed) {
+    } else if (delta.hashed) {
       // The old text is gone (only its hash was kept): show the new one whole.
       blocks.push(
-        { kind: "heading", text: `${parts.system.title} (changed since #${prev.index})` },
+        { kind: "heading", text: `${parts.system.title} (changed since ${label(prev.index)})` },
         ...parts.system.blocks().filter((b) => b.kind !== "heading"),
       );
     } else {
       blocks.push(
-        { kind: "heading", text: `${parts.system.title} (changed since #${prev.index})` },
+        { kind: "heading", text: `${parts.system.title} (changed since ${label(prev.index)})` },
         { kind: "code", text: lineDiff(prev.text, parts.system.text), lang: "diff" },
       );
     }
-    conv.system = { text: form(parts.system.text), index };
   }
 
   if (parts.items) {
     const { row, full, header, title } = parts.items;
-    const keys = conv.hashed ? parts.items.keys.map(hashedKey) : parts.items.keys;
-    const count = keys.length;
-    const matched = conv.matched?.keys === parts.items.keys ? conv.matched.shared : undefined;
-    conv.matched = undefined;
-    const shared = parts.continues ? 0 : matched ?? sharedPrefix(conv.itemKeys, keys);
+    const count = parts.items.keys.length;
+    const { shared, prevItems } = delta;
     let note: string;
     if (parts.continues) {
       note = `continues ${parts.continues}; all ${count} items are new`;
-    } else if (first) note = `${count} items`;
-    else if (shared === conv.itemKeys.length) {
+    } else if (delta.first) note = `${count} items`;
+    else if (shared === prevItems) {
       note = `${count - shared} new, ${shared} earlier items unchanged`;
     } else {
       note = `history changed: ${shared} earlier items unchanged, ${
-        conv.itemKeys.length - shared
+        prevItems - shared
       } earlier items no longer sent (compacted or edited), ${count - shared} shown`;
     }
     blocks.push({ kind: "heading", text: `${title}: ${note}` });
@@ -313,16 +368,11 @@ export function deltaRequestBlocks(
         );
       }
     }
-    conv.itemKeys = keys;
   }
 
-  if (parts.tools) {
-    const prev = conv.tools;
-    const now = conv.hashed
-      ? Object.fromEntries(
-        Object.entries(parts.tools.fingerprints).map(([k, v]) => [k, hashedKey(v)]),
-      )
-      : parts.tools.fingerprints;
+  if (parts.tools && delta.tools) {
+    const prev = delta.prevTools;
+    const now = delta.tools;
     const count = Object.keys(now).length;
     if (!prev) blocks.push(...parts.tools.blocks());
     else {
@@ -334,7 +384,7 @@ export function deltaRequestBlocks(
       if (added.length + removed.length + changed.length === 0) {
         blocks.push({
           kind: "paragraph",
-          text: `${parts.tools.title}: ${count} unchanged since #${prev.index}.`,
+          text: `${parts.tools.title}: ${count} unchanged since ${label(prev.index)}.`,
         });
       } else {
         const what = [
@@ -344,19 +394,31 @@ export function deltaRequestBlocks(
         ].filter(Boolean).join("; ");
         blocks.push({
           kind: "paragraph",
-          text: `${parts.tools.title} changed since #${prev.index}: ${what}.`,
+          text: `${parts.tools.title} changed since ${label(prev.index)}: ${what}.`,
         });
         blocks.push(...parts.tools.blocks());
       }
     }
-    conv.tools = { fingerprints: now, index };
   }
 
   blocks.push(...parts.extra);
+  return blocks;
+}
+
+/** The state step: `conv` becomes the conversation as of this request (exchange `index`). */
+export function advanceConversation(
+  conv: Conversation,
+  parts: RequestParts,
+  delta: RequestDelta,
+  index: number,
+): void {
+  conv.matched = undefined;
+  if (delta.system !== undefined) conv.system = { text: delta.system, index };
+  if (delta.itemKeys) conv.itemKeys = delta.itemKeys;
+  if (delta.tools) conv.tools = { fingerprints: delta.tools, index };
   conv.requests++;
   conv.lastIndex = index;
   conv.model ??= parts.model;
-  return blocks;
 }
 
 /** Longest inputs (in lines) diffed line by line; beyond that the new text is shown whole. */

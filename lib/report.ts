@@ -4,10 +4,12 @@
  * Writers (Markdown, HTML) turn them into text.
  */
 import {
+  advanceConversation,
   type Conversation,
   type ConversationTracker,
-  deltaRequestBlocks,
+  deltaBlocks,
   fullRequestBlocks,
+  requestDelta,
 } from "./conversation.ts";
 import { base64Bytes } from "./base64.ts";
 import { exchangeCost, type PriceTable } from "./prices.ts";
@@ -215,12 +217,13 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   if (binaryRequest) {
     renderedRequest = { blocks: [binaryNote(request.body)] };
   } else if (parts && conversation) {
-    // The delta is computed in both views: it also moves the conversation on to this request.
-    const delta = deltaRequestBlocks(parts, conversation, index);
+    // The conversation moves on in both views; only the delta view renders the delta.
+    const delta = requestDelta(parts, conversation);
     renderedRequest = {
-      blocks: input.full ? fullRequestBlocks(parts) : delta,
+      blocks: input.full ? fullRequestBlocks(parts) : deltaBlocks(parts, delta),
       ...(parts.model ? { model: parts.model } : {}),
     };
+    advanceConversation(conversation, parts, delta, index);
   } else {
     renderedRequest = safeRender(() => renderer.renderRequest(request.body, entry), request.body);
   }

@@ -1,6 +1,6 @@
 /**
  * The response as renderers get it, built once per entry: SSE bodies parsed, WebSocket
- * messages split into turns. Its own module so that writers other than the report (OTLP)
+ * messages classified into frames. Its own module so that writers other than the report (OTLP)
  * use it without loading the report code.
  */
 import { getHeader } from "./headers.ts";
@@ -13,13 +13,16 @@ export function responseView(entry: Entry): ResponseView | undefined {
   const res = entry.response;
   if (!res) return undefined;
   const contentType = getHeader(res.headers, "content-type");
-  const view: ResponseView = { status: res.status_code, contentType, body: res.body };
-  // A WebSocket exchange: its messages split into turns, server frames as events (websocket.ts).
-  if (entry.websocket) return websocketView(view, entry) ?? view;
+  const base = { status: res.status_code, contentType, body: res.body };
+  // A WebSocket exchange: its messages classified, server JSON frames as events (websocket.ts).
+  if (entry.websocket) {
+    const ws = websocketView(base, entry);
+    if (ws) return ws;
+  }
   if (typeof res.body === "string" && res.body_encoding !== "base64") {
     const isSse = contentType.includes("text/event-stream") ||
       (!contentType.includes("json") && looksLikeSse(res.body));
-    if (isSse) view.events = parseSse(res.body);
+    if (isSse) return { kind: "sse", ...base, events: parseSse(res.body) };
   }
-  return view;
+  return { kind: "plain", ...base };
 }

@@ -181,15 +181,51 @@ export interface SubCallUsage {
   usage: Usage;
 }
 
-/** The response as the pipeline hands it to a renderer: parsed once, shared by all consumers. */
-export interface ResponseView {
+/** One recorded WebSocket message, classified (lib/websocket.ts). */
+export interface WsFrame {
+  from: "client" | "server";
+  /** Seconds since the epoch (NaN when the capture has no usable time). */
+  t: number;
+  /** The frame's JSON `type` (JSON object frames only). */
+  type?: string;
+  /** The parsed frame, when the text is a JSON object. */
+  json?: Record<string, unknown>;
+  /** The text of a text frame (JSON or not). */
+  text?: string;
+  /** Size of a binary frame in bytes (base64 in the capture). */
+  binaryBytes?: number;
+}
+
+interface ResponseBase {
   status: number;
   contentType: string;
   /** The recorded body (parsed JSON, text, or null). */
   body: unknown;
-  /** Set when the body is an SSE stream; the last event may be `complete: false`. */
-  events?: SseEvent[];
 }
+
+/** A response whose body is not a stream: JSON, text, binary or empty. */
+export interface PlainResponseView extends ResponseBase {
+  kind: "plain";
+}
+
+/** A server-sent events stream, parsed once; the last event may be `complete: false`. */
+export interface SseResponseView extends ResponseBase {
+  kind: "sse";
+  events: SseEvent[];
+}
+
+/**
+ * A WebSocket exchange: every recorded message classified, and the server's JSON object
+ * frames as SSE-shaped events (so statistics and stream renderers read them like a stream).
+ */
+export interface WebSocketResponseView extends ResponseBase {
+  kind: "websocket";
+  frames: WsFrame[];
+  events: SseEvent[];
+}
+
+/** The response as the pipeline hands it to a renderer: parsed once, shared by all consumers. */
+export type ResponseView = PlainResponseView | SseResponseView | WebSocketResponseView;
 
 export interface RenderedBody {
   blocks: Block[];

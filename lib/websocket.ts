@@ -1,112 +1,53 @@
 /**
- * WebSocket exchanges (the OpenAI Responses API over WebSocket, llm-stream-formats.md §2): the
- * recorded messages of an entry split into turns. A turn starts with a client frame
- * `{"type":"response.create", …}` and holds every frame up to the next one; the server's JSON
- * frames become SSE-shaped events (`{type, data, lastEventId: "", complete: true}`, JSON
- * memoised), so renderers read them exactly like an SSE stream of the same API.
+ * WebSocket exchanges: the recorded messages of an entry classified into frames (JSON object,
+ * other text, binary), and the server's JSON object frames as SSE-shaped events
+ * (`{type, data, lastEventId: "", complete: true}`, JSON memoised), so the statistics count
+ * their keys and a renderer reads them like a stream. What the frames mean (turns, requests)
+ * is the business of the renderer of the API that speaks over the socket.
  *
  * Everything here is pure and never throws on odd input (a capture is untrusted text).
  *
  * @module
  */
 
-import type { Entry, ResponseView, SseEvent, WebSocketMessage } from "./types.ts";
-
-/** The client frame type that starts a turn. */
-export const TURN_START = "response.create";
-
-/** Server frame types that end a turn: after one of them the response is settled. */
-export const TURN_END: ReadonlySet<string> = new Set([
-  "response.completed",
-  "response.incomplete",
-  "response.failed",
-  "error",
-]);
-
-/** One recorded message, classified. */
-export interface WsFrame {
-  from: "client" | "server";
-  /** Seconds since the epoch (NaN when the capture has no usable time). */
-  t: number;
-  /** The frame's JSON `type` (JSON object frames only). */
-  type?: string;
-  /** The parsed frame, when the text is a JSON object. */
-  json?: Record<string, unknown>;
-  /** The text of a text frame (JSON or not). */
-  text?: string;
-  /** Size of a binary frame in bytes (base64 in the capture). */
-  binaryBytes?: number;
-}
-
-/** How a turn that never got a {@link TURN_END} frame ended. */
-export type TurnCut =
-  /** The socket closed first. */
-  | "closed"
-  /** The capture stopped while the socket was open. */
-  | "capture stopped"
-  /** The client sent the next `response.create` first. */
-  | "superseded";
-
-/** One turn: a `response.create` and what followed it. */
-export interface WsTurn {
-  /** 1-based; 0 holds the frames before the first `response.create` (when there are any). */
-  number: number;
-  /** The client's `response.create` frame (absent for turn 0). */
-  request?: WsFrame;
-  /** `generate: false`: a prewarm that produces no output. */
-  prewarm: boolean;
-  /** Every frame after the `response.create`, in order. */
-  frames: WsFrame[];
-  /** The server's JSON object frames, SSE-shaped, in order. */
-  events: SseEvent[];
-  /** Every other frame of the turn (acks, `response.append`, non-JSON text, binary), in order. */
-  others: WsFrame[];
-  /** A {@link TURN_END} frame arrived. */
-  finished: boolean;
-  /** Set when the turn never finished. */
-  cut?: TurnCut;
-  /**
-   * Time of the first and last frame after the `response.create` (the reply), in seconds
-   * since the epoch; NaN when there is none.
-   */
-  start: number;
-  end: number;
-}
-
-/** Everything a report needs of one WebSocket exchange. */
-export interface WsSession {
-  turns: WsTurn[];
-  /** Every server JSON object frame as an event, in order (the objects the turns hold). */
-  events: SseEvent[];
-  clientMessages: number;
-  serverMessages: number;
-  /** Time of the first and last message (NaN when there are none). */
-  first: number;
-  last: number;
-}
-
-/** A response view that also carries the exchange's WebSocket turns. */
-export interface WebSocketResponseView extends ResponseView {
-  websocket: WsSession;
-}
+import { base64Bytes } from "./base64.ts";
+import { isRecord } from "./json.ts";
+import type {
+  Entry,
+  ResponseView,
+  SseEvent,
+  WebSocketMessage,
+  WebSocketResponseView,
+  WsFrame,
+} from "./types.ts";
 
 /** The entry's messages, when it is a WebSocket exchange with a message list. */
 export function websocketMessages(entry: Entry): readonly WebSocketMessage[] | undefined {
   return Array.isArray(entry.websocket) ? entry.websocket : undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Classifies one recorded message; odd shapes become an empty text frame. */
+/**
+ * Classifies one recorded message; odd shapes become an empty text frame.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { classifyFrame } from "./websocket.ts";
+ *
+ * const frame = classifyFrame({ from: "server", t: 2, text: '{"type":"hello","n":1}' });
+ * assert.equal(frame.type, "hello");
+ * assert.deepEqual(frame.json, { type: "hello", n: 1 });
+ * assert.equal(classifyFrame({ from: "client", t: 3, base64: "AAEC" }).binaryBytes, 3);
+ * ```
+ */
 export function classifyFrame(message: unknown): WsFrame {
-  const m = isObject(message) ? message : {};
+  const m = isRecord(message) ? message : {};
   const frame: WsFrame = {
     from: m.from === "client" ? "client" : "server",
     t: typeof m.t === "number" && Number.isFinite(m.t) ? m.t : NaN,
   };
   if (typeof m.text !== "string") {
-    if (typeof m.base64 === "string") frame.binaryBytes = base64Size(m.base64);
+    if (typeof m.base64 === "string") frame.binaryBytes = base64Bytes(m.base64);
     else frame.text = "";
     return frame;
   }
@@ -115,7 +56,7 @@ export function classifyFrame(message: unknown): WsFrame {
   if (c === 0x7b /* { */) {
     try {
       const value = JSON.parse(m.text);
-      if (isObject(value)) {
+      if (isRecord(value)) {
         frame.json = value;
         if (typeof value.type === "string") frame.type = value.type;
       }
@@ -126,13 +67,8 @@ export function classifyFrame(message: unknown): WsFrame {
   return frame;
 }
 
-function base64Size(b64: string): number {
-  const clean = b64.replace(/[^A-Za-z0-9+/]/g, "");
-  return Math.floor(clean.length * 3 / 4);
-}
-
 /** An SSE-shaped event of a server JSON frame (its JSON memoised, see `eventJson`). */
-function frameEvent(frame: WsFrame): SseEvent {
+export function frameEvent(frame: WsFrame): SseEvent {
   return {
     type: frame.type ?? "message",
     data: frame.text ?? "",
@@ -142,103 +78,21 @@ function frameEvent(frame: WsFrame): SseEvent {
   };
 }
 
-function newTurn(number: number, request: WsFrame | undefined): WsTurn {
-  return {
-    number,
-    ...(request ? { request } : {}),
-    prewarm: request?.json?.generate === false,
-    frames: [],
-    events: [],
-    others: [],
-    finished: false,
-    start: NaN,
-    end: NaN,
-  };
-}
-
 /**
- * Splits an entry's WebSocket messages into turns. `stopped` says the capture ended while the
- * socket was open (the entry is `incomplete`): a last turn cut off is then marked
- * "capture stopped" instead of "closed".
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { websocketSession } from "./websocket.ts";
- *
- * const s = websocketSession([
- *   { from: "client", t: 1, text: '{"type":"response.create","model":"m","input":"hi"}' },
- *   { from: "server", t: 2, text: '{"type":"response.created","response":{"id":"r1"}}' },
- *   { from: "server", t: 3, text: '{"type":"response.completed","response":{"id":"r1"}}' },
- * ]);
- * assert.equal(s.turns.length, 1);
- * assert.equal(s.turns[0].events.length, 2);
- * assert.equal(s.turns[0].finished, true);
- * ```
- */
-export function websocketSession(messages: readonly unknown[], stopped = false): WsSession {
-  const turns: WsTurn[] = [];
-  const events: SseEvent[] = [];
-  let clientMessages = 0;
-  let serverMessages = 0;
-  let current: WsTurn | undefined;
-  let started = 0;
-  let first = NaN;
-  let last = NaN;
-  for (const message of messages) {
-    const frame = classifyFrame(message);
-    if (Number.isFinite(frame.t)) {
-      if (!(frame.t >= first)) first = frame.t;
-      if (!(frame.t <= last)) last = frame.t;
-    }
-    if (frame.from === "client") {
-      clientMessages++;
-      if (frame.type === TURN_START) {
-        if (current && !current.finished && current.number > 0) current.cut = "superseded";
-        current = newTurn(++started, frame);
-        turns.push(current);
-        continue;
-      }
-    } else serverMessages++;
-    if (!current) {
-      current = newTurn(0, undefined);
-      turns.push(current);
-    }
-    if (Number.isFinite(frame.t)) {
-      if (!(current.start <= frame.t)) current.start = frame.t;
-      if (!(current.end >= frame.t)) current.end = frame.t;
-    }
-    current.frames.push(frame);
-    if (frame.from === "server" && frame.json) {
-      const event = frameEvent(frame);
-      current.events.push(event);
-      events.push(event);
-      if (frame.type !== undefined && TURN_END.has(frame.type)) current.finished = true;
-    } else current.others.push(frame);
-  }
-  const tail = turns[turns.length - 1];
-  if (tail && tail.number > 0 && !tail.finished) tail.cut = stopped ? "capture stopped" : "closed";
-  return { turns, events, clientMessages, serverMessages, first, last };
-}
-
-/**
- * The response view of a WebSocket exchange: `events` are all the server's JSON frames (so the
- * statistics count their keys like an SSE stream's) and `websocket` holds the turns. Undefined
- * when the entry has no message list.
+ * The response view of a WebSocket exchange: its frames, and as `events` all the server's JSON
+ * object frames. Undefined when the entry has no message list.
  */
 export function websocketView(
-  view: ResponseView,
+  response: Pick<ResponseView, "status" | "contentType" | "body">,
   entry: Entry,
 ): WebSocketResponseView | undefined {
   const messages = websocketMessages(entry);
   if (!messages) return undefined;
-  const session = websocketSession(messages, entry.incomplete === true);
-  return { ...view, events: session.events, websocket: session };
-}
-
-/** The turns of a WebSocket exchange: from the view when it has them, else from the entry. */
-export function sessionOf(view: ResponseView, entry: Entry): WsSession | undefined {
-  const carried = (view as Partial<WebSocketResponseView>).websocket;
-  if (carried && Array.isArray(carried.turns)) return carried;
-  return websocketView(view, entry)?.websocket;
+  const frames = messages.map(classifyFrame);
+  const events: SseEvent[] = [];
+  for (const frame of frames) {
+    if (frame.from === "server" && frame.json) events.push(frameEvent(frame));
+  }
+  const { status, contentType, body } = response;
+  return { kind: "websocket", status, contentType, body, frames, events };
 }

@@ -48,6 +48,7 @@ import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts
 import { finalBody, PARTIAL_NOTE, renderByShape } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
+  eventsTitle,
   noteTruncation,
   type ParsedSse,
   parseSseEvent,
@@ -816,7 +817,7 @@ function unknownLabel(e: ParsedSse): string | undefined {
   return KNOWN_DELTAS.has(deltaType) ? undefined : `content_block_delta (${deltaType})`;
 }
 
-function renderStream(events: SseEvent[]): RenderedBody {
+function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseSseEvent);
   const problems: string[] = [];
   const state: StreamState = { delta: {}, blocks: new Map(), errors: [], badJson: [] };
@@ -836,7 +837,7 @@ function renderStream(events: SseEvent[]): RenderedBody {
     "Blocks that never completed were assembled from delta events.",
   );
   if (!final.usage) problems.push("no usage reported");
-  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems));
+  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems, { title: eventsTitle(view) }));
   return { ...final, problems };
 }
 

@@ -49,6 +49,7 @@ import { addSetting, otherSettings } from "./settings.ts";
 import {
   cutOffEventBlocks,
   endedWhole,
+  eventsTitle,
   nonJsonEventBlocks,
   noteTruncation,
   sseEventsBlocks,
@@ -962,7 +963,7 @@ function parseEvent(ev: SseEvent): ParsedEvent {
   };
 }
 
-function renderStream(events: SseEvent[]): RenderedBody {
+function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseEvent);
   const problems: string[] = [];
   const state = newState();
@@ -980,7 +981,11 @@ function renderStream(events: SseEvent[]): RenderedBody {
   noteTruncation(blocks, problems, truncated, "The output above the cut is shown as it arrived.");
   if (!out.usage) problems.push("no usage reported");
 
-  blocks.push(...sseEventsBlocks(parsed.map((e) => chunkLabel(e.chunk)), "Chunk content"));
+  blocks.push(...sseEventsBlocks(
+    parsed.map((e) => chunkLabel(e.chunk)),
+    "Chunk content",
+    eventsTitle(view),
+  ));
   const others = [...new Set(parsed.map((e) => e.type))].filter((t) => t !== "message");
   if (others.length > 0) blocks.push(fields([["Event types", others.join(", ")]]));
   const nonJson = parsed.filter((e) => !e.chunk && e.complete);
@@ -1096,7 +1101,7 @@ function renderChunks(
 }
 
 function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
-  if (Array.isArray(view?.events)) return renderStream(view.events);
+  if (view?.kind !== "plain" && Array.isArray(view?.events)) return renderStream(view.events, view);
   const body = view?.body;
   const status = num(view?.status) ?? 0;
   if (isRecord(body)) return renderChunks([body], status, "object", false);

@@ -278,7 +278,9 @@ function renderResponse(view: ResponseView, _entry: Entry): RenderedBody {
   if (contentType) rows.push(["Content type", contentType]);
   const blocks: Block[] = [fields(rows)];
 
-  if (Array.isArray(view?.events)) return { blocks: [...blocks, ...sseBlocks(view.events)] };
+  if (view?.kind !== "plain" && Array.isArray(view?.events)) {
+    return { blocks: [...blocks, ...sseBlocks(view.events)] };
+  }
   const body = parsedBody(view?.body);
   if (isEmpty(body)) return { blocks: [...blocks, paragraph("(no body)")] };
 

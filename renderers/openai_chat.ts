@@ -43,6 +43,7 @@ import {
 } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
+  eventsTitle,
   lastEventText,
   noteTruncation,
   type ParsedSse,
@@ -734,7 +735,7 @@ function truncationNote(events: ParsedSse[], state: StreamState): string | undef
   return undefined;
 }
 
-function renderStream(events: SseEvent[]): RenderedBody {
+function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseSseEvent);
   const kinds = parsed.map(kindOf);
   const problems: string[] = [];
@@ -764,7 +765,13 @@ function renderStream(events: SseEvent[]): RenderedBody {
     const kind = kindOf(e);
     return CHUNK_KINDS.has(kind) ? undefined : kind;
   };
-  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems, { kinds, sentinel: isDone }));
+  blocks.push(
+    ...streamEventBlocks(parsed, unknownLabel, problems, {
+      kinds,
+      sentinel: isDone,
+      title: eventsTitle(view),
+    }),
+  );
   return { ...final, problems };
 }
 

@@ -33,6 +33,7 @@ import {
 } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
+  eventsTitle,
   noteTruncation,
   type ParsedSse,
   parseSseEvent,
@@ -741,7 +742,7 @@ const HOSTED_TOOL_EVENT = /^response\.(?:[a-z_]+_call(?:_[a-z_]+)?|mcp_list_tool
 const unknownLabel = (e: ParsedSse) =>
   KNOWN_EVENTS.has(e.type) || HOSTED_TOOL_EVENT.test(e.type) ? undefined : e.type;
 
-function renderStream(events: SseEvent[]): RenderedBody {
+function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseSseEvent);
   const problems: string[] = [];
   const state: StreamState = {
@@ -763,7 +764,7 @@ function renderStream(events: SseEvent[]): RenderedBody {
     "Items that never completed were rebuilt from delta events.",
   );
   if (!final.usage) problems.push("no usage reported");
-  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems));
+  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems, { title: eventsTitle(view) }));
   return { ...final, blocks, problems };
 }
 

@@ -7,11 +7,16 @@
  * like the SSE stream of the same API. Acks, `response.append`, prewarms, binary and non-JSON
  * frames are shown compactly; the usage of the exchange is the sum over its turns.
  *
- * The turn split lives in lib/websocket.ts; everything API-specific is reused from the wrapped
+ * The turn split lives in openai_ws_turns.ts; everything API-specific is reused from the wrapped
  * renderer. Nothing here throws on odd input: a turn that cannot be rendered is shown raw.
  */
 
-import { type Conversation, deltaRequestBlocks } from "../lib/conversation.ts";
+import {
+  advanceConversation,
+  type Conversation,
+  deltaBlocks,
+  requestDelta,
+} from "../lib/conversation.ts";
 import { getHeader } from "../lib/headers.ts";
 import type {
   Block,
@@ -21,17 +26,10 @@ import type {
   RequestParts,
   ResponseView,
   Usage,
+  WsFrame,
 } from "../lib/types.ts";
-import {
-  classifyFrame,
-  sessionOf,
-  TURN_END,
-  TURN_START,
-  websocketMessages,
-  type WsFrame,
-  type WsSession,
-  type WsTurn,
-} from "../lib/websocket.ts";
+import { classifyFrame, websocketMessages } from "../lib/websocket.ts";
+import { sessionOf, TURN_END, TURN_START, type WsSession, type WsTurn } from "./openai_ws_turns.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import { code, fields, heading, paragraph } from "./blocks.ts";
 import { errorInfo, errorLine } from "./errors.ts";
@@ -249,9 +247,11 @@ function renderTurn(
   let response: RenderedBody | undefined;
   if (turn.events.length > 0) {
     const turnView: ResponseView = {
+      kind: "websocket",
       status: view.status,
-      contentType: "text/event-stream",
+      contentType: view.contentType,
       body: null,
+      frames: turn.frames,
       events: turn.events,
     };
     response = base.renderResponse(turnView, entry);
@@ -278,7 +278,7 @@ function renderTurn(
     ]];
     if (response.usage) rows.push(["Usage", formatUsage(response.usage)]);
     blocks.push(fields(rows));
-  } else blocks.push(...nested(relabelEvents(response.blocks)));
+  } else blocks.push(...nested(response.blocks));
   if (cut) own.unshift(cut);
   const notJson = turn.others.filter((f) => f.from === "server" && f.text !== undefined).length;
   if (notJson > 0) own.push(`${notJson} server frame(s) that are not JSON objects`);
@@ -386,27 +386,15 @@ function requestBlocks(
     };
     conversations.set(key, conv);
   }
-  // The delta view names earlier requests "#N" (exchange numbers); here N is a turn.
-  const blocks = deltaRequestBlocks(parts, conv, number).map((b) =>
-    (b.kind === "paragraph" || b.kind === "heading") && /since #\d/.test(b.text)
-      ? { ...b, text: b.text.replace(/since #(\d+)/g, "since turn $1") }
-      : b
-  );
+  const delta = requestDelta(parts, conv);
+  const blocks = deltaBlocks(parts, delta, (turn) => `turn ${turn}`);
+  advanceConversation(conv, parts, delta, number);
   return { blocks, model: parts.model };
 }
 
 /** Headings of reused blocks sit one level below the turn's heading. */
 function nested(blocks: Block[]): Block[] {
   return blocks.map((b) => (b.kind === "heading" ? { ...b, level: (b.level ?? 1) + 1 } : b));
-}
-
-/** The SSE path names its event table "SSE events"; over WebSocket they are server frames. */
-function relabelEvents(blocks: Block[]): Block[] {
-  return blocks.map((b) =>
-    b.kind === "heading" && /^SSE events \(\d+\)$/.test(b.text)
-      ? { ...b, text: b.text.replace(/^SSE events/, "Server events") }
-      : b
-  );
 }
 
 function isQuiet(turn: WsTurn): boolean {

@@ -149,10 +149,10 @@ export const PARTIAL_NOTE = "Cut off: assembled from delta events (never complet
  */
 export function renderByShape(
   view: ResponseView,
-  stream: (events: SseEvent[]) => RenderedBody,
+  stream: (events: SseEvent[], view: ResponseView) => RenderedBody,
   json: (body: JsonObject, status: number) => RenderedBody,
 ): RenderedBody {
-  if (Array.isArray(view.events)) return stream(view.events);
+  if (view.kind !== "plain" && Array.isArray(view.events)) return stream(view.events, view);
   if (isRecord(view.body)) return json(view.body, view.status);
   return { blocks: nonObjectBody(view.body) };
 }

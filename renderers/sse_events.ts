@@ -7,7 +7,7 @@
 
 import { isRecord, type JsonObject, str } from "../lib/json.ts";
 import { eventJson } from "../lib/sse.ts";
-import type { Block, SseEvent } from "../lib/types.ts";
+import type { Block, ResponseView, SseEvent } from "../lib/types.ts";
 import { code, fields, heading, paragraph } from "./blocks.ts";
 import { capText, countInOrder, truncate } from "./text.ts";
 import { prettyJson } from "./values.ts";
@@ -77,10 +77,25 @@ export function streamTruncation(
   return undefined;
 }
 
-/** "SSE events (N)" heading and a count table of `kinds` (column `header`), first-seen order. */
-export function sseEventsBlocks(kinds: string[], header = "Event type"): Block[] {
+/** The title of a stream's events table: SSE events, or the server frames of a WebSocket. */
+export type EventsTitle = "SSE events" | "Server events";
+
+/** The events title for a stream carried by `view`. */
+export function eventsTitle(view: ResponseView | undefined): EventsTitle {
+  return view?.kind === "websocket" ? "Server events" : "SSE events";
+}
+
+/**
+ * "SSE events (N)" (or `title`) heading and a count table of `kinds` (column `header`),
+ * first-seen order.
+ */
+export function sseEventsBlocks(
+  kinds: string[],
+  header = "Event type",
+  title: EventsTitle = "SSE events",
+): Block[] {
   return [
-    heading(`SSE events (${kinds.length})`),
+    heading(`${title} (${kinds.length})`),
     {
       kind: "table",
       header: [header, "Count"],
@@ -100,12 +115,13 @@ export function streamEventBlocks(
   events: ParsedSse[],
   unknownLabel: (e: ParsedSse) => string | undefined,
   problems: string[],
-  { kinds, sentinel = () => false }: {
+  { kinds, sentinel = () => false, title }: {
     kinds?: string[];
     sentinel?: (e: ParsedSse) => boolean;
+    title?: EventsTitle;
   } = {},
 ): Block[] {
-  const blocks = sseEventsBlocks(kinds ?? events.map((e) => e.type));
+  const blocks = sseEventsBlocks(kinds ?? events.map((e) => e.type), undefined, title);
   const unknown = new Map<string, ParsedSse>();
   for (const e of events) {
     if (!e.data) continue;

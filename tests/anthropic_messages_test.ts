@@ -1,10 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { RenderedBody } from "../lib/types.ts";
-import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
+import { ConversationTracker, fullRequestBlocks } from "../lib/conversation.ts";
 import { anthropicMessages, anthropicUsage } from "../renderers/anthropic_messages.ts";
 import { excerpt } from "../renderers/text.ts";
 import {
   codes,
+  deltaStep,
   entryFor,
   eventStream,
   fieldMap,
@@ -458,10 +459,10 @@ Deno.test("anthropicMessages requestParts for the per-turn view", async (t) => {
   await t.step("the next request shows only its new blocks", () => {
     const tracker = new ConversationTracker();
     const c1 = tracker.assign(a, {}, "anthropic_messages");
-    deltaRequestBlocks(a, c1, 1);
+    deltaStep(a, c1, 1);
     const c2 = tracker.assign(b, {}, "anthropic_messages");
     assertEquals(c2, c1);
-    const out = deltaRequestBlocks(b, c2, 2);
+    const out = deltaStep(b, c2, 2);
     assertEquals(headings(out), [
       "Content blocks: 4 new, 1 earlier items unchanged",
     ]);
@@ -772,7 +773,7 @@ Deno.test("anthropicMessages renderResponse (SSE)", async (t) => {
       { text: "event: ping\ndata: not json", lang: "text" },
     ]);
     const empty = anthropicMessages.renderResponse(
-      { status: 200, contentType: "text/event-stream", body: "", events: [] },
+      { kind: "sse", status: 200, contentType: "text/event-stream", body: "", events: [] },
       entry,
     );
     assertEquals(empty.problems, [

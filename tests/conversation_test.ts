@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { deltaStep } from "./tools/render_helpers.ts";
 import {
   ConversationTracker,
-  deltaRequestBlocks,
   fullRequestBlocks,
   hashText,
   itemKey,
@@ -90,9 +90,9 @@ Deno.test("ConversationTracker groups requests", async (t) => {
   await t.step("by shared history prefix, separately for unrelated histories", () => {
     const tracker = new ConversationTracker();
     const a1 = tracker.assign(parts(["hi"]), {}, "f");
-    deltaRequestBlocks(parts(["hi"]), a1, 1);
+    deltaStep(parts(["hi"]), a1, 1);
     const b1 = tracker.assign(parts(["other"]), {}, "f");
-    deltaRequestBlocks(parts(["other"]), b1, 2);
+    deltaStep(parts(["other"]), b1, 2);
     const a2 = tracker.assign(parts(["hi", "answer", "more"]), {}, "f");
     assert.equal(a2.id, a1.id);
     assert.notEqual(b1.id, a1.id);
@@ -123,7 +123,7 @@ Deno.test("ConversationTracker groups requests", async (t) => {
   await t.step("not across models", () => {
     const tracker = new ConversationTracker();
     const a = tracker.assign(parts(["x"], { model: "big" }), {}, "f");
-    deltaRequestBlocks(parts(["x"], { model: "big" }), a, 1);
+    deltaStep(parts(["x"], { model: "big" }), a, 1);
     const b = tracker.assign(parts(["x", "y"], { model: "small" }), {}, "f");
     assert.notEqual(a, b);
   });
@@ -143,7 +143,7 @@ Deno.test("deltaRequestBlocks shows only what is new", async (t) => {
   });
   const conv = tracker.assign(p1, {}, "f");
   await t.step("first request: everything in full", () => {
-    const out = texts(deltaRequestBlocks(p1, conv, 1));
+    const out = texts(deltaStep(p1, conv, 1));
     assert.deepEqual(out, ["Model: m", "S1", "Input items: 2 items", "1|a\n2|b", "Tools (full)"]);
   });
   await t.step("next request: new items only, system and tools unchanged", () => {
@@ -151,7 +151,7 @@ Deno.test("deltaRequestBlocks shows only what is new", async (t) => {
       system: system("S1"),
       tools: tools({ shell: "1", read: "2" }),
     });
-    const out = texts(deltaRequestBlocks(p2, tracker.assign(p2, {}, "f"), 2));
+    const out = texts(deltaStep(p2, tracker.assign(p2, {}, "f"), 2));
     assert.deepEqual(out, [
       "Model: m",
       "System prompt: unchanged since #1 (2 characters).",
@@ -165,7 +165,7 @@ Deno.test("deltaRequestBlocks shows only what is new", async (t) => {
       system: system("S1\nextra"),
       tools: tools({ shell: "9", write: "3" }),
     });
-    const out = texts(deltaRequestBlocks(p3, tracker.assign(p3, {}, "f"), 3));
+    const out = texts(deltaStep(p3, tracker.assign(p3, {}, "f"), 3));
     assert.deepEqual(out, [
       "Model: m",
       "System prompt (changed since #2)",
@@ -260,16 +260,16 @@ Deno.test("ConversationTracker bounds memory without losing conversations", asyn
     const sys = (text: string) => ({ title: "System", text, blocks: () => [] });
     const first = parts(["start-0", "x"], { system: sys("S") });
     const c0 = tracker.assign(first, {}, "f");
-    deltaRequestBlocks(first, c0, 1);
+    deltaStep(first, c0, 1);
     for (let i = 1; i <= 20; i++) {
       const p = parts([`start-${i}`]);
-      deltaRequestBlocks(p, tracker.assign(p, {}, "f"), i + 1);
+      deltaStep(p, tracker.assign(p, {}, "f"), i + 1);
     }
     assert.equal(c0.hashed, true);
     const again = parts(["start-0", "x", "new"], { system: sys("S") });
     const c = tracker.assign(again, {}, "f");
     assert.equal(c, c0);
-    const out = texts(deltaRequestBlocks(again, c, 22));
+    const out = texts(deltaStep(again, c, 22));
     assert.deepEqual(out, [
       "Model: m",
       "System: unchanged since #1 (1 characters).",

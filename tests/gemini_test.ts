@@ -779,7 +779,13 @@ Deno.test("gemini never throws on wrong types", async (t) => {
     );
     assertEquals(
       gemini.renderResponse(
-        { status: 200, contentType: "", body: null, events: [{ type: "message" } as never] },
+        {
+          kind: "sse",
+          status: 200,
+          contentType: "",
+          body: null,
+          events: [{ type: "message" } as never],
+        },
         devEntry,
       ).problems?.[0],
       "stream truncated: no finishReason (last chunk: (not JSON))",

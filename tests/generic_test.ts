@@ -17,7 +17,7 @@ import { codeTexts, entryFor } from "./tools/render_helpers.ts";
 const anyEntry = entryFor("https://api.openai.com/v1/models", "GET");
 
 function respond(body: unknown, status = 200, contentType = "application/json"): RenderedBody {
-  const view: ResponseView = { status, contentType, body };
+  const view: ResponseView = { kind: "plain", status, contentType, body };
   return generic.renderResponse(view, anyEntry);
 }
 
@@ -363,6 +363,7 @@ Deno.test("generic SSE body", async (t) => {
     const text = [1, 2, 3, 4].map((n) => `event: ping\ndata: {"type":"tick","n":${n}}\n\n`)
       .join("") + "data: plain\n\n";
     const view: ResponseView = {
+      kind: "sse",
       status: 200,
       contentType: "text/event-stream",
       body: text,
@@ -389,7 +390,13 @@ Deno.test("generic SSE body", async (t) => {
   await t.step("a cut-off stream is noted", () => {
     const text = 'data: {"a":1}\n\ndata: {"b"';
     const out = generic.renderResponse(
-      { status: 200, contentType: "text/event-stream", body: text, events: parseSse(text) },
+      {
+        kind: "sse",
+        status: 200,
+        contentType: "text/event-stream",
+        body: text,
+        events: parseSse(text),
+      },
       anyEntry,
     );
     assertEquals(out.blocks[out.blocks.length - 1], {

@@ -1,9 +1,10 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import type { RenderedBody } from "../lib/types.ts";
-import { ConversationTracker, deltaRequestBlocks, fullRequestBlocks } from "../lib/conversation.ts";
+import { ConversationTracker, fullRequestBlocks } from "../lib/conversation.ts";
 import { chatUsage, openaiChat } from "../renderers/openai_chat.ts";
 import {
   codes,
+  deltaStep,
   entryFor,
   fieldMap,
   headings,
@@ -348,10 +349,10 @@ Deno.test("openaiChat requestParts for the per-turn view", async (t) => {
   await t.step("a changed system prompt is diffed; the history still groups the requests", () => {
     const tracker = new ConversationTracker();
     const c1 = tracker.assign(a, {}, "openai_chat");
-    deltaRequestBlocks(a, c1, 1);
+    deltaStep(a, c1, 1);
     const c2 = tracker.assign(b, {}, "openai_chat");
     assertEquals(c2, c1);
-    const out = deltaRequestBlocks(b, c2, 2);
+    const out = deltaStep(b, c2, 2);
     assertEquals(headings(out), [
       "System prompt (changed since #1)",
       "Messages: 3 new, 1 earlier items unchanged",
@@ -599,7 +600,7 @@ Deno.test("openaiChat renderResponse (SSE)", async (t) => {
     ));
     assertEquals(odd.problems, [NO_USAGE]);
     const empty = openaiChat.renderResponse(
-      { status: 200, contentType: "text/event-stream", body: "", events: [] },
+      { kind: "sse", status: 200, contentType: "text/event-stream", body: "", events: [] },
       entry,
     );
     assertEquals(empty.problems, [

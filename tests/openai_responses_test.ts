@@ -43,7 +43,7 @@ function sse(text: string): SseEvent[] {
 }
 
 function view(events: SseEvent[]): ResponseView {
-  return { status: 200, contentType: "text/event-stream", body: null, events };
+  return { kind: "sse", status: 200, contentType: "text/event-stream", body: null, events };
 }
 
 const completedUsage = {

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { analyzeFile, responseView } from "../lib/analyze.ts";
 import type { Block, Entry, RenderedBody, WebSocketMessage } from "../lib/types.ts";
-import { classifyFrame, sessionOf, websocketSession, websocketView } from "../lib/websocket.ts";
+import { classifyFrame, websocketView } from "../lib/websocket.ts";
+import { sessionOf, websocketSession } from "../renderers/openai_ws_turns.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { openaiResponses } from "../renderers/openai_responses.ts";
 import { sumUsage } from "../renderers/openai_responses_ws.ts";
@@ -208,34 +209,50 @@ Deno.test("websocketSession splits messages into turns", async (t) => {
   });
 });
 
-Deno.test("websocketView and responseView give WebSocket exchanges their turns", async (t) => {
-  await t.step("responseView carries the turns and every server JSON frame as events", () => {
+Deno.test("websocketView and responseView give WebSocket exchanges their frames", async (t) => {
+  await t.step("responseView carries the frames and every server JSON frame as events", () => {
     const entry = wsEntry(codexMessages());
     const view = responseView(entry)!;
+    assert.equal(view.kind, "websocket");
+    if (view.kind !== "websocket") return;
     assert.equal(view.status, 101);
-    assert.equal(view.events?.length, 20);
-    assert.deepEqual(view.events?.slice(0, 2).map((e) => e.type), [
+    assert.equal(view.frames.length, codexMessages().length);
+    assert.equal(view.events.length, 20);
+    assert.deepEqual(view.events.slice(0, 2).map((e) => e.type), [
       "response.created",
       "response.completed",
     ]);
     const session = sessionOf(view, entry);
     assert.equal(session?.turns.length, 3);
-    assert.equal(session, (view as { websocket?: unknown }).websocket, "computed once");
+    assert.equal(session?.events.length, 20);
   });
 
-  await t.step("the turns are rebuilt from the entry when the view lacks them", () => {
+  await t.step("the turns are rebuilt from the entry when the view lacks the frames", () => {
     const entry = wsEntry(codexMessages());
-    const plain = { status: 101, contentType: "", body: null };
+    const plain = { kind: "plain" as const, status: 101, contentType: "", body: null };
     assert.equal(sessionOf(plain, entry)?.turns.length, 3);
   });
 
   await t.step("no message list: no turns, an ordinary view", () => {
     const junk = wsEntry([], { websocket: "junk" as unknown as WebSocketMessage[] });
-    assert.equal(websocketView({ status: 101, contentType: "", body: null }, junk), undefined);
-    assert.deepEqual(responseView(junk), { status: 101, contentType: "", body: null });
+    assert.equal(
+      websocketView({ status: 101, contentType: "", body: null }, junk),
+      undefined,
+    );
+    assert.deepEqual(responseView(junk), {
+      kind: "plain",
+      status: 101,
+      contentType: "",
+      body: null,
+    });
     const plain = wsEntry([]);
     delete plain.websocket;
-    assert.deepEqual(responseView(plain), { status: 101, contentType: "", body: null });
+    assert.deepEqual(responseView(plain), {
+      kind: "plain",
+      status: 101,
+      contentType: "",
+      body: null,
+    });
   });
 });
 

@@ -5,7 +5,7 @@
  * conversation. Entries are taken one at a time (a file, or a capture as it is written) and
  * only what the next request of a conversation needs is kept.
  */
-import { ConversationTracker, deltaRequestBlocks } from "../conversation.ts";
+import { advanceConversation, ConversationTracker, requestDelta } from "../conversation.ts";
 import { responseView } from "../response_view.ts";
 import type { Entry, GenAiCall, GenAiMessage, RenderedBody, Renderer } from "../types.ts";
 import {
@@ -87,7 +87,7 @@ export class SpanBuilder {
     if (parts) {
       const conv = this.#conversations.assign(parts, entry.request.headers, renderer.id);
       // Moves the conversation on to this request, so the next one is compared with it.
-      deltaRequestBlocks(parts, conv, this.#index);
+      advanceConversation(conv, parts, requestDelta(parts, conv), this.#index);
       if (responseId) this.#conversations.noteResponse(conv, responseId);
       number = conv.id;
     } else {

@@ -4,7 +4,13 @@
  * rendered blocks.
  */
 import { ok as assert } from "node:assert/strict";
-import type { Block, Entry, ResponseView } from "../../lib/types.ts";
+import {
+  advanceConversation,
+  type Conversation,
+  deltaBlocks,
+  requestDelta,
+} from "../../lib/conversation.ts";
+import type { Block, Entry, RequestParts, ResponseView } from "../../lib/types.ts";
 import { parseSse } from "../../lib/sse.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -22,12 +28,18 @@ export function eventStream(...objects: Record<string, unknown>[]): string {
 
 /** A 200 `text/event-stream` view of `text`, its events parsed by lib/sse.ts. */
 export function sseView(text: string): ResponseView {
-  return { status: 200, contentType: "text/event-stream", body: text, events: parseSse(text) };
+  return {
+    kind: "sse",
+    status: 200,
+    contentType: "text/event-stream",
+    body: text,
+    events: parseSse(text),
+  };
 }
 
 /** An `application/json` view of `body`. */
 export function jsonView(body: unknown, status = 200): ResponseView {
-  return { status, contentType: "application/json", body };
+  return { kind: "plain", status, contentType: "application/json", body };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -83,4 +95,12 @@ export function table(blocks: Block[]): { header: string[]; rows: string[][] } {
 /** The first table's rows, asserted to be there. */
 export function tableRows(blocks: Block[]): string[][] {
   return table(blocks).rows;
+}
+
+/** The delta view of a request, and its conversation moved on to it (what the report does). */
+export function deltaStep(parts: RequestParts, conv: Conversation, index: number): Block[] {
+  const delta = requestDelta(parts, conv);
+  const blocks = deltaBlocks(parts, delta);
+  advanceConversation(conv, parts, delta, index);
+  return blocks;
 }
