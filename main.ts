@@ -7,6 +7,7 @@
  */
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
+import { extraRedactions } from "./lib/recognize.ts";
 import type { Renderer, Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
 import { visibleText } from "./lib/visible.ts";
@@ -24,7 +25,7 @@ const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn
 
 Usage:
   probe capture <target> [options] [-- command ...]   record traffic through mitmdump
-  probe analyze --target NAME --input FILE [--output FILE|-]
+  probe analyze --input FILE [--target NAME] [--output FILE|-]
   probe view [PATH ...] [--port P] [--no-open]        browse captures in the browser
   probe export --har OUT.har --input FILE [--target NAME]   write a capture as HAR 1.2
   probe export --otlp URL --input FILE [--otlp-content]   send it to an OpenTelemetry Collector
@@ -34,7 +35,7 @@ Usage:
   probe <command> --help                              help for one command
 `;
 
-const ANALYZE_HELP = `Usage: probe analyze --target NAME --input FILE [options]
+const ANALYZE_HELP = `Usage: probe analyze --input FILE [--target NAME] [options]
 
 Reads a JSONL capture (one exchange per line) and writes a report: problems, token usage and
 estimated cost, endpoints, HTTP methods, status codes, payload structure, and the conversation
@@ -43,7 +44,10 @@ log with secrets redacted. Each request shows only what is new in its conversati
 
 Options:
   -t, --target NAME    target that produced the capture (report title, fallback renderer,
-                       extra redactions): a built-in name, or a target file (.jsonc)
+                       extra redactions): a built-in name, or a target file (.jsonc).
+                       Without it, the agent is recognised from the capture's headers
+                       (user-agent, originator): its title, or a neutral one when the
+                       capture names none or several; every target's extra redactions
   -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
   -o, --output FILE    report path (default: analysis_report.md or .html beside the input);
                        - for stdout
@@ -75,8 +79,8 @@ Options:
       --otlp-content   include prompts, answers, system instructions and tool definitions
                        (redacted) in the spans; off by default
   -i, --input FILE     the capture
-  -t, --target NAME    target whose extra redacted headers apply (optional; a name or a
-                       target file)
+  -t, --target NAME    target whose extra redacted headers apply (a name or a target
+                       file); without it, those of every built-in target
   -h, --help           show this help
 `;
 
@@ -177,14 +181,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     throw new UsageError(`analyze: unexpected argument "${positionals[0]}"; use --input FILE`);
   }
   if (!values.input) throw new UsageError("analyze: --input FILE is required");
-  if (!values.target) {
-    throw new UsageError(
-      `analyze: --target NAME is required (one of: ${
-        builtinTargets.map((t) => t.name).join(", ")
-      })`,
-    );
-  }
-  const target = await findTarget(values.target);
+  const target = values.target ? await findTarget(values.target) : undefined;
   const format = values.format ?? "markdown";
   if (format !== "markdown" && format !== "html" && format !== "json") {
     throw new UsageError(`analyze: --format must be markdown, html or json, not "${format}"`);
@@ -206,7 +203,8 @@ async function analyzeCommand(args: string[]): Promise<number> {
   const result = await analyzeFile({
     input: values.input,
     output,
-    target,
+    ...(target ? { target } : {}),
+    targets: builtinTargets,
     renderers: builtinRenderers,
     warn,
     full: values.full ?? false,
@@ -275,7 +273,7 @@ async function exportCommand(args: string[]): Promise<number> {
   }
   if (!values.input) throw new UsageError("export: --input FILE is required");
   const target = values.target ? await findTarget(values.target) : undefined;
-  const extra = target?.redactedHeaders ?? [];
+  const extra = extraRedactions(target, builtinTargets);
   if (values.otlp) {
     const { otlpExportCommand } = await import("./lib/otlp/command.ts");
     await otlpExportCommand({

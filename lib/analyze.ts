@@ -12,6 +12,7 @@ import { rendererChooser } from "./renderer_choice.ts";
 import { exchangeDoc, type RenderedExchange, summaryDoc } from "./report.ts";
 import { ReportLog, writeAll } from "./report_log.ts";
 import { ConversationTracker } from "./conversation.ts";
+import { AgentTally, extraRedactions } from "./recognize.ts";
 import { builtinPriceTable, type PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
@@ -27,7 +28,16 @@ export interface AnalyzeOptions {
   input: string;
   /** A file path, or "-" for standard output. */
   output: string;
-  target: Target;
+  /**
+   * The agent named by `--target`: the report's title, its extra redactions and its renderer
+   * for exchanges no renderer recognises. Without it they come from the capture (`targets`).
+   */
+  target?: Target;
+  /**
+   * The targets probe knows: the agent a capture names in its headers is recognised among
+   * them, and their session headers group requests into conversations.
+   */
+  targets?: readonly Target[];
   renderers: ReadonlyMap<string, Renderer>;
   /** Receives warnings (one line each, no trailing newline). */
   warn: (line: string) => void;
@@ -68,14 +78,17 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   const chooseRenderer = rendererChooser(opts.renderers, opts.target, opts.renderer);
   const writer = opts.writer ?? markdownWriter;
   const prices = opts.prices ?? builtinPriceTable();
-  const redactHeaders = headerRedactor(opts.target.redactedHeaders);
+  const known = [...new Set([...(opts.targets ?? []), ...(opts.target ? [opts.target] : [])])];
+  const redactHeaders = headerRedactor(extraRedactions(opts.target, known));
+  const agents = new AgentTally(known);
   const stats = new CaptureStats();
   const totals = new Totals(prices);
-  const conversations = new ConversationTracker();
+  const conversations = new ConversationTracker(known.flatMap((t) => t.sessionHeaders ?? []));
   const model = new ModelBuilder({
     id: "1",
     source: opts.sourceLabel ?? opts.input,
-    agent: opts.target.name,
+    // Without a target, the agents recognised (known once every entry is read).
+    agent: opts.target?.name ?? "",
     prices,
   });
   const problems: string[] = [];
@@ -105,6 +118,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   }, onBytes);
   for await (const { entry, line } of entries) {
     start ??= entry.timestamp;
+    if (!opts.target) agents.add(entry.request.headers);
     const response = responseView(entry);
     stats.add(entry, response?.kind === "plain" ? undefined : response?.events);
     const renderer = chooseRenderer(entry);
@@ -133,6 +147,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     if (!opts.json) await log.write(writer.exchange(doc));
   }
   const session = model.build();
+  if (!opts.target) session.agent = agents.agents().join(", ");
   const result = {
     entries: stats.requests,
     output: opts.output,
@@ -144,7 +159,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     return result;
   }
   const summary = summaryDoc({
-    title: opts.target.reportTitle,
+    title: opts.target?.reportTitle ?? agents.title(),
     source: opts.sourceLabel ?? opts.input,
     generated: opts.now ?? new Date(),
     version: VERSION,
@@ -154,6 +169,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     problems,
     problemCount,
     modelSections: modelSections(session),
+    ...(opts.target ? {} : { agents: agents.agents() }),
   });
   await writeReport(opts.output, writer.begin(summary), log, writer.end());
   return result;

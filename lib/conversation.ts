@@ -125,8 +125,11 @@ export interface Conversation {
 /** Conversations whose keys are kept as full text; older ones are compacted to hashes. */
 const LIVE_CONVERSATIONS = 16;
 
-/** Headers that carry an agent's session or conversation id. */
-const SESSION_HEADERS = ["session_id", "session-id", "x-session-id", "x-claude-code-session-id"];
+/**
+ * Headers that carry a session or conversation id under a common name; the targets name their
+ * agents' own (`Target.sessionHeaders`).
+ */
+const SESSION_HEADERS = ["session_id", "session-id", "x-session-id"];
 
 /** Assigns requests to conversations, in capture order. */
 export class ConversationTracker {
@@ -135,6 +138,12 @@ export class ConversationTracker {
   #byResponse = new Map<string, Conversation>();
   /** Conversations with full-text keys, least recently used first. */
   #live: Conversation[] = [];
+  #sessionHeaders: readonly string[];
+
+  /** `sessionHeaders`: the agents' own session headers, looked at after the common names. */
+  constructor(sessionHeaders: readonly string[] = []) {
+    this.#sessionHeaders = [...new Set([...SESSION_HEADERS, ...sessionHeaders])];
+  }
 
   /** The conversation of a request with these parts (a new one when nothing matches). */
   assign(parts: RequestParts, headers: Headers, format: string): Conversation {
@@ -158,7 +167,7 @@ export class ConversationTracker {
     let key = parts.conversationKey ? `${format} ${parts.conversationKey}` : undefined;
     let basis = parts.conversationKey ? `conversation key ${parts.conversationKey}` : "";
     if (!key) {
-      for (const name of SESSION_HEADERS) {
+      for (const name of this.#sessionHeaders) {
         const value = getHeader(headers, name);
         if (value) {
           key = `${format} ${name} ${value}`;

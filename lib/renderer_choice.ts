@@ -12,7 +12,7 @@ import type { Entry, Renderer, Target } from "./types.ts";
  */
 export function rendererChooser(
   renderers: ReadonlyMap<string, Renderer>,
-  target: Target,
+  target: Target | undefined,
   explicit?: string,
 ): (entry: Entry) => Renderer {
   const lookup = (id: string, what: string): Renderer => {
@@ -30,7 +30,14 @@ export function rendererChooser(
     const fixed = lookup(explicit, "--renderer");
     return () => fixed;
   }
-  const fallback = lookup(target.renderer, `target ${target.name}`);
+  const fallback = target ? lookup(target.renderer, `target ${target.name}`) : undefined;
   const all = [...renderers.values()];
-  return (entry) => detectRenderer(all, entry) ?? fallback;
+  return (entry) => {
+    const r = detectRenderer(all, entry) ?? fallback;
+    if (r) return r;
+    throw new ProbeError(
+      `no renderer recognises ${entry.request.method} ${entry.request.url} and no --target ` +
+        `names one to fall back on; known renderers: ${[...renderers.keys()].join(", ")}`,
+    );
+  };
 }

@@ -5,9 +5,10 @@
  * ```jsonc
  * {
  *   "name": "my-agent",
- *   "renderer": "openai_chat",
- *   "proxies": [{ "name": "llm", "port": 9090, "upstream": "https://api.openai.com/" }],
- *   "env": { "OPENAI_BASE_URL": "{llm.url}/v1" }
+ *   "renderer": "some_renderer_id",
+ *   "proxies": [{ "name": "llm", "port": 9090, "upstream": "https://api.example.com/" }],
+ *   "env": { "MY_AGENT_BASE_URL": "{llm.url}/v1" },
+ *   "sessionHeaders": ["x-my-agent-session"]
  * }
  * ```
  *
@@ -28,7 +29,7 @@ export { isTargetFile } from "./target_path.ts";
  *
  * @example
  * ```ts
- * const target = await loadTargetFile("./my-agent.jsonc", ["openai_chat"]);
+ * const target = await loadTargetFile("./my-agent.jsonc", ["some_renderer_id"]);
  * ```
  */
 export async function loadTargetFile(
@@ -80,10 +81,13 @@ const TARGET_KEYS = [
   "env",
   "manualSteps",
   "redactedHeaders",
+  "sessionHeaders",
+  "recognizedBy",
   "commandArgs",
 ];
 const PROXY_KEYS = ["name", "port", "upstream", "purpose"];
 const COMMAND_KEYS = ["program", "args"];
+const RECOGNIZE_KEYS = ["header", "pattern"];
 const PLACEHOLDER = /\{([A-Za-z0-9_-]+)\.(port|url)\}/g;
 
 type Segment = string | number;
@@ -232,7 +236,7 @@ function checkTarget(
       ["renderer"],
       knownRenderers
         ? `must be one of: ${knownRenderers.join(", ")}`
-        : "must be a renderer id such as openai_chat",
+        : "must be a renderer id (lowercase letters, digits and _)",
     );
   }
 
@@ -255,7 +259,7 @@ function checkTarget(
       fail(
         [...at, "upstream"],
         "must be an http:// or https:// URL with scheme, host and port only " +
-          "(e.g. https://api.openai.com/)",
+          "(e.g. https://api.example.com/)",
       );
     }
     const purpose = p.purpose === undefined ? `proxy ${pname}` : str(p.purpose, [...at, "purpose"]);
@@ -293,12 +297,15 @@ function checkTarget(
 
   const manualSteps = strings(raw.manualSteps, ["manualSteps"]);
   manualSteps.forEach((s, i) => placeholders(s, ["manualSteps", i]));
-  const redactedHeaders = strings(raw.redactedHeaders, ["redactedHeaders"]);
-  redactedHeaders.forEach((h, i) => {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)) {
-      fail(["redactedHeaders", i], "must be an HTTP header name");
-    }
-  });
+  const headerNames = (key: string) => {
+    const names = strings(raw[key], [key]);
+    names.forEach((h, i) => {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)) fail([key, i], "must be an HTTP header name");
+    });
+    return names;
+  };
+  const redactedHeaders = headerNames("redactedHeaders");
+  const sessionHeaders = headerNames("sessionHeaders");
 
   const target: Target = {
     name,
@@ -314,6 +321,30 @@ function checkTarget(
     manualSteps,
     redactedHeaders,
   };
+  if (sessionHeaders.length > 0) target.sessionHeaders = sessionHeaders;
+  if (raw.recognizedBy !== undefined) {
+    if (!Array.isArray(raw.recognizedBy)) {
+      fail(["recognizedBy"], "must be an array of {header, pattern}");
+    }
+    target.recognizedBy = (raw.recognizedBy as unknown[]).map((r, i) => {
+      if (!isRecord(r)) return fail(["recognizedBy", i], "must be an object {header, pattern}");
+      checkKeys(r, RECOGNIZE_KEYS, ["recognizedBy", i], path);
+      const header = str(r.header, ["recognizedBy", i, "header"]);
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+        fail(["recognizedBy", i, "header"], "must be an HTTP header name");
+      }
+      const pattern = str(r.pattern, ["recognizedBy", i, "pattern"]);
+      try {
+        new RegExp(pattern, "i");
+      } catch (err) {
+        fail(
+          ["recognizedBy", i, "pattern"],
+          `is not a regular expression (${(err as Error).message})`,
+        );
+      }
+      return { header, pattern };
+    });
+  }
   if (raw.commandArgs !== undefined) {
     const c = raw.commandArgs;
     if (!isRecord(c)) return fail(["commandArgs"], "must be an object {program, args}");

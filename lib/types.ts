@@ -445,6 +445,14 @@ export interface Target {
   /** Extra header names to redact (case-insensitive), on top of the built-in list. */
   redactedHeaders: string[];
   /**
+   * How the agent's requests name it, to recognise it in a capture analyzed without
+   * `--target`: a request header (case-insensitive name) whose value matches `pattern` (a
+   * regular expression, case-insensitive), e.g. a user-agent prefix.
+   */
+  recognizedBy?: { header: string; pattern: string }[];
+  /** Request headers that carry the agent's session id (they group requests into conversations). */
+  sessionHeaders?: string[];
+  /**
    * Arguments inserted after argv[0] when the all-in-one command's program is `program`, for
    * agents that ignore environment variables (placeholders allowed).
    */

@@ -22,4 +22,7 @@ export const claudeCode: Target = {
   },
   manualSteps: [],
   redactedHeaders: ["anthropic-organization-id"],
+  // Observed with 2.1.197: user-agent `claude-cli/2.1.197 (external, sdk-cli)`.
+  recognizedBy: [{ header: "user-agent", pattern: "^claude-cli/" }],
+  sessionHeaders: ["x-claude-code-session-id"],
 };

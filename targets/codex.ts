@@ -27,6 +27,11 @@ export const codex: Target = {
     'Add to ~/.codex/config.toml: chatgpt_base_url = "{chatgpt.url}/backend-api/"',
   ],
   redactedHeaders: ["authorization", "cookie", "set-cookie", "openai-organization"],
+  // Observed: `originator: codex_exec` / `codex_cli_rs`, user-agent `codex_exec/0.169.0 (…)`.
+  recognizedBy: [
+    { header: "originator", pattern: "^codex" },
+    { header: "user-agent", pattern: "^codex_" },
+  ],
   // Recent Codex (observed: 0.169.0) ignores OPENAI_BASE_URL for its built-in provider, so
   // all-in-one mode gives `codex` a provider of its own that points at the api proxy (API-key
   // mode: the key comes from OPENAI_API_KEY) and sends ChatGPT backend calls to the chatgpt one.

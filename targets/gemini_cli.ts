@@ -39,4 +39,6 @@ export const geminiCli: Target = {
     ":{codeassist.port}; Google's OAuth endpoints are called directly, not captured)",
   ],
   redactedHeaders: ["x-goog-user-project", "x-gemini-api-privileged-user-id"],
+  // Observed with 0.61.0: user-agent `GeminiCLI-tui/0.61.0/<model> (linux; x64; terminal)`.
+  recognizedBy: [{ header: "user-agent", pattern: "^GeminiCLI" }],
 };

@@ -39,4 +39,6 @@ export const opencode: Target = {
     "this target to a JSONC file, change models/model and use --upstream api=URL)",
   ],
   redactedHeaders: ["openai-organization", "openai-project"],
+  // Observed with 1.18.33: user-agent `opencode/1.18.33 ai-sdk/provider-utils/… runtime/bun/…`.
+  recognizedBy: [{ header: "user-agent", pattern: "^opencode/" }],
 };

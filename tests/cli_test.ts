@@ -65,7 +65,6 @@ Deno.test("probe CLI basics", async (t) => {
   await t.step("usage errors exit 2 with one line", async () => {
     assertOneLineError(await probe(["frobnicate"]), 2, /unknown command "frobnicate"/);
     assertOneLineError(await probe(["analyze", "--target", "codex"]), 2, /--input FILE/);
-    assertOneLineError(await probe(["analyze", "--input", SAMPLE]), 2, /--target NAME/);
     assertOneLineError(
       await probe(["analyze", "--target", "nope", "--input", SAMPLE]),
       2,

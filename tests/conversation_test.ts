@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { claudeCode } from "../targets/claude_code.ts";
 import { deltaStep } from "./tools/render_helpers.ts";
 import {
   ConversationTracker,
@@ -112,6 +113,21 @@ Deno.test("ConversationTracker groups requests", async (t) => {
     const b = tracker.assign(parts(["z"]), { "session-id": "s1" }, "f");
     assert.equal(a, b);
     assert.match(a.basis, /session-id header s1/);
+  });
+  await t.step("by an agent's own session header, named by its target", () => {
+    const headers = (id: string) => ({ "X-Claude-Code-Session-Id": id });
+    const plain = new ConversationTracker();
+    assert.notEqual(
+      plain.assign(parts(["x"]), headers("s1"), "f"),
+      plain.assign(parts(["z"]), headers("s1"), "f"),
+    );
+    const tracker = new ConversationTracker(claudeCode.sessionHeaders);
+    const a = tracker.assign(parts(["x"]), headers("s1"), "f");
+    const b = tracker.assign(parts(["z"]), headers("s1"), "f");
+    const c = tracker.assign(parts(["x"]), headers("s2"), "f");
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+    assert.match(a.basis, /x-claude-code-session-id header s1/);
   });
   await t.step("by previous_response_id", () => {
     const tracker = new ConversationTracker();

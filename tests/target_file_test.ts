@@ -107,6 +107,15 @@ Deno.test("parseTargetFile reads a JSONC target", async (t) => {
       redactedHeaders: [],
     });
   });
+  await t.step("session headers and recognition rules are read", () => {
+    const text = targetText({
+      sessionHeaders: ["x-mine-session"],
+      recognizedBy: [{ header: "user-agent", pattern: "^mine/" }],
+    });
+    const target = parseTargetFile(text, "mine.jsonc", RENDERERS);
+    assert.deepEqual(target.sessionHeaders, ["x-mine-session"]);
+    assert.deepEqual(target.recognizedBy, [{ header: "user-agent", pattern: "^mine/" }]);
+  });
   await t.step("every built-in target, written as JSON, reads back the same", () => {
     for (const target of builtinTargets) {
       assert.deepEqual(
@@ -124,7 +133,7 @@ Deno.test("parseTargetFile reads a JSONC target", async (t) => {
     assert.equal(t.renderer, "future_api");
     assert.throws(
       () => parseTargetFile(targetText({ renderer: "Not An Id" }), "x.jsonc"),
-      { message: "x.jsonc: renderer must be a renderer id such as openai_chat" },
+      { message: "x.jsonc: renderer must be a renderer id (lowercase letters, digits and _)" },
     );
   });
 });
@@ -143,7 +152,8 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       "unknown key",
       targetText({ proxy: 1 }),
       'unknown key "proxy" (known: name, description, ' +
-      "reportTitle, renderer, proxies, env, manualSteps, redactedHeaders, commandArgs)",
+      "reportTitle, renderer, proxies, env, manualSteps, redactedHeaders, sessionHeaders, " +
+      "recognizedBy, commandArgs)",
     ],
     ["duplicate key", '{"name": "a", "name": "b"}', "name is given twice"],
     ["missing name", targetText({ name: undefined }), "name must be a string (the target's name)"],
@@ -230,7 +240,7 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       `upstream ${u}`,
       proxiesText({ name: "a", port: 1, upstream: u }),
       "proxies[0].upstream must be an http:// or https:// URL with scheme, host and port only " +
-      "(e.g. https://api.openai.com/)",
+      "(e.g. https://api.example.com/)",
     ]),
     [
       "purpose not a string",
@@ -286,6 +296,22 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       "redactedHeaders item",
       targetText({ redactedHeaders: ["x-ok", "bad header"] }),
       "redactedHeaders[1] must be an HTTP header name",
+    ],
+    [
+      "sessionHeaders item",
+      targetText({ sessionHeaders: ["bad header"] }),
+      "sessionHeaders[0] must be an HTTP header name",
+    ],
+    [
+      "recognizedBy not an array",
+      targetText({ recognizedBy: { header: "user-agent" } }),
+      "recognizedBy must be an array of {header, pattern}",
+    ],
+    [
+      "recognizedBy pattern",
+      targetText({ recognizedBy: [{ header: "user-agent", pattern: "(" }] }),
+      "recognizedBy[0].pattern is not a regular expression (Invalid regular expression: /(/i: " +
+      "Unterminated group)",
     ],
     [
       "commandArgs not an object",

@@ -22,18 +22,6 @@ export function otlpEndpoint(flag: string, env = Deno.env.toObject()): OtlpEndpo
   return endpoint;
 }
 
-/** A renderer for every entry without a target: the detected format, else generic. */
-const NO_TARGET: Target = {
-  name: "probe",
-  description: "",
-  reportTitle: "",
-  renderer: "generic",
-  proxies: [],
-  env: {},
-  manualSteps: [],
-  redactedHeaders: [],
-};
-
 export async function otlpExportCommand(opts: {
   url: string;
   input: string;
@@ -50,7 +38,7 @@ export async function otlpExportCommand(opts: {
     endpoint,
     content: opts.content,
     agent: opts.target?.name,
-    rendererFor: rendererChooser(opts.renderers, opts.target ?? NO_TARGET),
+    rendererFor: rendererChooser(opts.renderers, opts.target),
     redactHeaders: opts.target?.redactedHeaders ?? [],
     warn: opts.warn,
     // How long an unreachable endpoint is retried (30 s by default; tests shorten it).
