@@ -86,13 +86,37 @@ export function fullRequestBlocks(parts: RequestParts): Block[] {
   if (parts.system) blocks.push(...parts.system.blocks());
   const items = parts.items;
   if (items) {
+    const rows = items.keys.map((_, i) => items.row(i));
     blocks.push(
       { kind: "heading", text: `${items.title} (${items.keys.length})` },
-      { kind: "table", header: items.header, rows: items.keys.map((_, i) => items.row(i)) },
+      { kind: "table", header: items.header, rows },
+      ...fullTextBlocks(items, 0, rows),
     );
   }
   if (parts.tools) blocks.push(...parts.tools.blocks());
   blocks.push(...parts.extra);
+  return blocks;
+}
+
+/**
+ * "Item N in full:" and the text, for each item from `from` on whose row shows only an excerpt
+ * (`rows` are the table rows of those items; N is a row's first cell).
+ */
+function fullTextBlocks(
+  items: NonNullable<RequestParts["items"]>,
+  from: number,
+  rows: string[][],
+): Block[] {
+  const blocks: Block[] = [];
+  for (let i = from; i < items.keys.length; i++) {
+    const text = items.full(i);
+    if (text !== undefined) {
+      blocks.push(
+        { kind: "paragraph", text: `Item ${rows[i - from]?.[0] ?? i + 1} in full:` },
+        { kind: "code", text, lang: "text" },
+      );
+    }
+  }
   return blocks;
 }
 
@@ -350,7 +374,7 @@ export function deltaBlocks(
   }
 
   if (parts.items) {
-    const { row, full, header, title } = parts.items;
+    const { row, header, title } = parts.items;
     const count = parts.items.keys.length;
     const { shared, prevItems } = delta;
     let note: string;
@@ -368,15 +392,7 @@ export function deltaBlocks(
     const fresh: string[][] = [];
     for (let i = shared; i < count; i++) fresh.push(row(i));
     if (fresh.length > 0) blocks.push({ kind: "table", header, rows: fresh });
-    for (let i = shared; i < count; i++) {
-      const text = full(i);
-      if (text !== undefined) {
-        blocks.push(
-          { kind: "paragraph", text: `Item ${fresh[i - shared][0] ?? i + 1} in full:` },
-          { kind: "code", text, lang: "text" },
-        );
-      }
-    }
+    blocks.push(...fullTextBlocks(parts.items, shared, fresh));
   }
 
   if (parts.tools && delta.tools) {

@@ -12,6 +12,7 @@ import {
   requestDelta,
 } from "./conversation.ts";
 import { base64Bytes } from "./base64.ts";
+import { getHeader } from "./headers.ts";
 import { exchangeCost, type PriceTable } from "./prices.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
 import type { Totals } from "./totals.ts";
@@ -286,10 +287,27 @@ function exchangeProblems(
   if (entry.incomplete) problems.push("incomplete: still in flight when the capture stopped");
   const status = entry.response?.status_code;
   // One failed exchange is one problem: the API error line already names the status.
-  const explained = response?.problems?.some((p) => p.startsWith(`API error ${status}`));
-  if (status !== undefined && status >= 400 && !explained) problems.push(`HTTP ${status}`);
-  problems.push(...(request.problems ?? []), ...(response?.problems ?? []));
+  const apiError = `API error ${status}`;
+  const explained = response?.problems?.some((p) => p.startsWith(apiError));
+  // How long the server asks the client to wait (a 429 or 503): said on the status's line.
+  const wait = status !== undefined && status >= 400 ? retryAfter(entry) : "";
+  if (status !== undefined && status >= 400 && !explained) problems.push(`HTTP ${status}${wait}`);
+  problems.push(...(request.problems ?? []));
+  for (const p of response?.problems ?? []) {
+    problems.push(wait && p.startsWith(apiError) ? `${p}${wait}` : p);
+  }
   return problems;
+}
+
+/** The headers that say when to retry, as they were sent. */
+const RETRY_HEADERS = ["retry-after", "retry-after-ms"];
+
+/** " (retry-after: 30)" for the response's retry headers; "" without any. */
+function retryAfter(entry: Entry): string {
+  const headers = entry.response?.headers ?? {};
+  const said = RETRY_HEADERS.map((h) => [h, getHeader(headers, h).slice(0, 100)])
+    .filter(([, v]) => v !== "");
+  return said.length > 0 ? ` (${said.map(([h, v]) => `${h}: ${v}`).join(", ")})` : "";
 }
 
 /** The renderer's request parts, or undefined when it has none or fails on this body. */

@@ -55,8 +55,16 @@ import {
   streamEventBlocks,
   streamTruncation,
 } from "./sse_events.ts";
-import { capText, charCount, excerpt, firstLine } from "./text.ts";
-import { addToolsPart, oddToolRow, otherKeysCell, schemaParams, toolsSection } from "./tools.ts";
+import { capText, charCount, excerpt } from "./text.ts";
+import {
+  addToolsPart,
+  descriptionCell,
+  oddToolRow,
+  otherKeysCell,
+  schemaParams,
+  toolDescriptionsBlocks,
+  toolsSection,
+} from "./tools.ts";
 import {
   compactJson,
   inlineValue,
@@ -332,11 +340,19 @@ const toolName = (tool: unknown) => isRecord(tool) ? str(tool.name) ?? str(tool.
 function toolRow(tool: unknown): string[] {
   if (!isRecord(tool)) return oddToolRow(tool);
   const type = `${str(tool.type) ?? ""}${cacheNote(tool)}`.trim();
-  return [toolName(tool), type, firstLine(str(tool.description) ?? "", 120), toolParams(tool)];
+  return [toolName(tool), type, descriptionCell(str(tool.description) ?? ""), toolParams(tool)];
 }
 
+/** The tools table and schemas, then the descriptions the table cuts, in full. */
 function toolsBlocks(tools: unknown): Block[] {
-  return toolsSection(tools, (t) => [toolRow(t)], (t) => [[toolName(t), t.input_schema]]);
+  const blocks = toolsSection(tools, (t) => [toolRow(t)], (t) => [[toolName(t), t.input_schema]]);
+  if (!Array.isArray(tools)) return blocks;
+  const descriptions: [string, string][] = [];
+  for (const t of tools) {
+    const description = isRecord(t) ? str(t.description) : undefined;
+    if (description !== undefined) descriptions.push([toolName(t), description]);
+  }
+  return [...blocks, ...toolDescriptionsBlocks(descriptions)];
 }
 
 /** Keys rendered by their own section: not repeated in "Other settings". */

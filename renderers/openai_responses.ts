@@ -118,9 +118,26 @@ function partText(part: unknown): string {
   }
 }
 
-/** Text of a message's `content` or a tool output: a string or an array of parts. */
+/** Text of a message's `content`: a string or an array of parts. */
 function contentText(content: unknown): string {
   return joinedText(content, partText);
+}
+
+/**
+ * Text of a tool output: a string, or an array of parts (Codex 0.169 sends
+ * `custom_tool_call_output` as text parts) put back together as the tool wrote them: a part that
+ * does not end a line is followed by a line break.
+ */
+function outputText(output: unknown): string {
+  if (!Array.isArray(output)) return contentText(output);
+  let text = "";
+  for (const part of output) {
+    const piece = partText(part);
+    if (piece === "") continue;
+    if (text !== "" && !text.endsWith("\n")) text += "\n";
+    text += piece;
+  }
+  return text;
 }
 
 /** Summary texts of a reasoning item (or its raw text when it has no summary). */
@@ -152,13 +169,18 @@ function itemExcerpt(item: JsonObject, type: string): string {
     }
     case "function_call_output":
     case "custom_tool_call_output":
-      return `${str(item.call_id) ?? "?"} → ${excerpt(contentText(item.output), 160)}`;
+      return `${str(item.call_id) ?? "?"} → ${excerpt(outputText(item.output), 160)}`;
     case "reasoning":
       return reasoningExcerpt(item);
     case "custom_tool_call":
       return `${str(item.name) ?? "?"}: ${excerpt(inlineValue(item.input ?? ""), 160)}${
         callIdNote(item)
       }`;
+    case "additional_tools": {
+      const tools = declaredTools(item);
+      const names = tools.map((t) => (isRecord(t) ? toolParts(t).name : "?"));
+      return excerpt(`${tools.length} tool(s), shown under Tools: ${names.join(", ")}`, CELL);
+    }
     default: {
       const { type: _type, ...rest } = item;
       return excerpt(compactJson(rest, 80), CELL);
@@ -209,6 +231,49 @@ function toolsBlocks(tools: unknown): Block[] {
   return toolsSection(tools, (t) => [toolRow(t)], toolSchema);
 }
 
+/**
+ * The tools an `additional_tools` input item declares (Codex 0.169 sends its tools this way,
+ * not in `tools`), namespaces (`{type: "namespace", tools: [...]}`) flattened to their tools.
+ */
+function declaredTools(item: JsonObject): unknown[] {
+  const out: unknown[] = [];
+  for (const tool of arr(item.tools)) {
+    if (isRecord(tool) && tool.type === "namespace" && Array.isArray(tool.tools)) {
+      out.push(...tool.tools);
+    } else out.push(tool);
+  }
+  return out;
+}
+
+/** The tools of every `additional_tools` input item, in order. */
+function additionalTools(input: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (const item of arr(input)) {
+    if (isRecord(item) && item.type === "additional_tools") out.push(...declaredTools(item));
+  }
+  return out;
+}
+
+/**
+ * The request's tools: `tools`, and those declared in `additional_tools` input items, in one
+ * section like any tools section (its note says how many came from the input).
+ */
+function requestTools(body: JsonObject): { tools: unknown; blocks: (tools: unknown) => Block[] } {
+  const extra = additionalTools(body.input);
+  if (extra.length === 0 || (body.tools !== undefined && !Array.isArray(body.tools))) {
+    return { tools: body.tools, blocks: toolsBlocks };
+  }
+  const tools = [...arr(body.tools), ...extra];
+  const note = paragraph(`${extra.length} of them declared in an additional_tools input item.`);
+  return {
+    tools,
+    blocks: (t) => {
+      const [head, ...rest] = toolsBlocks(t);
+      return [head, note, ...rest];
+    },
+  };
+}
+
 /** Keys rendered by their own section (or fully as a field): not repeated in "Other settings". */
 const SECTION_KEYS = ["instructions", "input", "tools"];
 
@@ -222,7 +287,7 @@ function itemFullText(item: unknown): string | undefined {
   let text: string | undefined;
   if (type === "message") text = contentText(item.content);
   else if (type === "function_call_output" || type === "custom_tool_call_output") {
-    text = contentText(item.output);
+    text = outputText(item.output);
   }
   return text !== undefined && text.length > CELL ? capText(text).text : undefined;
 }
@@ -272,7 +337,8 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
     if (Array.isArray(items)) parts.extra.push(...items);
     else parts.items = items;
   }
-  addToolsPart(parts, body.tools, toolName, toolsBlocks);
+  const { tools, blocks } = requestTools(body);
+  addToolsPart(parts, tools, toolName, blocks);
   parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut));
   return parts;
 }

@@ -6,8 +6,8 @@
 
 import { arr, isRecord, type JsonObject, remainingKeys } from "../lib/json.ts";
 import type { Block, RequestParts } from "../lib/types.ts";
-import { code, heading, rawSection } from "./blocks.ts";
-import { excerpt } from "./text.ts";
+import { cappedTextBlocks, code, fields, heading, rawSection } from "./blocks.ts";
+import { excerpt, firstLine, MAX_BODY_TEXT } from "./text.ts";
 import { compactJson, prettyJson } from "./values.ts";
 
 /**
@@ -58,6 +58,28 @@ export function toolsSection(
     { kind: "table", header: ["Name", kind, "Description", "Parameters"], rows },
     ...toolSchemasBlocks(tools.flatMap((t) => (isRecord(t) ? schemasOf(t) : []))),
   ];
+}
+
+/** Longest tool description shown in the Description cell (its first line, cut). */
+export const DESCRIPTION_CELL = 120;
+
+/** The Description cell of a tool: the first line of its description, cut. */
+export function descriptionCell(description: string): string {
+  return firstLine(description, DESCRIPTION_CELL);
+}
+
+/**
+ * "Tool descriptions" heading and, for each tool whose Description cell shows only part of its
+ * description (more lines, or a longer line), the tool's name and the whole description;
+ * nothing when every description fits its cell.
+ */
+export function toolDescriptionsBlocks(descriptions: [name: string, text: string][]): Block[] {
+  const blocks: Block[] = [];
+  for (const [name, text] of descriptions) {
+    if (text.trim() === "" || descriptionCell(text) === text.trim()) continue;
+    blocks.push(fields([["Tool", name]]), ...cappedTextBlocks(text, MAX_BODY_TEXT));
+  }
+  return blocks.length > 0 ? [heading("Tool descriptions"), ...blocks] : [];
 }
 
 /**

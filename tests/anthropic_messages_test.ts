@@ -187,7 +187,15 @@ Deno.test("anthropicMessages renderRequest", async (t) => {
       "Content blocks (13)",
       "Tools (3)",
       "Tool schemas",
+      "Tool descriptions",
       "Other settings",
+    ]);
+  });
+
+  await t.step("a description the table cuts is shown whole", () => {
+    assertEquals(section(out.blocks, "Tool descriptions"), [
+      { kind: "fields", rows: [["Tool", "Read"]] },
+      { kind: "code", text: "Reads a file.\nUsage: ...", lang: "text" },
     ]);
   });
 
