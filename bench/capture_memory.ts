@@ -79,22 +79,24 @@ class PeakSampler {
   }
 }
 
-/** Requests like an agent's: a growing conversation, streamed and not, ~200 KB each. */
+/**
+ * Requests like an agent's: four conversations that each resend their growing history (a
+ * 200 KB first message, then a short message per turn), streamed and not.
+ */
 async function traffic(base: string, n: number): Promise<void> {
-  const history = "h".repeat(200_000);
+  const message = (text: string) => ({
+    type: "message",
+    role: "user",
+    content: [{ type: "input_text", text }],
+  });
+  const histories = [0, 1, 2, 3].map((c) => [message(`${c} ${"h".repeat(200_000)}`)]);
   for (let i = 0; i < n; i++) {
+    const history = histories[i % 4];
+    history.push(message(`turn ${i}`));
     const res = await fetch(new URL("v1/responses", base), {
       method: "POST",
       headers: { "content-type": "application/json", session_id: `bench-${i % 4}` },
-      body: JSON.stringify({
-        model: "gpt-bench",
-        stream: i % 2 === 0,
-        input: [{
-          type: "message",
-          role: "user",
-          content: [{ type: "input_text", text: history + i }],
-        }],
-      }),
+      body: JSON.stringify({ model: "gpt-bench", stream: i % 2 === 0, input: history }),
     });
     await res.arrayBuffer();
   }

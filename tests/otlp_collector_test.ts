@@ -158,8 +158,10 @@ Deno.test("probe export --otlp: the mixed four-API capture", async (t) => {
       "chat claude-haiku-4-5",
       "generate_content gemini-2.5-pro",
     ]);
-    // Claude Code's HEAD probe joins its conversation; each agent's turns share a trace.
-    assert.deepEqual(traceNumbers(spans), [1, 1, 1, 2, 2, 3, 4, 4, 5, 5, 5, 6, 7, 8, 9]);
+    // The analysis model's conversations (as `analyze --format json` lists them): Claude
+    // Code's HEAD probe joins its conversation; opencode's title request (no tools) is a thread
+    // of its own beside the two turns of its session.
+    assert.deepEqual(traceNumbers(spans), [1, 1, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 9, 10]);
   });
   await t.step("the non-model request is a plain HTTP client span", () => {
     assert.equal(spans[0].span.kind, 3);

@@ -36,7 +36,11 @@ export interface OtlpExportResult {
 
 export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportResult> {
   const redact = headerRedactor(opts.redactHeaders);
-  const builder = new SpanBuilder({ rendererFor: opts.rendererFor, content: opts.content });
+  const builder = new SpanBuilder({
+    rendererFor: opts.rendererFor,
+    content: opts.content,
+    agent: opts.agent,
+  });
   const patience = opts.patienceMs ?? 30_000;
   const delivery = new SpanDelivery({
     url: opts.endpoint.url,

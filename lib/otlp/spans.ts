@@ -1,13 +1,24 @@
 /**
  * Exchanges → spans, per the OpenTelemetry GenAI semantic conventions: one CLIENT span per
- * model call named `{operation} {model}` with the conventions' attributes (the per-API facts
- * come from the renderer's `genai`), other requests as plain HTTP client spans, one trace per
- * conversation. Entries are taken one at a time (a file, or a capture as it is written) and
- * only what the next request of a conversation needs is kept.
+ * model call named `{operation} {model}` with the conventions' attributes, other requests as
+ * plain HTTP client spans, one trace per conversation. Conversations and token counts are the
+ * analysis model's (lib/model, fed exactly as `analyze` feeds it); the per-API facts come from
+ * the renderer's `genai`. Entries are taken one at a time (a file, or a capture as it is
+ * written).
  */
 import { advanceConversation, ConversationTracker, requestDelta } from "../conversation.ts";
+import { ModelBuilder } from "../model/build.ts";
+import type { Tokens } from "../model/types.ts";
+import { builtinPriceTable } from "../prices.ts";
 import { responseView } from "../response_view.ts";
-import type { Entry, GenAiCall, GenAiMessage, RenderedBody, Renderer } from "../types.ts";
+import type {
+  Entry,
+  GenAiCall,
+  GenAiMessage,
+  RenderedBody,
+  Renderer,
+  RequestFacts,
+} from "../types.ts";
 import {
   type Attributes,
   Double,
@@ -23,6 +34,8 @@ export interface SpanBuilderOptions {
   rendererFor: (entry: Entry) => Renderer;
   /** Record prompts and answers (`--otlp-content`). */
   content: boolean;
+  /** The agent (target name), for the analysis model's session. */
+  agent?: string;
 }
 
 /** Non-model spans held while no conversation has started yet, at most. */
@@ -40,6 +53,7 @@ interface TraceState {
 export class SpanBuilder {
   readonly #opts: SpanBuilderOptions;
   readonly #conversations = new ConversationTracker();
+  readonly #model: ModelBuilder;
   /** By conversation number; least recently used first. */
   readonly #traces = new Map<number, TraceState>();
   #lastTrace?: string;
@@ -48,6 +62,12 @@ export class SpanBuilder {
 
   constructor(opts: SpanBuilderOptions) {
     this.#opts = opts;
+    this.#model = new ModelBuilder({
+      id: "otlp",
+      source: "",
+      agent: opts.agent ?? "",
+      prices: builtinPriceTable(),
+    });
   }
 
   /** The spans ready for export after this entry (none while waiting for a trace). */
@@ -64,8 +84,8 @@ export class SpanBuilder {
       // A capture with no model call for a long time: those requests get a trace of their own.
       return this.#pending.length >= MAX_PENDING ? this.#release(randomHex(16)) : [];
     }
-    const trace = this.#traceOf(renderer, entry, response?.responseId);
-    const span = modelSpan(entry, call, response, trace, this.#opts.content);
+    const { trace, tokens } = this.#turnOf(renderer, entry, response);
+    const span = modelSpan(entry, call, response, tokens, trace, this.#opts.content);
     this.#lastTrace = trace.traceId;
     return [...this.#release(trace.traceId), span];
   }
@@ -81,17 +101,41 @@ export class SpanBuilder {
     return out;
   }
 
-  #traceOf(renderer: Renderer, entry: Entry, responseId: string | undefined): TraceState {
+  /**
+   * The model's turn of a model call: its conversation's trace and its tokens. The tracker
+   * groups requests as for the report; the model splits a group into its threads.
+   */
+  #turnOf(
+    renderer: Renderer,
+    entry: Entry,
+    response: RenderedBody | undefined,
+  ): { trace: TraceState; tokens: Tokens | null } {
     const parts = renderer.requestParts?.(entry.request.body, entry);
-    let number: number;
+    const facts = parts ? requestFacts(renderer, entry) : undefined;
+    let number = -this.#index; // not a request the model understands: a trace of its own
+    let tokens: Tokens | null = null;
     if (parts) {
       const conv = this.#conversations.assign(parts, entry.request.headers, renderer.id);
       // Moves the conversation on to this request, so the next one is compared with it.
       advanceConversation(conv, parts, requestDelta(parts, conv), this.#index);
-      if (responseId) this.#conversations.noteResponse(conv, responseId);
-      number = conv.id;
-    } else {
-      number = -this.#index; // not a request the renderer could split: a trace of its own
+      if (response?.responseId) this.#conversations.noteResponse(conv, response.responseId);
+      const turn = facts
+        ? this.#model.add({
+          index: this.#index,
+          line: this.#index,
+          entry,
+          api: renderer.id,
+          conversation: { id: conv.id, basis: conv.basis },
+          facts,
+          ...(response?.usage ? { usage: response.usage } : {}),
+          ...(response?.model ?? facts.model ? { model: response?.model ?? facts.model } : {}),
+          problems: [],
+        })
+        : undefined;
+      if (turn) {
+        number = turn.conversation;
+        tokens = turn.tokens;
+      }
     }
     let state = this.#traces.get(number);
     if (state) this.#traces.delete(number);
@@ -102,7 +146,16 @@ export class SpanBuilder {
       const oldest = this.#traces.keys().next().value!;
       this.#traces.delete(oldest);
     }
-    return state;
+    return { trace: state, tokens };
+  }
+}
+
+function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefined {
+  if (!renderer.requestFacts || entry.request.body_encoding === "base64") return undefined;
+  try {
+    return renderer.requestFacts(entry.request.body, entry);
+  } catch {
+    return undefined; // as in analyze: no turn for a request the facts cannot be read from
   }
 }
 
@@ -171,10 +224,12 @@ function modelSpan(
   entry: Entry,
   call: GenAiCall,
   response: RenderedBody | undefined,
+  tokens: Tokens | null,
   trace: TraceState,
   content: boolean,
 ): Span {
-  const usage = response?.usage;
+  // Cache and reasoning counts an API did not report are zero in the model: left out here.
+  const some = (n: number | undefined) => n ? n : undefined;
   const firstByte = entry.timing?.first_byte;
   const attributes: Attributes = {
     "gen_ai.operation.name": call.operation,
@@ -186,11 +241,11 @@ function modelSpan(
     "gen_ai.response.id": response?.responseId ?? responseIdOf(response),
     "gen_ai.response.model": response?.model,
     "gen_ai.response.finish_reasons": call.finishReasons,
-    "gen_ai.usage.input_tokens": usage?.input,
-    "gen_ai.usage.output_tokens": usage?.output,
-    "gen_ai.usage.cache_read.input_tokens": usage?.cached,
-    "gen_ai.usage.cache_write.input_tokens": usage?.cacheWrite,
-    "gen_ai.usage.reasoning.output_tokens": usage?.reasoning,
+    "gen_ai.usage.input_tokens": tokens?.input,
+    "gen_ai.usage.output_tokens": tokens?.output,
+    "gen_ai.usage.cache_read.input_tokens": some(tokens?.cached),
+    "gen_ai.usage.cache_write.input_tokens": some(tokens?.cacheWrite),
+    "gen_ai.usage.reasoning.output_tokens": some(tokens?.reasoning),
     "gen_ai.response.time_to_first_chunk": call.stream && typeof firstByte === "number"
       ? new Double(Math.max(0, firstByte - startOf(entry))) // seconds
       : undefined,
