@@ -4,8 +4,10 @@
  *   analyze time / parse floor     at 100 MB and 1 GB   goal ≤ 1.3x
  *   analyze peak RSS               at 100 MB and 1 GB   goal ≤ 150 MB, flat
  *   capture figures                see bench/capture.ts
+ *   probe view first screen        at 100 MB and 1 GB   goal ≤ 2 s (see bench/view.ts)
+ *   probe view server peak RSS     at 100 MB and 1 GB   goal ≤ 200 MB
  *
- * Options: --sizes 100,1000 (MB)  --runs 3  --skip-capture  --dir DIR (generated files)
+ * Options: --sizes 100,1000 (MB)  --runs 3  --skip-capture  --skip-view  --dir DIR
  * Timings are the best of `runs` interleaved runs: on a shared, noisy machine the minimum is
  * the figure least disturbed by other load. Peak memory comes from one more run of each, whose
  * time is not used (its sampling costs CPU).
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     dir: { type: "string", default: `${root}.cache/bench` },
     "skip-capture": { type: "boolean", default: false },
+    "skip-view": { type: "boolean", default: false },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
@@ -114,6 +117,10 @@ for (const mb of sizes) {
     goal: "≤ 150 MB",
     ok: peak <= 150,
   });
+  if (!values["skip-view"]) {
+    const { viewFigures } = await import("./view.ts");
+    rows.push(...await viewFigures(file, label));
+  }
 }
 
 if (!values["skip-capture"]) {

@@ -17,6 +17,8 @@ import { entryProblem } from "../jsonl.ts";
 
 /** Bytes read at a time. */
 const CHUNK = 1 << 20;
+/** Longest stretch of indexing before the server answers waiting requests, in milliseconds. */
+const YIELD_AFTER_MS = 20;
 /** How often a followed capture is checked for new lines, in milliseconds. */
 export const FOLLOW_INTERVAL_MS = 100;
 
@@ -49,6 +51,8 @@ export class CaptureIndex {
   bytesIndexed = 0;
   size = 0;
   done = false;
+  /** The end of the file was reached once (a followed capture then grows slowly). */
+  caughtUp = false;
   malformed = 0;
   error: string | undefined;
   #closed = false;
@@ -101,10 +105,12 @@ export class CaptureIndex {
     let pos = 0;
     let lineNo = 0;
     const decoder = new TextDecoder();
+    let lastYield = performance.now();
     while (!this.#closed) {
       const n = await file.read(buf);
       if (n === null || n === 0) {
         this.size = Math.max(this.size, pos);
+        this.caughtUp = true;
         if (!this.#opts.follow) break;
         this.#opts.onChange();
         await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
@@ -136,6 +142,11 @@ export class CaptureIndex {
         if (this.#addLine(decoder.decode(bytes), lineStart, length, lineNo)) changed = true;
         lineStart = pos + nl + 1;
         from = nl + 1;
+        if (performance.now() - lastYield > YIELD_AFTER_MS) {
+          // The page's requests are served between slices of indexing, not after a chunk.
+          await new Promise((r) => setTimeout(r, 0));
+          lastYield = performance.now();
+        }
       }
       pos += n;
       this.bytesIndexed = lineStart;
@@ -154,6 +165,7 @@ export class CaptureIndex {
       this.bytesIndexed = lineStart + pendingLen;
     }
     this.done = true;
+    this.caughtUp = true;
     this.#opts.onChange();
   }
 

@@ -84,11 +84,13 @@ export function startViewer(opts: ViewOptions): ViewServer {
   const notify = () => {
     rev++;
     if (pendingNotify !== undefined) return;
-    // Coalesced: a burst of exchanges is one update, at most every 100 ms.
+    // Coalesced: a burst of exchanges is one update, at most every 100 ms; while a capture is
+    // first read, every 500 ms, so the page is not busy reloading what keeps growing.
+    const reading = indexes.some((ix) => !ix.caughtUp);
     pendingNotify = setTimeout(() => {
       pendingNotify = undefined;
       for (const l of listeners) l();
-    }, 100);
+    }, reading ? 500 : 100);
   };
   const indexes = opts.paths.map((path, i) =>
     new CaptureIndex({
@@ -143,9 +145,26 @@ export function startViewer(opts: ViewOptions): ViewServer {
           }),
         });
       case "api/session": {
+        // Every conversation's summary, and the turns of one (the asked one, else the first):
+        // a large capture's session would be megabytes of turns on every update otherwise.
         const ix = byId.get(url.searchParams.get("s") ?? "");
         if (!ix) return text(404, "no such session");
-        return json({ rev, session: ix.session() });
+        const session = ix.session();
+        const asked = Number(url.searchParams.get("c"));
+        const conv = session.conversations.find((c) => c.id === asked) ??
+          session.conversations[0];
+        return json({
+          rev,
+          conv: conv?.id ?? null,
+          session: {
+            ...session,
+            conversations: session.conversations.map((c) => ({
+              ...c,
+              turnCount: c.turns.length,
+              turns: c === conv ? c.turns : [],
+            })),
+          },
+        });
       }
       case "api/turn": {
         const ix = byId.get(url.searchParams.get("s") ?? "");
@@ -162,7 +181,15 @@ export function startViewer(opts: ViewOptions): ViewServer {
         const q = (url.searchParams.get("q") ?? "").toLowerCase().slice(0, 200);
         const hits = [];
         for (const ix of indexes) {
-          for (const i of await ix.search(q, 200)) hits.push({ session: ix.id, index: i });
+          const found = await ix.search(q, 200);
+          if (found.length === 0) continue;
+          const convOf = new Map<number, number>();
+          for (const c of ix.session().conversations) {
+            for (const t of c.turns) convOf.set(t.index, c.id);
+          }
+          for (const i of found) {
+            hits.push({ session: ix.id, index: i, conversation: convOf.get(i) ?? null });
+          }
         }
         return json({ q, hits });
       }

@@ -106,11 +106,12 @@
 
   async function loadSession() {
     if (state.sid === null) return;
-    const data = await api(`api/session?s=${encodeURIComponent(state.sid)}`);
+    const data = await api(
+      `api/session?s=${encodeURIComponent(state.sid)}&c=${state.conv === null ? "" : state.conv}`,
+    );
     state.session = data.session;
-    const convs = conversations();
-    if (convs.length > 0 && !convs.some((c) => c.id === state.conv)) {
-      state.conv = convs[0].id;
+    if (data.conv !== state.conv) {
+      state.conv = data.conv;
       state.turn = null;
     }
     const turns = currentTurns();
@@ -188,7 +189,10 @@
             null,
             h(
               "button",
-              { class: "hit", onclick: () => openExchange(hit.session, hit.index) },
+              {
+                class: "hit",
+                onclick: () => openExchange(hit.session, hit.index, hit.conversation),
+              },
               `#${hit.index}`,
               h("span", { class: "muted" }, ` ${s ? s.source : ""}`),
             ),
@@ -287,7 +291,7 @@
           h(
             "span",
             { class: "cmeta" },
-            `${c.turns.length} turns · ${c.model || c.api} · cache ${pct(c.cacheHitRate)}`,
+            `${c.turnCount} turns · ${c.model || c.api} · cache ${pct(c.cacheHitRate)}`,
           ),
         ),
       );
@@ -389,11 +393,9 @@
           h(
             "div",
             { class: "muted" },
-            `${c.api} · ${c.model || ""} · ${c.turns.length} turns · ${
-              fmtInt(c.tokens.input)
-            } in · ${fmtInt(c.tokens.output)} out · cache ${pct(c.cacheHitRate)} · ${
-              fmtCost(c.cost)
-            }`,
+            `${c.api} · ${c.model || ""} · ${c.turnCount} turns · ${fmtInt(c.tokens.input)} in · ${
+              fmtInt(c.tokens.output)
+            } out · cache ${pct(c.cacheHitRate)} · ${fmtCost(c.cost)}`,
             c.parent
               ? ` · subagent of conversation ${c.parent.conversation} (${c.parent.toolName} at #${c.parent.turn})`
               : "",
@@ -711,6 +713,7 @@
   }
   async function selectConv(id) {
     state.conv = id;
+    await loadSession();
     const turns = currentTurns();
     state.turn = turns.length ? turns[0].index : null;
     await refreshDetail();
@@ -739,18 +742,11 @@
     state.full = !state.full;
     render();
   }
-  async function openExchange(sid, index) {
-    if (sid !== state.sid) {
-      state.sid = sid;
-      await loadSession();
-    }
-    for (const c of conversations()) {
-      if (c.turns.some((t) => t.index === index)) {
-        state.conv = c.id;
-        state.turn = index;
-        break;
-      }
-    }
+  async function openExchange(sid, index, conv) {
+    state.sid = sid;
+    state.conv = conv;
+    await loadSession();
+    state.turn = index;
     await refreshDetail();
     ensureVisible();
   }
