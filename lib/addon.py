@@ -483,6 +483,7 @@ class Recorder:
         self.redact_headers: typing.FrozenSet[str] = frozenset(BUILTIN_REDACTED_HEADERS)
         self.query_keys: typing.FrozenSet[str] = QUERY_SECRET_KEYS
         self.inflight: typing.Dict[str, Exchange] = {}
+        self.inflight_fd: typing.Optional[int] = None
         self.failed: typing.Optional[str] = None
         # Stands in for a RawJson body while the rest of the entry is encoded; random, so no
         # captured text holds it.
@@ -497,6 +498,11 @@ class Recorder:
         )
         loader.add_option(
             "probe_redact_query", str, "", "Extra query keys to redact, comma-separated."
+        )
+        loader.add_option(
+            "probe_inflight", str, "",
+            "File that a line is appended to when an exchange starts and when it is recorded "
+            "(probe capture --view shows exchanges in progress from it).",
         )
 
     def configure(self, updated):
@@ -518,6 +524,23 @@ class Recorder:
                     "cannot open %s: %s" % (opts.probe_output, e.strerror or e)
                 )
             self.path = opts.probe_output
+        if "probe_inflight" in updated and opts.probe_inflight:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+            try:
+                self.inflight_fd = os.open(opts.probe_inflight, flags, 0o600)
+            except OSError as e:
+                raise exceptions.OptionsError(
+                    "cannot open %s: %s" % (opts.probe_inflight, e.strerror or e)
+                )
+
+    def _mark(self, record: dict):
+        """One line of the in-flight file; losing it only hides a progress marker."""
+        if self.inflight_fd is None:
+            return
+        try:
+            os.write(self.inflight_fd, (json.dumps(record) + "\n").encode("utf-8"))
+        except OSError as e:
+            log.warning("probe: cannot write the in-flight file: %s", e)
 
     def done(self):
         # Shutdown: whatever is still in flight is written, marked incomplete.
@@ -527,6 +550,9 @@ class Recorder:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self.inflight_fd is not None:
+            os.close(self.inflight_fd)
+            self.inflight_fd = None
 
     # ---------------------------------------------------------------- HTTP hooks
 
@@ -535,6 +561,19 @@ class Recorder:
             flow.kill()  # not recorded, so not passed on
             return
         self.inflight[flow.id] = Exchange(flow)
+
+    def request(self, flow):
+        ex = self.inflight.get(flow.id)
+        if ex is not None and self.inflight_fd is not None:
+            redact = not ctx.options.probe_keep_secrets
+            req = flow.request
+            self._mark({
+                "id": ex.id,
+                "start": req.timestamp_start or time.time(),
+                "method": req.method,
+                "url": redact_url(req.url, self.query_keys) if redact else req.url,
+                "proxy": ctx.options.probe_proxy or None,
+            })
 
     def responseheaders(self, flow):
         ex = self.inflight.get(flow.id)
@@ -607,6 +646,7 @@ class Recorder:
             self._append(line)
         except OSError as e:
             self._fail(e)
+        self._mark({"id": ex.id, "done": True})
 
     def _entry(self, ex: Exchange, now: float, incomplete: bool) -> dict:
         flow = ex.flow

@@ -10,7 +10,8 @@
  *   `TOOL_MARKER`). Model lists (`GET /v1/models`, `/v1beta/models`) and token counts answer
  *   too. The `x-fake` request header picks a test behaviour: `gzip`; `br` (JSON only);
  *   `binary`; `big` (a large JSON body); `hold` (a stream held open until the test calls
- *   `release()`); `drop` (a stream cut mid-way once the test calls `release()`). `HEAD /` and
+ *   `release()`; also for a body holding `HOLD_MARKER`); `drop` (a stream cut mid-way once the
+ *   test calls `release()`). `HEAD /` and
  *   `GET /` answer 200, a WebSocket upgrade 426 (except the echo server on `/ws`),
  *   `POST /oauth/token` a token JSON. Every request is recorded.
  * - the same over https, with a CA and certificate made by `openssl` at test time.
@@ -71,6 +72,12 @@ export function answerFor(prompt: string): string {
  * once the request carries the tool's result, the answer is `toolAnswerFor(quoteOf(result))`.
  */
 export const TOOL_MARKER = "probe-tool-call:";
+
+/**
+ * A prompt holding this is answered as the `hold` behaviour: the stream waits after its first
+ * event until the test calls `release()` (for an agent, whose headers a test cannot set).
+ */
+export const HOLD_MARKER = "probe-hold-stream";
 
 /** Shell tools the fake model calls, by name, in order of preference. */
 const SHELL_TOOLS = ["Bash", "bash", "run_shell_command", "exec_command", "shell", "exec"];
@@ -740,7 +747,9 @@ export function startFakeUpstream(tls?: TlsFiles): Promise<FakeUpstream> {
       body,
     };
     requests.push(received);
-    const mode = req.headers.get("x-fake") ?? "";
+    // A real agent sets no x-fake header: its prompt asks for a held stream instead.
+    const mode = req.headers.get("x-fake") ??
+      (new TextDecoder().decode(body).includes(HOLD_MARKER) ? "hold" : "");
 
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       if (url.pathname === "/ws") {

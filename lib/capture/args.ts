@@ -15,6 +15,8 @@ export interface CaptureOptions {
   /** `--upstream-ca FILE`: extra CA bundle trusted for upstream TLS. */
   upstreamCa?: string;
   analyze: boolean;
+  /** `--view`: serve the viewer on the capture while it runs. */
+  view: boolean;
   keepSecrets: boolean;
   /** `--mitmdump PATH` (takes precedence over $PROBE_MITMDUMP). */
   mitmdump?: string;
@@ -43,6 +45,7 @@ options:
   --upstream-proxy URL     route upstream traffic through http://[user:pass@]host:port
   --upstream-ca FILE       also trust this CA (PEM) for upstream TLS
   --analyze                write the report next to the capture when it ends
+  --view                   show the capture live in the browser (probe view); prints its URL
   --keep-secrets           store keys and tokens unredacted (the capture then holds secrets)
   --mitmdump PATH          mitmdump to use (default: $PROBE_MITMDUMP, then mitmdump on PATH)
   --otlp URL               also send each exchange as OpenTelemetry spans to URL/v1/traces as
@@ -59,6 +62,7 @@ export const CAPTURE_OPTIONS = {
   "upstream-proxy": { type: "string" },
   "upstream-ca": { type: "string" },
   "analyze": { type: "boolean" },
+  "view": { type: "boolean" },
   "keep-secrets": { type: "boolean" },
   "mitmdump": { type: "string" },
   "otlp": { type: "string" },
@@ -100,6 +104,7 @@ export function parseCaptureArgs(
       target: targets[0],
       proxies: [],
       analyze: false,
+      view: false,
       keepSecrets: false,
       otlpContent: false,
       command: null,
@@ -176,6 +181,7 @@ export function parseCaptureArgs(
     upstreamProxy,
     upstreamCa: values["upstream-ca"],
     analyze: values.analyze ?? false,
+    view: values.view ?? false,
     keepSecrets: values["keep-secrets"] ?? false,
     mitmdump: values.mitmdump,
     otlp: values.otlp,

@@ -83,6 +83,7 @@ export async function captureCommand(
       upstreamProxy: opts.upstreamProxy,
       upstreamCa: opts.upstreamCa,
       keepSecrets: opts.keepSecrets,
+      markInflight: opts.view,
     }).catch(async (err) => {
       // A terminal's Ctrl+C during start-up also reaches mitmdump: a stop, not a failure.
       if (signals.received) return null;
@@ -94,6 +95,14 @@ export async function captureCommand(
       return signals.received === "SIGINT" ? 130 : 143;
     }
     banner(session, opts, out, say);
+    // The viewer follows the capture file as the recorder appends to it.
+    await using viewer = opts.view
+      ? await startLiveViewer(out.file, session.inflightFile, opts, ctx)
+      : undefined;
+    if (viewer) {
+      say("Live view (open in a browser):");
+      say(viewer.url);
+    }
     if (endpoint) say(`OpenTelemetry: spans to ${endpoint.url} as exchanges are recorded`);
     const live = otlp && endpoint
       ? otlp.startLiveExport({
@@ -115,6 +124,25 @@ export async function captureCommand(
   }
   await closing(out, opts, ctx, say);
   return code;
+}
+
+async function startLiveViewer(
+  file: string,
+  inflight: string | undefined,
+  opts: CaptureOptions,
+  ctx: CaptureContext,
+) {
+  // Loaded only with --view.
+  const { startViewer } = await import("../view/server.ts");
+  const { builtinPriceTable } = await import("../prices.ts");
+  return startViewer({
+    paths: [file],
+    target: opts.target,
+    renderers: ctx.renderers,
+    prices: builtinPriceTable(),
+    follow: true,
+    ...(inflight ? { inflight } : {}),
+  });
 }
 
 function banner(

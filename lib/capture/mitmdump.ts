@@ -98,6 +98,8 @@ export interface MitmdumpSpec {
   keepSecrets: boolean;
   redactHeaders: readonly string[];
   redactQueryKeys: readonly string[];
+  /** A file the addon marks exchanges in progress in (`probe capture --view`). */
+  inflight?: string;
 }
 
 /** How long a start may take before probe gives up (a slow machine takes ~1 s). */
@@ -156,6 +158,7 @@ export class MitmdumpProcess {
       `probe_redact_query=${spec.redactQueryKeys.join(",")}`,
     ];
     if (spec.keepSecrets) args.push("--set", "probe_keep_secrets=true");
+    if (spec.inflight) args.push("--set", `probe_inflight=${spec.inflight}`);
     if (spec.upstreamCa) args.push("--set", `ssl_verify_upstream_trusted_ca=${spec.upstreamCa}`);
     // The upstream proxy goes through the environment: its credentials stay out of `ps`.
     const env: Record<string, string> = { PROBE_UPSTREAM_PROXY: spec.upstreamProxy ?? "" };

@@ -20,6 +20,8 @@ export interface SessionOptions {
   upstreamProxy?: string;
   upstreamCa?: string;
   keepSecrets: boolean;
+  /** Have the addon mark exchanges in progress (`inflightFile`), for the live viewer. */
+  markInflight?: boolean;
 }
 
 /** Why the session ended on its own: a mitmdump exited while the capture was running. */
@@ -31,6 +33,8 @@ export interface ProxyDeath {
 export class CaptureSession implements AsyncDisposable {
   readonly proxies: readonly ProxySpec[];
   readonly output: string;
+  /** Where the addon marks exchanges in progress, when asked to (`markInflight`). */
+  inflightFile?: string;
   /** Resolves when a mitmdump exits that `stop()` did not stop. */
   readonly died: Promise<ProxyDeath>;
   #processes: MitmdumpProcess[];
@@ -86,6 +90,7 @@ export class CaptureSession implements AsyncDisposable {
           keepSecrets: opts.keepSecrets,
           redactHeaders,
           redactQueryKeys: REDACTED_QUERY_KEYS,
+          ...(opts.markInflight ? { inflight: `${tempDir}/inflight.jsonl` } : {}),
         });
         processes.push(p);
         return p.ready(readyFile);
@@ -93,7 +98,9 @@ export class CaptureSession implements AsyncDisposable {
       const results = await Promise.allSettled(started);
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
-      return new CaptureSession(proxies, opts.output, processes, tempDir);
+      const session = new CaptureSession(proxies, opts.output, processes, tempDir);
+      if (opts.markInflight) session.inflightFile = `${tempDir}/inflight.jsonl`;
+      return session;
     } catch (err) {
       await Promise.all(processes.map((p) => p.stop()));
       await Deno.remove(tempDir, { recursive: true }).catch(() => {});

@@ -31,6 +31,17 @@ export interface IndexOptions {
   follow: boolean;
   /** Called after new exchanges were indexed (at most once per chunk). */
   onChange: () => void;
+  /** The recorder's in-flight file (`probe capture --view`): exchanges in progress. */
+  inflight?: string;
+}
+
+/** An exchange the recorder has started and not yet written. */
+export interface InflightExchange {
+  id: string;
+  start: number;
+  method: string;
+  url: string;
+  proxy: string | null;
 }
 
 /** The index of one capture file. */
@@ -56,6 +67,9 @@ export class CaptureIndex {
   malformed = 0;
   error: string | undefined;
   #closed = false;
+  #inflight = new Map<string, InflightExchange>();
+  /** Ids already in the capture (only when following an in-flight file). */
+  #recorded = new Set<string>();
 
   constructor(opts: IndexOptions) {
     this.#opts = opts;
@@ -86,11 +100,78 @@ export class CaptureIndex {
     this.#closed = true;
   }
 
+  /** Exchanges in progress (started, not yet in the capture), oldest first. */
+  inflight(): InflightExchange[] {
+    return [...this.#inflight.values()];
+  }
+
+  /** Follows the in-flight file: a start line adds an exchange, a done line removes it. */
+  async followInflight(): Promise<void> {
+    const path = this.#opts.inflight;
+    if (!path) return;
+    let pos = 0;
+    let rest = "";
+    const decoder = new TextDecoder();
+    while (!this.#closed) {
+      let data: Uint8Array | undefined;
+      try {
+        using f = await Deno.open(path, { read: true });
+        await f.seek(pos, Deno.SeekMode.Start);
+        const buf = new Uint8Array(1 << 16);
+        const n = await f.read(buf);
+        if (n !== null && n > 0) data = buf.subarray(0, n);
+      } catch {
+        // not created yet
+      }
+      if (!data) {
+        await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS / 2));
+        continue;
+      }
+      pos += data.length;
+      const lines = (rest + decoder.decode(data, { stream: true })).split("\n");
+      rest = lines.pop() ?? "";
+      let changed = false;
+      for (const line of lines) {
+        try {
+          const m = JSON.parse(line);
+          if (typeof m?.id !== "string") continue;
+          if (m.done) changed = this.#inflight.delete(m.id) || changed;
+          else if (!this.#recorded.has(m.id)) {
+            this.#inflight.set(m.id, {
+              id: m.id,
+              start: Number(m.start) || 0,
+              method: String(m.method ?? "?"),
+              url: redactUrl(String(m.url ?? "")),
+              proxy: typeof m.proxy === "string" ? m.proxy : null,
+            });
+            changed = true;
+          }
+        } catch {
+          // a torn line: the next read completes it
+        }
+      }
+      if (changed) this.#opts.onChange();
+    }
+  }
+
+  /** The capture; a followed one may not exist yet (the recorder creates it on its first line). */
+  async #open(): Promise<Deno.FsFile> {
+    while (true) {
+      try {
+        return await Deno.open(this.path, { read: true });
+      } catch (err) {
+        if (!this.#opts.follow || !(err instanceof Deno.errors.NotFound) || this.#closed) throw err;
+        this.caughtUp = true;
+        await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+      }
+    }
+  }
+
   /** Reads the capture (and, following, keeps reading); resolves when done or closed. */
   async run(): Promise<void> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(this.path, { read: true });
+      file = await this.#open();
     } catch (err) {
       this.error = `cannot read ${this.path}: ${(err as Error).message}`;
       this.done = true;
@@ -179,6 +260,10 @@ export class CaptureIndex {
     } catch {
       this.malformed++;
       return false;
+    }
+    if (typeof entry.id === "string") {
+      this.#inflight.delete(entry.id);
+      if (this.#opts.inflight) this.#recorded.add(entry.id);
     }
     this.#offsets.push(offset);
     this.#lengths.push(length);

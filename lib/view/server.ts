@@ -29,6 +29,8 @@ export interface ViewOptions {
   prices: PriceTable;
   /** Keep reading the captures as they grow (live capture). */
   follow: boolean;
+  /** The recorder's in-flight file for the first path (`probe capture --view`). */
+  inflight?: string;
   /** A fixed token (tests); random otherwise. */
   token?: string;
 }
@@ -101,9 +103,10 @@ export function startViewer(opts: ViewOptions): ViewServer {
       prices: opts.prices,
       follow: opts.follow,
       onChange: notify,
+      ...(i === 0 && opts.inflight ? { inflight: opts.inflight } : {}),
     })
   );
-  const runs = indexes.map((ix) => ix.run());
+  const runs = indexes.flatMap((ix) => [ix.run(), ix.followInflight()]);
   const byId = new Map(indexes.map((ix) => [ix.id, ix]));
   let host = "";
 
@@ -137,7 +140,8 @@ export function startViewer(opts: ViewOptions): ViewServer {
             const { conversations: _c, ...summary } = ix.session();
             return {
               ...summary,
-              indexing: !ix.done,
+              indexing: !ix.caughtUp,
+              inflight: ix.inflight(),
               bytesIndexed: ix.bytesIndexed,
               size: ix.size,
               error: ix.error ?? null,

@@ -403,6 +403,32 @@
         ),
       );
     }
+    const cur = state.sessions.find((x) => x.id === state.sid);
+    if (cur && cur.inflight && cur.inflight.length) {
+      const now = Date.now() / 1000;
+      wrap.append(h(
+        "div",
+        { class: "inflight", "aria-live": "polite" },
+        cur.inflight.map((x) =>
+          h(
+            "div",
+            { class: "row live" },
+            h(
+              "div",
+              { class: "l1" },
+              h("span", { class: "badge live" }, "in progress"),
+              h("b", null, x.method),
+              h("span", { class: "url" }, x.url),
+              h(
+                "span",
+                { class: "muted" },
+                `started ${Math.max(0, Math.round(now - x.start))} s ago`,
+              ),
+            ),
+          )
+        ),
+      ));
+    }
     const list = h("div", { class: "turns", tabindex: 0, onscroll: (e) => paintRows(e.target) });
     list.append(h("div", { class: "spacer", style: `height:${turns.length * ROW}px` }));
     wrap.append(list);
