@@ -123,6 +123,11 @@ for (const mb of sizes) {
   }
 }
 
+if (!values["skip-view"]) {
+  const { liveFigure } = await import("./view.ts");
+  rows.push(await liveFigure());
+}
+
 if (!values["skip-capture"]) {
   const { captureFigures } = await import("./capture.ts");
   rows.push(...await captureFigures());

@@ -3,6 +3,7 @@
  *
  *   time from `probe view FILE` starting to the first screen in Chromium   goal ≤ 2 s
  *   the server's peak RSS once the whole capture is indexed               goal ≤ 200 MB
+ *   live: an exchange appended to a followed capture → on the page        goal ≤ 1 s
  *
  * "First screen" is the page showing the first conversation's turn list and a turn's request
  * and response: what a user sees first. The server is `probe view` as a user runs it (the
@@ -96,6 +97,50 @@ export async function measureView(file: string): Promise<ViewFigures> {
   }
 }
 
+/**
+ * The live path: a viewer following a capture (as `probe capture --view` runs it), a page open
+ * on it, then exchanges appended one by one; each is timed from its write to its row on the
+ * page. The median of `n` is reported.
+ */
+export async function measureLive(n = 5): Promise<number[]> {
+  const { startViewer } = await import("../lib/view/server.ts");
+  const { builtinPriceTable } = await import("../lib/prices.ts");
+  const { builtinRenderers } = await import("../renderers/mod.ts");
+  const { builtinTargets } = await import("../targets/mod.ts");
+  const dir = await Deno.makeTempDir({ prefix: "probe-bench-live-" });
+  const file = `${dir}/traffic.jsonl`;
+  const sample =
+    (await Deno.readTextFile(new URL("../testdata/sample_traffic.jsonl", import.meta.url)))
+      .split("\n").filter((l) => l.trim() !== "");
+  await Deno.writeTextFile(file, sample[0] + "\n");
+  const browser = await launchChromium();
+  await using server = startViewer({
+    paths: [file],
+    target: builtinTargets.find((t) => t.name === "codex")!,
+    renderers: builtinRenderers,
+    prices: builtinPriceTable(),
+    follow: true,
+  });
+  const times: number[] = [];
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(server.url);
+    await page.locator(".turns .row").first().waitFor();
+    for (let i = 0; i < n; i++) {
+      const line = sample[1 + (i % (sample.length - 1))];
+      const before = await page.locator(".turns .row").count();
+      const started = performance.now();
+      await Deno.writeTextFile(file, line + "\n", { append: true });
+      await page.locator(".turns .row").nth(before).waitFor();
+      times.push(performance.now() - started);
+    }
+  } finally {
+    await browser.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return times.sort((a, b) => a - b);
+}
+
 export async function viewFigures(file: string, label: string): Promise<Row[]> {
   const f = await measureView(file);
   console.error(
@@ -121,10 +166,22 @@ export async function viewFigures(file: string, label: string): Promise<Row[]> {
   ];
 }
 
+/** The live figure as a table row. */
+export async function liveFigure(): Promise<Row> {
+  const times = await measureLive();
+  const median = times[times.length >> 1];
+  return {
+    name: "probe view live: exchange written → on the page (median of 5)",
+    value: `${Math.round(median)} ms (max ${Math.round(times[times.length - 1])} ms)`,
+    goal: "≤ 1 s",
+    ok: median <= 1000,
+  };
+}
+
 if (import.meta.main) {
   const file = Deno.args[0];
   if (!file) throw new Error("usage: deno run -A bench/view.ts CAPTURE.jsonl");
-  for (const r of await viewFigures(file, file)) {
+  for (const r of [...await viewFigures(file, file), await liveFigure()]) {
     console.log(`| ${r.name} | ${r.value} | ${r.goal} | ${r.ok ? "yes" : "no"} |`);
   }
 }

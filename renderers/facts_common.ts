@@ -2,14 +2,10 @@
  * Small helpers the renderers' `requestFacts` share: the analysis model's view of a request
  * (lib/types.ts `RequestFacts`), built from the raw JSON without rendering anything.
  */
+import { isRecord, str } from "../lib/json.ts";
 import type { FactItem } from "../lib/types.ts";
 
-export type Json = Record<string, unknown>;
-
-export const isObj = (v: unknown): v is Json =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-export const strOf = (v: unknown): string | undefined => typeof v === "string" ? v : undefined;
+export { isRecord as isObj, str as strOf };
 
 /** JSON text of a value with `cache_control` left out (a cache marker is not content). */
 export function keyOf(value: unknown): string {
@@ -21,7 +17,7 @@ export function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
     return content.map((p) =>
-      typeof p === "string" ? p : isObj(p) && typeof p.text === "string" ? p.text : keyOf(p)
+      typeof p === "string" ? p : isRecord(p) && typeof p.text === "string" ? p.text : keyOf(p)
     ).join("\n");
   }
   if (content === undefined || content === null) return "";

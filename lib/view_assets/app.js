@@ -10,7 +10,7 @@
     toolResults: "Tool results",
     newInput: "New input",
   };
-  const ROW = 58; // px per turn row (the list is virtualised)
+  const ROW = 74; // px per turn row (the list is virtualised)
 
   const state = {
     sessions: [],
@@ -364,7 +364,14 @@
         ),
         h("span", null, fmtCost(t.cost)),
         h("span", { class: "muted" }, fmtMs(t.durationMs)),
+      ),
+      h(
+        "div",
+        { class: "l2" },
         cacheMarker(t),
+        t.cache.miss
+          ? h("span", { class: "why-short" }, t.cache.miss.changed ?? "prefix unchanged")
+          : null,
         events.map((e) =>
           h("span", { class: "badge event", title: e.detail }, e.kind.replace("_", " "))
         ),
@@ -505,6 +512,9 @@
     const cls = `msg ${it.role} ${it.kind}`;
     if (it.kind === "tool_call") {
       const res = it.callId ? results.get(it.callId) : undefined;
+      const sub = it.callId
+        ? conversations().find((c) => c.parent && c.parent.callId === it.callId)
+        : undefined;
       return h(
         "div",
         { class: cls },
@@ -521,6 +531,13 @@
             { class: "result", open: true },
             h("summary", null, "result"),
             h("pre", null, res.text),
+          )
+          : null,
+        sub
+          ? h(
+            "button",
+            { class: "btn subagent", onclick: () => selectConv(sub.id) },
+            `↳ subagent thread: ${sub.title || "conversation " + sub.id} (${sub.turnCount} turns)`,
           )
           : null,
       );
