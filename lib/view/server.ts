@@ -142,6 +142,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
               ...summary,
               indexing: !ix.caughtUp,
               inflight: ix.inflight(),
+              malformed: ix.malformed,
               bytesIndexed: ix.bytesIndexed,
               size: ix.size,
               error: ix.error ?? null,

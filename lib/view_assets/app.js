@@ -257,6 +257,10 @@
           cur.problems
             ? h("div", { class: "bad" }, `${cur.problems} exchanges with problems`)
             : null,
+          cur.malformed
+            ? h("div", { class: "bad" }, `${cur.malformed} malformed lines skipped`)
+            : null,
+          cur.error ? h("div", { class: "bad" }, cur.error) : null,
           cur.indexing
             ? h(
               "div",
