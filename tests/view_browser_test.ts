@@ -141,6 +141,10 @@ Deno.test("probe view in Chromium", async (t) => {
       const apis = new Set<string>();
       for (let i = 0; i < n; i++) {
         await convs.nth(i).click();
+        // Selected once its turns and first turn are loaded and drawn.
+        await page.waitForFunction(
+          `document.querySelectorAll("button.conv")[${i}]?.classList.contains("sel")`,
+        );
         await page.locator(".dhead").waitFor();
         await page.locator(".response .blocks").waitFor();
         apis.add((await page.locator(".convhead .muted").innerText()).split(" · ")[0]);
@@ -151,7 +155,10 @@ Deno.test("probe view in Chromium", async (t) => {
       );
       // A tool call is shown with its result.
       await convs.first().click();
+      // The first conversation (Claude Code's) holds exchanges #2 and #3.
+      await page.locator(".dhead h2", { hasText: "#2 " }).waitFor();
       await page.keyboard.press("j");
+      await page.locator(".dhead h2", { hasText: "#3 " }).waitFor();
       await page.locator(".msg.tool_call details.result").first().waitFor();
       // Search across sessions finds the sample's prompt.
       await page.fill("#search", "is_prime");
