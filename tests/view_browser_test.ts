@@ -142,9 +142,7 @@ Deno.test("probe view in Chromium", async (t) => {
       for (let i = 0; i < n; i++) {
         await convs.nth(i).click();
         // Selected once its turns and first turn are loaded and drawn.
-        await page.waitForFunction(
-          `document.querySelectorAll("button.conv")[${i}]?.classList.contains("sel")`,
-        );
+        await convs.nth(i).and(page.locator("button.conv.sel")).waitFor();
         await page.locator(".dhead").waitFor();
         await page.locator(".response .blocks").waitFor();
         apis.add((await page.locator(".convhead .muted").innerText()).split(" · ")[0]);
