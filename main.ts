@@ -395,6 +395,7 @@ export async function main(args: string[]): Promise<number> {
       const { viewCommand } = await import("./lib/view/command.ts");
       return await viewCommand(rest, {
         findTarget,
+        targets: builtinTargets,
         renderers: await loadRenderers(),
         print,
         warn,

@@ -117,6 +117,7 @@ export async function measureLive(n = 5): Promise<number[]> {
   await using server = startViewer({
     paths: [file],
     target: builtinTargets.find((t) => t.name === "codex")!,
+    targets: builtinTargets,
     renderers: builtinRenderers,
     prices: builtinPriceTable(),
     follow: true,

@@ -17,6 +17,7 @@ function viewer(paths: string[]) {
   return startViewer({
     paths: paths.map(data),
     target,
+    targets: builtinTargets,
     renderers: builtinRenderers,
     prices: builtinPriceTable(),
     follow: false,

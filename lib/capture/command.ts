@@ -138,7 +138,8 @@ async function startLiveViewer(
   return startViewer({
     paths: [file],
     target: opts.target,
-    renderers: ctx.renderers,
+    targets: ctx.targets,
+    renderers: await ctx.renderers(),
     prices: builtinPriceTable(),
     follow: true,
     ...(inflight ? { inflight } : {}),

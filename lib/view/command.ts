@@ -19,7 +19,8 @@ a random token; the URL is printed on a line of its own.
 Options:
       --port P       port to listen on (default: a free one)
       --no-open      do not open a browser
-  -t, --target NAME  target for extra redacted headers and the fallback renderer (default: generic)
+  -t, --target NAME  the agent (a name or a target file): its extra redacted headers and
+                     fallback renderer; without it the capture's headers name the agent
   -h, --help         show this help
 `;
 
@@ -87,20 +88,9 @@ export async function openBrowser(url: string): Promise<boolean> {
   }
 }
 
-/** Without --target: each exchange's own format decides its renderer; generic otherwise. */
-const ANY_CAPTURE: Target = {
-  name: "capture",
-  description: "any capture",
-  reportTitle: "Capture",
-  renderer: "generic",
-  proxies: [],
-  env: {},
-  manualSteps: [],
-  redactedHeaders: [],
-};
-
 export interface ViewDeps {
   findTarget: (name: string) => Promise<Target>;
+  targets: readonly Target[];
   renderers: ReadonlyMap<string, Renderer>;
   print: (line: string) => void;
   warn: (line: string) => void;
@@ -121,11 +111,12 @@ export async function viewCommand(args: string[], deps: ViewDeps): Promise<numbe
   }
   const port = parsePort(values.port);
   const paths = await capturePaths(positionals.length > 0 ? positionals : ["./captures"]);
-  const target = values.target ? await deps.findTarget(values.target) : ANY_CAPTURE;
+  const target = values.target ? await deps.findTarget(values.target) : undefined;
   await using server: ViewServer = startViewer({
     paths,
     ...(port ? { port } : {}),
-    target,
+    ...(target ? { target } : {}),
+    targets: deps.targets,
     renderers: deps.renderers,
     prices: builtinPriceTable(),
     follow: false,

@@ -14,6 +14,7 @@ import type { Session } from "../model/types.ts";
 import type { PriceTable } from "../prices.ts";
 import type { Entry, Renderer, Target } from "../types.ts";
 import { entryProblem } from "../jsonl.ts";
+import { AgentTally, extraRedactions } from "../recognize.ts";
 
 /** Bytes read at a time. */
 const CHUNK = 1 << 20;
@@ -25,7 +26,10 @@ export const FOLLOW_INTERVAL_MS = 100;
 export interface IndexOptions {
   id: string;
   path: string;
-  target: Target;
+  /** The agent named by `--target`; without it the capture's headers name it (`targets`). */
+  target?: Target;
+  /** The targets probe knows: their session headers and redactions apply, agents recognised. */
+  targets: readonly Target[];
   renderers: ReadonlyMap<string, Renderer>;
   prices: PriceTable;
   follow: boolean;
@@ -54,11 +58,11 @@ export class CaptureIndex {
   #lengths: number[] = [];
   #lines: number[] = [];
   #model: ModelBuilder;
-  #tracker = new ConversationTracker();
+  #tracker: ConversationTracker;
+  #agents: AgentTally;
   #choose: (entry: Entry) => Renderer;
   #redact: (h: Record<string, string>) => Record<string, string>;
   #start: number | undefined;
-  #agent = "";
   bytesIndexed = 0;
   size = 0;
   done = false;
@@ -81,8 +85,11 @@ export class CaptureIndex {
       agent: "",
       prices: opts.prices,
     });
+    const known = [...new Set([...opts.targets, ...(opts.target ? [opts.target] : [])])];
     this.#choose = rendererChooser(opts.renderers, opts.target);
-    this.#redact = headerRedactor(opts.target.redactedHeaders);
+    this.#redact = headerRedactor(extraRedactions(opts.target, known));
+    this.#tracker = new ConversationTracker(known.flatMap((t) => t.sessionHeaders ?? []));
+    this.#agents = new AgentTally(known);
   }
 
   get exchanges(): number {
@@ -92,7 +99,7 @@ export class CaptureIndex {
   /** The session as indexed so far. */
   session(): Session {
     const s = this.#model.build();
-    s.agent = this.#agent;
+    s.agent = this.#opts.target?.name ?? this.#agents.agents().join(", ");
     return s;
   }
 
@@ -270,12 +277,7 @@ export class CaptureIndex {
     this.#lines.push(line);
     const index = this.#offsets.length;
     this.#start ??= entry.timestamp;
-    if (!this.#agent) {
-      const ua = Object.entries(entry.request.headers ?? {})
-        .find(([k]) => k.toLowerCase() === "user-agent")?.[1];
-      const product = ua?.split(/[\s/]/, 1)[0];
-      if (product && /^[\w.-]+$/.test(product)) this.#agent = product;
-    }
+    if (!this.#opts.target) this.#agents.add(entry.request.headers ?? {});
     const renderer = this.#choose(entry);
     try {
       const rendered = exchangeDoc({

@@ -24,7 +24,9 @@ const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">` +
 export interface ViewOptions {
   paths: string[];
   port?: number;
-  target: Target;
+  /** The agent named by `--target`, if any (see IndexOptions). */
+  target?: Target;
+  targets: readonly Target[];
   renderers: ReadonlyMap<string, Renderer>;
   prices: PriceTable;
   /** Keep reading the captures as they grow (live capture). */
@@ -98,7 +100,8 @@ export function startViewer(opts: ViewOptions): ViewServer {
     new CaptureIndex({
       id: String(i + 1),
       path,
-      target: opts.target,
+      ...(opts.target ? { target: opts.target } : {}),
+      targets: opts.targets,
       renderers: opts.renderers,
       prices: opts.prices,
       follow: opts.follow,
