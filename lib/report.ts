@@ -167,6 +167,7 @@ export interface ExchangeInput {
 export function costText(prices: PriceTable, model: string | undefined, usage: Usage): string {
   const { cost, byModel, unpriced } = exchangeCost(prices, model, usage);
   const money = (n: number) => (n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`);
+  if (model === undefined && byModel.size === 0) return "no price (the model is not named)";
   if (byModel.size === 0) return `no price (${unpriced.join(", ")} not in the price table)`;
   let text = money(cost);
   if (byModel.size > 1) {

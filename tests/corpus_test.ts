@@ -423,3 +423,32 @@ Deno.test("corpus: Vertex AI Gemini stream and Claude rawPredict", async () => {
   assert.equal(claude.response?.model, "claude-sonnet-4-5-20250929");
   assert.deepEqual(usageOf(claude), { input: 40, output: 6, total: 46 });
 });
+
+Deno.test("corpus: Anthropic web fetch (no fee) and a refusal", async () => {
+  const [fetch, refusal] = await exchanges("anthropic_web_fetch_refusal");
+  assert.deepEqual(fetch.problems, []);
+  assert.deepEqual(headings(blocksOf(fetch)), ["Tool calls", "Tool results", "Output text"]);
+  assert.match(codeTexts(section(blocksOf(fetch), "Tool results"))[0], /v2\.1: faster sync/);
+  assert.deepEqual(usageOf(fetch).serverTools, { web_fetch_requests: 1 });
+  // Web fetch has no per-request fee: tokens only ($5 / $25 per million for Opus 4.5).
+  assert.equal(
+    fieldMap(fetch.doc.blocks)["Est. cost"],
+    `$${((2400 * 5 + 60 * 25) / 1e6).toFixed(2)}`,
+  );
+  assert.deepEqual(refusal.problems, ["stop reason: refusal"]);
+});
+
+Deno.test("corpus: Gemini code execution parts in produced order", async () => {
+  const [x] = await exchanges("gemini_code_execution");
+  const blocks = blocksOf(x);
+  assert.deepEqual(x.problems, []);
+  assert.deepEqual(headings(blocks).slice(0, 3), ["Output text", "Other parts", "Output text"]);
+  assert.deepEqual(section(blocks, "Other parts"), [{
+    kind: "list",
+    items: [
+      "executableCode: [PYTHON] print(sum(range(101)))",
+      "codeExecutionResult: [OUTCOME_OK] 5050",
+    ],
+  }]);
+  assert.deepEqual(usageOf(x), { input: 180, output: 45, total: 225, toolPrompt: 60 });
+});

@@ -212,3 +212,17 @@ Deno.test("usageFieldsText lists what the usage line does not show", async () =>
   );
   assert.deepEqual(usageFieldsText({ input_tokens: 5, output_tokens: 1 }, shown), undefined);
 });
+
+Deno.test("an exchange's cost line", async () => {
+  const { costText } = await import("../lib/report.ts");
+  const { builtinPriceTable } = await import("../lib/prices.ts");
+  const table = builtinPriceTable();
+  const usage = { input: 1_000_000, output: 100_000, total: 1_100_000 };
+  assert.equal(costText(table, "gpt-5.2", usage), "$3.15");
+  assert.equal(costText(table, undefined, usage), "no price (the model is not named)");
+  assert.equal(costText(table, "gpt-9", usage), "no price (gpt-9 not in the price table)");
+  assert.equal(
+    costText(table, "claude-haiku-4-5", { ...usage, serverTools: { mystery_requests: 2 } }),
+    "$1.50; no price for mystery_requests",
+  );
+});
