@@ -452,3 +452,23 @@ Deno.test("corpus: Gemini code execution parts in produced order", async () => {
   }]);
   assert.deepEqual(usageOf(x), { input: 180, output: 45, total: 225, toolPrompt: 60 });
 });
+
+Deno.test("corpus: the HTML report's conversation cost matches the token table's", async () => {
+  const { htmlWriter } = await import("../lib/html.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await analyzeFile({
+      input: new URL("anthropic_web_search_citations.jsonl", DIR).pathname,
+      output: `${dir}/r.html`,
+      target: PROBE_TARGET,
+      renderers: builtinRenderers,
+      warn: () => {},
+      writer: htmlWriter,
+    });
+    // $0.0321 of tokens and $0.01 for the web search: $0.04 everywhere, never $0.03.
+    const amounts = new Set((await Deno.readTextFile(`${dir}/r.html`)).match(/\$0\.\d+/g));
+    assert.deepEqual([...amounts], ["$0.04"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -6,7 +6,7 @@
  * not the size of the capture.
  */
 import { hashText } from "../conversation.ts";
-import { costOf, priceFor, type PriceTable } from "../prices.ts";
+import { exchangeCost, type PriceTable } from "../prices.ts";
 import { statusLabel, utf8Length } from "../stats.ts";
 import type { Entry, FactItem, RequestFacts, Usage } from "../types.ts";
 import {
@@ -346,8 +346,11 @@ export class ModelBuilder {
     }
 
     const tokens = x.usage ? tokensOf(x.usage) : null;
-    const price = model && tokens ? priceFor(this.#prices, model) : undefined;
-    const cost = price && x.usage ? costOf(x.usage, price) : null;
+    // The same estimate as the report's: sub-calls at their models' prices, server-tool fees.
+    const priced = model && tokens && x.usage
+      ? exchangeCost(this.#prices, model, x.usage)
+      : undefined;
+    const cost = priced && priced.byModel.size > 0 ? priced.cost : null;
     const prefix = prefixOf(facts, itemHashes);
     const cache = this.#cache(tokens, st, prefix, entry.timestamp);
 
