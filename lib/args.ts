@@ -87,7 +87,7 @@ export function parseArgs<const T extends OptionSpecs>(
         // one that looks like an option.
         add(name, arg, typeOf(name) === "string" ? rest.shift() : undefined, false);
       } else if (typeOf(name) === "string") {
-        add(name, `-${arg[1]}`, arg.slice(2), true); // -tcodex
+        add(name, `-${arg[1]}`, arg.slice(2), true); // -tNAME
       } else {
         // -abc is -a -b -c; a string option inside takes the rest as its value: -hfx is -h -fx.
         const expanded: string[] = [];

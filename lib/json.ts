@@ -43,7 +43,7 @@ export function remainingKeys(
   shown: ReadonlySet<string>,
 ): JsonObject | undefined {
   // A key walk that allocates nothing when every key is shown: this runs for every message of
-  // every resent history (Object.entries was half the cost of reading an Anthropic request).
+  // every resent history (Object.entries was half the cost of reading a request with a long history).
   let rest: JsonObject | undefined;
   for (const k in obj) {
     if (!shown.has(k)) (rest ??= {})[k] = obj[k];

@@ -13,9 +13,9 @@ export const NEUTRAL_TITLE = "Traffic Analysis Report";
 
 /**
  * Header names to redact besides the built-in list: the target's; without one, those of every
- * known target. Which agent sent an exchange is not always said (Claude Code's `HEAD /` names
- * no agent, yet its response carries the organization id), so masking them all is the safe
- * side.
+ * known target. Which agent sent an exchange is not always said (an agent's `HEAD /` health
+ * check may name no agent, yet its response carry an organization id), so masking them all is
+ * the safe side.
  */
 export function extraRedactions(target: Target | undefined, known: readonly Target[]): string[] {
   if (target) return target.redactedHeaders;

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * isTargetFile("./my-agent.jsonc"); // true
- * isTargetFile("codex"); // false
+ * isTargetFile("my-agent"); // false
  * ```
  */
 export function isTargetFile(value: string): boolean {

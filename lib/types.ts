@@ -421,7 +421,7 @@ export interface ProxySpec {
   /** Short name used by `--port NAME=PORT`, `--upstream NAME=URL` and the `proxy` field. */
   name: string;
   port: number;
-  /** Where requests go, e.g. "https://api.openai.com/". */
+  /** Where requests go, e.g. "https://api.example.com/". */
   upstream: string;
   /** What the proxy carries, shown to the user, e.g. "Model API". */
   purpose: string;

@@ -43,13 +43,13 @@ import {
   rawSection,
   textSection,
 } from "./blocks.ts";
-import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
 import { finalBody, PARTIAL_NOTE, renderByShape } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
+  cutOffNote,
   eventsTitle,
-  noteTruncation,
   type ParsedSse,
   parseSseEvent,
   streamEventBlocks,
@@ -57,12 +57,12 @@ import {
 } from "./sse_events.ts";
 import { capText, charCount, excerpt } from "./text.ts";
 import {
-  addToolsPart,
   descriptionCell,
   oddToolRow,
   otherKeysCell,
   schemaParams,
   toolDescriptionsBlocks,
+  toolsPart,
   toolsSection,
 } from "./tools.ts";
 import {
@@ -379,7 +379,9 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
   else if (messages !== undefined) {
     parts.extra.push(...rawSection("Messages", "messages is not an array:", messages));
   }
-  addToolsPart(parts, body.tools, toolName, toolsBlocks);
+  const toolPart = toolsPart(body.tools, toolName, toolsBlocks);
+  if (toolPart.tools) parts.tools = toolPart.tools;
+  parts.extra.push(...toolPart.extra);
   const shownWhole = (k: string) => k !== "metadata" || metadataShown(body.metadata);
   parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut, shownWhole));
   return parts;
@@ -654,11 +656,11 @@ function renderMessage(
     if (bad) problems.push(bad);
   }
   const content = contentBlocks(entries);
+  problems.push(...errorLines(errors));
   const out = finalBody({
     rows,
     usage,
     errors,
-    problems,
     content,
     model,
     columns: ["type", "message"],
@@ -844,17 +846,17 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   );
   const truncated = streamTruncation(parsed, TERMINAL, "message_stop");
   const final = renderMessage(assembled(state, entries), entries, state.errors, problems);
-  const blocks = final.blocks;
   for (const id of state.badJson) problems.push(`tool_use ${id}: input is not valid JSON`);
-  noteTruncation(
-    blocks,
-    problems,
+  const cut = cutOffNote(
+    final.blocks,
     truncated,
     "Blocks that never completed were assembled from delta events.",
   );
+  problems.push(...cut.problems);
   if (!final.usage) problems.push("no usage reported");
-  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems, { title: eventsTitle(view) }));
-  return { ...final, problems };
+  const appendix = streamEventBlocks(parsed, unknownLabel, { title: eventsTitle(view) });
+  problems.push(...appendix.problems);
+  return { ...final, blocks: [...cut.blocks, ...appendix.blocks], problems };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -63,6 +63,11 @@ export function errorLine(e: ErrorInfo): string {
   return problemLine(e.source, [e.code ?? e.type, e.message]);
 }
 
+/** The problem lines of `errors` (see {@link errorLine}). */
+export function errorLines(errors: readonly ErrorInfo[]): string[] {
+  return errors.map(errorLine);
+}
+
 /** One problem line for a Google error: "source: 429 RESOURCE_EXHAUSTED: message". */
 export function googleErrorLine(e: ErrorInfo): string {
   const head = [e.code, e.status].filter((x) => x !== undefined).join(" ");

@@ -45,13 +45,13 @@ import {
 import { type ErrorInfo, errorsBlocks, googleErrorInfo, googleErrorLine } from "./errors.ts";
 import { renderFromParts, unitItems } from "./request_parts.ts";
 import { formatUsage, usageFieldsText } from "./response.ts";
-import { addSetting, otherSettings } from "./settings.ts";
+import { otherSettings, settingRow } from "./settings.ts";
 import {
   cutOffEventBlocks,
+  cutOffNote,
   endedWhole,
   eventsTitle,
   nonJsonEventBlocks,
-  noteTruncation,
   sseEventsBlocks,
   sseJson,
   sseRaw,
@@ -236,8 +236,11 @@ function requestFields(
 ): { rows: [string, string][]; cut: Set<string>; model?: string } {
   const rows: [string, string][] = [];
   const cut = new Set<string>();
-  const add = (label: string, key: string, value: string) =>
-    addSetting(rows, cut, key, label, value);
+  const add = (label: string, key: string, value: string) => {
+    const setting = settingRow(label, value);
+    rows.push(setting.row);
+    if (setting.cut) cut.add(key);
+  };
   if (wrapper) rows.push(["API", "Code Assist wrapper"]);
   const bodyModel = wrapper?.model ?? inner.model;
   const model = typeof bodyModel === "string" ? bodyModel : modelFromUrl(entry?.request?.url);
@@ -969,7 +972,6 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const state = newState();
   const finished = gather(state, parsed.map((e) => e.chunk));
   const out = stateBlocks(state, problems);
-  const blocks = out.blocks;
 
   const last = parsed[parsed.length - 1];
   const lastDesc = last
@@ -978,7 +980,13 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   let truncated: string | undefined;
   if (!finished) truncated = `stream truncated: no finishReason (last chunk: ${lastDesc})`;
   else if (last && !last.complete) truncated = `stream truncated: last chunk cut off (${lastDesc})`;
-  noteTruncation(blocks, problems, truncated, "The output above the cut is shown as it arrived.");
+  const cut = cutOffNote(
+    out.blocks,
+    truncated,
+    "The output above the cut is shown as it arrived.",
+  );
+  const blocks = cut.blocks;
+  problems.push(...cut.problems);
   if (!out.usage) problems.push("no usage reported");
 
   blocks.push(...sseEventsBlocks(
@@ -989,7 +997,9 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const others = [...new Set(parsed.map((e) => e.type))].filter((t) => t !== "message");
   if (others.length > 0) blocks.push(fields([["Event types", others.join(", ")]]));
   const nonJson = parsed.filter((e) => !e.chunk && e.complete);
-  blocks.push(...nonJsonEventBlocks(nonJson, problems, "JSON"));
+  const notJson = nonJsonEventBlocks(nonJson, "JSON");
+  blocks.push(...notJson.blocks);
+  problems.push(...notJson.problems);
   if (last && !last.complete && !last.chunk) blocks.push(...cutOffEventBlocks(last.raw));
   return withIds(out.usage ? { blocks, usage: out.usage, problems } : { blocks, problems }, state);
 }
@@ -1081,7 +1091,7 @@ function renderChunks(
   const state = newState();
   const finished = gather(state, chunks);
   const out = stateBlocks(state, problems);
-  const blocks = out.blocks;
+  let blocks = out.blocks;
   if (form === "array") {
     const note = `${values.length} chunk${values.length === 1 ? "" : "s"} (JSON array stream)`;
     const at = blocks.findIndex((b) => b.kind === "fields");
@@ -1092,7 +1102,9 @@ function renderChunks(
     let truncated: string | undefined;
     if (!finished) truncated = `stream truncated: no finishReason (last chunk: ${lastDesc})`;
     else if (cutOff) truncated = `stream truncated: JSON array cut off (last chunk: ${lastDesc})`;
-    noteTruncation(blocks, problems, truncated);
+    const cut = cutOffNote(blocks, truncated);
+    blocks = cut.blocks;
+    problems.push(...cut.problems);
   } else if (!finished && state.candidates.size > 0) {
     problems.push("no finishReason in the response");
   }

@@ -31,7 +31,7 @@ import {
   rawSection,
 } from "./blocks.ts";
 import { citationBlocks } from "./citations.ts";
-import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
 import {
   finalBody,
@@ -43,15 +43,15 @@ import {
 } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
+  cutOffNote,
   eventsTitle,
   lastEventText,
-  noteTruncation,
   type ParsedSse,
   parseSseEvent,
   streamEventBlocks,
 } from "./sse_events.ts";
 import { capText, charCount, excerpt, firstLine } from "./text.ts";
-import { addToolsPart, oddToolRow, otherKeysCell, schemaParams, toolsSection } from "./tools.ts";
+import { oddToolRow, otherKeysCell, schemaParams, toolsPart, toolsSection } from "./tools.ts";
 import {
   compactJson,
   imageUrlText,
@@ -349,7 +349,9 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
   if (!isRecord(body)) return undefined;
   const { parts, cut } = settingsParts(body, FIELD_SPECS);
   addMessages(parts, body.messages);
-  addToolsPart(parts, body.tools, toolName, toolsBlocks);
+  const toolPart = toolsPart(body.tools, toolName, toolsBlocks);
+  if (toolPart.tools) parts.tools = toolPart.tools;
+  parts.extra.push(...toolPart.extra);
   const shownWhole = (k: string) =>
     k !== "stream_options" || streamOptionsShown(body.stream_options);
   parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut, shownWhole));
@@ -546,11 +548,11 @@ function renderCompletion(
   // ...) are shown, not dropped.
   const other = resp ? shownValues(remainingKeys(resp, COMPLETION_KEYS)) : undefined;
   if (other) content.push(heading("Other fields"), code(prettyJson(other), "json"));
+  problems.push(...errorLines(errors));
   const out = finalBody({
     rows,
     usage,
     errors,
-    problems,
     content,
     model,
     rawUsage: { raw: resp?.usage, shown: usagePaths(CHAT_USAGE_KEYS) },
@@ -753,26 +755,24 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const resp: JsonObject = { ...state.meta };
   if (state.usage) resp.usage = state.usage;
   const final = renderCompletion(resp, choices, state.errors, problems);
-  const blocks = final.blocks;
-  noteTruncation(
-    blocks,
-    problems,
+  const cut = cutOffNote(
+    final.blocks,
     truncated,
     "Choices that never finished were assembled from delta chunks.",
   );
+  problems.push(...cut.problems);
   if (!final.usage) problems.push("no usage reported (stream_options.include_usage not set?)");
   const unknownLabel = (e: ParsedSse) => {
     const kind = kindOf(e);
     return CHUNK_KINDS.has(kind) ? undefined : kind;
   };
-  blocks.push(
-    ...streamEventBlocks(parsed, unknownLabel, problems, {
-      kinds,
-      sentinel: isDone,
-      title: eventsTitle(view),
-    }),
-  );
-  return { ...final, problems };
+  const appendix = streamEventBlocks(parsed, unknownLabel, {
+    kinds,
+    sentinel: isDone,
+    title: eventsTitle(view),
+  });
+  problems.push(...appendix.problems);
+  return { ...final, blocks: [...cut.blocks, ...appendix.blocks], problems };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import type {
 } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, num, remainingKeys, str } from "../lib/json.ts";
 import { callBlocks, code, fields, heading, paragraph, rawSection, textSection } from "./blocks.ts";
-import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
 import { renderFromParts } from "./request_parts.ts";
 import {
   finalBody,
@@ -33,15 +33,15 @@ import {
 } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
+  cutOffNote,
   eventsTitle,
-  noteTruncation,
   type ParsedSse,
   parseSseEvent,
   streamEventBlocks,
   streamTruncation,
 } from "./sse_events.ts";
 import { capText, excerpt, firstLine } from "./text.ts";
-import { addToolsPart, oddToolRow, otherKeysCell, schemaParams, toolsSection } from "./tools.ts";
+import { oddToolRow, otherKeysCell, schemaParams, toolsPart, toolsSection } from "./tools.ts";
 import {
   compactJson,
   imageUrlText,
@@ -338,7 +338,9 @@ function requestParts(body: unknown, _entry: Entry): RequestParts | undefined {
     else parts.items = items;
   }
   const { tools, blocks } = requestTools(body);
-  addToolsPart(parts, tools, toolName, blocks);
+  const toolPart = toolsPart(tools, toolName, blocks);
+  if (toolPart.tools) parts.tools = toolPart.tools;
+  parts.extra.push(...toolPart.extra);
   parts.extra.push(...otherSettingsFor(body, SECTION_KEYS, FIELD_SPECS, cut));
   return parts;
 }
@@ -527,11 +529,11 @@ function renderFinalResponse(
       errors.push(errorInfo("response failed", resp.error));
     }
   } else if (streamErrors.length > 0) rows.push(["Status", "error"]);
+  problems.push(...errorLines(errors));
   const out = finalBody({
     rows,
     usage,
     errors,
-    problems,
     content: outputBlocks(entries),
     model,
     rawUsage: { raw: resp?.usage, shown: usagePaths(USAGE_KEYS) },
@@ -822,16 +824,16 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const truncated = streamTruncation(parsed, TERMINAL, "response.completed");
   const resp = state.final ?? state.snapshot;
   const final = renderFinalResponse(resp, streamEntries(state), state.errors, problems);
-  const blocks = final.blocks;
-  noteTruncation(
-    blocks,
-    problems,
+  const cut = cutOffNote(
+    final.blocks,
     truncated,
     "Items that never completed were rebuilt from delta events.",
   );
+  problems.push(...cut.problems);
   if (!final.usage) problems.push("no usage reported");
-  blocks.push(...streamEventBlocks(parsed, unknownLabel, problems, { title: eventsTitle(view) }));
-  return { ...final, blocks, problems };
+  const appendix = streamEventBlocks(parsed, unknownLabel, { title: eventsTitle(view) });
+  problems.push(...appendix.problems);
+  return { ...final, blocks: [...cut.blocks, ...appendix.blocks], problems };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { isRecord, type JsonObject, num } from "../lib/json.ts";
 import type { Block, RenderedBody, ResponseView, SseEvent, Usage } from "../lib/types.ts";
 import { fields, nonObjectBody } from "./blocks.ts";
 import { inlineValue } from "./values.ts";
-import { type ErrorColumn, type ErrorInfo, errorLine, errorsBlocks } from "./errors.ts";
+import { type ErrorColumn, type ErrorInfo, errorsBlocks } from "./errors.ts";
 
 /**
  * The usage line of the report: "245 input | 89 output | 334 total", followed by
@@ -76,9 +76,8 @@ export interface FinalParts {
   /** Summary rows (id, model, status, ...); the usage row is added after them. */
   rows: [string, string][];
   usage: Usage | undefined;
-  /** Also listed as problems, after those already in `problems`. */
+  /** Shown in the errors table (the caller lists their {@link errorLines} as problems). */
   errors: ErrorInfo[];
-  problems: string[];
   /** The answer's blocks (text, reasoning, tool calls, ...), after the errors. */
   content: Block[];
   model: string | undefined;
@@ -127,11 +126,11 @@ export function usageFieldsText(raw: unknown, shown: ReadonlySet<string>): strin
  * then the content; with the usage and the answering model.
  */
 export function finalBody(f: FinalParts): RenderedBody {
-  const { rows, usage, model } = f;
+  const { usage, model } = f;
+  const rows = [...f.rows];
   if (usage) rows.push(["Usage", formatUsage(usage)]);
   const more = f.rawUsage && usageFieldsText(f.rawUsage.raw, f.rawUsage.shown);
   if (more) rows.push(["Usage fields", more]);
-  for (const e of f.errors) f.problems.push(errorLine(e));
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
   blocks.push(...errorsBlocks(f.errors, f.columns), ...f.content);
   const out: RenderedBody = { blocks };

@@ -27,21 +27,20 @@ export function settingsRows(
   const rows: [string, string][] = [];
   const cut = new Set<string>();
   for (const [key, label, format] of specs) {
-    if (key in body) addSetting(rows, cut, key, label, format(body[key]));
+    if (!(key in body)) continue;
+    const setting = settingRow(label, format(body[key]));
+    rows.push(setting.row);
+    if (setting.cut) cut.add(key);
   }
   return { rows, cut };
 }
 
-/** Adds one settings row, cut to {@link MAX_FIELD} (then `key` is noted in `cut`). */
-export function addSetting(
-  rows: [string, string][],
-  cut: Set<string>,
-  key: string,
-  label: string,
-  value: string,
-): void {
-  if (value.length > MAX_FIELD) cut.add(key);
-  rows.push([label, excerpt(value, MAX_FIELD)]);
+/**
+ * One settings row, its value cut to {@link MAX_FIELD}; `cut` says it was (the key then
+ * belongs in "Other settings" too).
+ */
+export function settingRow(label: string, value: string): { row: [string, string]; cut: boolean } {
+  return { row: [label, excerpt(value, MAX_FIELD)], cut: value.length > MAX_FIELD };
 }
 
 /** "Other settings" heading and the settings as pretty JSON; nothing when there are none. */

@@ -77,6 +77,12 @@ export function streamTruncation(
   return undefined;
 }
 
+/** Blocks, and the problems found while making them (for the caller to list). */
+export interface Found {
+  blocks: Block[];
+  problems: string[];
+}
+
 /** The title of a stream's events table: SSE events, or the server frames of a WebSocket. */
 export type EventsTitle = "SSE events" | "Server events";
 
@@ -108,19 +114,18 @@ export function sseEventsBlocks(
  * The events appendix of a stream: the "SSE events" table of `kinds` (default: each event's
  * type), then raw samples: the first JSON event of each label `unknownLabel` returns
  * (undefined = a known event), the complete events whose data is not a JSON object (except
- * `sentinel` ones, e.g. "[DONE]"; a problem is pushed for them), and the last event when it
+ * `sentinel` ones, e.g. "[DONE]"; with a problem for them), and the last event when it
  * was cut off.
  */
 export function streamEventBlocks(
   events: ParsedSse[],
   unknownLabel: (e: ParsedSse) => string | undefined,
-  problems: string[],
   { kinds, sentinel = () => false, title }: {
     kinds?: string[];
     sentinel?: (e: ParsedSse) => boolean;
     title?: EventsTitle;
   } = {},
-): Block[] {
+): Found {
   const blocks = sseEventsBlocks(kinds ?? events.map((e) => e.type), undefined, title);
   const unknown = new Map<string, ParsedSse>();
   for (const e of events) {
@@ -134,12 +139,11 @@ export function streamEventBlocks(
       blocks.push(fields([["Event", label]]), code(prettyJson(e.data, 500), "json"));
     }
   }
-  blocks.push(
-    ...nonJsonEventBlocks(events.filter((e) => !e.data && e.complete && !sentinel(e)), problems),
-  );
+  const nonJson = nonJsonEventBlocks(events.filter((e) => !e.data && e.complete && !sentinel(e)));
+  blocks.push(...nonJson.blocks);
   const last = events[events.length - 1];
   if (last && !last.complete) blocks.push(...cutOffEventBlocks(last.raw));
-  return blocks;
+  return { blocks, problems: nonJson.problems };
 }
 
 /**
@@ -148,16 +152,17 @@ export function streamEventBlocks(
  */
 export function nonJsonEventBlocks(
   events: { type: string; raw: string }[],
-  problems: string[],
   what = "a JSON object",
-): Block[] {
-  if (events.length === 0) return [];
-  problems.push(`${events.length} SSE event(s) with data that is not ${what}`);
+): Found {
+  if (events.length === 0) return { blocks: [], problems: [] };
   const text = events.map((e) => `event: ${e.type}\ndata: ${truncate(e.raw, 2000)}`);
-  return [
-    heading(`Events without JSON data (${events.length})`),
-    code(capText(text.join("\n\n")).text, "text"),
-  ];
+  return {
+    blocks: [
+      heading(`Events without JSON data (${events.length})`),
+      code(capText(text.join("\n\n")).text, "text"),
+    ],
+    problems: [`${events.length} SSE event(s) with data that is not ${what}`],
+  };
 }
 
 /** The raw text of a last event that was cut off mid-event. */
@@ -166,26 +171,27 @@ export function cutOffEventBlocks(raw: string): Block[] {
 }
 
 /**
- * Inserts the paragraph "The stream was cut off (REASON). DETAIL" after the leading fields
- * blocks (where the summary ends).
+ * `blocks` with the paragraph "The stream was cut off (REASON). DETAIL" after the leading
+ * fields blocks (where the summary ends).
  */
-export function insertCutOffNote(blocks: Block[], reason: string, detail?: string): void {
+export function withCutOffNote(blocks: readonly Block[], reason: string, detail?: string): Block[] {
   const at = blocks.findIndex((b) => b.kind !== "fields");
+  const end = at < 0 ? blocks.length : at;
   const text = `The stream was cut off (${reason}).${detail ? ` ${detail}` : ""}`;
-  blocks.splice(at < 0 ? blocks.length : at, 0, paragraph(text));
+  return [...blocks.slice(0, end), paragraph(text), ...blocks.slice(end)];
 }
 
 /**
- * For a stream found `truncated` ("stream truncated: REASON"): the problem, and the cut-off
- * note with `detail` (see {@link insertCutOffNote}). Nothing when it is undefined.
+ * For a stream found `truncated` ("stream truncated: REASON"): `blocks` with the cut-off note
+ * and `detail` (see {@link withCutOffNote}), and the problem. `blocks` as they are, and no
+ * problem, when it is undefined.
  */
-export function noteTruncation(
+export function cutOffNote(
   blocks: Block[],
-  problems: string[],
   truncated: string | undefined,
   detail?: string,
-): void {
-  if (!truncated) return;
-  problems.push(truncated);
-  insertCutOffNote(blocks, truncated.replace(/^stream truncated: /, ""), detail);
+): Found {
+  if (!truncated) return { blocks, problems: [] };
+  const reason = truncated.replace(/^stream truncated: /, "");
+  return { blocks: withCutOffNote(blocks, reason, detail), problems: [truncated] };
 }

@@ -100,20 +100,16 @@ export function toolSchemasBlocks(schemas: [name: string, schema: unknown][]): B
 }
 
 /**
- * Puts the request's `tools` into `parts`: an array as the tools part (one fingerprint per
- * tool, named by `nameOf`; the rendering stays lazy), anything else raw in `extra`.
+ * The request's `tools` as request parts: an array as the tools part (one fingerprint per
+ * tool, named by `nameOf`; the rendering stays lazy), anything else as raw `extra` blocks.
  */
-export function addToolsPart(
-  parts: RequestParts,
+export function toolsPart(
   tools: unknown,
   nameOf: (tool: unknown) => string,
   blocks: (tools: unknown) => Block[],
-): void {
-  if (!Array.isArray(tools)) {
-    parts.extra.push(...blocks(tools));
-    return;
-  }
+): { tools?: RequestParts["tools"]; extra: Block[] } {
+  if (!Array.isArray(tools)) return { extra: blocks(tools) };
   const fingerprints: Record<string, unknown> = {};
   for (const tool of tools) fingerprints[nameOf(tool)] = tool;
-  parts.tools = { title: "Tools", fingerprints, blocks: () => blocks(tools) };
+  return { tools: { title: "Tools", fingerprints, blocks: () => blocks(tools) }, extra: [] };
 }

@@ -30,7 +30,7 @@ export interface Session {
   id: string;
   /** The capture's path as given. */
   source: string;
-  /** The target (agent) it was analyzed as, e.g. "codex". */
+  /** The target (agent) it was analyzed as, or those recognised in the capture. */
   agent: string;
   /** API formats (renderer ids) seen, most frequent first. */
   apis: string[];
