@@ -6,6 +6,7 @@
  * `lib/`, which imports neither.
  */
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
+import { forwardHosts } from "./lib/capture/forward.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { extraRedactions } from "./lib/recognize.ts";
 import type { Renderer, Target } from "./lib/types.ts";
@@ -31,6 +32,7 @@ Usage:
   probe export --otlp URL --input FILE [--otlp-content]   send it to an OpenTelemetry Collector
   probe targets [NAME]                                list targets, or show one
   probe prices [--prices FILE]                        show the price table and its date
+  probe ca [--mitmdump PATH]                          where probe's CA is, how to trust it
   probe --version | --help
   probe <command> --help                              help for one command
 `;
@@ -298,6 +300,10 @@ async function exportCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+function hostsOf(t: Target): string {
+  return forwardHosts(t).join(", ");
+}
+
 async function targetsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { help: { type: "boolean", short: "h" } }, "targets");
   if (values.help) {
@@ -310,6 +316,7 @@ async function targetsCommand(args: string[]): Promise<number> {
       const proxies = t.proxies.map((p) => `${p.name}=:${p.port}`).join(" ");
       print(`${t.name.padEnd(14)} ${t.description}`);
       print(`${"".padEnd(14)} proxies: ${proxies}; env: ${Object.keys(t.env).join(", ")}`);
+      print(`${"".padEnd(14)} default mode: ${t.defaultMode ?? "reverse"}; hosts: ${hostsOf(t)}`);
     }
     print("");
     print("Your own: probe targets ./my-agent.jsonc (see probe targets --help).");
@@ -319,6 +326,8 @@ async function targetsCommand(args: string[]): Promise<number> {
   print(`${t.name}: ${t.description}`);
   print(`Report title: ${t.reportTitle}`);
   print(`Renderer: ${t.renderer}`);
+  print(`Default mode: ${t.defaultMode ?? "reverse"} (--mode forward|reverse)`);
+  print(`Hosts intercepted in forward mode: ${hostsOf(t)}`);
   print("Proxies:");
   for (const p of t.proxies) print(`  ${p.name}  :${p.port} -> ${p.upstream}  (${p.purpose})`);
   print("Environment:");
@@ -368,6 +377,28 @@ async function captureCommandLazy(args: string[]): Promise<number> {
   });
 }
 
+const CA_HELP = `Usage: probe ca [--mitmdump PATH]
+
+Prints where probe's own certificate authority is (forward mode's HTTPS proxy signs with it)
+and how to trust it system-wide or per runtime; creates it on first use (with mitmdump) in
+$PROBE_DATA_DIR/ca, else $XDG_DATA_HOME/probe/ca, else ~/.local/share/probe/ca (folder 0700,
+key 0600).`;
+
+async function caCommandLazy(args: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { help: { type: "boolean", short: "h" }, mitmdump: { type: "string" } },
+    "ca",
+  );
+  if (values.help) {
+    print(CA_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`ca: unexpected argument '${positionals[0]}'`);
+  const { caCommand } = await import("./lib/capture/ca_command.ts");
+  return await caCommand(values.mitmdump, { print, target: builtinTargets[0] });
+}
+
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
@@ -387,6 +418,8 @@ export async function main(args: string[]): Promise<number> {
       return await captureCommandLazy(rest);
     case "targets":
       return targetsCommand(rest);
+    case "ca":
+      return await caCommandLazy(rest);
     case "export":
       return await exportCommand(rest);
     case "prices":

@@ -457,4 +457,17 @@ export interface Target {
    * agents that ignore environment variables (placeholders allowed).
    */
   commandArgs?: { program: string; args: string[] };
+  /**
+   * Hosts intercepted in forward mode besides those of its proxies' upstreams (e.g. an OAuth
+   * or settings host the agent also calls). Every other host is tunnelled unrecorded.
+   */
+  forwardHosts?: string[];
+  /** The mode `probe capture` uses without `--mode`: "reverse" unless the target says. */
+  defaultMode?: CaptureMode;
 }
+
+/**
+ * How a capture sits between agent and API. reverse: one local server per proxy, the agent
+ * pointed at it by a base URL. forward: one HTTPS proxy with probe's CA, the agent unchanged.
+ */
+export type CaptureMode = "reverse" | "forward";

@@ -25,4 +25,10 @@ export const claudeCode: Target = {
   // Observed with 2.1.197: user-agent `claude-cli/2.1.197 (external, sdk-cli)`.
   recognizedBy: [{ header: "user-agent", pattern: "^claude-cli/" }],
   sessionHeaders: ["x-claude-code-session-id"],
+  // A base URL makes a subscription login treat the API as a third-party gateway (smaller
+  // context window, no rate-limit data): forward mode leaves Claude Code as it is.
+  defaultMode: "forward",
+  // Observed with 2.1.332 on a subscription: GET /api/oauth/profile, then the model calls,
+  // all on api.anthropic.com; with a key also /api/claude_code/{policy_limits,settings}.
+  forwardHosts: [],
 };

@@ -32,6 +32,8 @@ export const codex: Target = {
     { header: "originator", pattern: "^codex" },
     { header: "user-agent", pattern: "^codex_" },
   ],
+  // Reverse by default: an API key works through the built-in provider's base URL. With a
+  // ChatGPT login use --mode forward: its model calls go to chatgpt.com/backend-api/codex/.
   // Recent Codex (observed: 0.169.0) ignores OPENAI_BASE_URL for its built-in provider, so
   // all-in-one mode gives `codex` a provider of its own that points at the api proxy (API-key
   // mode: the key comes from OPENAI_API_KEY) and sends ChatGPT backend calls to the chatgpt one.

@@ -41,4 +41,7 @@ export const geminiCli: Target = {
   redactedHeaders: ["x-goog-user-project", "x-gemini-api-privileged-user-id"],
   // Observed with 0.61.0: user-agent `GeminiCLI-tui/0.61.0/<model> (linux; x64; terminal)`.
   recognizedBy: [{ header: "user-agent", pattern: "^GeminiCLI" }],
+  defaultMode: "forward",
+  // Google login also refreshes its token at oauth2.googleapis.com (recorded, token redacted).
+  forwardHosts: ["oauth2.googleapis.com"],
 };

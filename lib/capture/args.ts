@@ -2,10 +2,17 @@
 import { type OptionSpecs, parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { isTargetFile } from "../target_path.ts";
-import type { ProxySpec, Target } from "../types.ts";
+import type { CaptureMode, ProxySpec, Target } from "../types.ts";
+
+/** Where forward mode's one proxy listens unless `--port` says otherwise. */
+export const FORWARD_PORT = 8088;
 
 export interface CaptureOptions {
   target: Target;
+  /** `--mode`, else the target's default mode. */
+  mode: CaptureMode;
+  /** Forward mode's listen port (`--port PORT`; 0 = any free). */
+  forwardPort: number;
   /** Proxies with `--port` / `--upstream` applied (port 0 = pick a free port at start). */
   proxies: ProxySpec[];
   /** `--output-dir`; undefined = a new timestamped folder. */
@@ -34,14 +41,25 @@ export const CAPTURE_USAGE = `usage: probe capture <target> [options] [-- comman
 <target> is a built-in target's name (probe targets) or a target file of your own
 (./my-agent.jsonc: a value with '/' or ending in .json/.jsonc).
 
-Starts one mitmdump reverse proxy per proxy of the target and records every exchange as JSONL.
-Without a command it runs until Ctrl+C; with one it runs the command through the proxies,
-stops them when it exits and exits with its status.
+Records every exchange with the target's API as JSONL. Without a command it runs until
+Ctrl+C; with one it runs the command through probe, stops when it exits and exits with its
+status.
+
+Modes (default: the target's, see probe targets):
+  forward   one HTTPS proxy with probe's own CA (probe ca): the command gets HTTPS_PROXY and
+            CA variables, nothing else; only the target's hosts are intercepted and recorded,
+            with their real URLs. The agent runs as it does without probe (subscription
+            logins included).
+  reverse   one local server per proxy of the target; the agent is pointed at it by a base
+            URL or provider setting (what the target sets). No CA needed.
 
 options:
+  --mode forward|reverse   how to capture (see above)
   -o, --output-dir DIR     where traffic.jsonl goes (default: a new captures/<target>-<time>/)
-  --port [NAME=]PORT       listen port of a proxy (repeatable; no NAME = first proxy; 0 = any free)
-  --upstream [NAME=]URL    where a proxy forwards to (repeatable; no NAME = first proxy)
+  --port [NAME=]PORT       listen port of a proxy (repeatable; no NAME = first proxy; 0 = any
+                           free); forward mode: --port PORT (default ${FORWARD_PORT})
+  --upstream [NAME=]URL    where a proxy forwards to (repeatable; no NAME = first proxy); in
+                           forward mode the requests to that proxy's host go to URL instead
   --upstream-proxy URL     route upstream traffic through http://[user:pass@]host:port
   --upstream-ca FILE       also trust this CA (PEM) for upstream TLS
   --analyze                write the report next to the capture when it ends
@@ -57,6 +75,7 @@ options:
 /** `probe capture`'s own options (before `--`). */
 export const CAPTURE_OPTIONS = {
   "output-dir": { type: "string", short: "o" },
+  "mode": { type: "string" },
   "port": { type: "string", multiple: true },
   "upstream": { type: "string", multiple: true },
   "upstream-proxy": { type: "string" },
@@ -102,6 +121,8 @@ export function parseCaptureArgs(
   if (values.help) {
     return {
       target: targets[0],
+      mode: "reverse",
+      forwardPort: FORWARD_PORT,
       proxies: [],
       analyze: false,
       view: false,
@@ -137,8 +158,22 @@ export function parseCaptureArgs(
     throw new UsageError(`capture: target '${target.name}' defines no proxy`);
   }
 
+  const modeValue = values.mode ?? target.defaultMode ?? "reverse";
+  if (modeValue !== "forward" && modeValue !== "reverse") {
+    throw new UsageError(`capture: --mode ${modeValue}: use forward or reverse`);
+  }
+  const mode: CaptureMode = modeValue;
+  let forwardPort = FORWARD_PORT;
   const proxies = target.proxies.map((p) => ({ ...p }));
-  for (const spec of values.port ?? []) {
+  for (const spec of mode === "forward" ? values.port ?? [] : []) {
+    if (values.port!.length > 1 || spec.includes("=")) {
+      throw new UsageError(
+        `capture: --port ${spec}: forward mode has one proxy: give --port PORT once`,
+      );
+    }
+    forwardPort = parsePort(spec, spec);
+  }
+  for (const spec of mode === "forward" ? [] : values.port ?? []) {
     const [proxy, value] = pick(spec, proxies, "--port");
     proxy.port = parsePort(value, spec);
   }
@@ -176,6 +211,8 @@ export function parseCaptureArgs(
 
   return {
     target,
+    mode,
+    forwardPort,
     proxies,
     outputDir: values["output-dir"],
     upstreamProxy,

@@ -3,6 +3,7 @@
  * Proxies-only mode runs until SIGINT/SIGTERM; all-in-one mode runs the command through the
  * proxies and exits with its status. Either way every recorded exchange is kept.
  */
+import { type CaPaths, caPaths, prepareCaDir, tightenCaFiles, writeBundle } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
 import type { Renderer, Target } from "../types.ts";
@@ -13,6 +14,7 @@ import {
   parseCaptureArgs,
   withoutCredentials,
 } from "./args.ts";
+import { allowHostsPattern, forwardEnv, forwardHosts, forwardRoutes, NO_PROXY } from "./forward.ts";
 import { checkMitmdumpVersion, locateMitmdump } from "./mitmdump.ts";
 import {
   type CaptureOutput,
@@ -67,6 +69,8 @@ export async function captureCommand(
   // Loaded only with --otlp; a bad endpoint is a usage error before anything starts.
   const otlp = opts.otlp ? await import("../otlp/command.ts") : undefined;
   const endpoint = otlp?.otlpEndpoint(opts.otlp!, env);
+  const ca = opts.mode === "forward" ? caPaths(env) : undefined;
+  if (ca) await prepareCaDir(ca);
   const out = await prepareOutput(opts.outputDir, opts.target.name);
 
   // In all-in-one mode standard output belongs to the command: probe talks on stderr.
@@ -78,12 +82,24 @@ export async function captureCommand(
     await using session = await CaptureSession.start({
       mitmdump,
       target: opts.target,
-      proxies: opts.proxies,
+      proxies: ca ? [forwardProxy(opts.forwardPort)] : opts.proxies,
       output: out.file,
       upstreamProxy: opts.upstreamProxy,
       upstreamCa: opts.upstreamCa,
       keepSecrets: opts.keepSecrets,
       markInflight: opts.view,
+      forward: ca && {
+        confdir: ca.dir,
+        allowHosts: allowHostsPattern(forwardHosts(opts.target)),
+        routes: forwardRoutes(opts.target, opts.proxies),
+      },
+    }).then(async (session) => {
+      // mitmdump made the CA on its first start (or reused it): keys private, bundle fresh.
+      if (ca) {
+        await tightenCaFiles(ca);
+        await writeBundle(ca, env);
+      }
+      return session;
     }).catch(async (err) => {
       // A terminal's Ctrl+C during start-up also reaches mitmdump: a stop, not a failure.
       if (signals.received) return null;
@@ -94,7 +110,8 @@ export async function captureCommand(
       say(`Stopped by ${signals.received} during start-up; ${out.file} is empty.`);
       return signals.received === "SIGINT" ? 130 : 143;
     }
-    banner(session, opts, out, say);
+    if (ca) forwardBanner(session, opts, ca, out, say);
+    else banner(session, opts, out, say);
     // The viewer follows the capture file as the recorder appends to it.
     await using viewer = opts.view
       ? await startLiveViewer(out.file, session.inflightFile, opts, ctx)
@@ -115,7 +132,7 @@ export async function captureCommand(
       : undefined;
     try {
       code = opts.command
-        ? await runCommand(session, signals, opts, opts.command, env, say)
+        ? await runCommand(session, signals, opts, opts.command, env, say, ca)
         : await waitForStop(session, signals, say);
       await session.stop();
     } finally {
@@ -175,6 +192,37 @@ function banner(
   say(`Recording to: ${out.file}`);
 }
 
+/** Forward mode's one proxy (its name is the `proxy` field of what it records). */
+function forwardProxy(port: number) {
+  return { name: "forward", port, upstream: "", purpose: "HTTPS proxy with probe's CA" };
+}
+
+function forwardBanner(
+  session: CaptureSession,
+  opts: CaptureOptions,
+  ca: CaPaths,
+  out: CaptureOutput,
+  say: (line: string) => void,
+): void {
+  const port = session.proxies[0].port;
+  say(`probe capture: ${opts.target.name} (${opts.target.description}), forward mode`);
+  say(`  HTTPS proxy 127.0.0.1:${port}, CA ${ca.cert}`);
+  const routes = forwardRoutes(opts.target, opts.proxies);
+  for (const host of forwardHosts(opts.target)) {
+    say(`  intercepts ${host}${routes[host] ? ` -> ${routes[host]}` : ""}`);
+  }
+  say("  every other host is tunnelled unrecorded");
+  if (opts.upstreamProxy) say(`  upstream proxy: ${withoutCredentials(opts.upstreamProxy)}`);
+  if (!opts.command) {
+    say("Run the agent in a shell with:");
+    for (const [k, v] of Object.entries(forwardEnv(port, ca))) {
+      say(`  export ${k}=${shellQuote(v)}`);
+    }
+    say(`(NO_PROXY keeps ${NO_PROXY} direct; probe ca says how to trust the CA elsewhere)`);
+  }
+  say(`Recording to: ${out.file}`);
+}
+
 /** Proxies-only mode: runs until SIGINT/SIGTERM (exit 0) or a mitmdump dies (ProbeError). */
 async function waitForStop(
   session: CaptureSession,
@@ -204,10 +252,14 @@ async function runCommand(
   command: string[],
   env: Record<string, string>,
   say: (line: string) => void,
+  ca?: CaPaths,
 ): Promise<number> {
   const ports = session.ports;
-  const argv = buildCommand(command, opts.target, ports);
-  const childEnv = { ...env, ...fillEnv(opts.target.env, ports) };
+  // Forward mode leaves the agent's own configuration alone: proxy and CA variables only.
+  const argv = ca ? [...command] : buildCommand(command, opts.target, ports);
+  const childEnv = ca
+    ? { ...env, ...forwardEnv(session.proxies[0].port, ca) }
+    : { ...env, ...fillEnv(opts.target.env, ports) };
   say(`Running: ${argv.map(shellQuote).join(" ")}`);
   const child = spawnCommand(argv, childEnv);
   const kill = (signal: Deno.Signal) => {

@@ -100,6 +100,20 @@ export interface MitmdumpSpec {
   redactQueryKeys: readonly string[];
   /** A file the addon marks exchanges in progress in (`probe capture --view`). */
   inflight?: string;
+  /** Forward (regular proxy) mode instead of reverse mode to `proxy.upstream`. */
+  forward?: ForwardSpec;
+}
+
+/** What a forward-mode mitmdump needs besides what every mitmdump gets. */
+export interface ForwardSpec {
+  /** mitmproxy's confdir: probe's CA folder. */
+  confdir: string;
+  /** Regular expression of the hosts to intercept (allow_hosts); the rest is tunnelled. */
+  allowHosts: string;
+  /** Host -> URL of the server its requests go to instead (--upstream). */
+  routes: Record<string, string>;
+  /** The routing addon, loaded before the recorder. */
+  addonPath: string;
 }
 
 /** How long a start may take before probe gives up (a slow machine takes ~1 s). */
@@ -131,9 +145,22 @@ export class MitmdumpProcess {
   /** Spawns mitmdump for one proxy. Call `ready()` next. */
   static spawn(spec: MitmdumpSpec): MitmdumpProcess {
     const { proxy } = spec;
+    const mode = spec.forward
+      ? [
+        "--mode",
+        "regular",
+        "--set",
+        `confdir=${spec.forward.confdir}`,
+        "--set",
+        `allow_hosts=${spec.forward.allowHosts}`,
+        "-s",
+        spec.forward.addonPath,
+        "--set",
+        `probe_forward_map=${JSON.stringify(spec.forward.routes)}`,
+      ]
+      : ["--mode", `reverse:${spec.proxy.upstream}`];
     const args = [
-      "--mode",
-      `reverse:${spec.proxy.upstream}`,
+      ...mode,
       "--listen-host",
       "127.0.0.1",
       "--listen-port",

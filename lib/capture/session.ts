@@ -5,11 +5,12 @@
  * temp dir that holds the addon and the ready files.
  */
 import addonSource from "../addon.py" with { type: "text" };
+import forwardAddonSource from "../forward_addon.py" with { type: "text" };
 import { ProbeError } from "../errors.ts";
 import { ALWAYS_REDACTED_HEADERS, REDACTED_QUERY_KEYS } from "../redact.ts";
 import type { ProxySpec, Target } from "../types.ts";
 import { proxyAddress, withoutCredentials } from "./args.ts";
-import { describe, MitmdumpProcess, tail } from "./mitmdump.ts";
+import { describe, type ForwardSpec, MitmdumpProcess, tail } from "./mitmdump.ts";
 
 export interface SessionOptions {
   mitmdump: string;
@@ -22,6 +23,11 @@ export interface SessionOptions {
   keepSecrets: boolean;
   /** Have the addon mark exchanges in progress (`inflightFile`), for the live viewer. */
   markInflight?: boolean;
+  /**
+   * Forward mode: one mitmdump, an HTTPS proxy for these hosts, instead of one reverse proxy
+   * per proxy spec; `proxies` is then the one forward proxy.
+   */
+  forward?: Omit<ForwardSpec, "addonPath">;
 }
 
 /** Why the session ended on its own: a mitmdump exited while the capture was running. */
@@ -75,6 +81,11 @@ export class CaptureSession implements AsyncDisposable {
     try {
       const addonPath = `${tempDir}/probe_addon.py`;
       await Deno.writeTextFile(addonPath, addonSource, { mode: 0o600 });
+      let forward: ForwardSpec | undefined;
+      if (opts.forward) {
+        forward = { ...opts.forward, addonPath: `${tempDir}/probe_forward.py` };
+        await Deno.writeTextFile(forward.addonPath, forwardAddonSource, { mode: 0o600 });
+      }
       const redactHeaders = [...ALWAYS_REDACTED_HEADERS, ...opts.target.redactedHeaders];
       const started = proxies.map((proxy, i) => {
         // NAME.ready: the addon of an orphaned mitmdump looks for these (see addon.py).
@@ -91,6 +102,7 @@ export class CaptureSession implements AsyncDisposable {
           redactHeaders,
           redactQueryKeys: REDACTED_QUERY_KEYS,
           ...(opts.markInflight ? { inflight: `${tempDir}/inflight.jsonl` } : {}),
+          forward,
         });
         processes.push(p);
         return p.ready(readyFile);

@@ -14,7 +14,7 @@ export const PINNED_MITMPROXY = "11.0.2";
 export const PINNED_MITMPROXY_12 = "12.3.1";
 export const VENV12_MITMDUMP = `${CACHE}/venv12/bin/mitmdump`;
 /** The Codex CLI version the end-to-end test drives. */
-export const PINNED_CODEX = "0.169.0";
+export const PINNED_CODEX = "0.171.0";
 export const NPM_PREFIX = `${CACHE}/npm`;
 export const CODEX_BIN = `${NPM_PREFIX}/node_modules/.bin/codex`;
 
@@ -30,9 +30,16 @@ export interface AgentCli {
 /** Every agent CLI the setup installs into .cache/npm (one `npm install` for all). */
 export const AGENT_CLIS: readonly AgentCli[] = [
   { package: "@openai/codex", version: PINNED_CODEX, bin: "codex" },
-  { package: "@anthropic-ai/claude-code", version: "2.1.197", bin: "claude" },
+  { package: "@anthropic-ai/claude-code", version: "2.1.332", bin: "claude" },
   { package: "@google/gemini-cli", version: "0.61.0", bin: "gemini" },
   { package: "opencode-ai", version: "1.18.33", bin: "opencode" },
+  { package: "@github/copilot", version: "1.0.102", bin: "copilot" },
+  { package: "@mariozechner/pi-coding-agent", version: "0.73.1", bin: "pi" },
+  { package: "@qwen-code/qwen-code", version: "0.24.4", bin: "qwen" },
+  { package: "cline", version: "3.0.65", bin: "cline" },
+  { package: "@kilocode/cli", version: "7.8.1", bin: "kilo" },
+  { package: "@charmland/crush", version: "0.96.1", bin: "crush" },
+  { package: "@continuedev/cli", version: "1.5.47", bin: "cn" },
 ];
 
 /** The `npm install --prefix .cache/npm ...` command line that installs them all. */
