@@ -24,7 +24,10 @@ export const codex: Target = {
     "OPENAI_BASE_URL": "{api.url}/v1",
   },
   manualSteps: [
-    'Add to ~/.codex/config.toml: chatgpt_base_url = "{chatgpt.url}/backend-api/"',
+    "Sign in as usual first (`codex login --with-api-key`): the built-in provider keeps its own " +
+    "auth; with a ChatGPT login capture with --mode forward instead",
+    "Without probe running the command: add to ~/.codex/config.toml openai_base_url = " +
+    '"{api.url}/v1" and chatgpt_base_url = "{chatgpt.url}/backend-api/"',
   ],
   redactedHeaders: ["authorization", "cookie", "set-cookie", "openai-organization"],
   // Observed: `originator: codex_exec` / `codex_cli_rs`, user-agent `codex_exec/0.169.0 (…)`.
@@ -34,17 +37,14 @@ export const codex: Target = {
   ],
   // Reverse by default: an API key works through the built-in provider's base URL. With a
   // ChatGPT login use --mode forward: its model calls go to chatgpt.com/backend-api/codex/.
-  // Recent Codex (observed: 0.169.0) ignores OPENAI_BASE_URL for its built-in provider, so
-  // all-in-one mode gives `codex` a provider of its own that points at the api proxy (API-key
-  // mode: the key comes from OPENAI_API_KEY) and sends ChatGPT backend calls to the chatgpt one.
+  // Codex ignores OPENAI_BASE_URL for its built-in provider; the config key openai_base_url
+  // (0.171.0 has it) moves that provider's base, so transport (WebSocket first, then POST) and
+  // auth stay Codex's own. The key comes from OPENAI_API_KEY or `codex login --with-api-key`.
   commandArgs: {
     program: "codex",
     args: [
       "-c",
-      "model_provider=probe",
-      "-c",
-      'model_providers.probe={name="OpenAI (via probe capture)",base_url="{api.url}/v1",' +
-      'env_key="OPENAI_API_KEY",wire_api="responses"}',
+      'openai_base_url="{api.url}/v1"',
       "-c",
       'chatgpt_base_url="{chatgpt.url}/backend-api/"',
     ],

@@ -26,10 +26,17 @@ import {
   toolAnswerFor,
 } from "./fake_upstream.ts";
 import { agentBin, findMitmdumps } from "./tools/paths.ts";
-import { AGENT_TIMEOUT_MS, cleanEnv, codexEnv, codexExecArgs } from "./tools/agent_env.ts";
+import {
+  AGENT_TIMEOUT_MS,
+  cleanEnv,
+  codexApiKeyLogin,
+  codexEnv,
+  codexExecArgs,
+} from "./tools/agent_env.ts";
 import { runProbe } from "./tools/capture_helpers.ts";
 
 const MITMDUMP = (await findMitmdumps())[0];
+const AGENTS_CODEX_KEY = "sk-proj-FAKEprobeTEST9876543210zyxwvutsrqponmlkjihgfedcbaZYXW";
 
 /** One agent CLI and how it is driven. */
 interface Agent {
@@ -135,12 +142,12 @@ const AGENTS: Agent[] = [
     target: "codex",
     bin: "codex",
     api: "responses",
-    key: "sk-proj-FAKEprobeTEST9876543210zyxwvutsrqponmlkjihgfedcbaZYXW",
+    key: AGENTS_CODEX_KEY,
     keyHeader: ["authorization", (k) => `Bearer ${k}`],
     // Codex's only runner is the freeform `exec` tool (JavaScript calling exec_command).
     tool: "exec",
     env: codexEnv,
-    prepare: (home) => Deno.mkdir(`${home}/codex`),
+    prepare: (home) => codexApiKeyLogin(`${home}/codex`, AGENTS_CODEX_KEY),
     args: (prompt) => codexExecArgs(prompt),
     extraProxies: ["chatgpt"],
   },
@@ -206,6 +213,8 @@ async function captureAgent(agent: Agent, upstream: FakeUpstream, home: string):
   const result = await runProbe([
     "capture",
     agent.target,
+    "--mode",
+    "reverse",
     "--mitmdump",
     MITMDUMP.path,
     ...proxies,

@@ -105,9 +105,15 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
       const api = Number((await p.line(/^ {2}:(\d+) -> (\S+) {2}\(Model API/))[1]);
       const chatgpt = Number((await p.line(/^ {2}:(\d+) -> https:\/\/chatgpt\.com\/ {2}\(/))[1]);
       assert.ok(p.stdout.includes(`  export OPENAI_BASE_URL=http://127.0.0.1:${api}/v1`));
-      assert.ok(p.stdout.includes(
-        `  - Add to ~/.codex/config.toml: chatgpt_base_url = "http://127.0.0.1:${chatgpt}/backend-api/"`,
-      ));
+      assert.ok(
+        p.stdout.some((l) =>
+          l.startsWith("  - Without probe running the command: add to ~/.codex/config.toml ") &&
+          l.endsWith(
+            `openai_base_url = "http://127.0.0.1:${api}/v1" and chatgpt_base_url = ` +
+              `"http://127.0.0.1:${chatgpt}/backend-api/"`,
+          )
+        ),
+      );
       assert.ok(p.stdout.includes(`Recording to: ${dir}/cap/traffic.jsonl`));
       assert.ok(p.stdout.includes(`  :${api} -> ${upstream.url}  (Model API (API key mode))`));
 

@@ -116,8 +116,9 @@ Deno.test("buildCommand inserts the target's args after argv[0] for its program 
   const argv = buildCommand(["/opt/bin/codex", "exec", "hi"], codex, ports);
   assert.equal(argv[0], "/opt/bin/codex");
   assert.deepEqual(argv.slice(-2), ["exec", "hi"]);
-  assert.ok(argv.includes("model_provider=probe"));
-  assert.ok(argv.some((a) => a.includes('base_url="http://127.0.0.1:1111/v1"')));
+  // The built-in provider moved, not replaced: Codex keeps its own transport and auth.
+  assert.ok(!argv.some((a) => a.includes("model_provider")));
+  assert.ok(argv.includes('openai_base_url="http://127.0.0.1:1111/v1"'));
   assert.ok(argv.includes('chatgpt_base_url="http://127.0.0.1:2222/backend-api/"'));
   assert.deepEqual(buildCommand(["npx", "codex"], codex, ports), ["npx", "codex"]);
 });

@@ -91,9 +91,6 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
           // gpt-5 gets plain function tools (exec_command); the default model a freeform one.
           "-m",
           "gpt-5",
-          // Added to the provider table probe's commandArgs define before `exec`.
-          "-c",
-          "model_providers.probe.supports_websockets=true",
         ],
       });
       assert.equal(result.code, 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);

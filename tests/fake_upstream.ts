@@ -20,7 +20,7 @@
  */
 import { Buffer } from "node:buffer";
 import http from "node:http";
-import { brotliCompressSync, brotliDecompressSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, brotliDecompressSync, gzipSync, zstdDecompressSync } from "node:zlib";
 
 export interface ReceivedRequest {
   method: string;
@@ -725,6 +725,98 @@ function otherCall(req: Request, url: URL): Response | undefined {
     return json({ input_tokens: 42 });
   }
   if (req.method === "POST" && /:countTokens$/.test(path)) return json({ totalTokens: 42 });
+  return subscriptionCall(req, path);
+}
+
+/**
+ * The account calls of the subscription logins (what each CLI asks before its first turn):
+ * Claude Code's OAuth profile, Codex's ChatGPT workspace discovery, Gemini CLI's Code Assist
+ * set-up. Other GETs and POSTs there get an empty JSON object.
+ */
+function subscriptionCall(req: Request, path: string): Response | undefined {
+  const json = (v: unknown) => Response.json(v, { headers: NO_TRANSFORM });
+  if (req.method === "GET" && path === "/api/oauth/profile") {
+    return json({
+      account: {
+        uuid: "00000000-0000-4000-8000-000000000001",
+        email: "probe@example.com",
+        email_address: "probe@example.com",
+        full_name: "Probe Test",
+        display_name: "Probe",
+        has_claude_max: true,
+        has_claude_pro: false,
+      },
+      organization: {
+        uuid: "00000000-0000-4000-8000-000000000002",
+        name: "Probe Test Org",
+        organization_type: "claude_max",
+        billing_type: "stripe_subscription",
+        rate_limit_tier: "default_claude_max_20x",
+      },
+    });
+  }
+  if (req.method === "GET" && /\/wham\/accounts\/check$/.test(path)) {
+    const id = req.headers.get("chatgpt-account-id") ?? "acct-fake-0001";
+    const account = {
+      id,
+      account_id: id,
+      name: "Probe Test",
+      structure: "personal",
+      plan_type: "pro",
+      role: "owner",
+      is_default: true,
+      is_deactivated: false,
+      is_paid: true,
+      can_access_with_session: true,
+      is_fedramp_compliant_workspace: false,
+      // Codex 0.171 sends its model calls to this origin (the real one: probe maps it here).
+      workspace_backend_origin: "https://chatgpt.com",
+      account_routing_override: "NO_CONSTRAINT",
+    };
+    return json({
+      accounts: [account],
+      account_ordering: [id],
+      default_account_id: id,
+      current_account_id: id,
+    });
+  }
+  if (req.method === "POST" && path === "/v1internal:loadCodeAssist") {
+    const tier = {
+      id: "standard-tier",
+      name: "Gemini Code Assist",
+      userDefinedCloudaicompanionProject: false,
+    };
+    return json({
+      currentTier: tier,
+      allowedTiers: [{ ...tier, isDefault: true }],
+      cloudaicompanionProject: "probe-fake-project",
+    });
+  }
+  if (req.method === "POST" && path === "/v1internal:onboardUser") {
+    return json({
+      done: true,
+      response: { cloudaicompanionProject: { id: "probe-fake-project" } },
+    });
+  }
+  if (/^\/v1internal:(?!(stream)?[gG]enerateContent$)/.test(path)) return json({});
+  // Gemini CLI checks its Google token before the first call.
+  if (path === "/tokeninfo") {
+    return json({
+      azp: "probe-fake.apps.googleusercontent.com",
+      aud: "probe-fake.apps.googleusercontent.com",
+      scope: "https://www.googleapis.com/auth/cloud-platform openid",
+      expires_in: 31536000,
+      email: "probe@example.com",
+      access_type: "offline",
+    });
+  }
+  if (
+    /^\/(api\/(claude_code|claude_cli|event_logging|eval)|backend-api\/(wham|ps|plugins))\//.test(
+      path,
+    )
+  ) {
+    return json({});
+  }
   return undefined;
 }
 
@@ -796,7 +888,13 @@ export function startFakeUpstream(tls?: TlsFiles): Promise<FakeUpstream> {
 
     let parsed: Json = undefined;
     try {
-      const raw = req.headers.get("content-encoding") === "br" ? brotliDecompressSync(body) : body;
+      // Codex on a ChatGPT login sends its model requests zstd-compressed.
+      const encoding = req.headers.get("content-encoding");
+      const raw = encoding === "br"
+        ? brotliDecompressSync(body)
+        : encoding === "zstd"
+        ? zstdDecompressSync(body)
+        : body;
       parsed = JSON.parse(new TextDecoder().decode(raw));
     } catch {
       // not JSON: answer anyway

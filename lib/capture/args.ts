@@ -3,6 +3,7 @@ import { type OptionSpecs, parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { isTargetFile } from "../target_path.ts";
 import type { CaptureMode, ProxySpec, Target } from "../types.ts";
+import { forwardHosts } from "./forward.ts";
 
 /** Where forward mode's one proxy listens unless `--port` says otherwise. */
 export const FORWARD_PORT = 8088;
@@ -13,6 +14,8 @@ export interface CaptureOptions {
   mode: CaptureMode;
   /** Forward mode's listen port (`--port PORT`; 0 = any free). */
   forwardPort: number;
+  /** Forward mode's `--upstream HOST=URL` for hosts of the target that no proxy names. */
+  hostRoutes: Record<string, string>;
   /** Proxies with `--port` / `--upstream` applied (port 0 = pick a free port at start). */
   proxies: ProxySpec[];
   /** `--output-dir`; undefined = a new timestamped folder. */
@@ -60,6 +63,7 @@ options:
                            free); forward mode: --port PORT (default ${FORWARD_PORT})
   --upstream [NAME=]URL    where a proxy forwards to (repeatable; no NAME = first proxy); in
                            forward mode the requests to that proxy's host go to URL instead
+                           (NAME may also be one of the target's hosts, probe targets NAME)
   --upstream-proxy URL     route upstream traffic through http://[user:pass@]host:port
   --upstream-ca FILE       also trust this CA (PEM) for upstream TLS
   --analyze                write the report next to the capture when it ends
@@ -123,6 +127,7 @@ export function parseCaptureArgs(
       target: targets[0],
       mode: "reverse",
       forwardPort: FORWARD_PORT,
+      hostRoutes: {},
       proxies: [],
       analyze: false,
       view: false,
@@ -177,7 +182,14 @@ export function parseCaptureArgs(
     const [proxy, value] = pick(spec, proxies, "--port");
     proxy.port = parsePort(value, spec);
   }
+  const hostRoutes: Record<string, string> = {};
+  const hosts = mode === "forward" ? forwardHosts(target) : [];
   for (const spec of values.upstream ?? []) {
+    const host = /^([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)=(.*)$/.exec(spec);
+    if (host && hosts.includes(host[1].toLowerCase())) {
+      hostRoutes[host[1].toLowerCase()] = parseUpstream(host[2], spec).replace(/\/+$/, "");
+      continue;
+    }
     const [proxy, value] = pick(spec, proxies, "--upstream");
     proxy.upstream = parseUpstream(value, spec);
   }
@@ -213,6 +225,7 @@ export function parseCaptureArgs(
     target,
     mode,
     forwardPort,
+    hostRoutes,
     proxies,
     outputDir: values["output-dir"],
     upstreamProxy,

@@ -91,7 +91,7 @@ export async function captureCommand(
       forward: ca && {
         confdir: ca.dir,
         allowHosts: allowHostsPattern(forwardHosts(opts.target)),
-        routes: forwardRoutes(opts.target, opts.proxies),
+        routes: { ...forwardRoutes(opts.target, opts.proxies), ...opts.hostRoutes },
       },
     }).then(async (session) => {
       // mitmdump made the CA on its first start (or reused it): keys private, bundle fresh.
@@ -207,7 +207,7 @@ function forwardBanner(
   const port = session.proxies[0].port;
   say(`probe capture: ${opts.target.name} (${opts.target.description}), forward mode`);
   say(`  HTTPS proxy 127.0.0.1:${port}, CA ${ca.cert}`);
-  const routes = forwardRoutes(opts.target, opts.proxies);
+  const routes = { ...forwardRoutes(opts.target, opts.proxies), ...opts.hostRoutes };
   for (const host of forwardHosts(opts.target)) {
     say(`  intercepts ${host}${routes[host] ? ` -> ${routes[host]}` : ""}`);
   }

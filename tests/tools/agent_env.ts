@@ -37,6 +37,17 @@ export function codexEnv(home: string, key: string): Record<string, string> {
 }
 
 /**
+ * Signs Codex in with an API key as `codex login --with-api-key` does (CODEX_HOME/auth.json):
+ * its built-in provider takes the key from there, not from OPENAI_API_KEY.
+ */
+export async function codexApiKeyLogin(codexHome: string, key: string): Promise<void> {
+  await Deno.mkdir(codexHome, { recursive: true });
+  await Deno.writeTextFile(`${codexHome}/auth.json`, JSON.stringify({ OPENAI_API_KEY: key }), {
+    mode: 0o600,
+  });
+}
+
+/**
  * `exec` arguments for one non-interactive Codex turn on `prompt`: no git repository needed, no
  * session files, no analytics, update check or plugins. `options` go right after `exec`.
  */
@@ -82,7 +93,7 @@ export async function captureCodexExec(opts: {
   execOptions?: string[];
 }): Promise<CodexExecRun> {
   const { home, upstream } = opts;
-  await Deno.mkdir(`${home}/codex`);
+  await codexApiKeyLogin(`${home}/codex`, opts.key);
   await Deno.mkdir(`${home}/work`);
   const out = `${home}/capture`;
   const result = await runProbe([

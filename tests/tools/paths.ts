@@ -37,10 +37,22 @@ export const AGENT_CLIS: readonly AgentCli[] = [
   { package: "@mariozechner/pi-coding-agent", version: "0.73.1", bin: "pi" },
   { package: "@qwen-code/qwen-code", version: "0.24.4", bin: "qwen" },
   { package: "cline", version: "3.0.65", bin: "cline" },
-  { package: "@kilocode/cli", version: "7.8.1", bin: "kilo" },
-  { package: "@charmland/crush", version: "0.96.1", bin: "crush" },
+  // 7.8.1 is the newest @kilocode/cli served, but its Linux binary packages stop at 7.7.9:
+  // 7.7.7 is the newest with both.
+  { package: "@kilocode/cli", version: "7.7.7", bin: "kilo" },
   { package: "@continuedev/cli", version: "1.5.47", bin: "cn" },
 ];
+
+/**
+ * Crush (`@charmland/crush` 0.96.1, the newest served) is not installed: its npm package is a
+ * wrapper whose postinstall downloads the Go binary from GitHub, which this machine and CI
+ * cannot reach, and the Go module proxy does not serve its module. Its target exists.
+ */
+export const CRUSH_NOT_INSTALLABLE = "@charmland/crush@0.96.1";
+
+/** aider from PyPI, installed into its own venv (.cache/venv-aider) by the setup. */
+export const PINNED_AIDER = "0.86.2";
+export const AIDER_BIN = `${CACHE}/venv-aider/bin/aider`;
 
 /** The `npm install --prefix .cache/npm ...` command line that installs them all. */
 export function npmInstallArgs(): string[] {

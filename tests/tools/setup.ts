@@ -3,20 +3,23 @@
  * real tools.
  * - mitmdump: a pinned mitmproxy in .cache/venv (python3 -m venv + pip), unless
  *   $PROBE_MITMDUMP names one; Debian's /usr/bin/mitmdump is tested too when present.
- * - the agent CLIs (Codex, Claude Code, Gemini CLI, opencode) at pinned versions in .cache/npm,
- *   with one `npm install --prefix` for all of them; nothing runs when all are in place.
+ * - the agent CLIs from npm (tests/tools/paths.ts lists them) at pinned versions in .cache/npm,
+ *   with one `npm install --prefix` for all of them; nothing runs when all are in place;
+ * - aider from PyPI in .cache/venv-aider.
  * Prints one line saying what to do and exits non-zero when it cannot provide them.
  */
 import { buildCollector } from "./build_collector.ts";
 import {
   AGENT_CLIS,
   agentInstalled,
+  AIDER_BIN,
   CACHE,
   findMitmdumps,
   NPM_PREFIX,
   npmInstallArgs,
   OTELCOL_BIN,
   OTELCOL_VERSION,
+  PINNED_AIDER,
   PINNED_MITMPROXY,
   PINNED_MITMPROXY_12,
   VENV12_MITMDUMP,
@@ -82,17 +85,28 @@ const collectorBuild = (async () => {
 })();
 
 /** Installs mitmproxy `version` into a new venv `.cache/NAME` made by `python`. */
-async function installMitmproxy(python: string, name: string, version: string): Promise<void> {
-  console.error(`setup: installing mitmproxy ${version} into .cache/${name} (${python}) ...`);
+function installMitmproxy(python: string, name: string, version: string): Promise<boolean> {
+  return installIntoVenv(python, name, "mitmproxy", version);
+}
+
+/** Installs PyPI's `pkg` at `version` into a new venv `.cache/NAME` made by `python`. */
+async function installIntoVenv(
+  python: string,
+  name: string,
+  pkg: string,
+  version: string,
+): Promise<boolean> {
+  console.error(`setup: installing ${pkg} ${version} into .cache/${name} (${python}) ...`);
   const venv = `${CACHE}/${name}`;
   const ok = await run(python, ["-m", "venv", venv]) &&
     await run(`${venv}/bin/pip`, [
       "install",
       "--quiet",
       "--disable-pip-version-check",
-      `mitmproxy==${version}`,
+      `${pkg}==${version}`,
     ]);
   if (!ok) await Deno.remove(venv, { recursive: true }).catch(() => {});
+  return ok;
 }
 
 if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV_MITMDUMP))) {
@@ -173,8 +187,19 @@ if (missing.length > 0) {
     );
   }
 }
+if (!(await exists(AIDER_BIN))) {
+  // aider 0.86 supports Python 3.10 to 3.12: the machine's python3 (3.11 here).
+  if (!(await installIntoVenv("python3", "venv-aider", "aider-chat", PINNED_AIDER))) {
+    fail(
+      `cannot install aider-chat==${PINNED_AIDER} into .cache/venv-aider: needs python3 ` +
+        "(3.10-3.12) with venv+pip and PyPI, then rerun deno task test",
+    );
+  }
+}
 console.error(
-  `setup: agent CLIs ${AGENT_CLIS.map((c) => `${c.bin} ${c.version}`).join(", ")} (${NPM_PREFIX})`,
+  `setup: aider ${PINNED_AIDER} (${AIDER_BIN}); agent CLIs ${
+    AGENT_CLIS.map((c) => `${c.bin} ${c.version}`).join(", ")
+  } (${NPM_PREFIX})`,
 );
 
 const collectorProblem = await collectorBuild;
