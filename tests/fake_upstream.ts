@@ -780,6 +780,10 @@ function subscriptionCall(req: Request, path: string): Response | undefined {
       current_account_id: id,
     });
   }
+  // Codex's model list under a ChatGPT login: empty, so it uses the models it knows.
+  if (req.method === "GET" && /\/backend-api\/codex\/models$/.test(path)) {
+    return json({ models: [] });
+  }
   if (req.method === "POST" && path === "/v1internal:loadCodeAssist") {
     const tier = {
       id: "standard-tier",
@@ -810,11 +814,8 @@ function subscriptionCall(req: Request, path: string): Response | undefined {
       access_type: "offline",
     });
   }
-  if (
-    /^\/(api\/(claude_code|claude_cli|event_logging|eval)|backend-api\/(wham|ps|plugins))\//.test(
-      path,
-    )
-  ) {
+  // Claude Code's other account and telemetry calls (/api/...), ChatGPT's (/backend-api/...).
+  if (/^\/api\//.test(path) || /^\/backend-api\/(?!codex\/responses$)/.test(path)) {
     return json({});
   }
   return undefined;
