@@ -38,7 +38,10 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
 
       const capture = await Deno.readTextFile(`${out}/traffic.jsonl`);
       const entries: Entry[] = capture.split("\n").filter((l) => l).map((l) => JSON.parse(l));
-      const turn = entries.find((e) => e.request.url.endsWith("/v1/responses"))!;
+      // The POST: Codex's built-in provider first tries a WebSocket (GET, refused with 426).
+      const turn = entries.find((e) =>
+        e.request.method === "POST" && e.request.url.endsWith("/v1/responses")
+      )!;
       assert.ok(turn, "the model request was captured");
       assert.equal(turn.proxy, "api");
       assert.match(
