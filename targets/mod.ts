@@ -5,6 +5,9 @@ import { codex } from "./codex.ts";
 import { geminiCli } from "./gemini_cli.ts";
 import { openai } from "./openai.ts";
 import { opencode } from "./opencode.ts";
+import { aider } from "./aider.ts";
+import { pi } from "./pi.ts";
+import { qwenCode } from "./qwen_code.ts";
 
 /** Every built-in target, in the order `probe targets` lists them: agents, then SDK apps. */
 export const builtinTargets: readonly Target[] = [
@@ -12,6 +15,9 @@ export const builtinTargets: readonly Target[] = [
   claudeCode,
   geminiCli,
   opencode,
+  pi,
+  qwenCode,
+  aider,
   openai,
   anthropic,
 ];

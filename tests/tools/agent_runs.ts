@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import type { Entry } from "../../lib/types.ts";
 import {
+  answerFor,
   type Api,
   COUNTED_USAGE,
   type FakeUpstream,
@@ -39,8 +40,11 @@ export interface Agent {
   key: string;
   /** The request header that carries the key, and how (the real value reaches upstream). */
   keyHeader: [string, (key: string) => string];
-  /** The tool the fake model should end up calling. */
-  tool: string;
+  /**
+   * The tool the fake model should end up calling; null for an agent that offers the model no
+   * tools (one plain turn then).
+   */
+  tool: string | null;
   /** Variables the CLI needs besides the target's (which probe sets). */
   env(home: string, key: string): Record<string, string>;
   /** Files the CLI needs in its HOME before it starts. */
@@ -102,6 +106,18 @@ export function reportExchanges(report: string): { request: string; renderer: st
   });
 }
 
+/** The prompt: a tool round trip on the note file, or a plain question without tools. */
+function promptFor(agent: Agent, work: string): string {
+  return agent.tool === null
+    ? `Say hello to the probe test of ${agent.bin}.`
+    : `Show me the note file. ${TOOL_MARKER}${work}/note.txt`;
+}
+
+/** What the fake model's last answer says. */
+function finalAnswer(agent: Agent, prompt: string): string {
+  return agent.tool === null ? answerFor(prompt) : toolAnswerFor(`probe-note-${agent.bin}42`);
+}
+
 export async function captureAgent(
   agent: Agent,
   upstream: FakeUpstream,
@@ -114,7 +130,7 @@ export async function captureAgent(
   await agent.prepare?.(home);
   const token = `probe-note-${agent.bin}42`;
   await Deno.writeTextFile(`${work}/note.txt`, `the note says ${token}\n`);
-  const prompt = `Show me the note file. ${TOOL_MARKER}${work}/note.txt`;
+  const prompt = promptFor(agent, work);
   const out = `${home}/capture`;
   const names = ["api", ...(agent.extraProxies ?? [])];
   const forward = agent.mode === "forward";
@@ -152,12 +168,17 @@ export async function captureAgent(
   const context = `${agent.bin} (${(Date.now() - started) / 1000} s) stdout:\n${stdout}\n` +
     `stderr:\n${stderr.slice(-4000)}`;
   assert.equal(result.code, 0, context);
-  assert.ok(stdout.includes(toolAnswerFor(token)), `the CLI printed the final answer\n${context}`);
+  assert.ok(
+    stdout.includes(finalAnswer(agent, prompt)),
+    `the CLI printed the final answer\n${context}`,
+  );
 
   // The round trip really happened: a tool call, then a request carrying its result.
   const turns = upstream.requests.filter((r) => r.api !== undefined);
   assert.ok(turns.every((r) => r.api === agent.api), context);
-  assert.ok(turns.some((r) => r.reply === "tool"), `a tool call was answered\n${context}`);
+  if (agent.tool !== null) {
+    assert.ok(turns.some((r) => r.reply === "tool"), `a tool call was answered\n${context}`);
+  }
   const [header, value] = agent.keyHeader;
   for (const r of turns) assert.equal(r.headers[header], value(agent.key), "the real key upstream");
 
@@ -184,136 +205,146 @@ export async function captureAgent(
  * finished run is pushed to `runs` (for a combined analysis).
  */
 export function agentTest(agent: Agent, mitmdump: Mitmdump, runs: AgentRun[]): void {
-  Deno.test(`${agent.label ?? `probe capture ${agent.target} -- ${agent.bin}`} (real CLI, tool round trip) [mitmproxy ${mitmdump.version}]`, async (t) => {
-    await using upstream = await startFakeUpstream();
-    const home = await Deno.makeTempDir({ prefix: `probe-${agent.bin}-home-` });
-    try {
-      const run = await captureAgent(agent, upstream, home, mitmdump);
-      runs.push(run);
-      const { entries, report, received } = run;
-      const work = `${home}/work`;
-      const token = `probe-note-${agent.bin}42`;
+  Deno.test(
+    `${agent.label ?? `probe capture ${agent.target} -- ${agent.bin}`} (real CLI, ${
+      agent.tool === null ? "one turn, no tools offered" : "tool round trip"
+    }) [mitmproxy ${mitmdump.version}]`,
+    async (t) => {
+      await using upstream = await startFakeUpstream();
+      const home = await Deno.makeTempDir({ prefix: `probe-${agent.bin}-home-` });
+      try {
+        const run = await captureAgent(agent, upstream, home, mitmdump);
+        runs.push(run);
+        const { entries, report, received } = run;
+        const work = `${home}/work`;
+        const token = `probe-note-${agent.bin}42`;
 
-      if (agent.mode === "forward") {
-        await t.step("forward mode records the real URLs, through one proxy", () => {
-          for (const e of entries) {
+        if (agent.mode === "forward") {
+          await t.step("forward mode records the real URLs, through one proxy", () => {
+            for (const e of entries) {
+              const u = new URL(e.request.url);
+              assert.equal(u.protocol, "https:", e.request.url);
+              assert.ok(agent.realHosts!.includes(u.hostname), `${u.hostname} is a real host`);
+              assert.equal(e.proxy, "forward");
+            }
+          });
+        }
+
+        await t.step("every request the upstream received is in the capture and the report", () => {
+          const captured = entries.map((e) => {
             const u = new URL(e.request.url);
-            assert.equal(u.protocol, "https:", e.request.url);
-            assert.ok(agent.realHosts!.includes(u.hostname), `${u.hostname} is a real host`);
-            assert.equal(e.proxy, "forward");
+            return `${e.request.method} ${u.pathname}${u.search}`;
+          });
+          assert.deepEqual(captured.toSorted(), received.toSorted());
+          assert.match(report, new RegExp(`^- Total requests: ${received.length}$`, "m"));
+          const logged = reportExchanges(report).map((x) => x.request);
+          assert.deepEqual(logged.toSorted(), received.toSorted());
+          // The Endpoints table counts each path (query left out).
+          const counts = new Map<string, number>();
+          for (const r of received) {
+            const path = r.split(" ")[1].split("?")[0];
+            counts.set(path, (counts.get(path) ?? 0) + 1);
+          }
+          const endpoints = tableRows(report, "Endpoints").map((c) => [unescape(c[0]), c[2]]);
+          assert.deepEqual(
+            endpoints.toSorted(),
+            [...counts].map(([p, n]) => [p, String(n)]).toSorted(),
+          );
+        });
+
+        await t.step("model turns are rendered by the API's renderer", () => {
+          const renderers = reportExchanges(report).filter((x) => x.renderer !== "generic")
+            .map((x) => x.renderer);
+          const expected = {
+            responses: "openai_responses",
+            chat: "openai_chat",
+            anthropic: "anthropic_messages",
+            gemini: "gemini",
+          }[agent.api];
+          assert.deepEqual(
+            renderers,
+            // A refused WebSocket upgrade of the Responses API (Codex tries one first) is its too.
+            upstream.requests.filter((r) => r.api || r.headers.upgrade === "websocket")
+              .map(() => expected),
+          );
+        });
+
+        await t.step("the prompt, the tool call, its result and the answer are rendered", () => {
+          const prompt = promptFor(agent, work);
+          assert.ok(report.includes(prompt), "the prompt");
+          if (agent.tool === null) {
+            assert.ok(report.includes(answerFor(prompt)), "the answer");
+            return;
+          }
+          // The call: the tool's name and the note's path in its arguments.
+          const call = new RegExp(
+            `\\b${agent.tool}\\b[\\s\\S]{0,400}${
+              work.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+            }/note\\.txt`,
+          );
+          assert.match(report, call, "the tool call with its arguments");
+          assert.ok(report.includes(`the note says ${token}`), "the tool's result");
+          assert.ok(report.includes(toolAnswerFor(token)), "the final answer");
+        });
+
+        await t.step("Token Usage has the right totals per model", () => {
+          const u = COUNTED_USAGE[agent.api];
+          const perModel = new Map<string, { requests: number; withUsage: number }>();
+          for (const r of upstream.requests) {
+            // A refused WebSocket upgrade (GET, no body) is counted as a request of no model.
+            const upgrade = r.headers.upgrade === "websocket";
+            if (!r.api && !upgrade) continue;
+            const model = upgrade ? "(unknown model)" : r.model!;
+            const m = perModel.get(model) ?? { requests: 0, withUsage: 0 };
+            m.requests++;
+            if (r.usage) m.withUsage++;
+            perModel.set(model, m);
+          }
+          const row = (name: string, n: { requests: number; withUsage: number }) => [
+            name,
+            String(n.requests),
+            String(n.withUsage),
+            String(n.withUsage * u.input),
+            String(n.withUsage * u.cached),
+            String(n.withUsage * u.cacheWrite),
+            String(n.withUsage * u.output),
+            String(n.withUsage * u.reasoning),
+          ];
+          const total = { requests: 0, withUsage: 0 };
+          for (const n of perModel.values()) {
+            total.requests += n.requests;
+            total.withUsage += n.withUsage;
+          }
+          assert.ok(total.withUsage > 0);
+          const rows = tableRows(report, "Token Usage").map((c) => c.slice(0, 8));
+          assert.deepEqual(
+            rows.slice(0, -1).toSorted(),
+            [...perModel].map(([m, n]) => row(m, n)).toSorted(),
+          );
+          assert.deepEqual(rows.at(-1), row("Total", total));
+        });
+
+        await t.step("no key or token appears in the capture, the report or the output", () => {
+          const texts = [["capture", run.capture], ["report", report], ["output", run.output]];
+          for (const [name, text] of texts) {
+            for (const secret of [agent.key, ...(agent.secrets ?? [])]) {
+              assert.ok(!text.includes(secret), `no ${secret.slice(0, 12)}... in the ${name}`);
+            }
+            // The report and capture hold no part of it either (the output may echo a prompt).
+            if (name !== "output") {
+              assert.ok(!text.includes("FAKEprobeTEST"), `no part of the key in the ${name}`);
+            }
+          }
+          const [header] = agent.keyHeader;
+          for (const e of entries) {
+            const v = Object.entries(e.request.headers)
+              .find(([k]) => k.toLowerCase() === header)?.[1];
+            if (v !== undefined) assert.match(v, /\[REDACTED:[0-9a-f]{8}\]$/);
           }
         });
+      } finally {
+        await Deno.remove(home, { recursive: true });
       }
-
-      await t.step("every request the upstream received is in the capture and the report", () => {
-        const captured = entries.map((e) => {
-          const u = new URL(e.request.url);
-          return `${e.request.method} ${u.pathname}${u.search}`;
-        });
-        assert.deepEqual(captured.toSorted(), received.toSorted());
-        assert.match(report, new RegExp(`^- Total requests: ${received.length}$`, "m"));
-        const logged = reportExchanges(report).map((x) => x.request);
-        assert.deepEqual(logged.toSorted(), received.toSorted());
-        // The Endpoints table counts each path (query left out).
-        const counts = new Map<string, number>();
-        for (const r of received) {
-          const path = r.split(" ")[1].split("?")[0];
-          counts.set(path, (counts.get(path) ?? 0) + 1);
-        }
-        const endpoints = tableRows(report, "Endpoints").map((c) => [unescape(c[0]), c[2]]);
-        assert.deepEqual(
-          endpoints.toSorted(),
-          [...counts].map(([p, n]) => [p, String(n)]).toSorted(),
-        );
-      });
-
-      await t.step("model turns are rendered by the API's renderer", () => {
-        const renderers = reportExchanges(report).filter((x) => x.renderer !== "generic")
-          .map((x) => x.renderer);
-        const expected = {
-          responses: "openai_responses",
-          chat: "openai_chat",
-          anthropic: "anthropic_messages",
-          gemini: "gemini",
-        }[agent.api];
-        assert.deepEqual(
-          renderers,
-          // A refused WebSocket upgrade of the Responses API (Codex tries one first) is its too.
-          upstream.requests.filter((r) => r.api || r.headers.upgrade === "websocket")
-            .map(() => expected),
-        );
-      });
-
-      await t.step("the prompt, the tool call, its result and the answer are rendered", () => {
-        assert.ok(report.includes(`Show me the note file. ${TOOL_MARKER}${work}/note.txt`));
-        // The call: the tool's name and the note's path in its arguments.
-        const call = new RegExp(
-          `\\b${agent.tool}\\b[\\s\\S]{0,400}${
-            work.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-          }/note\\.txt`,
-        );
-        assert.match(report, call, "the tool call with its arguments");
-        assert.ok(report.includes(`the note says ${token}`), "the tool's result");
-        assert.ok(report.includes(toolAnswerFor(token)), "the final answer");
-      });
-
-      await t.step("Token Usage has the right totals per model", () => {
-        const u = COUNTED_USAGE[agent.api];
-        const perModel = new Map<string, { requests: number; withUsage: number }>();
-        for (const r of upstream.requests) {
-          // A refused WebSocket upgrade (GET, no body) is counted as a request of no model.
-          const upgrade = r.headers.upgrade === "websocket";
-          if (!r.api && !upgrade) continue;
-          const model = upgrade ? "(unknown model)" : r.model!;
-          const m = perModel.get(model) ?? { requests: 0, withUsage: 0 };
-          m.requests++;
-          if (r.usage) m.withUsage++;
-          perModel.set(model, m);
-        }
-        const row = (name: string, n: { requests: number; withUsage: number }) => [
-          name,
-          String(n.requests),
-          String(n.withUsage),
-          String(n.withUsage * u.input),
-          String(n.withUsage * u.cached),
-          String(n.withUsage * u.cacheWrite),
-          String(n.withUsage * u.output),
-          String(n.withUsage * u.reasoning),
-        ];
-        const total = { requests: 0, withUsage: 0 };
-        for (const n of perModel.values()) {
-          total.requests += n.requests;
-          total.withUsage += n.withUsage;
-        }
-        assert.ok(total.withUsage > 0);
-        const rows = tableRows(report, "Token Usage").map((c) => c.slice(0, 8));
-        assert.deepEqual(
-          rows.slice(0, -1).toSorted(),
-          [...perModel].map(([m, n]) => row(m, n)).toSorted(),
-        );
-        assert.deepEqual(rows.at(-1), row("Total", total));
-      });
-
-      await t.step("no key or token appears in the capture, the report or the output", () => {
-        const texts = [["capture", run.capture], ["report", report], ["output", run.output]];
-        for (const [name, text] of texts) {
-          for (const secret of [agent.key, ...(agent.secrets ?? [])]) {
-            assert.ok(!text.includes(secret), `no ${secret.slice(0, 12)}... in the ${name}`);
-          }
-          // The report and capture hold no part of it either (the output may echo a prompt).
-          if (name !== "output") {
-            assert.ok(!text.includes("FAKEprobeTEST"), `no part of the key in the ${name}`);
-          }
-        }
-        const [header] = agent.keyHeader;
-        for (const e of entries) {
-          const v = Object.entries(e.request.headers)
-            .find(([k]) => k.toLowerCase() === header)?.[1];
-          if (v !== undefined) assert.match(v, /\[REDACTED:[0-9a-f]{8}\]$/);
-        }
-      });
-    } finally {
-      await Deno.remove(home, { recursive: true });
-    }
-  });
+    },
+  );
 }

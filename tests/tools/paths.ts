@@ -156,6 +156,13 @@ export async function agentInstalled(cli: AgentCli): Promise<boolean> {
  * the pinned version is not installed: the tests that need it fail, they are never skipped.
  */
 export async function agentBin(bin: string): Promise<string> {
+  if (bin === "aider") {
+    if (await isFile(AIDER_BIN)) return AIDER_BIN;
+    throw new Error(
+      `aider-chat ${PINNED_AIDER} is not installed in .cache/venv-aider: run ` +
+        "deno run -A tests/tools/setup.ts (or deno task test)",
+    );
+  }
   const cli = AGENT_CLIS.find((c) => c.bin === bin);
   if (!cli) throw new Error(`no pinned agent CLI named ${bin}`);
   if (!(await agentInstalled(cli))) {
