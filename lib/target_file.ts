@@ -84,6 +84,8 @@ const TARGET_KEYS = [
   "sessionHeaders",
   "recognizedBy",
   "commandArgs",
+  "forwardHosts",
+  "defaultMode",
 ];
 const PROXY_KEYS = ["name", "port", "upstream", "purpose"];
 const COMMAND_KEYS = ["program", "args"];
@@ -356,6 +358,22 @@ function checkTarget(
     const args = strings(c.args, ["commandArgs", "args"]);
     args.forEach((a, i) => placeholders(a, ["commandArgs", "args", i]));
     target.commandArgs = { program, args };
+  }
+  if (raw.forwardHosts !== undefined) {
+    const hosts = strings(raw.forwardHosts, ["forwardHosts"]);
+    hosts.forEach((h, i) => {
+      if (!/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(h)) {
+        fail(["forwardHosts", i], "must be a host name (e.g. api.example.com)");
+      }
+    });
+    target.forwardHosts = hosts;
+  }
+  if (raw.defaultMode !== undefined) {
+    const mode = str(raw.defaultMode, ["defaultMode"]);
+    if (mode !== "forward" && mode !== "reverse") {
+      fail(["defaultMode"], 'must be "forward" or "reverse"');
+    }
+    target.defaultMode = mode as "forward" | "reverse";
   }
   return target;
 }

@@ -153,7 +153,12 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       targetText({ proxy: 1 }),
       'unknown key "proxy" (known: name, description, ' +
       "reportTitle, renderer, proxies, env, manualSteps, redactedHeaders, sessionHeaders, " +
-      "recognizedBy, commandArgs)",
+      "recognizedBy, commandArgs, forwardHosts, defaultMode)",
+    ],
+    [
+      "bad default mode",
+      targetText({ defaultMode: "sideways" }),
+      'defaultMode must be "forward" or "reverse"',
     ],
     ["duplicate key", '{"name": "a", "name": "b"}', "name is given twice"],
     ["missing name", targetText({ name: undefined }), "name must be a string (the target's name)"],
@@ -395,6 +400,9 @@ Deno.test("probe accepts a target file wherever it takes a target", async (t) =>
       "claude-code",
       "gemini-cli",
       "opencode",
+      "pi",
+      "qwen-code",
+      "aider",
       "openai",
       "anthropic",
     ]);
@@ -413,6 +421,8 @@ Deno.test("probe accepts a target file wherever it takes a target", async (t) =>
         "chatty: Chatty, a made-up agent (OpenAI Chat Completions)",
         "Report title: Chatty Traffic Analysis Report",
         "Renderer: openai_chat",
+        "Default mode: reverse (--mode forward|reverse)",
+        "Hosts intercepted in forward mode: llm.example.com",
         "Proxies:",
         "  llm  :9190 -> https://llm.example.com/  (Chat model API)",
         "Environment:",
