@@ -74,6 +74,44 @@ const MAX_LISTED_PROBLEMS = 200;
 /** Minimum time between two progress reports, in milliseconds. */
 const PROGRESS_INTERVAL = 250;
 
+/**
+ * Reads a capture and writes its report. The renderers (and the targets) are handed in: this
+ * module knows no API. Without `target`, the agent is recognised among `targets`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { analyzeFile } from "./analyze.ts";
+ * import type { Renderer } from "./types.ts";
+ *
+ * // A made-up API: each renderer says which exchanges are its own.
+ * const echo: Renderer = {
+ *   id: "echo",
+ *   name: "Echo API",
+ *   detect: (req) => (req.path === "/echo" ? 100 : 0),
+ *   renderRequest: (body) => ({ blocks: [{ kind: "paragraph", text: `said ${body}` }] }),
+ *   renderResponse: (view) => ({ blocks: [{ kind: "paragraph", text: `heard ${view.body}` }] }),
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const entry = {
+ *   timestamp: 1700000000,
+ *   request: { method: "POST", url: "http://h/echo", headers: {}, body: "hello" },
+ *   response: { status_code: 200, headers: {}, body: "hello" },
+ * };
+ * await Deno.writeTextFile(`${dir}/capture.jsonl`, JSON.stringify(entry) + "\n");
+ * const result = await analyzeFile({
+ *   input: `${dir}/capture.jsonl`,
+ *   output: `${dir}/report.md`,
+ *   renderers: new Map([["echo", echo]]),
+ *   warn: () => {},
+ * });
+ * assert.equal(result.entries, 1);
+ * const report = await Deno.readTextFile(`${dir}/report.md`);
+ * assert.match(report, /^# Traffic Analysis Report/);
+ * assert.match(report, /said hello[\s\S]*heard hello/);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const chooseRenderer = rendererChooser(opts.renderers, opts.target, opts.renderer);
   const writer = opts.writer ?? markdownWriter;

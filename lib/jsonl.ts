@@ -176,6 +176,25 @@ function fileText(
  * Streams the entries of a JSONL capture. Malformed lines (bad JSON, or JSON that is not an
  * entry) go to `onMalformed` and reading goes on; blank lines are ignored.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readEntries } from "./jsonl.ts";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * const entry = {
+ *   timestamp: 1700000000,
+ *   request: { method: "GET", url: "http://h/v1/models", headers: {}, body: null },
+ *   response: { status_code: 200, headers: {}, body: { data: [] } },
+ * };
+ * await Deno.writeTextFile(path, `${JSON.stringify(entry)}\nnot json\n\n`);
+ * const bad: number[] = [];
+ * const lines: number[] = [];
+ * for await (const { line } of readEntries(path, (n) => bad.push(n))) lines.push(line);
+ * assert.deepEqual([lines, bad], [[1], [2]]);
+ * await Deno.remove(path);
+ * ```
+ *
  * @throws {InputError} when the file is missing, a directory, empty, binary, or holds no entry.
  */
 export async function* readEntries(

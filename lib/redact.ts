@@ -38,7 +38,21 @@ const ALREADY_REDACTED = /^(?:\S+ )?\[REDACTED(?::[0-9a-f]+)?\]$/;
 /** Schemes kept visible in front of a masked credential. */
 const AUTH_SCHEME = /^(Bearer|Basic|Token|Digest|Bot)\s+/i;
 
-/** Builds a header redactor for a set of extra names (case-insensitive). */
+/**
+ * Builds a header redactor for a set of extra names (case-insensitive).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { headerRedactor } from "./redact.ts";
+ *
+ * const redact = headerRedactor(["x-org-id"]);
+ * const out = redact({ Authorization: "Bearer sk-secret", "X-Org-Id": "org-1", accept: "*" });
+ * assert.ok(out.Authorization.startsWith("Bearer [REDACTED"));
+ * assert.ok(!out["X-Org-Id"].includes("org-1"));
+ * assert.equal(out.accept, "*");
+ * ```
+ */
 export function headerRedactor(extra: readonly string[]): (headers: Headers) => Headers {
   const names = new Set([...ALWAYS_REDACTED_HEADERS, ...extra].map((n) => n.toLowerCase()));
   return (headers) => {
@@ -59,6 +73,16 @@ function redactValue(value: string): string {
 /**
  * Masks secret query parameters in a URL, leaving everything else byte for byte (no
  * re-encoding), e.g. `?alt=sse&key=AIza…` → `?alt=sse&key=[REDACTED]`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redactUrl } from "./redact.ts";
+ *
+ * const url = redactUrl("https://h/v1/x?alt=sse&key=secret-value");
+ * assert.ok(url.startsWith("https://h/v1/x?alt=sse&key="));
+ * assert.ok(!url.includes("secret-value"));
+ * ```
  */
 export function redactUrl(url: string): string {
   const q = url.indexOf("?");
@@ -133,6 +157,17 @@ export function isMasked(value: unknown): boolean {
  * codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects and
  * arrays under a secret key are walked instead. Values already `[REDACTED…]` are kept (their
  * fingerprints survive). Nesting deeper than 40 levels becomes "[…]". Never throws.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskSecretFields } from "./redact.ts";
+ *
+ * const body = { grant_type: "refresh_token", refresh_token: "rt-secret", scope: "all" };
+ * const masked = maskSecretFields(body) as Record<string, string>;
+ * assert.ok(!JSON.stringify(masked).includes("rt-secret"));
+ * assert.equal(masked.scope, "all");
+ * ```
  */
 export function maskSecretFields(value: unknown): unknown {
   const walk = (v: unknown, depth: number): unknown => {

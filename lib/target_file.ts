@@ -29,7 +29,22 @@ export { isTargetFile } from "./target_path.ts";
  *
  * @example
  * ```ts
- * const target = await loadTargetFile("./my-agent.jsonc", ["some_renderer_id"]);
+ * import assert from "node:assert/strict";
+ * import { loadTargetFile } from "./target_file.ts";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonc" });
+ * await Deno.writeTextFile(
+ *   path,
+ *   `{
+ *     // comments and trailing commas are allowed
+ *     "name": "my-agent",
+ *     "renderer": "some_renderer_id",
+ *     "proxies": [{ "name": "llm", "port": 9090, "upstream": "https://api.example.com/" }],
+ *   }`,
+ * );
+ * const target = await loadTargetFile(path, ["some_renderer_id"]);
+ * assert.equal(target.reportTitle, "my-agent Traffic Analysis Report");
+ * await Deno.remove(path);
  * ```
  */
 export async function loadTargetFile(

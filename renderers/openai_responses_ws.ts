@@ -54,11 +54,26 @@ const CELL = 160;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withWebSocket } from "./openai_responses_ws.ts";
  * import type { Renderer } from "../lib/types.ts";
  *
- * declare const responses: Renderer;
- * const renderer: Renderer = withWebSocket(responses);
+ * const base: Renderer = {
+ *   id: "base",
+ *   name: "Base",
+ *   renderRequest: () => ({ blocks: [{ kind: "paragraph", text: "plain request" }] }),
+ *   renderResponse: () => ({ blocks: [] }),
+ * };
+ * const renderer = withWebSocket(base);
+ * const entry = {
+ *   timestamp: 0,
+ *   request: { method: "POST", url: "http://h/v1/responses", headers: {}, body: { input: "hi" } },
+ *   response: null,
+ * };
+ * // An exchange that is not a WebSocket goes to the wrapped renderer unchanged.
+ * assert.deepEqual(renderer.renderRequest({ input: "hi" }, entry).blocks, [
+ *   { kind: "paragraph", text: "plain request" },
+ * ]);
  * ```
  */
 export function withWebSocket(base: Renderer): Renderer {
