@@ -3,7 +3,7 @@
  * statistics and is rendered at once into the report's log (report_log.ts), so memory stays
  * flat; the summary (which needs every entry) is written first and the log after it.
  */
-import { ProbeError } from "./errors.ts";
+import { replaceFile } from "./atomic_file.ts";
 import { readCaptureEntries } from "./har_read.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
@@ -262,27 +262,15 @@ async function writeReport(
     return;
   }
   // Written 0600 (the capture's own mode): a report holds prompts, code and account data.
-  const partial = `${output}.partial-${Deno.pid}`;
-  try {
-    {
-      using out = await Deno.open(partial, {
-        write: true,
-        create: true,
-        truncate: true,
-        mode: 0o600,
-      }).catch(
-        (err) => {
-          throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
-        },
-      );
-      await writeAll(out, head);
-      await log.copyTo(out);
-      await writeAll(out, tail);
-    }
-    await Deno.rename(partial, output);
-  } catch (err) {
-    await Deno.remove(partial).catch(() => {});
-    if (err instanceof ProbeError) throw err;
-    throw new ProbeError(`cannot write report ${output}: ${(err as Error).message}`);
-  }
+  await replaceFile(output, "report", async (partial) => {
+    using out = await Deno.open(partial, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode: 0o600,
+    });
+    await writeAll(out, head);
+    await log.copyTo(out);
+    await writeAll(out, tail);
+  });
 }

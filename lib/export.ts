@@ -3,7 +3,7 @@
  * name, secret query parameters in URLs). Streams: one entry in memory at a time for a JSONL
  * input (a HAR input is read whole, see lib/har_read.ts).
  */
-import { ProbeError } from "./errors.ts";
+import { replaceFile } from "./atomic_file.ts";
 import { writeHar } from "./har.ts";
 import { isHarInput, readCaptureEntries } from "./har_read.ts";
 import { headerRedactor } from "./redact.ts";
@@ -58,14 +58,10 @@ export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
     const entries = await writeHar(redacted(), Deno.stdout.writable, { comment });
     return { entries, output: "-" };
   }
-  const partial = `${opts.output}.partial-${Deno.pid}`;
-  try {
-    const entries = await writeHar(redacted(), partial, { comment });
-    await Deno.rename(partial, opts.output);
-    return { entries, output: opts.output };
-  } catch (err) {
-    await Deno.remove(partial).catch(() => {});
-    if (err instanceof ProbeError) throw err;
-    throw new ProbeError(`cannot write HAR ${opts.output}: ${(err as Error).message}`);
-  }
+  const entries = await replaceFile(
+    opts.output,
+    "HAR",
+    (partial) => writeHar(redacted(), partial, { comment }),
+  );
+  return { entries, output: opts.output };
 }

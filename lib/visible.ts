@@ -17,8 +17,8 @@
  * start, Mongolian vowel separator). Joiners and marks that scripts and emoji need (ZWJ,
  * ZWNJ, LRM, RLM) stay.
  */
-// deno-lint-ignore no-control-regex -- matching controls is the point
 export const unsafeInText =
+  // deno-lint-ignore no-control-regex -- matching controls is the point
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u180e\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 const UNSAFE_IN_TEXT_G = new RegExp(unsafeInText.source, "g");
 
@@ -27,8 +27,8 @@ const UNSAFE_IN_TEXT_G = new RegExp(unsafeInText.source, "g");
  * other invisible format characters (soft hyphen, Arabic letter mark, Mongolian vowel
  * separator, LRM/RLM, word joiner, invisible operators, BOM). Tab is left alone.
  */
-// deno-lint-ignore no-control-regex -- matching controls is the point
 export const hiddenInName =
+  // deno-lint-ignore no-control-regex -- matching controls is the point
   /[\x00-\x08\x0a-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 const HIDDEN_IN_NAME_G = new RegExp(hiddenInName.source, "g");
 
