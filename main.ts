@@ -283,6 +283,7 @@ async function exportCommand(args: string[]): Promise<number> {
       input: values.input,
       content: values["otlp-content"] ?? false,
       target,
+      targets: builtinTargets,
       renderers: await loadRenderers(),
       print,
       warn,

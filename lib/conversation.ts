@@ -169,6 +169,15 @@ export class ConversationTracker {
     this.#sessionHeaders = [...new Set([...SESSION_HEADERS, ...sessionHeaders])];
   }
 
+  /** The session id a request's headers carry (the first session header present), if any. */
+  sessionId(headers: Headers): string | undefined {
+    for (const name of this.#sessionHeaders) {
+      const value = getHeader(headers, name);
+      if (value) return value;
+    }
+    return undefined;
+  }
+
   /** The conversation of a request with these parts (a new one when nothing matches). */
   assign(parts: RequestParts, headers: Headers, format: string): Conversation {
     const conv = this.#find(parts, headers, format);

@@ -4,15 +4,7 @@
  */
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import {
-  bodyErrorType,
-  finalOf,
-  headerConversationId,
-  providerOf,
-  pushParts,
-  roleOf,
-  text,
-} from "./genai_common.ts";
+import { bodyErrorType, finalOf, providerOf, pushParts, roleOf, text } from "./genai_common.ts";
 
 function blockParts(content: unknown): GenAiPart[] {
   if (typeof content === "string") return [text(content)];
@@ -95,7 +87,7 @@ export function anthropicGenai(
     provider: providerOf(entry.request.url, "anthropic"),
     requestModel: str(body.model),
     stream: body.stream === true,
-    conversationId: headerConversationId(entry) ?? metadataSession(body),
+    conversationId: metadataSession(body),
     errorType: bodyErrorType(entry),
   };
   const final = finalOf(response);

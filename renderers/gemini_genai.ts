@@ -5,14 +5,7 @@
 import { urlPath } from "../lib/stats.ts";
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import {
-  bodyErrorType,
-  finalOf,
-  headerConversationId,
-  providerOf,
-  roleOf,
-  text,
-} from "./genai_common.ts";
+import { bodyErrorType, finalOf, providerOf, roleOf, text } from "./genai_common.ts";
 
 function parts(content: unknown): GenAiPart[] {
   const out: GenAiPart[] = [];
@@ -71,7 +64,7 @@ export function geminiGenai(
     provider: providerOf(entry.request.url, "gcp.gemini"),
     requestModel: /models\/([^/:]+):/.exec(path)?.[1] ?? str(outer.model),
     stream: /:streamGenerateContent$/.test(path),
-    conversationId: headerConversationId(entry) ?? str(body.session_id),
+    conversationId: str(body.session_id),
     errorType: bodyErrorType(entry),
   };
   const final = finalOf(response);

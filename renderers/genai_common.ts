@@ -1,8 +1,8 @@
 /**
  * Shared by the renderers' `genai` mappings (OpenTelemetry GenAI conventions): the provider
- * from the host, the conversation id a request carries in a header, and part builders.
+ * from the host, and part builders. (A session id in a header is the targets' knowledge: lib
+ * reads it with the target's session headers.)
  */
-import { getHeader } from "../lib/headers.ts";
 import type { Entry, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
 import { isRecord, type JsonObject, str } from "../lib/json.ts";
 
@@ -32,24 +32,6 @@ export function providerOf(url: string, fallback: string): string {
   }
   for (const [re, name] of PROVIDERS) if (re.test(host)) return name;
   return fallback;
-}
-
-/** Headers in which agents send their session or thread id. */
-const SESSION_HEADERS = [
-  "session_id",
-  "session-id",
-  "x-session-id",
-  "x-claude-code-session-id",
-  "thread-id",
-];
-
-/** The session id an agent sends in a header, if any. */
-export function headerConversationId(entry: Entry): string | undefined {
-  for (const name of SESSION_HEADERS) {
-    const v = getHeader(entry.request.headers, name);
-    if (v) return v;
-  }
-  return undefined;
 }
 
 export const text = (content: string): GenAiPart => ({ type: "text", content });

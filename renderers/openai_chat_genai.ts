@@ -8,7 +8,6 @@ import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   bodyErrorType,
   finalOf,
-  headerConversationId,
   imagePart,
   providerOf,
   roleOf,
@@ -72,7 +71,6 @@ export function chatGenai(
     provider: providerOf(entry.request.url, "openai"),
     requestModel: str(body.model),
     stream: body.stream === true,
-    conversationId: headerConversationId(entry),
     errorType: bodyErrorType(entry),
   };
   const final = finalOf(response);

@@ -7,7 +7,6 @@ import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   bodyErrorType,
   finalOf,
-  headerConversationId,
   imagePart,
   providerOf,
   pushParts,
@@ -106,7 +105,7 @@ export function responsesGenai(
     provider: providerOf(entry.request.url, "openai"),
     requestModel: str(body.model),
     stream: typeof body.stream === "boolean" ? body.stream : entry.websocket !== undefined,
-    conversationId: headerConversationId(entry) ?? str(body.prompt_cache_key) ??
+    conversationId: str(body.prompt_cache_key) ??
       (isRecord(body.conversation) ? str(body.conversation.id) : str(body.conversation)),
     previousResponseId: str(body.previous_response_id),
     errorType: bodyErrorType(entry),

@@ -4,6 +4,7 @@
  */
 import { rendererChooser } from "../renderer_choice.ts";
 import { UsageError } from "../errors.ts";
+import { extraRedactions } from "../recognize.ts";
 import type { Renderer, Target } from "../types.ts";
 import { type OtlpEndpoint, resolveEndpoint } from "./endpoint.ts";
 import { LiveExport } from "./live.ts";
@@ -27,6 +28,8 @@ export async function otlpExportCommand(opts: {
   input: string;
   content: boolean;
   target?: Target;
+  /** The built-in targets: without `target`, their redactions and session headers apply. */
+  targets: readonly Target[];
   renderers: ReadonlyMap<string, Renderer>;
   print: (line: string) => void;
   warn: (line: string) => void;
@@ -39,7 +42,11 @@ export async function otlpExportCommand(opts: {
     content: opts.content,
     agent: opts.target?.name,
     rendererFor: rendererChooser(opts.renderers, opts.target),
-    redactHeaders: opts.target?.redactedHeaders ?? [],
+    // As analyze and the HAR export: the target's, or every known agent's.
+    redactHeaders: extraRedactions(opts.target, opts.targets),
+    sessionHeaders: (opts.target ? [opts.target] : opts.targets).flatMap((t) =>
+      t.sessionHeaders ?? []
+    ),
     warn: opts.warn,
     // How long an unreachable endpoint is retried (30 s by default; tests shorten it).
     patienceMs: Number(Deno.env.get("PROBE_OTLP_PATIENCE_MS")) || undefined,
@@ -65,5 +72,6 @@ export function startLiveExport(opts: {
     agent: opts.target.name,
     rendererFor: rendererChooser(opts.renderers, opts.target),
     redactHeaders: opts.target.redactedHeaders,
+    sessionHeaders: opts.target.sessionHeaders ?? [],
   });
 }

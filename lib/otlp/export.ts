@@ -23,6 +23,8 @@ export interface OtlpExportOptions {
   rendererFor: (entry: Entry) => Renderer;
   /** Header names to redact besides the built-in list. */
   redactHeaders: readonly string[];
+  /** The agents' session headers (`Target.sessionHeaders`). */
+  sessionHeaders: readonly string[];
   warn: (line: string) => void;
   /** How long to keep retrying an endpoint that is down, in ms. */
   patienceMs?: number;
@@ -40,6 +42,7 @@ export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportRes
     rendererFor: opts.rendererFor,
     content: opts.content,
     agent: opts.agent,
+    sessionHeaders: opts.sessionHeaders,
   });
   const patience = opts.patienceMs ?? 30_000;
   const delivery = new SpanDelivery({

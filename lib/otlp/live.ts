@@ -32,6 +32,8 @@ export interface LiveExportOptions {
   agent: string;
   rendererFor: (entry: Entry) => Renderer;
   redactHeaders: readonly string[];
+  /** The agent's session headers (`Target.sessionHeaders`). */
+  sessionHeaders: readonly string[];
   /** How long `stop` waits for the last spans to go out, in ms. */
   closeMs?: number;
 }
@@ -61,6 +63,7 @@ export class LiveExport implements AsyncDisposable {
       rendererFor: opts.rendererFor,
       content: opts.content,
       agent: opts.agent,
+      sessionHeaders: opts.sessionHeaders,
     });
     this.#redact = headerRedactor(opts.redactHeaders);
     this.#delivery = new SpanDelivery({

@@ -36,6 +36,8 @@ export interface SpanBuilderOptions {
   content: boolean;
   /** The agent (target name), for the analysis model's session. */
   agent?: string;
+  /** The agents' own session headers (`Target.sessionHeaders`), besides the common names. */
+  sessionHeaders?: readonly string[];
 }
 
 /** Non-model spans held while no conversation has started yet, at most. */
@@ -52,7 +54,7 @@ interface TraceState {
 
 export class SpanBuilder {
   readonly #opts: SpanBuilderOptions;
-  readonly #conversations = new ConversationTracker();
+  readonly #conversations: ConversationTracker;
   readonly #model: ModelBuilder;
   /** By conversation number; least recently used first. */
   readonly #traces = new Map<number, TraceState>();
@@ -62,6 +64,7 @@ export class SpanBuilder {
 
   constructor(opts: SpanBuilderOptions) {
     this.#opts = opts;
+    this.#conversations = new ConversationTracker(opts.sessionHeaders);
     this.#model = new ModelBuilder({
       id: "otlp",
       source: "",
@@ -76,7 +79,10 @@ export class SpanBuilder {
     const renderer = this.#opts.rendererFor(entry);
     const view = renderer.genai ? responseView(entry) : undefined;
     const response = view ? renderer.renderResponse(view, entry) : undefined;
-    const call = renderer.genai?.(entry, response, this.#opts.content);
+    const found = renderer.genai?.(entry, response, this.#opts.content);
+    // A session id the agent sends in a header is the conversation's id; else the body's.
+    const sessionId = found && this.#conversations.sessionId(entry.request.headers);
+    const call = found && sessionId ? { ...found, conversationId: sessionId } : found;
     if (!call) {
       const span = httpSpan(entry, this.#lastTrace ?? "");
       if (this.#lastTrace) return [span];
