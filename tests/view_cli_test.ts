@@ -11,7 +11,9 @@ Deno.test("probe view prints its URL on a line of its own and stops on Ctrl+C", 
     const res = await fetch(url);
     assert.equal(res.status, 200);
     assert.match(await res.text(), /<script src="app\.js" defer>/);
-    const api = await (await fetch(`${url}api/sessions`)).json();
+    // The capture is read after the URL is printed: its turns arrive as they are indexed.
+    let api;
+    do api = await (await fetch(`${url}api/sessions`)).json(); while (api.sessions[0].indexing);
     assert.equal(api.sessions[0].turns, 3);
     probe.kill("SIGINT");
     const result = await probe.finish();

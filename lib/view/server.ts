@@ -113,6 +113,43 @@ export function startViewer(opts: ViewOptions): ViewServer {
   const byId = new Map(indexes.map((ix) => [ix.id, ix]));
   let host = "";
 
+  const summaries = () =>
+    indexes.map((ix) => {
+      const { conversations: _c, ...summary } = ix.session();
+      return {
+        ...summary,
+        indexing: !ix.caughtUp,
+        inflight: ix.inflight(),
+        malformed: ix.malformed,
+        bytesIndexed: ix.bytesIndexed,
+        size: ix.size,
+        error: ix.error ?? null,
+      };
+    });
+
+  /**
+   * A session with every conversation's summary and the turns of one (`c`, else the first):
+   * a large capture's session would be megabytes of turns on every update otherwise.
+   */
+  const sessionPayload = (sid: string | null, c: string | null) => {
+    const ix = byId.get(sid ?? "");
+    if (!ix) return undefined;
+    const session = ix.session();
+    const asked = Number(c);
+    const conv = session.conversations.find((x) => x.id === asked) ?? session.conversations[0];
+    return {
+      conv: conv?.id ?? null,
+      session: {
+        ...session,
+        conversations: session.conversations.map((x) => ({
+          ...x,
+          turnCount: x.turns.length,
+          turns: x === conv ? x.turns : [],
+        })),
+      },
+    };
+  };
+
   const handler = async (req: Request): Promise<Response> => {
     // DNS rebinding: a page from another origin resolving its name to 127.0.0.1 sends its own
     // name as Host. Only the address this server listens on is accepted.
@@ -136,42 +173,24 @@ export function startViewer(opts: ViewOptions): ViewServer {
       case "app.css":
         return respond(css, 200, "text/css; charset=utf-8");
       case "api/sessions":
+        return json({ rev, follow: opts.follow, sessions: summaries() });
+      case "api/session": {
+        const payload = sessionPayload(url.searchParams.get("s"), url.searchParams.get("c"));
+        if (!payload) return text(404, "no such session");
+        return json({ rev, ...payload });
+      }
+      case "api/state": {
+        // What the page draws, in one request: the sessions and the open one (the first one
+        // unless `s` names another) with the turns of one conversation.
+        const sid = url.searchParams.get("s") || indexes[0]?.id || "";
+        const payload = sessionPayload(sid, url.searchParams.get("c"));
         return json({
           rev,
           follow: opts.follow,
-          sessions: indexes.map((ix) => {
-            const { conversations: _c, ...summary } = ix.session();
-            return {
-              ...summary,
-              indexing: !ix.caughtUp,
-              inflight: ix.inflight(),
-              malformed: ix.malformed,
-              bytesIndexed: ix.bytesIndexed,
-              size: ix.size,
-              error: ix.error ?? null,
-            };
-          }),
-        });
-      case "api/session": {
-        // Every conversation's summary, and the turns of one (the asked one, else the first):
-        // a large capture's session would be megabytes of turns on every update otherwise.
-        const ix = byId.get(url.searchParams.get("s") ?? "");
-        if (!ix) return text(404, "no such session");
-        const session = ix.session();
-        const asked = Number(url.searchParams.get("c"));
-        const conv = session.conversations.find((c) => c.id === asked) ??
-          session.conversations[0];
-        return json({
-          rev,
-          conv: conv?.id ?? null,
-          session: {
-            ...session,
-            conversations: session.conversations.map((c) => ({
-              ...c,
-              turnCount: c.turns.length,
-              turns: c === conv ? c.turns : [],
-            })),
-          },
+          sessions: summaries(),
+          sid: payload ? sid : null,
+          conv: payload?.conv ?? null,
+          session: payload?.session ?? null,
         });
       }
       case "api/turn": {

@@ -24,6 +24,7 @@
     detailKey: "",
     hits: null,
     query: "",
+    rev: -1,
   };
 
   // ---- DOM helpers -----------------------------------------------------------------------
@@ -97,18 +98,17 @@
     return c ? c.turns : [];
   }
 
-  async function loadSessions() {
-    const data = await api("api/sessions");
+  /** The sessions and the open session (its open conversation's turns), in one request. */
+  async function loadState() {
+    const data = await api(
+      `api/state?s=${encodeURIComponent(state.sid === null ? "" : state.sid)}&c=${
+        state.conv === null ? "" : state.conv
+      }`,
+    );
+    state.rev = data.rev;
     state.sessions = data.sessions;
     state.follow = data.follow;
-    if (state.sid === null && state.sessions.length > 0) state.sid = state.sessions[0].id;
-  }
-
-  async function loadSession() {
-    if (state.sid === null) return;
-    const data = await api(
-      `api/session?s=${encodeURIComponent(state.sid)}&c=${state.conv === null ? "" : state.conv}`,
-    );
+    state.sid = data.sid;
     state.session = data.session;
     if (data.conv !== state.conv) {
       state.conv = data.conv;
@@ -117,6 +117,7 @@
     const turns = currentTurns();
     if (turns.length > 0 && !turns.some((t) => t.index === state.turn)) state.turn = turns[0].index;
   }
+  const loadSession = loadState;
 
   async function loadDetail() {
     const turns = currentTurns();
@@ -864,8 +865,7 @@
     try {
       do {
         again = false;
-        await loadSessions();
-        await loadSession();
+        await loadState();
         await loadDetail();
         render();
       } while (again);
@@ -879,7 +879,10 @@
   async function start() {
     await update();
     const events = new EventSource("api/events");
-    events.addEventListener("update", () => update());
+    // The first event tells the revision at connection time: nothing new if the page has it.
+    events.addEventListener("update", (e) => {
+      if (Number(e.data) !== state.rev) update();
+    });
   }
   start();
 })();
