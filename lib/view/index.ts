@@ -72,6 +72,8 @@ export class CaptureIndex {
   error: string | undefined;
   #closed = false;
   #inflight = new Map<string, InflightExchange>();
+  #built: Session | undefined;
+  #builtAt = -1;
   /** Ids already in the capture (only when following an in-flight file). */
   #recorded = new Set<string>();
 
@@ -96,9 +98,12 @@ export class CaptureIndex {
     return this.#offsets.length;
   }
 
-  /** The session as indexed so far. */
+  /** The session as indexed so far (built again only after new exchanges). */
   session(): Session {
+    if (this.#built && this.#builtAt === this.#offsets.length) return this.#built;
     const s = this.#model.build();
+    this.#built = s;
+    this.#builtAt = this.#offsets.length;
     s.agent = this.#opts.target?.name ?? this.#agents.agents().join(", ");
     return s;
   }
