@@ -361,6 +361,8 @@ Deno.test("probe export --otlp: a Collector that is down, then up", async (t) =>
       run.stderr[0],
       new RegExp(`^probe: error: 3 of 3 spans not delivered to http://127\\.0\\.0\\.1:${port}/`),
     );
+    // The reason follows once, without the URL again.
+    assert.match(run.stderr[0], /\/v1\/traces \([^h(][^)]*\); is the Collector running\?/);
   });
   await t.step("usage errors name the flag or the variable", async () => {
     const bad = await runProbe(["export", "--otlp", "grpc://x:4317", "--input", SAMPLE]);

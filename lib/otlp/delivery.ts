@@ -239,6 +239,12 @@ export class SpanDelivery implements AsyncDisposable {
   }
 }
 
+/** The last error without the endpoint's URL in front (for a message that names it already). */
+export function lastReason(stats: DeliveryStats, url: string): string | undefined {
+  const e = stats.lastError;
+  return e?.startsWith(`${url}: `) ? e.slice(url.length + 2) : e;
+}
+
 function oneLine(text: string, max = 300): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > max ? `${line.slice(0, max)}…` : line;

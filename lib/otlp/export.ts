@@ -8,7 +8,7 @@ import { redactEntry } from "../redact_entry.ts";
 import { readCaptureEntries } from "../har_read.ts";
 import { headerRedactor } from "../redact.ts";
 import type { Entry, Renderer } from "../types.ts";
-import { type DeliveryStats, SpanDelivery } from "./delivery.ts";
+import { type DeliveryStats, lastReason, SpanDelivery } from "./delivery.ts";
 import type { OtlpEndpoint } from "./endpoint.ts";
 import { probeResource, SCOPE } from "./resource.ts";
 import { SpanBuilder } from "./spans.ts";
@@ -74,9 +74,10 @@ export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportRes
   }
   const stats = delivery.stats;
   if (stats.sent < spans) {
+    const reason = lastReason(stats, opts.endpoint.url);
     throw new ProbeError(
       `${spans - stats.sent} of ${spans} spans not delivered to ${opts.endpoint.url}` +
-        (stats.lastError ? ` (${stats.lastError})` : "") +
+        (reason ? ` (${reason})` : "") +
         "; is the Collector running? (probe export --otlp URL, URL like http://127.0.0.1:4318)",
     );
   }

@@ -9,7 +9,7 @@ import { redactEntry } from "../redact_entry.ts";
 import { entryProblem, normalize } from "../jsonl.ts";
 import { headerRedactor } from "../redact.ts";
 import type { Entry, Renderer } from "../types.ts";
-import { type DeliveryStats, SpanDelivery } from "./delivery.ts";
+import { type DeliveryStats, lastReason, SpanDelivery } from "./delivery.ts";
 import type { OtlpEndpoint } from "./endpoint.ts";
 import { probeResource, SCOPE } from "./resource.ts";
 import { SpanBuilder } from "./spans.ts";
@@ -158,6 +158,7 @@ export function liveSummary(r: LiveExportResult): string {
     r.dropped ? `${r.dropped} dropped (queue full)` : "",
     r.failed ? `${r.failed} not delivered` : "",
   ].filter(Boolean).join(", ");
+  const reason = lastReason(r, r.url);
   return `OTLP: ${r.sent} of ${r.spans} spans sent to ${r.url}` +
-    (lost ? `; ${lost}${r.lastError ? ` (last error: ${r.lastError})` : ""}` : "");
+    (lost ? `; ${lost}${reason ? ` (last error: ${reason})` : ""}` : "");
 }
