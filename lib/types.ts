@@ -380,6 +380,16 @@ export interface DetectInput {
   entry: Entry;
 }
 
+/** One model call of an exchange that holds several, in seconds since the epoch. */
+export interface GenAiTurn {
+  call: GenAiCall;
+  response?: RenderedBody;
+  start: number;
+  end: number;
+  /** When the first event of the answer came. */
+  firstChunk?: number;
+}
+
 /** Tier 2: turns one API format's request and response bodies into blocks. */
 export interface Renderer {
   /** Stable id, used by targets and `--renderer`, e.g. "chat_api". */
@@ -410,6 +420,12 @@ export interface Renderer {
    * are filled only when `content` is true.
    */
   genai?(entry: Entry, response: RenderedBody | undefined, content: boolean): GenAiCall | undefined;
+  /**
+   * The model calls of an exchange that holds several (a WebSocket carrying one turn per
+   * `response.create`), each with its rendered response and times; undefined when the
+   * exchange is not of that kind.
+   */
+  genaiTurns?(entry: Entry, view: ResponseView, content: boolean): GenAiTurn[] | undefined;
   /** The request's facts for the analysis model; undefined when not a request of this format. */
   requestFacts?(body: unknown, entry: Entry): RequestFacts | undefined;
 }

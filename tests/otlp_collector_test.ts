@@ -16,6 +16,7 @@ import {
 
 const SAMPLE = new URL("../testdata/sample_traffic.jsonl", import.meta.url).pathname;
 const MIXED = new URL("../testdata/mixed_traffic.jsonl", import.meta.url).pathname;
+const WS = new URL("../testdata/ws_codex_traffic.jsonl", import.meta.url).pathname;
 
 const CONTENT_KEYS = [
   "gen_ai.system_instructions",
@@ -240,6 +241,36 @@ Deno.test("probe export --otlp: the mixed four-API capture", async (t) => {
     assert.equal(spans[1].span.startTimeUnixNano, "1795634284576731000");
     assert.equal(spans[1].span.endTimeUnixNano, "1795634284587403000");
   });
+});
+
+Deno.test("probe export --otlp: Codex over WebSocket is one span per generating turn", async () => {
+  await using collector = await Collector.start();
+  const run = await exportTo(collector, WS, ["--target", "codex"]);
+  assert.equal(run.code, 0, run.stderr.join("\n"));
+  const spans = await collector.waitForSpans(2);
+  // Three response.create frames; the first is a prewarm (generate: false) and makes no call.
+  assert.deepEqual(spans.map((s) => s.span.name), ["chat gpt-5", "chat gpt-5"]);
+  assert.deepEqual(traceNumbers(spans), [1, 1]);
+  assert.deepEqual(
+    spans.map(genai).map((a) => [
+      a["gen_ai.request.previous_response.id"],
+      a["gen_ai.response.id"],
+      a["gen_ai.usage.input_tokens"],
+      a["gen_ai.usage.output_tokens"],
+      a["gen_ai.usage.cache_read.input_tokens"],
+      a["gen_ai.conversation.id"],
+      a["gen_ai.request.stream"],
+    ]),
+    [
+      ["resp_ws1", "resp_ws2", 1000, 50, 800, "01a21422-31fb-7a73-be40-305bd6b30b7c", true],
+      ["resp_ws2", "resp_ws3", 1100, 30, 1000, "01a21422-31fb-7a73-be40-305bd6b30b7c", true],
+    ],
+  );
+  // Each span has its turn's own times, within the socket's.
+  assert.deepEqual(spans.map((s) => [s.span.startTimeUnixNano, s.span.endTimeUnixNano]), [
+    ["1795634115154070000", "1795634115162311000"],
+    ["1795634115267904000", "1795634115277284000"],
+  ]);
 });
 
 Deno.test("probe export --otlp --otlp-content: messages in the conventions' schema", async (t) => {

@@ -15,6 +15,7 @@ import type {
   Entry,
   GenAiCall,
   GenAiMessage,
+  GenAiTurn,
   RenderedBody,
   Renderer,
   RequestFacts,
@@ -56,6 +57,8 @@ export class SpanBuilder {
   readonly #opts: SpanBuilderOptions;
   readonly #conversations: ConversationTracker;
   readonly #model: ModelBuilder;
+  /** Traces of WebSocket exchanges, by session id (or exchange). */
+  readonly #socketTraces = new Map<string, TraceState>();
   /** By conversation number; least recently used first. */
   readonly #traces = new Map<number, TraceState>();
   #lastTrace?: string;
@@ -77,8 +80,10 @@ export class SpanBuilder {
   add(entry: Entry): Span[] {
     this.#index++;
     const renderer = this.#opts.rendererFor(entry);
-    const view = renderer.genai ? responseView(entry) : undefined;
-    const response = view ? renderer.renderResponse(view, entry) : undefined;
+    const view = renderer.genai || renderer.genaiTurns ? responseView(entry) : undefined;
+    const turns = view && renderer.genaiTurns?.(entry, view, this.#opts.content);
+    if (turns && turns.length > 0) return this.#turnSpans(entry, turns);
+    const response = view && renderer.genai ? renderer.renderResponse(view, entry) : undefined;
     const found = renderer.genai?.(entry, response, this.#opts.content);
     // A session id the agent sends in a header is the conversation's id; else the body's.
     const sessionId = found && this.#conversations.sessionId(entry.request.headers);
@@ -91,9 +96,47 @@ export class SpanBuilder {
       return this.#pending.length >= MAX_PENDING ? this.#release(randomHex(16)) : [];
     }
     const { trace, tokens } = this.#turnOf(renderer, entry, response);
-    const span = modelSpan(entry, call, response, tokens, trace, this.#opts.content);
+    const span = modelSpan(entry, call, response, tokens, trace, this.#opts.content, {
+      start: startOf(entry),
+      end: endOf(entry),
+      firstChunk: entry.timing?.first_byte ?? undefined,
+    });
     this.#lastTrace = trace.traceId;
     return [...this.#release(trace.traceId), span];
+  }
+
+  /**
+   * One span per model call of an exchange that holds several (a WebSocket): one trace for
+   * the socket's session (its session header), or for the socket. The analysis model counts
+   * no turns for such an exchange, so the tokens are the API's usage of each turn.
+   */
+  #turnSpans(entry: Entry, turns: GenAiTurn[]): Span[] {
+    const sessionId = this.#conversations.sessionId(entry.request.headers);
+    const key = sessionId ? `session ${sessionId}` : `exchange ${this.#index}`;
+    let trace = this.#socketTraces.get(key);
+    if (!trace) {
+      trace = { traceId: randomHex(16) };
+      this.#socketTraces.set(key, trace);
+      if (this.#socketTraces.size > MAX_REMEMBERED) {
+        this.#socketTraces.delete(this.#socketTraces.keys().next().value!);
+      }
+    }
+    const spans = turns.map((t) => {
+      const u = t.response?.usage;
+      const tokens: Tokens | null = u
+        ? {
+          input: u.input,
+          cached: u.cached ?? 0,
+          cacheWrite: u.cacheWrite ?? 0,
+          output: u.output,
+          reasoning: u.reasoning ?? 0,
+        }
+        : null;
+      const call = sessionId ? { ...t.call, conversationId: sessionId } : t.call;
+      return modelSpan(entry, call, t.response, tokens, trace, this.#opts.content, t);
+    });
+    this.#lastTrace = trace.traceId;
+    return [...this.#release(trace.traceId), ...spans];
   }
 
   /** Spans still held (non-model requests of a capture without any model call). */
@@ -233,10 +276,11 @@ function modelSpan(
   tokens: Tokens | null,
   trace: TraceState,
   content: boolean,
+  times: { start: number; end: number; firstChunk?: number },
 ): Span {
   // Cache and reasoning counts an API did not report are zero in the model: left out here.
   const some = (n: number | undefined) => n ? n : undefined;
-  const firstByte = entry.timing?.first_byte;
+  const firstByte = times.firstChunk;
   const attributes: Attributes = {
     "gen_ai.operation.name": call.operation,
     "gen_ai.provider.name": call.provider,
@@ -253,7 +297,7 @@ function modelSpan(
     "gen_ai.usage.cache_write.input_tokens": some(tokens?.cacheWrite),
     "gen_ai.usage.reasoning.output_tokens": some(tokens?.reasoning),
     "gen_ai.response.time_to_first_chunk": call.stream && typeof firstByte === "number"
-      ? new Double(Math.max(0, firstByte - startOf(entry))) // seconds
+      ? new Double(Math.max(0, firstByte - times.start)) // seconds
       : undefined,
     ...httpAttributes(entry),
   };
@@ -263,8 +307,8 @@ function modelSpan(
     spanId: randomHex(8),
     name: call.requestModel ? `${call.operation} ${call.requestModel}` : call.operation,
     kind: SPAN_KIND_CLIENT,
-    startNs: secondsToNs(startOf(entry)),
-    endNs: secondsToNs(endOf(entry)),
+    startNs: secondsToNs(times.start),
+    endNs: secondsToNs(Math.max(times.end, times.start)),
     attributes,
   };
   return withError(span, errorType(entry, call.errorType), entry.error);
