@@ -5,6 +5,7 @@
  * agent's own status in all-in-one capture. It hands the built-in targets and renderers to
  * `lib/`, which imports neither.
  */
+import type { ReadLimits } from "./lib/jsonl.ts";
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { forwardHosts } from "./lib/capture/forward.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
@@ -26,7 +27,7 @@ const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn
 
 Usage:
   probe capture <target> [options] [-- command ...]   record traffic through mitmdump
-  probe analyze --input FILE [--target NAME] [--output FILE|-]
+  probe analyze --input FILE|DIR|- ... [--target NAME] [--output FILE|-]
   probe view [PATH ...] [--port P] [--no-open]        browse captures in the browser
   probe export --har OUT.har --input FILE [--target NAME]   write a capture as HAR 1.2
   probe export --otlp URL --input FILE [--otlp-content]   send it to an OpenTelemetry Collector
@@ -42,7 +43,8 @@ const ANALYZE_HELP = `Usage: probe analyze --input FILE [--target NAME] [options
 Reads a JSONL capture (one exchange per line) and writes a report: problems, token usage and
 estimated cost, endpoints, HTTP methods, status codes, payload structure, and the conversation
 log with secrets redacted. Each request shows only what is new in its conversation unless
---full is given.
+--full is given. Several captures (more --input values, or a folder such as captures/) make
+one report, in time order.
 
 Options:
   -t, --target NAME    target that produced the capture (report title, fallback renderer,
@@ -50,9 +52,12 @@ Options:
                        Without it, the agent is recognised from the capture's headers
                        (user-agent, originator): its title, or a neutral one when the
                        capture names none or several; every target's extra redactions
-  -i, --input FILE     the capture, e.g. probe-capture/traffic.jsonl
-  -o, --output FILE    report path (default: analysis_report.md or .html beside the input);
-                       - for stdout
+  -i, --input FILE     the capture, e.g. captures/codex-20260102-030405/traffic.jsonl; also a
+                       .jsonl.gz, a HAR, - for standard input, or a folder (every *.jsonl,
+                       *.jsonl.gz and *.har beneath it); repeatable, and more FILEs may
+                       follow (--input captures/*/traffic.jsonl)
+  -o, --output FILE    report path (default: analysis_report.md, .html or .json beside the
+                       first input, inside it for a folder); - for stdout
   -f, --format FMT     markdown (default); html: one self-contained page, exchanges
                        collapsible, with a filter box; json: the analysis model
                        (sessions, conversations, turns, context, cache; lib/model/schema.json)
@@ -60,9 +65,12 @@ Options:
       --renderer ID    render every entry with this renderer instead of detecting each one
       --prices FILE    price table (JSONC) for the cost estimate instead of the built-in one
       --strict         exit with status 3 when the report lists any problem
+      --max-line-mib N the longest capture line read, in MiB (default 256): a longer one
+                       is an error, not unbounded memory
   -h, --help           show this help
 
-Exit status: 0 ok, 1 failure, 2 usage error, 3 problems found (with --strict).
+Exit status: 0 ok, 1 failure, 2 usage error, 3 problems found (with --strict), 141 standard
+output closed early (as a program ended by SIGPIPE).
 `;
 
 const EXPORT_HELP = `Usage: probe export --har OUT.har --input FILE [--target NAME]
@@ -80,7 +88,9 @@ Options:
                        OTEL_EXPORTER_OTLP_ENDPOINT (OTEL_EXPORTER_OTLP_HEADERS adds headers)
       --otlp-content   include prompts, answers, system instructions and tool definitions
                        (redacted) in the spans; off by default
-  -i, --input FILE     the capture
+  -i, --input FILE     the capture (a .jsonl, .jsonl.gz or HAR; - for standard input), or
+                       several, or a folder: exported as one, in time order; repeatable
+      --max-line-mib N the longest capture line read, in MiB (default 256)
   -t, --target NAME    target whose extra redacted headers apply (a name or a target
                        file); without it, those of every built-in target
   -h, --help           show this help
@@ -128,10 +138,42 @@ function isBrokenPipe(err: unknown): boolean {
   return false;
 }
 
-/** A file named `name` in the input's folder (the default report path). */
+/**
+ * A file named `name` in the first input's folder, or in the input when it is a folder (the
+ * default report path); the current folder for standard input.
+ */
 function besideInput(input: string, name: string): string {
+  if (input === "-") return name;
+  if (isDirectory(input)) return `${input.replace(/\/+$/, "")}/${name}`;
   const slash = input.lastIndexOf("/");
   return slash === -1 ? name : input.slice(0, slash + 1) + name;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** The `--input` values and the positionals after them (`--input captures/*\/traffic.jsonl`). */
+function inputValues(values: { input?: string[] }, positionals: string[], command: string) {
+  const inputs = [...(values.input ?? []), ...positionals];
+  if (inputs.length === 0) throw new UsageError(`${command}: --input FILE is required`);
+  return inputs;
+}
+
+/** `--max-line-mib N` as a limit in characters. */
+function readLimits(value: string | undefined, command: string): ReadLimits {
+  if (value === undefined) return {};
+  const mib = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(mib > 0) || mib > 511) {
+    throw new UsageError(
+      `${command}: --max-line-mib must be a number of MiB above 0 and below 512, not "${value}"`,
+    );
+  }
+  return { maxLine: Math.floor(mib * 1024 * 1024) };
 }
 
 /**
@@ -163,13 +205,14 @@ function parse<const T extends OptionSpecs>(args: string[], options: T, command:
 /** `probe analyze`'s options. */
 export const ANALYZE_OPTIONS = {
   target: { type: "string", short: "t" },
-  input: { type: "string", short: "i" },
+  input: { type: "string", short: "i", multiple: true },
   output: { type: "string", short: "o" },
   format: { type: "string", short: "f" },
   full: { type: "boolean" },
   renderer: { type: "string" },
   prices: { type: "string" },
   strict: { type: "boolean" },
+  "max-line-mib": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
@@ -179,10 +222,8 @@ async function analyzeCommand(args: string[]): Promise<number> {
     print(ANALYZE_HELP);
     return 0;
   }
-  if (positionals.length > 0) {
-    throw new UsageError(`analyze: unexpected argument "${positionals[0]}"; use --input FILE`);
-  }
-  if (!values.input) throw new UsageError("analyze: --input FILE is required");
+  const inputs = inputValues(values, positionals, "analyze");
+  const limits = readLimits(values["max-line-mib"], "analyze");
   const target = values.target ? await findTarget(values.target) : undefined;
   const format = values.format ?? "markdown";
   if (format !== "markdown" && format !== "html" && format !== "json") {
@@ -190,7 +231,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
   }
   const output = values.output ??
     besideInput(
-      values.input,
+      inputs[0],
       `analysis_report.${{ markdown: "md", html: "html", json: "json" }[format]}`,
     );
   const builtinRenderers = await loadRenderers();
@@ -202,8 +243,12 @@ async function analyzeCommand(args: string[]): Promise<number> {
     );
   }
   const { analyzeFile } = await import("./lib/analyze.ts");
+  const { expandInputs, inputsLabel } = await import("./lib/inputs.ts");
+  const files = await expandInputs(inputs);
   const result = await analyzeFile({
-    input: values.input,
+    input: files,
+    sourceLabel: inputsLabel(inputs, files),
+    limits,
     output,
     ...(target ? { target } : {}),
     targets: builtinTargets,
@@ -220,7 +265,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     ...(values.prices
       ? { prices: await (await import("./lib/price_file.ts")).loadPriceTable(values.prices) }
       : {}),
-    ...(Deno.stderr.isTerminal() ? { progress: progressReporter(values.input) } : {}),
+    ...(Deno.stderr.isTerminal() ? { progress: progressReporter(files) } : {}),
   });
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
   if (output !== "-") {
@@ -234,12 +279,14 @@ async function analyzeCommand(args: string[]): Promise<number> {
 }
 
 /** A one-line progress display on stderr ("analyzing: 120 MB of 1.0 GB, 3400 requests"). */
-function progressReporter(input: string): (bytes: number, entries: number) => void {
+function progressReporter(inputs: string[]): (bytes: number, entries: number) => void {
   let total = 0;
-  try {
-    total = Deno.statSync(input).size;
-  } catch {
-    // The reader reports a missing file itself.
+  for (const input of inputs) {
+    try {
+      if (input !== "-") total += Deno.statSync(input).size;
+    } catch {
+      // The reader reports a missing file itself.
+    }
   }
   const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
   const encoder = new TextEncoder();
@@ -256,7 +303,8 @@ async function exportCommand(args: string[]): Promise<number> {
     har: { type: "string" },
     otlp: { type: "string" },
     "otlp-content": { type: "boolean" },
-    input: { type: "string", short: "i" },
+    input: { type: "string", short: "i", multiple: true },
+    "max-line-mib": { type: "string" },
     target: { type: "string", short: "t" },
     help: { type: "boolean", short: "h" },
   }, "export");
@@ -264,23 +312,23 @@ async function exportCommand(args: string[]): Promise<number> {
     print(EXPORT_HELP);
     return 0;
   }
-  if (positionals.length > 0) {
-    throw new UsageError(`export: unexpected argument "${positionals[0]}"; use --input FILE`);
-  }
+  const inputs = inputValues(values, positionals, "export");
+  const limits = readLimits(values["max-line-mib"], "export");
   if (!values.har && !values.otlp) {
     throw new UsageError("export: --har OUT.har or --otlp URL is required");
   }
   if (values["otlp-content"] && !values.otlp) {
     throw new UsageError("export: --otlp-content needs --otlp URL");
   }
-  if (!values.input) throw new UsageError("export: --input FILE is required");
+  const { expandInputs, inputsLabel } = await import("./lib/inputs.ts");
+  const files = await expandInputs(inputs);
   const target = values.target ? await findTarget(values.target) : undefined;
   const extra = extraRedactions(target, builtinTargets);
   if (values.otlp) {
     const { otlpExportCommand } = await import("./lib/otlp/command.ts");
     await otlpExportCommand({
       url: values.otlp,
-      input: values.input,
+      input: files,
       content: values["otlp-content"] ?? false,
       target,
       targets: builtinTargets,
@@ -292,7 +340,9 @@ async function exportCommand(args: string[]): Promise<number> {
   if (!values.har) return 0;
   const { exportHar } = await import("./lib/export.ts");
   const result = await exportHar({
-    input: values.input,
+    input: files,
+    sourceLabel: inputsLabel(inputs, files),
+    limits,
     output: values.har,
     redactHeaders: extra,
     warn,

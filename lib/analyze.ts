@@ -4,7 +4,8 @@
  * flat; the summary (which needs every entry) is written first and the log after it.
  */
 import { replaceFile } from "./atomic_file.ts";
-import { readCaptureEntries } from "./har_read.ts";
+import { readInputs } from "./inputs.ts";
+import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
@@ -25,7 +26,11 @@ import type { AnalysisModel } from "./model/types.ts";
 export { rendererChooser, responseView };
 
 export interface AnalyzeOptions {
-  input: string;
+  /**
+   * The capture, or several (read as one, in time order: lib/inputs.ts); "-" is standard
+   * input. Folders are expanded by the caller (`expandInputs`).
+   */
+  input: string | readonly string[];
   /** A file path, or "-" for standard output. */
   output: string;
   /**
@@ -57,6 +62,8 @@ export interface AnalyzeOptions {
   prices?: PriceTable;
   /** Called now and then with the bytes read so far and the entries analyzed. */
   progress?: (bytesRead: number, entries: number) => void;
+  /** Limits on the input (the longest line). */
+  limits?: ReadLimits;
 }
 
 export interface AnalyzeResult {
@@ -122,9 +129,11 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   const stats = new CaptureStats();
   const totals = new Totals(prices);
   const conversations = new ConversationTracker(known.flatMap((t) => t.sessionHeaders ?? []));
+  const paths = typeof opts.input === "string" ? [opts.input] : opts.input;
+  const sourceLabel = opts.sourceLabel ?? paths.map(inputName).join(", ");
   const model = new ModelBuilder({
     id: "1",
-    source: opts.sourceLabel ?? opts.input,
+    source: sourceLabel,
     // Without a target, the agents recognised (known once every entry is read).
     agent: opts.target?.name ?? "",
     prices,
@@ -150,10 +159,18 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
 
   await using log = new ReportLog();
   let start: number | undefined;
-  const entries = readCaptureEntries(opts.input, (line, reason) => {
-    opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
-    problem(`line ${line}: malformed line skipped (${reason})`);
-  }, onBytes);
+  const several = paths.length > 1;
+  const entries = readInputs(paths, (source, line, reason) => {
+    opts.warn(`warning: ${source}:${line}: skipping malformed line (${reason})`);
+    problem(`${several ? `${source}:` : "line "}${line}: malformed line skipped (${reason})`);
+  }, {
+    onBytes,
+    limits: opts.limits,
+    onSkipped: (message) => {
+      opts.warn(`warning: skipping ${message}`);
+      problem(`skipped ${message}`);
+    },
+  });
   for await (const { entry, line } of entries) {
     start ??= entry.timestamp;
     if (!opts.target) agents.add(entry.request.headers);
@@ -198,7 +215,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   }
   const summary = summaryDoc({
     title: opts.target?.reportTitle ?? agents.title(),
-    source: opts.sourceLabel ?? opts.input,
+    source: sourceLabel,
     generated: opts.now ?? new Date(),
     version: VERSION,
     stats,

@@ -5,7 +5,9 @@
  */
 import { replaceFile } from "./atomic_file.ts";
 import { writeHar } from "./har.ts";
-import { isHarInput, readCaptureEntries } from "./har_read.ts";
+import { isHarInput } from "./har_read.ts";
+import { readInputs } from "./inputs.ts";
+import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor } from "./redact.ts";
 import { redactEntry } from "./redact_entry.ts";
 import type { Entry } from "./types.ts";
@@ -14,8 +16,15 @@ export { redactEntry };
 
 /** What `exportHar` reads, writes and redacts. */
 export interface ExportOptions {
-  /** A JSONL capture (or a HAR, which is re-exported redacted). */
-  input: string;
+  /**
+   * A JSONL capture (or a HAR, which is re-exported redacted), "-" for standard input, or
+   * several, exported as one in time order (lib/inputs.ts).
+   */
+  input: string | readonly string[];
+  /** How the input is named in the HAR's comment; the paths by default. */
+  sourceLabel?: string;
+  /** Limits on the input (the longest line). */
+  limits?: ReadLimits;
   /** The HAR path, or "-" for standard output. */
   output: string;
   /** Header names to redact besides the built-in list (the target's `redactedHeaders`). */
@@ -40,9 +49,15 @@ export interface ExportResult {
  */
 export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
   const redact = headerRedactor(opts.redactHeaders);
-  const what = await isHarInput(opts.input) ? "entry" : "line";
-  const source = readCaptureEntries(opts.input, (line, reason) => {
-    opts.warn(`warning: ${opts.input}:${line}: skipping malformed ${what} (${reason})`);
+  const paths = typeof opts.input === "string" ? [opts.input] : opts.input;
+  const har = new Set<string>();
+  for (const p of paths) if (await isHarInput(p)) har.add(inputName(p));
+  const source = readInputs(paths, (name, line, reason) => {
+    const what = har.has(name) ? "entry" : "line";
+    opts.warn(`warning: ${name}:${line}: skipping malformed ${what} (${reason})`);
+  }, {
+    limits: opts.limits,
+    onSkipped: (message) => opts.warn(`warning: skipping ${message}`),
   });
   // The first entry is read before anything is written: a missing, empty or unreadable input
   // fails with nothing on standard output and no file left behind.
@@ -52,7 +67,7 @@ export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
     yield redactEntry(first.value.entry, redact);
     for await (const { entry } of source) yield redactEntry(entry, redact);
   }
-  const comment = `exported by probe from ${opts.input}`;
+  const comment = `exported by probe from ${opts.sourceLabel ?? paths.map(inputName).join(", ")}`;
 
   if (opts.output === "-") {
     const entries = await writeHar(redacted(), Deno.stdout.writable, { comment });

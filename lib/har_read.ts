@@ -8,7 +8,7 @@
  */
 import { InputError } from "./errors.ts";
 import { readEntries } from "./jsonl.ts";
-import type { MalformedLineHandler } from "./jsonl.ts";
+import type { MalformedLineHandler, ReadLimits } from "./jsonl.ts";
 import type {
   Entry,
   Headers,
@@ -38,6 +38,8 @@ const SNIFF_BYTES = 4096;
 export async function isHarFile(path: string): Promise<boolean> {
   let file: Deno.FsFile;
   try {
+    // Only a regular file is looked at first: what is read from a FIFO is gone for the reader.
+    if (!(await Deno.stat(path)).isFile) return false;
     file = await Deno.open(path, { read: true });
   } catch {
     return false;
@@ -62,6 +64,8 @@ export async function isHarFile(path: string): Promise<boolean> {
 
 /** Whether an input is read as HAR: its name ends in `.har`, or {@link isHarFile} says so. */
 export async function isHarInput(path: string): Promise<boolean> {
+  // Standard input is read once, as JSONL: it cannot be looked at first.
+  if (path === "-") return false;
   return path.toLowerCase().endsWith(".har") || await isHarFile(path);
 }
 
@@ -70,11 +74,12 @@ export async function* readCaptureEntries(
   path: string,
   onMalformed: MalformedLineHandler,
   onBytes?: (count: number) => void,
+  limits?: ReadLimits,
 ): AsyncGenerator<NumberedEntry> {
   if (await isHarInput(path)) {
     yield* readHarEntries(path, onMalformed);
   } else {
-    yield* readEntries(path, onMalformed, onBytes);
+    yield* readEntries(path, onMalformed, onBytes, limits);
   }
 }
 

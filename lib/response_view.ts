@@ -20,8 +20,11 @@ export function responseView(entry: Entry): ResponseView | undefined {
     if (ws) return ws;
   }
   if (typeof res.body === "string" && res.body_encoding !== "base64") {
-    const isSse = contentType.includes("text/event-stream") ||
-      (!contentType.includes("json") && looksLikeSse(res.body));
+    // The content type alone does not make a stream: a proxy's error page or a JSON error
+    // sent as text/event-stream is shown as the text it is. An empty body is an empty stream.
+    const isSse = contentType.includes("text/event-stream")
+      ? res.body === "" || looksLikeSse(res.body)
+      : !contentType.includes("json") && looksLikeSse(res.body);
     if (isSse) return { kind: "sse", ...base, events: parseSse(res.body) };
   }
   return { kind: "plain", ...base };

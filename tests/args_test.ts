@@ -65,12 +65,12 @@ const unknown = (raw: string) => ({ error: `unknown option '${raw}'` });
 Deno.test("parseArgs matches node:util parseArgs", async (t) => {
   await t.step("string options: --name value, --name=value, -x value, -xvalue", () => {
     same(["--target", "codex", "--input=a.jsonl", "-o", "-", "-fhtml"], ANALYZE, {
-      values: { target: "codex", input: "a.jsonl", output: "-", format: "html" },
+      values: { target: "codex", input: ["a.jsonl"], output: "-", format: "html" },
       positionals: [],
     });
     // The value after "=" is taken as is, "=" and dashes included.
     same(["--target=a=b", "-i=x", "--output=--x"], ANALYZE, {
-      values: { target: "a=b", input: "=x", output: "--x" },
+      values: { target: "a=b", input: ["=x"], output: "--x" },
       positionals: [],
     });
     same(["--target", ""], ANALYZE, { values: { target: "" }, positionals: [] });

@@ -109,9 +109,11 @@ const ROWS: Row[] = [
     (f) => `probe: error: ${f}: binary data (NUL byte at offset 8); this is not a JSONL capture`,
   ),
   analyzeRow(
-    "analyze: a directory as input file",
+    "analyze: a folder without a capture file as input",
     (f) => Deno.mkdir(f),
-    (f) => `probe: error: ${f}: is a directory; pass the capture file (e.g. traffic.jsonl)`,
+    (f) =>
+      `probe: error: ${f}: no capture file in this folder (looked for *.jsonl, *.jsonl.gz and ` +
+      `*.har beneath it)`,
   ),
   analyzeRow(
     "analyze: a file with no entry",

@@ -130,9 +130,11 @@ Deno.test("probe analyze", async (t) => {
     await tempDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/empty.jsonl`, "");
       await Deno.writeFile(`${dir}/junk.bin`, new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]));
+      await Deno.mkdir(`${dir}/folder`);
       const cases: [string, RegExp][] = [
         [`${dir}/missing.jsonl`, /missing\.jsonl: no such file/],
-        [dir, /is a directory/],
+        // A folder is read for the captures in it (many_inputs_test.ts): this one has none.
+        [`${dir}/folder`, /folder: no capture file in this folder/],
         [`${dir}/empty.jsonl`, /empty\.jsonl: empty file/],
         [`${dir}/junk.bin`, /junk\.bin: binary data/],
       ];

@@ -25,7 +25,7 @@ export function otlpEndpoint(flag: string, env = Deno.env.toObject()): OtlpEndpo
 
 export async function otlpExportCommand(opts: {
   url: string;
-  input: string;
+  input: string | readonly string[];
   content: boolean;
   target?: Target;
   /** The built-in targets: without `target`, their redactions and session headers apply. */

@@ -5,7 +5,7 @@
  */
 import { ProbeError } from "../errors.ts";
 import { redactEntry } from "../redact_entry.ts";
-import { readCaptureEntries } from "../har_read.ts";
+import { readInputs } from "../inputs.ts";
 import { headerRedactor } from "../redact.ts";
 import type { Entry, Renderer } from "../types.ts";
 import { type DeliveryStats, lastReason, SpanDelivery } from "./delivery.ts";
@@ -14,7 +14,8 @@ import { probeResource, SCOPE } from "./resource.ts";
 import { SpanBuilder } from "./spans.ts";
 
 export interface OtlpExportOptions {
-  input: string;
+  /** A capture, "-" for standard input, or several, read as one in time order. */
+  input: string | readonly string[];
   endpoint: OtlpEndpoint;
   /** Record prompts and answers (`--otlp-content`). */
   content: boolean;
@@ -55,9 +56,10 @@ export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportRes
   let entries = 0;
   let spans = 0;
   try {
-    const source = readCaptureEntries(opts.input, (line, reason) => {
-      opts.warn(`warning: ${opts.input}:${line}: skipping malformed line (${reason})`);
-    });
+    const paths = typeof opts.input === "string" ? [opts.input] : opts.input;
+    const source = readInputs(paths, (name, line, reason) => {
+      opts.warn(`warning: ${name}:${line}: skipping malformed line (${reason})`);
+    }, { onSkipped: (message) => opts.warn(`warning: skipping ${message}`) });
     for await (const { entry } of source) {
       entries++;
       for (const span of builder.add(redactEntry(entry, redact))) {
