@@ -5,12 +5,21 @@
  *
  * Used by the benchmarks (large files) and by tests (a 60-turn session whose report must stay
  * small yet complete). Run directly to write a file:
- *   deno run -A bench/generate.ts OUT.jsonl [--mb 100] [--turns 60] [--format mixed] [--seed 1]
+ *   deno run -A bench/generate.ts OUT.jsonl [--mb 100] [--turns 60 | --shape short]
+ *     [--format mixed] [--seed 1]
  */
 import { parseArgs } from "node:util";
 import { rng } from "../tests/tools/data.ts";
 
 export type Format = "responses" | "anthropic" | "mixed";
+
+/**
+ * Requests per session of the benchmark's capture shapes: "long" sessions resend a history
+ * that grows for 60 requests; "short" ones make thousands of conversations of a few requests
+ * in a large file (each a new conversation the analysis must not remember for ever).
+ */
+export const SHAPES = { long: 60, short: 3 } as const;
+export type Shape = keyof typeof SHAPES;
 
 export interface GenerateOptions {
   seed?: number;
@@ -480,19 +489,27 @@ if (import.meta.main) {
     allowPositionals: true,
     options: {
       mb: { type: "string" },
-      turns: { type: "string", default: "60" },
+      turns: { type: "string" },
+      shape: { type: "string" },
       format: { type: "string", default: "mixed" },
       seed: { type: "string", default: "1" },
       sessions: { type: "string", default: "1" },
     },
   });
+  if (values.shape && !(values.shape in SHAPES)) {
+    console.error(`generate.ts: --shape must be long or short, not "${values.shape}"`);
+    Deno.exit(2);
+  }
   if (positionals.length !== 1) {
-    console.error("usage: generate.ts OUT.jsonl [--mb N] [--turns N] [--format F] [--seed N]");
+    console.error(
+      "usage: generate.ts OUT.jsonl [--mb N] [--turns N | --shape long|short] [--format F] " +
+        "[--seed N]",
+    );
     Deno.exit(2);
   }
   await writeCapture(positionals[0], {
     seed: Number(values.seed),
-    turns: Number(values.turns),
+    turns: values.shape ? SHAPES[values.shape as Shape] : Number(values.turns ?? 60),
     format: values.format as Format,
     sessions: Number(values.sessions),
     ...(values.mb ? { targetBytes: Number(values.mb) * 1e6 } : {}),

@@ -2,18 +2,24 @@
  * `deno task bench`: probe's figures, each a ratio measured in the same run.
  *
  *   analyze time / parse floor     at 100 MB and 1 GB   goal ≤ 1.3x
- *   analyze peak RSS               at 100 MB and 1 GB   goal ≤ 150 MB, flat
+ *   analyze peak RSS               at 100 MB and 1 GB   goal ≤ 130 MB, flat (the largest size
+ *                                  within 10% of the smallest)
  *   capture figures                see bench/capture.ts
  *   probe view first screen        at 100 MB and 1 GB   goal ≤ 2 s (see bench/view.ts)
  *   probe view server peak RSS     at 100 MB and 1 GB   goal ≤ 200 MB
  *
- * Options: --sizes 100,1000 (MB)  --runs 3  --skip-capture  --skip-view  --dir DIR
+ * The analyze figures for two shapes of capture: "long" (sessions of 60 requests, each
+ * resending a growing history) and "short" (thousands of conversations of 3 requests each:
+ * what the analysis remembers per conversation must not add up). The view figures use "long".
+ *
+ * Options: --sizes 100,1000 (MB)  --shapes long,short  --runs 3  --skip-capture  --skip-view
+ *          --dir DIR
  * Timings are the best of `runs` interleaved runs: on a shared, noisy machine the minimum is
  * the figure least disturbed by other load. Peak memory comes from one more run of each, whose
  * time is not used (its sampling costs CPU).
  */
 import { parseArgs } from "node:util";
-import { writeCapture } from "./generate.ts";
+import { type Shape, SHAPES, writeCapture } from "./generate.ts";
 import { measure, type Measurement } from "./measure.ts";
 import config from "../deno.json" with { type: "json" };
 
@@ -26,6 +32,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     sizes: { type: "string", default: "100,1000" },
+    shapes: { type: "string", default: "long,short" },
     runs: { type: "string", default: "3" },
     dir: { type: "string", default: `${root}.cache/bench` },
     "skip-capture": { type: "boolean", default: false },
@@ -33,6 +40,10 @@ const { values } = parseArgs({
   },
 });
 const sizes = values.sizes.split(",").map(Number);
+const shapes = values.shapes.split(",") as Shape[];
+for (const shape of shapes) {
+  if (!(shape in SHAPES)) throw new Error(`--shapes: unknown shape "${shape}" (long, short)`);
+}
 const runs = Number(values.runs);
 await Deno.mkdir(values.dir, { recursive: true });
 
@@ -55,72 +66,99 @@ interface Row {
 }
 const rows: Row[] = [];
 
-for (const mb of sizes) {
-  const file = `${values.dir}/capture-${mb}mb.jsonl`;
-  const target = mb * 1e6;
-  let size = 0;
-  try {
-    size = (await Deno.stat(file)).size;
-  } catch {
-    // not generated yet
+/** Peak RSS of each shape at each size, for the flatness figure. */
+const peaks = new Map<Shape, { label: string; mb: number }[]>();
+
+for (const shape of shapes) {
+  for (const mb of sizes) {
+    // The long shape keeps its historical name, so files generated before are reused.
+    const file = `${values.dir}/${shape === "long" ? "capture" : shape}-${mb}mb.jsonl`;
+    const target = mb * 1e6;
+    let size = 0;
+    try {
+      size = (await Deno.stat(file)).size;
+    } catch {
+      // not generated yet
+    }
+    if (size < target) {
+      console.error(`bench: generating ${file} (${mb} MB)…`);
+      await writeCapture(file, {
+        seed: 42,
+        turns: SHAPES[shape],
+        format: "mixed",
+        targetBytes: target,
+      });
+      size = (await Deno.stat(file)).size;
+    }
+    const floorRuns: Measurement[] = [];
+    const analyzeRuns: Measurement[] = [];
+    const report = `${values.dir}/report-${shape}-${mb}mb.md`;
+    const floorArgs = ["run", "--allow-read", `${root}bench/parse_floor.ts`, file];
+    const analyzeArgs = [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
+      V8_FLAGS,
+      `${root}main.ts`,
+      "analyze",
+      "--target",
+      "codex",
+      "--input",
+      file,
+      "--output",
+      report,
+    ];
+    for (let i = 0; i < runs; i++) {
+      floorRuns.push(await measure(deno, floorArgs));
+      analyzeRuns.push(await measure(deno, analyzeArgs));
+    }
+    const floor = best(floorRuns);
+    const analyze = best(analyzeRuns);
+    // Memory from runs of their own (see measure.ts).
+    const floorMemory = ok(await measure(deno, floorArgs, { memory: true }));
+    const peak = ok(await measure(deno, analyzeArgs, { memory: true })).peakMb;
+    const ratio = analyze.seconds / floor.seconds;
+    const label = `${(size / 1e6).toFixed(0)} MB${shape === "long" ? "" : ` ${shape}`}`;
+    peaks.set(shape, [...(peaks.get(shape) ?? []), { label, mb: peak }]);
+    console.error(
+      `bench: ${label}: floor ${floor.seconds.toFixed(2)} s, analyze ${
+        analyze.seconds.toFixed(2)
+      } s, peak RSS ${peak.toFixed(0)} MB (floor ${floorMemory.peakMb.toFixed(0)} MB)`,
+    );
+    rows.push({
+      name: `analyze time / parse floor, ${label}`,
+      value: `${ratio.toFixed(2)}x (${analyze.seconds.toFixed(2)} s / ${
+        floor.seconds.toFixed(2)
+      } s)`,
+      goal: "≤ 1.3x",
+      ok: ratio <= 1.3,
+    });
+    rows.push({
+      name: `analyze peak RSS, ${label}`,
+      value: `${peak.toFixed(0)} MB`,
+      goal: "≤ 130 MB",
+      ok: peak <= 130,
+    });
+    if (!values["skip-view"] && shape === "long") {
+      const { viewFigures } = await import("./view.ts");
+      rows.push(...await viewFigures(file, label));
+    }
   }
-  if (size < target) {
-    console.error(`bench: generating ${file} (${mb} MB)…`);
-    await writeCapture(file, { seed: 42, turns: 60, format: "mixed", targetBytes: target });
-    size = (await Deno.stat(file)).size;
-  }
-  const floorRuns: Measurement[] = [];
-  const analyzeRuns: Measurement[] = [];
-  const report = `${values.dir}/report-${mb}mb.md`;
-  const floorArgs = ["run", "--allow-read", `${root}bench/parse_floor.ts`, file];
-  const analyzeArgs = [
-    "run",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
-    V8_FLAGS,
-    `${root}main.ts`,
-    "analyze",
-    "--target",
-    "codex",
-    "--input",
-    file,
-    "--output",
-    report,
-  ];
-  for (let i = 0; i < runs; i++) {
-    floorRuns.push(await measure(deno, floorArgs));
-    analyzeRuns.push(await measure(deno, analyzeArgs));
-  }
-  const floor = best(floorRuns);
-  const analyze = best(analyzeRuns);
-  // Memory from runs of their own (see measure.ts).
-  const floorMemory = ok(await measure(deno, floorArgs, { memory: true }));
-  const peak = ok(await measure(deno, analyzeArgs, { memory: true })).peakMb;
-  const ratio = analyze.seconds / floor.seconds;
-  const label = `${(size / 1e6).toFixed(0)} MB`;
-  console.error(
-    `bench: ${label}: floor ${floor.seconds.toFixed(2)} s, analyze ${
-      analyze.seconds.toFixed(2)
-    } s, peak RSS ${peak.toFixed(0)} MB (floor ${floorMemory.peakMb.toFixed(0)} MB)`,
-  );
+}
+
+for (const [shape, list] of peaks) {
+  if (list.length < 2) continue;
+  const first = list[0];
+  const last = list[list.length - 1];
+  const growth = last.mb / first.mb;
   rows.push({
-    name: `analyze time / parse floor, ${label}`,
-    value: `${ratio.toFixed(2)}x (${analyze.seconds.toFixed(2)} s / ${floor.seconds.toFixed(2)} s)`,
-    goal: "≤ 1.3x",
-    ok: ratio <= 1.3,
+    name: `analyze peak RSS growth, ${shape}: ${last.label} / ${first.label}`,
+    value: `${growth.toFixed(2)}x (${last.mb.toFixed(0)} MB / ${first.mb.toFixed(0)} MB)`,
+    goal: "≤ 1.10x (flat)",
+    ok: growth <= 1.1,
   });
-  rows.push({
-    name: `analyze peak RSS, ${label}`,
-    value: `${peak.toFixed(0)} MB`,
-    goal: "≤ 150 MB",
-    ok: peak <= 150,
-  });
-  if (!values["skip-view"]) {
-    const { viewFigures } = await import("./view.ts");
-    rows.push(...await viewFigures(file, label));
-  }
 }
 
 if (!values["skip-view"]) {

@@ -150,6 +150,18 @@ export interface Conversation {
 const LIVE_CONVERSATIONS = 16;
 
 /**
+ * Conversations remembered at all (hashed, beyond the live ones), the most recently active
+ * first: a conversation idle while this many others were active is forgotten, and a later
+ * request of it starts a new conversation (shown in full). Memory and the time to match a
+ * request by its history stay bounded whatever the capture holds (thousands of short
+ * conversations, a week of captures); agents run a handful of conversations at once.
+ */
+export const TRACKED_CONVERSATIONS = 256;
+
+/** Response ids remembered per conversation (a request continues one of its latest). */
+const RESPONSES_PER_CONVERSATION = 4;
+
+/**
  * Headers that carry a session or conversation id under a common name; the targets name their
  * agents' own (`Target.sessionHeaders`).
  */
@@ -157,16 +169,23 @@ const SESSION_HEADERS = ["session_id", "session-id", "x-session-id"];
 
 /** Assigns requests to conversations, in capture order. */
 export class ConversationTracker {
-  #all: Conversation[] = [];
+  /** The conversations remembered, least recently active first (a Map keeps insertion order). */
+  #tracked = new Map<Conversation, Remembered>();
+  #created = 0;
   #byKey = new Map<string, Conversation>();
   #byResponse = new Map<string, Conversation>();
   /** Conversations with full-text keys, least recently used first. */
   #live: Conversation[] = [];
   #sessionHeaders: readonly string[];
+  #limit: number;
 
-  /** `sessionHeaders`: the agents' own session headers, looked at after the common names. */
-  constructor(sessionHeaders: readonly string[] = []) {
+  /**
+   * `sessionHeaders`: the agents' own session headers, looked at after the common names;
+   * `limit`: how many conversations are remembered ({@link TRACKED_CONVERSATIONS}).
+   */
+  constructor(sessionHeaders: readonly string[] = [], limit = TRACKED_CONVERSATIONS) {
     this.#sessionHeaders = [...new Set([...SESSION_HEADERS, ...sessionHeaders])];
+    this.#limit = Math.max(limit, 1);
   }
 
   /** The session id a request's headers carry (the first session header present), if any. */
@@ -190,6 +209,23 @@ export class ConversationTracker {
     if (at !== -1) this.#live.splice(at, 1);
     this.#live.push(conv);
     if (this.#live.length > LIVE_CONVERSATIONS) compact(this.#live.shift()!);
+    const remembered = this.#tracked.get(conv) ?? { responses: [] };
+    this.#tracked.delete(conv);
+    this.#tracked.set(conv, remembered);
+    if (this.#tracked.size > this.#limit) this.#forget(this.#tracked.keys().next().value!);
+  }
+
+  /** Drops an idle conversation and every way of finding it. */
+  #forget(conv: Conversation): void {
+    const remembered = this.#tracked.get(conv);
+    this.#tracked.delete(conv);
+    if (!remembered) return;
+    if (remembered.key !== undefined) this.#byKey.delete(remembered.key);
+    for (const id of remembered.responses) {
+      if (this.#byResponse.get(id) === conv) this.#byResponse.delete(id);
+    }
+    const at = this.#live.indexOf(conv);
+    if (at !== -1) this.#live.splice(at, 1);
   }
 
   #find(parts: RequestParts, headers: Headers, format: string): Conversation {
@@ -212,7 +248,7 @@ export class ConversationTracker {
     if (key) {
       let conv = this.#byKey.get(key);
       if (!conv) {
-        conv = this.#create(basis, parts.model);
+        conv = this.#create(basis, parts.model, key);
         this.#byKey.set(key, conv);
       }
       return conv;
@@ -222,7 +258,7 @@ export class ConversationTracker {
     let firstHash: string | undefined;
     let best: Conversation | undefined;
     let bestShared = 0;
-    for (const conv of this.#all) {
+    for (const conv of this.#tracked.keys()) {
       if (parts.model && conv.model && parts.model !== conv.model) continue;
       if (conv.itemKeys.length === 0 || keys.length === 0) continue;
       const first = conv.hashed ? (firstHash ??= hashedKey(keys[0])) : keys[0];
@@ -243,16 +279,29 @@ export class ConversationTracker {
 
   /** Remembers a response id, so requests that continue it join its conversation. */
   noteResponse(conv: Conversation, responseId: string): void {
+    const remembered = this.#tracked.get(conv);
+    if (!remembered) return; // forgotten already: nothing will find it
     this.#byResponse.set(responseId, conv);
+    remembered.responses.push(responseId);
+    if (remembered.responses.length > RESPONSES_PER_CONVERSATION) {
+      const old = remembered.responses.shift()!;
+      if (this.#byResponse.get(old) === conv) this.#byResponse.delete(old);
+    }
   }
 
+  /** How many conversations there were (remembered or not). */
   get count(): number {
-    return this.#all.length;
+    return this.#created;
   }
 
-  #create(basis: string, model: string | undefined): Conversation {
+  /** How many conversations are remembered now (at most the limit). */
+  get tracked(): number {
+    return this.#tracked.size;
+  }
+
+  #create(basis: string, model: string | undefined, key?: string): Conversation {
     const conv: Conversation = {
-      id: this.#all.length + 1,
+      id: ++this.#created,
       basis,
       requests: 0,
       lastIndex: 0,
@@ -260,9 +309,15 @@ export class ConversationTracker {
       itemKeys: [],
       hashed: false,
     };
-    this.#all.push(conv);
+    this.#tracked.set(conv, { key, responses: [] });
     return conv;
   }
+}
+
+/** How a remembered conversation is found, so forgetting it leaves nothing behind. */
+interface Remembered {
+  key?: string;
+  responses: string[];
 }
 
 /** Replaces a conversation's remembered texts by hashes: it keeps working, in less memory. */

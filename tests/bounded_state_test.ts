@@ -1,0 +1,89 @@
+/**
+ * The analysis remembers a bounded number of conversations: idle ones are forgotten with
+ * every way of finding them (key, session header, response ids), so memory does not grow with
+ * the number of conversations in a capture. (Peak RSS on large captures: `deno task bench`.)
+ */
+import assert from "node:assert/strict";
+import { ConversationTracker, TRACKED_CONVERSATIONS } from "../lib/conversation.ts";
+import { deltaStep } from "./tools/render_helpers.ts";
+import type { RequestParts } from "../lib/types.ts";
+
+function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts {
+  return {
+    fields: [],
+    extra: [],
+    items: {
+      title: "Items",
+      header: ["#", "Item"],
+      keys: items,
+      row: (i: number) => [String(i + 1), items[i]],
+      full: () => [],
+    },
+    ...over,
+  } as unknown as RequestParts;
+}
+
+Deno.test("ConversationTracker forgets idle conversations", async (t) => {
+  await t.step("by key: at most the limit remembered; a forgotten one starts anew", () => {
+    const tracker = new ConversationTracker([], 3);
+    const first = new Map<string, number>();
+    for (let i = 0; i < 10; i++) {
+      const conv = tracker.assign(parts([`x${i}`], { conversationKey: `k${i}` }), {}, "f");
+      first.set(`k${i}`, conv.id);
+      assert.ok(tracker.tracked <= 3);
+    }
+    assert.equal(tracker.count, 10);
+    assert.equal(tracker.tracked, 3);
+    // k9 is still remembered; k0 was forgotten and comes back as a new conversation.
+    assert.equal(tracker.assign(parts(["y"], { conversationKey: "k9" }), {}, "f").id, 10);
+    const again = tracker.assign(parts(["y"], { conversationKey: "k0" }), {}, "f");
+    assert.equal(again.id, 11);
+    assert.notEqual(again.id, first.get("k0"));
+  });
+
+  await t.step("by session header, the most recently active kept", () => {
+    const tracker = new ConversationTracker([], 2);
+    const a = tracker.assign(parts(["a"]), { "session-id": "A" }, "f");
+    tracker.assign(parts(["b"]), { "session-id": "B" }, "f");
+    tracker.assign(parts(["a2"]), { "session-id": "A" }, "f"); // A active again
+    tracker.assign(parts(["c"]), { "session-id": "C" }, "f"); // B, the idlest, goes
+    assert.equal(tracker.assign(parts(["a3"]), { "session-id": "A" }, "f"), a);
+    assert.equal(tracker.assign(parts(["b2"]), { "session-id": "B" }, "f").id, 4);
+  });
+
+  await t.step("by shared history: only remembered conversations are compared", () => {
+    const tracker = new ConversationTracker([], 2);
+    let index = 0;
+    // A request is assigned, then rendered: rendering records what the next one is compared to.
+    const send = (items: string[]) => {
+      const conv = tracker.assign(parts(items), {}, "f");
+      deltaStep(parts(items), conv, ++index);
+      return conv;
+    };
+    const a = send(["hello"]);
+    send(["other"]);
+    assert.equal(send(["hello", "answer"]), a);
+    send(["third"]);
+    send(["fourth"]);
+    const b = send(["hello", "answer", "more"]);
+    assert.notEqual(b, a, "a forgotten history is a new conversation");
+  });
+
+  await t.step("response ids: only each conversation's latest are kept", () => {
+    const tracker = new ConversationTracker();
+    const a = tracker.assign(parts(["x"]), {}, "f");
+    for (let i = 0; i < 50; i++) tracker.noteResponse(a, `resp_${i}`);
+    assert.equal(tracker.assign(parts(["n"], { continues: "resp_49" }), {}, "f"), a);
+    assert.notEqual(tracker.assign(parts(["n"], { continues: "resp_0" }), {}, "f"), a);
+  });
+
+  await t.step("thousands of conversations: remembered ones stay at the limit", () => {
+    const tracker = new ConversationTracker();
+    for (let i = 0; i < 5000; i++) {
+      const conv = tracker.assign(parts([`task ${i}`]), { "session-id": `s${i}` }, "f");
+      tracker.noteResponse(conv, `resp_${i}`);
+    }
+    assert.equal(tracker.count, 5000);
+    assert.equal(tracker.tracked, TRACKED_CONVERSATIONS);
+  });
+});
