@@ -17,6 +17,7 @@
  * line and column.
  */
 import { type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import { hasEmptyPort } from "./capture/args.ts";
 import { InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
@@ -393,7 +394,10 @@ function checkTarget(
   return target;
 }
 
-/** An upstream as `--upstream` accepts it: http(s), host and port, no path, query or login. */
+/**
+ * An upstream as `--upstream` accepts it: http(s), host and port, no path, query or login, and
+ * no ':' without a port (the URL parser would read the scheme's default port).
+ */
 function isUpstream(value: string): boolean {
   let url: URL;
   try {
@@ -402,5 +406,6 @@ function isUpstream(value: string): boolean {
     return false;
   }
   return (url.protocol === "http:" || url.protocol === "https:") && !url.search && !url.hash &&
-    !url.username && !url.password && (url.pathname === "/" || url.pathname === "");
+    !url.username && !url.password && (url.pathname === "/" || url.pathname === "") &&
+    !hasEmptyPort(value);
 }

@@ -239,14 +239,15 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       proxiesText({ name: "a", port: 1 }),
       "proxies[0].upstream must be a URL string",
     ],
-    ...["ftp://h/", "https://h/v1", "https://h/?a=1", "https://u:p@h/", "not a url"].map((
-      u,
-    ): [string, string, string] => [
-      `upstream ${u}`,
-      proxiesText({ name: "a", port: 1, upstream: u }),
-      "proxies[0].upstream must be an http:// or https:// URL with scheme, host and port only " +
-      "(e.g. https://api.example.com/)",
-    ]),
+    ...["ftp://h/", "https://h/v1", "https://h/?a=1", "https://u:p@h/", "not a url", "http://h:"]
+      .map((
+        u,
+      ): [string, string, string] => [
+        `upstream ${u}`,
+        proxiesText({ name: "a", port: 1, upstream: u }),
+        "proxies[0].upstream must be an http:// or https:// URL with scheme, host and port only " +
+        "(e.g. https://api.example.com/)",
+      ]),
     [
       "purpose not a string",
       proxiesText({ name: "a", port: 1, upstream: "http://h/", purpose: 1 }),
