@@ -30,7 +30,6 @@ const UNSAFE_IN_TEXT_G = new RegExp(unsafeInText.source, "g");
 export const hiddenInName =
   // deno-lint-ignore no-control-regex -- matching controls is the point
   /[\x00-\x08\x0a-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
-const HIDDEN_IN_NAME_G = new RegExp(hiddenInName.source, "g");
 
 /** Whether a UTF-16 code unit of 0x7F or above is one {@link hiddenInName} matches. */
 export function isHiddenInName(c: number): boolean {
@@ -60,19 +59,4 @@ const standInOf = (c: string) => standIn(c.charCodeAt(0));
  */
 export function visibleText(text: string): string {
   return unsafeInText.test(text) ? text.replace(UNSAFE_IN_TEXT_G, standInOf) : text;
-}
-
-/**
- * A name (tool, model, header, key) or any one-line value (a warning) with every control, line
- * break, bidi and zero-width character made visible: two names that look the same are the
- * same.
- *
- * @example
- * ```ts
- * import { visibleName } from "./visible.ts";
- * visibleName("read\u200bfile"); // "read⟨U+200B⟩file"
- * ```
- */
-export function visibleName(text: string): string {
-  return hiddenInName.test(text) ? text.replace(HIDDEN_IN_NAME_G, standInOf) : text;
 }

@@ -4,7 +4,8 @@
  * zero-width characters), on standard output or in warnings.
  */
 import assert from "node:assert/strict";
-import { visibleName, visibleText } from "../lib/visible.ts";
+import { escapeInline } from "../lib/markdown.ts";
+import { visibleText } from "../lib/visible.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const SAMPLE = new URL("../testdata/sample_traffic.jsonl", import.meta.url).pathname;
@@ -162,10 +163,11 @@ Deno.test("captured controls, escapes, bidi and zero-width characters never reac
   });
 });
 
-Deno.test("visibleText and visibleName", () => {
+Deno.test("visibleText, and names in escapeInline", () => {
   assert.equal(visibleText("a\tb\nc\x1b[0m\x7f\x85"), "a\tb\nc␛[0m␡⟨U+0085⟩");
   // Joiners in emoji are text, not names: left alone there.
   assert.equal(visibleText("👨\u200d👩 a\u200bb"), "👨\u200d👩 a⟨U+200B⟩b");
-  assert.equal(visibleName("a\nb\u200dc\ufeff\u00ad\t"), "a␊b⟨U+200D⟩c⟨U+FEFF⟩⟨U+00AD⟩\t");
-  assert.equal(visibleName("plain name"), "plain name");
+  // In a name, joiners, BOM and soft hyphens are shown too (a tab stays).
+  assert.equal(escapeInline("b\u200dc\ufeff\u00ad\t\x1b"), "b⟨U+200D⟩c⟨U+FEFF⟩⟨U+00AD⟩\t␛");
+  assert.equal(escapeInline("plain name"), "plain name");
 });
