@@ -25,7 +25,7 @@ import {
 } from "./output.ts";
 import { buildCommand, exitCodeOf, shellQuote, spawnCommand } from "./run.ts";
 import { CaptureSession } from "./session.ts";
-import { StopSignals } from "./signals.ts";
+import { inTerminalForeground, StopSignals } from "./signals.ts";
 
 export interface CaptureContext {
   targets: readonly Target[];
@@ -101,7 +101,7 @@ export async function captureCommand(
       }
       return session;
     }).catch(async (err) => {
-      // A terminal's Ctrl+C during start-up also reaches mitmdump: a stop, not a failure.
+      // A stop asked for during start-up: a stop, not a failure.
       if (signals.received) return null;
       await discardIfEmpty(out); // no empty capture folder left behind by a failed start
       throw err;
@@ -231,19 +231,23 @@ async function waitForStop(
 ): Promise<number> {
   say("Press Ctrl+C to stop.");
   const death = await Promise.race([signals.first.then(() => null), session.died]);
-  // Ctrl+C in a terminal reaches mitmdump too: an exit after a stop signal is no crash.
-  if (death && !signals.received) {
+  if (death) {
     await session.stop();
     throw new ProbeError(
       `${death.message}\ncapture stopped; what was recorded is kept in ${session.output}`,
     );
   }
+  // A second Ctrl+C while the proxies write what is in flight: do not wait for them.
+  signals.onSignal((_, n) => n > 1 && session.kill());
   return 0;
 }
 
 /**
- * All-in-one mode. SIGINT/SIGTERM to probe are passed on to the command (a terminal's Ctrl+C
- * reaches it directly too); the proxies stop once it exits, so its last exchanges are kept.
+ * All-in-one mode. The mitmdumps run in a session of their own, so a terminal's Ctrl+C or
+ * hangup reaches probe and the command but not the proxies: an agent that survives Ctrl+C
+ * (interactive Claude Code and Codex cancel a turn on the first) keeps its proxies until it
+ * exits. probe passes a signal on only when the command did not get it already (SIGTERM, or
+ * probe not a terminal's foreground job); a second stop signal kills the command.
  */
 async function runCommand(
   session: CaptureSession,
@@ -269,12 +273,24 @@ async function runCommand(
       // it has exited already
     }
   };
-  signals.forwardTo(kill);
+  const sharesTerminal = inTerminalForeground();
+  let forcedBy: Deno.Signal | undefined;
+  signals.onSignal((signal, n) => {
+    if (n === 1) {
+      if (signal === "SIGINT") {
+        say(`probe: stopping; Ctrl-C again to force (the proxies stay up until ${argv[0]} exits)`);
+      }
+      if (signal === "SIGTERM" || !sharesTerminal) kill(signal);
+      return;
+    }
+    forcedBy ??= signal;
+    kill("SIGKILL");
+  });
   try {
     const result = await Promise.race([child.status, session.died]);
-    if (!("proxy" in result)) return exitCodeOf(result);
-    // Ctrl+C in a terminal reaches mitmdump too: after a stop signal that is no crash.
-    if (signals.received) return exitCodeOf(await child.status);
+    if (!("proxy" in result)) {
+      return forcedBy ? exitCodeOf({ ...result, signal: forcedBy }) : exitCodeOf(result);
+    }
     kill("SIGTERM");
     const status = await child.status;
     throw new ProbeError(
@@ -282,7 +298,7 @@ async function runCommand(
         `${exitCodeOf(status)}); what was recorded is kept in ${session.output}`,
     );
   } finally {
-    signals.forwardTo(undefined);
+    signals.onSignal(undefined);
   }
 }
 

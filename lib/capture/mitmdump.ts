@@ -197,6 +197,10 @@ export class MitmdumpProcess {
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
+        // A session (and process group) of its own: a terminal's Ctrl+C or hangup goes to the
+        // foreground job (probe and the agent), not to the proxies, which stay up until the
+        // agent exits and probe stops them.
+        detached: true,
       }).spawn();
     } catch (err) {
       throw new ProbeError(
@@ -204,6 +208,11 @@ export class MitmdumpProcess {
       );
     }
     return new MitmdumpProcess(proxy, child);
+  }
+
+  /** Resolves once mitmdump's output is read to its end. */
+  get drained(): Promise<void> {
+    return this.#drained;
   }
 
   get pid(): number {
@@ -251,6 +260,16 @@ export class MitmdumpProcess {
     }
   }
 
+  /** Kills mitmdump at once (SIGKILL): a forced stop, in-flight exchanges are lost. */
+  kill(): void {
+    if (this.#exited) return;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+
   /** Stops mitmdump (SIGTERM, so the addon records in-flight exchanges), waits for its exit. */
   async stop(): Promise<Deno.CommandStatus> {
     if (!this.#exited) {
@@ -272,6 +291,14 @@ export class MitmdumpProcess {
     await this.#drained;
     return status;
   }
+}
+
+/**
+ * What the addon said when it could not write the capture file (see Recorder._fail in
+ * addon.py): "cannot write FILE: REASON (errno N)", or undefined.
+ */
+export function writeFailure(output: string): string | undefined {
+  return /^probe: (cannot write .*)$/m.exec(output)?.[1];
 }
 
 /** Turns a mitmdump that exited during start-up into one error naming cause and fix. */

@@ -10,7 +10,13 @@ import { ProbeError } from "../errors.ts";
 import { ALWAYS_REDACTED_HEADERS, REDACTED_QUERY_KEYS } from "../redact.ts";
 import type { ProxySpec, Target } from "../types.ts";
 import { proxyAddress, withoutCredentials } from "./args.ts";
-import { describe, type ForwardSpec, MitmdumpProcess, tail } from "./mitmdump.ts";
+import {
+  describe,
+  type ForwardSpec,
+  MitmdumpProcess,
+  tail,
+  writeFailure,
+} from "./mitmdump.ts";
 
 export interface SessionOptions {
   mitmdump: string;
@@ -60,12 +66,18 @@ export class CaptureSession implements AsyncDisposable {
     this.#tempDir = tempDir;
     this.died = new Promise((resolve) => {
       for (const p of processes) {
-        p.status.then((status) => {
+        p.status.then(async (status) => {
           if (this.#stopping) return;
+          await p.drained; // the addon's last words
+          if (this.#stopping) return;
+          const failure = writeFailure(p.output);
           resolve({
             proxy: p.proxy,
-            message: `mitmdump for proxy ${p.proxy.name} (port ${p.proxy.port}) exited with ` +
-              `${describe(status)} during the capture` + tail(p.output),
+            message: failure
+              ? `${failure}: the recorder of proxy ${p.proxy.name} stopped, as no exchange ` +
+                `may go through unrecorded`
+              : `mitmdump for proxy ${p.proxy.name} (port ${p.proxy.port}) exited with ` +
+                `${describe(status)} during the capture` + tail(p.output),
           });
         });
       }
@@ -136,6 +148,12 @@ export class CaptureSession implements AsyncDisposable {
       }
     })();
     return this.#stopped;
+  }
+
+  /** A forced stop: kills every mitmdump (what is in flight is lost); `stop()` still cleans up. */
+  kill(): void {
+    this.#stopping = true;
+    for (const p of this.#processes) p.kill();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
