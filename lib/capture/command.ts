@@ -289,7 +289,16 @@ async function runCommand(
   try {
     const result = await Promise.race([child.status, session.died]);
     if (!("proxy" in result)) {
-      return forcedBy ? exitCodeOf({ ...result, signal: forcedBy }) : exitCodeOf(result);
+      // Its proxy may have gone under it and the command exited before probe heard why.
+      await session.stop();
+      const failure = session.writeFailure();
+      if (failure) {
+        throw new ProbeError(
+          `${failure}\ncapture stopped and the command ended (${argv[0]} exited with ` +
+            `${exitCodeOf(result)}); what was recorded is kept in ${session.output}`,
+        );
+      }
+      return exitCodeOf(forcedBy ? { ...result, signal: forcedBy } : result);
     }
     kill("SIGTERM");
     const status = await child.status;

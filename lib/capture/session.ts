@@ -70,13 +70,10 @@ export class CaptureSession implements AsyncDisposable {
           if (this.#stopping) return;
           await p.drained; // the addon's last words
           if (this.#stopping) return;
-          const failure = writeFailure(p.output);
           resolve({
             proxy: p.proxy,
-            message: failure
-              ? `${failure}: the recorder of proxy ${p.proxy.name} stopped, as no exchange ` +
-                `may go through unrecorded`
-              : `mitmdump for proxy ${p.proxy.name} (port ${p.proxy.port}) exited with ` +
+            message: recorderFailure(p) ??
+              `mitmdump for proxy ${p.proxy.name} (port ${p.proxy.port}) exited with ` +
                 `${describe(status)} during the capture` + tail(p.output),
           });
         });
@@ -150,6 +147,14 @@ export class CaptureSession implements AsyncDisposable {
     return this.#stopped;
   }
 
+  /**
+   * After `stop()`: the first recorder that could not write the capture ("cannot write FILE:
+   * REASON (errno N)"), if any. The command may see its proxy go and exit before `died` does.
+   */
+  writeFailure(): string | undefined {
+    return this.#processes.map(recorderFailure).find((m) => m !== undefined);
+  }
+
   /** A forced stop: kills every mitmdump (what is in flight is lost); `stop()` still cleans up. */
   kill(): void {
     this.#stopping = true;
@@ -159,6 +164,14 @@ export class CaptureSession implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** The one-line story of a recorder that could not write, from its mitmdump's output. */
+function recorderFailure(p: MitmdumpProcess): string | undefined {
+  const failure = writeFailure(p.output);
+  return failure &&
+    `${failure}: the recorder of proxy ${p.proxy.name} stopped, as no exchange may go ` +
+      `through unrecorded`;
 }
 
 /** Replaces port 0 by a free port (the OS picks one; released just before mitmdump binds it). */
