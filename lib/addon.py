@@ -49,26 +49,6 @@ except Exception:  # pragma: no cover
 
 log = logging.getLogger("probe")
 
-BUILTIN_REDACTED_HEADERS = (
-    "authorization",
-    "proxy-authorization",
-    "x-api-key",
-    "x-goog-api-key",
-    "api-key",
-    "cookie",
-    "set-cookie",
-)
-SCHEME_HEADERS = ("authorization", "proxy-authorization")
-QUERY_SECRET_KEYS = frozenset(
-    ("key", "api-key", "api_key", "apikey", "access_token", "token", "client_secret", "code", "sig",
-     "signature")
-)
-BODY_SECRET_KEYS = frozenset(
-    ("api_key", "apiKey", "access_token", "refresh_token", "id_token", "client_secret",
-     "code_verifier")
-)
-FORM_SECRET_KEYS = frozenset(k.lower() for k in BODY_SECRET_KEYS) | QUERY_SECRET_KEYS
-
 _QUERY_RE = re.compile(r"(^|[&;])([^=&;#]+)=([^&;#]*)")
 
 
@@ -82,57 +62,147 @@ def fingerprint(value) -> str:
     return "[REDACTED:" + hashlib.sha256(raw).hexdigest()[:8] + "]"
 
 
-def redact_header_value(name_lower: str, value: str) -> str:
-    if name_lower in SCHEME_HEADERS:
-        parts = value.strip().split(None, 1)
-        if len(parts) == 2:
-            return parts[0] + " " + fingerprint(parts[1].strip())
-    return fingerprint(value)
+def _fingerprint_match(m) -> str:
+    return fingerprint(m.group(0))
 
 
-def redact_query(query: str, keys) -> str:
-    def sub(m):
-        name = unquote(m.group(2).replace("+", " "))
-        if name.lower() in keys:
-            raw = unquote(m.group(3).replace("+", " "))
-            return m.group(1) + m.group(2) + "=" + fingerprint(raw)
-        return m.group(0)
+class Policy:
+    """The redaction policy probe hands over at start (lib/redact.ts's lists as a JSON file):
+    this addon has no list of its own, so the capture masks exactly what reports mask.
 
-    return _QUERY_RE.sub(sub, query)
+    Names are compared after lower-casing and dropping "_" and "-" (snake, camel and kebab
+    spellings are one name). Key shapes are masked anywhere in text.
+    """
 
+    def __init__(self, data: dict):
+        self.headers = frozenset(h.lower() for h in data["headers"])
+        self.scheme_headers = frozenset(data["schemeHeaders"])
+        self.secret_names = frozenset(data["secretNames"])
+        self.query_names = self.secret_names | frozenset(data["querySecretNames"])
+        self.oauth_markers = frozenset(data["oauthMarkers"])
+        self.shapes = re.compile(data["keyShapes"])
+        self.prefixes = tuple(data["keyShapePrefixes"])
+        # A JSON key that may be a secret name in any spelling, e.g. "refresh_token":. Only a
+        # text where this is found gets its parsed JSON walked (walking costs more than a scan).
+        names = sorted(self.secret_names | {"code"})
+        spelled = "|".join("[_-]?".join(re.escape(c) for c in n) for n in names)
+        self.json_name = re.compile('"(?:%s)"\\s*:' % spelled, re.IGNORECASE)
+        self._norm: typing.Dict[str, str] = {}
 
-def redact_url(url: str, keys=QUERY_SECRET_KEYS) -> str:
-    q = url.find("?")
-    if q < 0:
-        return url
-    h = url.find("#", q)
-    end = len(url) if h < 0 else h
-    return url[: q + 1] + redact_query(url[q + 1 : end], keys) + url[end:]
+    @classmethod
+    def load(cls, path: str) -> "Policy":
+        with open(path, encoding="utf-8") as f:
+            return cls(json.load(f))
 
+    def norm(self, name: str) -> str:
+        n = self._norm.get(name)
+        if n is None:
+            n = name.lower().replace("_", "").replace("-", "")
+            if len(self._norm) < 10000:
+                self._norm[name] = n
+        return n
 
-def redact_json(value):
-    """Returns (new_value, changed)."""
-    if isinstance(value, dict):
-        changed = False
-        out = {}
-        for k, v in value.items():
-            if k in BODY_SECRET_KEYS and v is not None and v != "":
-                out[k] = fingerprint(v)
-                changed = True
-            else:
-                nv, c = redact_json(v)
-                out[k] = nv
+    def mask_shapes(self, text: str) -> str:
+        for prefix in self.prefixes:
+            if prefix in text:
+                return self.shapes.sub(_fingerprint_match, text)
+        return text
+
+    def header_value(self, name_lower: str, value: str) -> str:
+        bare = name_lower[2:] if name_lower.startswith("x-") else name_lower
+        if name_lower not in self.headers and self.norm(bare) not in self.secret_names:
+            return self.mask_shapes(value)
+        if name_lower in self.scheme_headers:
+            parts = value.strip().split(None, 1)
+            if len(parts) == 2:
+                return parts[0] + " " + fingerprint(parts[1].strip())
+        return fingerprint(value)
+
+    def query(self, query: str) -> str:
+        """A query or form text with secret values fingerprinted, key shapes in the rest."""
+
+        def sub(m):
+            name = unquote(m.group(2).replace("+", " "))
+            if self.norm(name) in self.query_names:
+                raw = unquote(m.group(3).replace("+", " "))
+                return m.group(1) + m.group(2) + "=" + fingerprint(raw)
+            return self.mask_shapes(m.group(0))
+
+        return _QUERY_RE.sub(sub, query)
+
+    def url(self, url: str) -> str:
+        q = url.find("?")
+        if q < 0:
+            return self.mask_shapes(url)
+        h = url.find("#", q)
+        end = len(url) if h < 0 else h
+        return (self.mask_shapes(url[: q + 1]) + self.query(url[q + 1 : end])
+                + self.mask_shapes(url[end:]))
+
+    def json_value(self, value):
+        """Returns (new_value, changed): secret fields fingerprinted at any depth."""
+        if isinstance(value, dict):
+            changed = False
+            out = {}
+            oauth = None
+            for k, v in value.items():
+                secret = False
+                if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != "":
+                    n = self.norm(k)
+                    if n in self.secret_names:
+                        secret = True
+                    elif n == "code":
+                        if oauth is None:
+                            oauth = any(self.norm(o) in self.oauth_markers for o in value)
+                        secret = oauth
+                if secret and not _already_masked(v):
+                    out[k] = fingerprint(v)
+                    changed = True
+                else:
+                    nv, c = self.json_value(v)
+                    out[k] = nv
+                    changed = changed or c
+            return (out if changed else value), changed
+        if isinstance(value, list):
+            changed = False
+            out = []
+            for v in value:
+                nv, c = self.json_value(v)
+                out.append(nv)
                 changed = changed or c
-        return (out if changed else value), changed
-    if isinstance(value, list):
-        changed = False
-        out = []
-        for v in value:
-            nv, c = redact_json(v)
-            out.append(nv)
-            changed = changed or c
-        return (out if changed else value), changed
-    return value, False
+            return (out if changed else value), changed
+        return value, False
+
+    def json_text(self, text: str) -> str:
+        """A JSON text (a WebSocket message, an SSE event's data) with its secrets masked;
+        re-encoded only when a field was. Key shapes are masked in any text."""
+        text = self.mask_shapes(text)
+        if text.lstrip()[:1] not in ("{", "[") or not self.json_name.search(text):
+            return text
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return text
+        value, changed = self.json_value(value)
+        return json.dumps(value, separators=(",", ":")) if changed else text
+
+    def event_stream(self, text: str) -> str:
+        """An SSE body: key shapes anywhere, secret fields of each `data:` event."""
+        text = self.mask_shapes(text)
+        if not self.json_name.search(text):
+            return text
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("data:"):
+                data = line[5:].lstrip()
+                masked = self.json_text(data)
+                if masked != data:
+                    lines[i] = "data: " + masked
+        return "\n".join(lines)
+
+
+def _already_masked(value) -> bool:
+    return isinstance(value, str) and value.startswith("[REDACTED") and value.endswith("]")
 
 
 def _gunzip_tolerant(data: bytes, wbits: int) -> bytes:
@@ -172,7 +242,7 @@ def decode_content(data: bytes, content_encoding: str) -> typing.Tuple[bytes, bo
     return data, True
 
 
-def _headers_dict(headers, redact: typing.Optional[typing.Collection[str]]) -> dict:
+def _headers_dict(headers, policy: typing.Optional[Policy]) -> dict:
     """name -> value, repeated names joined with ", " (first spelling of the name kept)."""
     out: dict = {}
     lower_to_name: dict = {}
@@ -182,8 +252,8 @@ def _headers_dict(headers, redact: typing.Optional[typing.Collection[str]]) -> d
             raw_value.decode("utf-8", "replace") if isinstance(raw_value, bytes) else raw_value
         )
         low = name.lower()
-        if redact is not None and low in redact:
-            value = redact_header_value(low, value)
+        if policy is not None:
+            value = policy.header_value(low, value)
         key = lower_to_name.get(low)
         if key is None:
             lower_to_name[low] = name
@@ -234,12 +304,16 @@ class _JsonCheck:
 _INF = float("inf")
 
 
-def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) -> dict:
+def _body_fields(
+    data: typing.Optional[bytes], content_type: str, policy: typing.Optional[Policy]
+) -> dict:
     """The recorded form of a decoded body: body, body_size, body_encoding.
 
-    A JSON body is parsed to check it and to find secrets; when nothing is redacted and it is
-    one line, its own text goes into the entry (RawJson): re-encoding a large body cost more
-    than everything else the addon does per exchange.
+    A JSON body is parsed to check it; when nothing is redacted and it is one line, its own
+    text goes into the entry (RawJson): re-encoding a large body cost more than everything
+    else the addon does per exchange. Key shapes are masked in the text before it is parsed
+    (the mask is JSON-safe), and the parsed value is walked for secret fields only when the
+    text holds a secret name.
     """
     if not data:
         return {"body": None, "body_size": 0}
@@ -250,28 +324,37 @@ def _body_fields(data: typing.Optional[bytes], content_type: str, redact: bool) 
         return {"body": base64.b64encode(data).decode("ascii"), "body_encoding": "base64",
                 "body_size": size}
     ct = content_type.lower()
+    if policy is not None:
+        masked = policy.mask_shapes(text)
+        if masked != text:
+            text = masked
+            data = text.encode("utf-8")
     body: typing.Any = text
     check: typing.Optional[_JsonCheck] = None
-    if "event-stream" not in ct:
-        stripped = text.lstrip()
-        if "json" in ct or stripped[:1] in ("{", "["):
-            check = _JsonCheck()
-            try:
-                body = json.loads(
-                    text,
-                    parse_constant=check.constant,
-                    parse_float=check.number,
-                    object_pairs_hook=check.pairs,
-                )
-            except (ValueError, RecursionError):  # too deep to parse: kept as text
-                body = text
-                check = None
+    if "event-stream" in ct:
+        if policy is not None:
+            body = policy.event_stream(text)
+        return {"body": body, "body_size": size}
+    stripped = text.lstrip()
+    if "json" in ct or stripped[:1] in ("{", "["):
+        check = _JsonCheck()
+        try:
+            body = json.loads(
+                text,
+                parse_constant=check.constant,
+                parse_float=check.number,
+                object_pairs_hook=check.pairs,
+            )
+        except (ValueError, RecursionError):  # too deep to parse: kept as text
+            body = text
+            check = None
     changed = False
-    if redact:
+    if policy is not None:
         if isinstance(body, (dict, list)):
-            body, changed = redact_json(body)
+            if policy.json_name.search(text):
+                body, changed = policy.json_value(body)
         elif "x-www-form-urlencoded" in ct:
-            body = redact_query(text, FORM_SECRET_KEYS)
+            body = policy.query(text)
     if check is not None:
         if check.nonfinite:
             # Kept as text (re-encoded when something was redacted or a key came twice): as
@@ -480,8 +563,7 @@ class Recorder:
     def __init__(self):
         self.fd: typing.Optional[int] = None
         self.path = ""
-        self.redact_headers: typing.FrozenSet[str] = frozenset(BUILTIN_REDACTED_HEADERS)
-        self.query_keys: typing.FrozenSet[str] = QUERY_SECRET_KEYS
+        self.policy: typing.Optional[Policy] = None
         self.inflight: typing.Dict[str, Exchange] = {}
         self.inflight_fd: typing.Optional[int] = None
         self.failed: typing.Optional[str] = None
@@ -494,10 +576,7 @@ class Recorder:
         loader.add_option("probe_proxy", str, "", "Short name of this proxy (the proxy field).")
         loader.add_option("probe_keep_secrets", bool, False, "Store secrets unredacted.")
         loader.add_option(
-            "probe_redact_headers", str, "", "Extra header names to redact, comma-separated."
-        )
-        loader.add_option(
-            "probe_redact_query", str, "", "Extra query keys to redact, comma-separated."
+            "probe_redaction", str, "", "Redaction policy file (JSON) written by probe."
         )
         loader.add_option(
             "probe_inflight", str, "",
@@ -507,12 +586,21 @@ class Recorder:
 
     def configure(self, updated):
         opts = ctx.options
-        if "probe_redact_headers" in updated:
-            extra = [h.strip().lower() for h in opts.probe_redact_headers.split(",") if h.strip()]
-            self.redact_headers = frozenset(BUILTIN_REDACTED_HEADERS) | frozenset(extra)
-        if "probe_redact_query" in updated:
-            extra = [k.strip().lower() for k in opts.probe_redact_query.split(",") if k.strip()]
-            self.query_keys = QUERY_SECRET_KEYS | frozenset(extra)
+        if "probe_redaction" in updated:
+            self.policy = None
+            if opts.probe_redaction:
+                try:
+                    self.policy = Policy.load(opts.probe_redaction)
+                except (OSError, ValueError, KeyError, re.error) as e:
+                    raise exceptions.OptionsError(
+                        "cannot read the redaction policy %s: %s" % (opts.probe_redaction, e)
+                    )
+        if opts.probe_output and not opts.probe_keep_secrets and self.policy is None:
+            # Never record secrets by accident: without the policy nothing is written.
+            raise exceptions.OptionsError(
+                "probe_redaction (the policy file probe writes) is required unless "
+                "probe_keep_secrets is set"
+            )
         if "probe_output" in updated and opts.probe_output:
             if self.fd is not None:
                 os.close(self.fd)
@@ -565,13 +653,13 @@ class Recorder:
     def request(self, flow):
         ex = self.inflight.get(flow.id)
         if ex is not None and self.inflight_fd is not None:
-            redact = not ctx.options.probe_keep_secrets
+            policy = self._policy()
             req = flow.request
             self._mark({
                 "id": ex.id,
                 "start": req.timestamp_start or time.time(),
                 "method": req.method,
-                "url": redact_url(req.url, self.query_keys) if redact else req.url,
+                "url": policy.url(req.url) if policy else req.url,
                 "proxy": ctx.options.probe_proxy or None,
             })
 
@@ -606,7 +694,8 @@ class Recorder:
         msg = flow.websocket.messages[-1]
         record = {"from": "client" if msg.from_client else "server", "t": msg.timestamp}
         if msg.is_text:
-            record["text"] = self._redact_text(msg.content.decode("utf-8", "replace"))
+            text = msg.content.decode("utf-8", "replace")
+            record["text"] = self._policy().json_text(text) if self._policy() else text
         else:
             record["base64"] = base64.b64encode(msg.content).decode("ascii")
         ex.ws.append(record)
@@ -621,16 +710,9 @@ class Recorder:
         if ex is not None:
             self._finish(ex, time.time())
 
-    def _redact_text(self, text: str) -> str:
-        """A JSON WebSocket message with secret fields, re-encoded with them redacted."""
-        if ctx.options.probe_keep_secrets or text.lstrip()[:1] not in ("{", "["):
-            return text
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return text
-        value, changed = redact_json(value)
-        return json.dumps(value, separators=(",", ":")) if changed else text
+    def _policy(self) -> typing.Optional[Policy]:
+        """The policy to mask with, None with probe_keep_secrets."""
+        return None if ctx.options.probe_keep_secrets else self.policy
 
     # ---------------------------------------------------------------- recording
 
@@ -650,15 +732,15 @@ class Recorder:
 
     def _entry(self, ex: Exchange, now: float, incomplete: bool) -> dict:
         flow = ex.flow
-        redact = not ctx.options.probe_keep_secrets
+        policy = self._policy()
         req = flow.request
         start = req.timestamp_start or now
 
-        req_fields = _body_fields(_request_bytes(req), req.headers.get("content-type", ""), redact)
+        req_fields = _body_fields(_request_bytes(req), req.headers.get("content-type", ""), policy)
         request = {
             "method": req.method,
-            "url": redact_url(req.url, self.query_keys) if redact else req.url,
-            "headers": _headers_dict(req.headers, self.redact_headers if redact else None),
+            "url": policy.url(req.url) if policy else req.url,
+            "headers": _headers_dict(req.headers, policy),
         }
         request.update(req_fields)
 
@@ -680,9 +762,9 @@ class Recorder:
                 data = _request_bytes(resp)
             response = {
                 "status_code": resp.status_code,
-                "headers": _headers_dict(resp.headers, self.redact_headers if redact else None),
+                "headers": _headers_dict(resp.headers, policy),
             }
-            response.update(_body_fields(data, resp.headers.get("content-type", ""), redact))
+            response.update(_body_fields(data, resp.headers.get("content-type", ""), policy))
 
         entry = {
             "timestamp": start,
@@ -695,7 +777,8 @@ class Recorder:
         if ex.ws is not None:
             entry["websocket"] = ex.ws
         if flow.error is not None:
-            entry["error"] = str(getattr(flow.error, "msg", flow.error))
+            msg = str(getattr(flow.error, "msg", flow.error))
+            entry["error"] = policy.mask_shapes(msg) if policy else msg
         if incomplete:
             entry["incomplete"] = True
         return entry

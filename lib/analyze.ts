@@ -6,7 +6,7 @@
 import { replaceFile } from "./atomic_file.ts";
 import { readInputs } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
-import { headerRedactor, redactUrl } from "./redact.ts";
+import { headerRedactor, maskKeyShapes, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
 import { rendererChooser } from "./renderer_choice.ts";
@@ -199,7 +199,9 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     }
     totals.addTiming(doc.path, entry);
     model.add(modelInput(stats.requests, line, entry, renderer, rendered));
-    if (!opts.json) await log.write(writer.exchange(doc));
+    // Key shapes are masked in the written text: whatever a renderer shows of a prompt, an
+    // answer or a tool's output, a key in it does not reach the report.
+    if (!opts.json) await log.write(maskKeyShapes(writer.exchange(doc)));
   }
   const session = model.build();
   if (!opts.target) session.agent = agents.agents().join(", ");
@@ -210,7 +212,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     model: analysisModel([session], VERSION),
   };
   if (opts.json) {
-    await writeReport(opts.output, JSON.stringify(result.model, null, 1) + "\n", log, "");
+    const json = maskKeyShapes(JSON.stringify(result.model, null, 1));
+    await writeReport(opts.output, json + "\n", log, "");
     return result;
   }
   const summary = summaryDoc({
@@ -226,7 +229,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     modelSections: modelSections(session),
     ...(opts.target ? {} : { agents: agents.agents() }),
   });
-  await writeReport(opts.output, writer.begin(summary), log, writer.end());
+  await writeReport(opts.output, maskKeyShapes(writer.begin(summary)), log, writer.end());
   return result;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Redaction of secrets for display: headers by name and secret-looking query parameters. The
- * capture addon redacts at the source too (with a fingerprint); values it already redacted are
- * kept as they are, so their fingerprints survive into the report.
+ * The one redaction policy: which headers, query parameters, body fields and key shapes hold
+ * secrets. Reports and the HAR export mask with it here; `probe capture` hands the same lists
+ * to the capture addon (see {@link redactionPolicy}), which masks at the source with a
+ * fingerprint. Values already masked are kept as they are, so fingerprints survive into reports.
  */
 import type { Headers } from "./types.ts";
 
@@ -16,21 +17,80 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = [
   "set-cookie",
 ];
 
-/** Query parameters that carry credentials (Gemini `key=`, OAuth codes, signatures). */
-export const REDACTED_QUERY_KEYS: readonly string[] = [
-  "key",
-  "api-key",
-  "api_key",
+/** Headers whose value starts with a scheme (`Bearer …`) kept visible in front of the mask. */
+export const SCHEME_HEADERS: readonly string[] = ["authorization", "proxy-authorization"];
+
+/**
+ * Names of credentials, compared after lower-casing and dropping `_` and `-`, so the snake,
+ * camel and kebab spellings (`refresh_token`, `refreshToken`, `refresh-token`) are one name.
+ * Masked as JSON fields at any depth (bodies, SSE events, WebSocket messages), as form fields,
+ * as query parameters and as headers (`X-Refresh-Token`).
+ */
+export const SECRET_NAMES: readonly string[] = [
   "apikey",
-  "access_token",
-  "token",
-  "client_secret",
-  "code",
-  "sig",
-  "signature",
+  "accesstoken",
+  "refreshtoken",
+  "idtoken",
+  "clientsecret",
+  "codeverifier",
+  "password",
+  "sessiontoken",
+  "authtoken",
+  "secretaccesskey",
+  "privatekey",
 ];
 
+/**
+ * Names that are credentials in a URL query or a form body only (Gemini `key=`, OAuth `code=`,
+ * signatures); in JSON they are too common to mask (`"key"` of a tool argument, an error
+ * `"code"`: see {@link OAUTH_MARKERS}).
+ */
+export const QUERY_SECRET_NAMES: readonly string[] = ["key", "token", "code", "sig", "signature"];
+
+/** Sibling keys that mark a JSON object as an OAuth call, where `code` is a secret too. */
+export const OAUTH_MARKERS: readonly string[] = [
+  "granttype",
+  "redirecturi",
+  "codeverifier",
+  "clientid",
+];
+
+/**
+ * Shapes of well-known keys, masked anywhere in text (prompts, answers, tool output, headers,
+ * URLs): OpenAI and Anthropic `sk-…` (`sk-proj-…`, `sk-ant-…`), GitHub `ghp_`/`gho_`/`ghu_`/
+ * `ghs_`/`ghr_` and `github_pat_`, AWS access key ids `AKIA…`/`ASIA…`, Google `AIza…`, Slack
+ * `xox[abprs]-…` and JWTs. One regular expression source that JavaScript and Python read
+ * alike (the addon compiles it too). `sk-` must not follow a letter or digit (`task-…`), unless
+ * that is the `n` of a JSON `\n`.
+ */
+export const KEY_SHAPES_SOURCE = "(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))sk-[A-Za-z0-9_\\-]{20,}" +
+  "|gh[oprsu]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|(?:AKIA|ASIA)[0-9A-Z]{16}" +
+  "|AIza[0-9A-Za-z_\\-]{30,}|xox[abprs]-[A-Za-z0-9\\-]{10,}" +
+  "|eyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{8,}\\.[A-Za-z0-9_\\-]{8,}";
+
+/** Text every key shape starts with: a text holding none of them is left alone, unscanned. */
+export const KEY_SHAPE_PREFIXES: readonly string[] = [
+  "sk-",
+  "ghp_",
+  "gho_",
+  "ghu_",
+  "ghs_",
+  "ghr_",
+  "github_pat_",
+  "AKIA",
+  "ASIA",
+  "AIza",
+  "xox",
+  "eyJ",
+];
+
+/** Query parameters masked in URLs (the names as users write them; compared normalized). */
+export const REDACTED_QUERY_KEYS: readonly string[] = [...QUERY_SECRET_NAMES, ...SECRET_NAMES];
+
 export const REDACTED = "[REDACTED]";
+
+/** The mask put in place of a secret value. */
+export const SECRET_MASK = REDACTED;
 
 /** Matches a value the addon already redacted: `[REDACTED]` or `[REDACTED:1a2b3c4d]`. */
 const ALREADY_REDACTED = /^(?:\S+ )?\[REDACTED(?::[0-9a-f]+)?\]$/;
@@ -38,8 +98,75 @@ const ALREADY_REDACTED = /^(?:\S+ )?\[REDACTED(?::[0-9a-f]+)?\]$/;
 /** Schemes kept visible in front of a masked credential. */
 const AUTH_SCHEME = /^(Bearer|Basic|Token|Digest|Bot)\s+/i;
 
+/** A name as the lists hold it: lower case, no `_` or `-`. */
+export const normalizeName = (name: string): string => name.toLowerCase().replace(/[_-]/g, "");
+
+const SECRET_NAME_SET: ReadonlySet<string> = new Set(SECRET_NAMES);
+const QUERY_NAME_SET: ReadonlySet<string> = new Set([...SECRET_NAMES, ...QUERY_SECRET_NAMES]);
+const OAUTH_MARKER_SET: ReadonlySet<string> = new Set(OAUTH_MARKERS);
+const KEY_SHAPES = new RegExp(KEY_SHAPES_SOURCE, "g");
+
 /**
- * Builds a header redactor for a set of extra names (case-insensitive).
+ * What the capture addon is handed at start (as a JSON file): the same lists this module masks
+ * with, plus the target's extra header names.
+ */
+export interface RedactionPolicy {
+  headers: string[];
+  schemeHeaders: string[];
+  secretNames: string[];
+  querySecretNames: string[];
+  oauthMarkers: string[];
+  keyShapes: string;
+  keyShapePrefixes: string[];
+}
+
+/** The policy for a capture, with the target's extra header names. */
+export function redactionPolicy(extraHeaders: readonly string[]): RedactionPolicy {
+  return {
+    headers: [
+      ...new Set([...ALWAYS_REDACTED_HEADERS, ...extraHeaders].map((h) => h.toLowerCase())),
+    ],
+    schemeHeaders: [...SCHEME_HEADERS],
+    secretNames: [...SECRET_NAMES],
+    querySecretNames: [...QUERY_SECRET_NAMES],
+    oauthMarkers: [...OAUTH_MARKERS],
+    keyShapes: KEY_SHAPES_SOURCE,
+    keyShapePrefixes: [...KEY_SHAPE_PREFIXES],
+  };
+}
+
+/**
+ * Masks every well-known key shape in a text (see {@link KEY_SHAPES_SOURCE}), e.g.
+ * `use sk-proj-… here` → `use [REDACTED] here`. A text with none of their prefixes is returned
+ * as it is without a scan.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskKeyShapes } from "./redact.ts";
+ *
+ * assert.equal(maskKeyShapes("key: AKIAABCDEFGHIJKLMNOP"), "key: [REDACTED]");
+ * ```
+ */
+export function maskKeyShapes(text: string): string {
+  if (!hasKeyShapePrefix(text)) return text;
+  return text.replace(KEY_SHAPES, REDACTED);
+}
+
+function hasKeyShapePrefix(text: string): boolean {
+  for (const prefix of KEY_SHAPE_PREFIXES) if (text.includes(prefix)) return true;
+  return false;
+}
+
+/** A header holds a credential: the built-in list, the extra names, or a secret name. */
+function secretHeader(names: ReadonlySet<string>, name: string): boolean {
+  const lower = name.toLowerCase();
+  return names.has(lower) || SECRET_NAME_SET.has(normalizeName(lower.replace(/^x-/, "")));
+}
+
+/**
+ * Builds a header redactor for a set of extra names (case-insensitive): credentials by name
+ * (keeping an auth scheme in front), key shapes in every other value.
  *
  * @example
  * ```ts
@@ -58,7 +185,7 @@ export function headerRedactor(extra: readonly string[]): (headers: Headers) => 
   return (headers) => {
     const out: Headers = {};
     for (const [name, value] of Object.entries(headers)) {
-      out[name] = names.has(name.toLowerCase()) ? redactValue(value) : value;
+      out[name] = secretHeader(names, name) ? redactValue(value) : maskKeyShapes(value);
     }
     return out;
   };
@@ -70,9 +197,36 @@ function redactValue(value: string): string {
   return scheme ? `${scheme[1]} ${REDACTED}` : REDACTED;
 }
 
+/** Decodes a form or query name or value; the raw text when it is not valid percent-encoding. */
+function decodeComponent(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return s;
+  }
+}
+
 /**
- * Masks secret query parameters in a URL, leaving everything else byte for byte (no
- * re-encoding), e.g. `?alt=sse&key=AIza…` → `?alt=sse&key=[REDACTED]`.
+ * Masks secret `name=value` pairs of a query or form text (key shapes in the others), leaving
+ * every other byte as it was.
+ */
+function maskPairs(text: string): string {
+  return text.split("&").map((pair) => {
+    const eq = pair.indexOf("=");
+    if (eq === -1) return pair;
+    if (!QUERY_NAME_SET.has(normalizeName(decodeComponent(pair.slice(0, eq))))) {
+      return maskKeyShapes(pair);
+    }
+    return ALREADY_REDACTED.test(decodeComponent(pair.slice(eq + 1)))
+      ? pair
+      : `${pair.slice(0, eq)}=${REDACTED}`;
+  }).join("&");
+}
+
+/**
+ * Masks secret query parameters in a URL (any spelling of the names), and key shapes anywhere
+ * in it, leaving everything else byte for byte (no re-encoding), e.g. `?alt=sse&key=AIza…` →
+ * `?alt=sse&key=[REDACTED]`.
  *
  * @example
  * ```ts
@@ -86,63 +240,12 @@ function redactValue(value: string): string {
  */
 export function redactUrl(url: string): string {
   const q = url.indexOf("?");
-  if (q === -1) return url;
+  if (q === -1) return maskKeyShapes(url);
   const hash = url.indexOf("#", q);
   const end = hash === -1 ? url.length : hash;
-  const params = url.slice(q + 1, end).split("&").map((pair) => {
-    const eq = pair.indexOf("=");
-    if (eq === -1) return pair;
-    let name: string;
-    try {
-      name = decodeURIComponent(pair.slice(0, eq).replace(/\+/g, " "));
-    } catch {
-      name = pair.slice(0, eq);
-    }
-    if (!REDACTED_QUERY_KEYS.includes(name.toLowerCase())) return pair;
-    const value = pair.slice(eq + 1);
-    return ALREADY_REDACTED.test(decodeSafe(value)) ? pair : `${pair.slice(0, eq)}=${REDACTED}`;
-  });
-  return url.slice(0, q + 1) + params.join("&") + url.slice(end);
+  return maskKeyShapes(url.slice(0, q + 1)) + maskPairs(url.slice(q + 1, end)) +
+    maskKeyShapes(url.slice(end));
 }
-
-function decodeSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Secret fields in bodies (shared by the renderers and the HAR export)
-
-/** The mask put in place of a secret value. */
-export const SECRET_MASK = "[REDACTED]";
-
-/**
- * Keys whose values are credentials, compared after lower-casing and dropping `_`/`-` (so
- * `access_token`, `accessToken` and `access-token` all match). `code` is not here: see
- * {@link maskSecretFields}.
- */
-const SECRET_KEYS: ReadonlySet<string> = new Set([
-  "apikey",
-  "accesstoken",
-  "refreshtoken",
-  "idtoken",
-  "clientsecret",
-  "codeverifier",
-  "password",
-]);
-
-/** Sibling keys that mark an object (or form body) as an OAuth request, where `code` is secret. */
-const OAUTH_MARKERS: ReadonlySet<string> = new Set([
-  "granttype",
-  "redirecturi",
-  "codeverifier",
-  "clientid",
-]);
-
-const normKey = (key: string) => key.toLowerCase().replace(/[_-]/g, "");
 
 /** True for a value already masked by the capture or by this module: `[REDACTED…]`. */
 export function isMasked(value: unknown): boolean {
@@ -150,20 +253,20 @@ export function isMasked(value: unknown): boolean {
 }
 
 /**
- * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: keys
- * api_key/apiKey, access_token, refresh_token, id_token, client_secret, code_verifier and
- * password (any case, `_`/`-` ignored). `code` is masked only in an object that looks like an
- * OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so error
- * codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects and
- * arrays under a secret key are walked instead. Values already `[REDACTED…]` are kept (their
- * fingerprints survive). Nesting deeper than 40 levels becomes "[…]". Never throws.
+ * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: the
+ * keys of {@link SECRET_NAMES} in any spelling. `code` is masked only in an object that looks
+ * like an OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so
+ * error codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects
+ * and arrays under a secret key are walked instead. Key shapes are masked in every string.
+ * Values already `[REDACTED…]` are kept (their fingerprints survive). Nesting deeper than 40
+ * levels becomes "[…]". Never throws.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { maskSecretFields } from "./redact.ts";
  *
- * const body = { grant_type: "refresh_token", refresh_token: "rt-secret", scope: "all" };
+ * const body = { grant_type: "refresh_token", refreshToken: "rt-secret", scope: "all" };
  * const masked = maskSecretFields(body) as Record<string, string>;
  * assert.ok(!JSON.stringify(masked).includes("rt-secret"));
  * assert.equal(masked.scope, "all");
@@ -171,6 +274,7 @@ export function isMasked(value: unknown): boolean {
  */
 export function maskSecretFields(value: unknown): unknown {
   const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === "string") return maskKeyShapes(v);
     if (typeof v !== "object" || v === null) return v;
     if (depth > 40) return "[…]";
     if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
@@ -192,10 +296,10 @@ export function secretFieldTest(obj: object): (key: string, value: unknown) => b
   let oauth: boolean | undefined;
   return (key, value) => {
     if (typeof value !== "string" && typeof value !== "number") return false;
-    const n = normKey(key);
-    if (!SECRET_KEYS.has(n)) {
+    const n = normalizeName(key);
+    if (!SECRET_NAME_SET.has(n)) {
       if (n !== "code") return false;
-      oauth ??= Object.keys(obj).some((k) => OAUTH_MARKERS.has(normKey(k)));
+      oauth ??= Object.keys(obj).some((k) => OAUTH_MARKER_SET.has(normalizeName(k)));
       if (!oauth) return false;
     }
     return !isMasked(value);
@@ -212,28 +316,47 @@ export function isFormEncoded(text: string): boolean {
 
 /**
  * Masks credential values in a form-encoded body (`grant_type=…&code=…`), leaving every other
- * byte as it was: the keys of {@link maskSecretFields}, plus `code` always (form bodies sent by
- * agents are OAuth calls). Text that is not form-encoded is returned unchanged.
+ * byte as it was: the names of a query ({@link SECRET_NAMES} and {@link QUERY_SECRET_NAMES},
+ * `code` always: form bodies sent by agents are OAuth calls). Text that is not form-encoded
+ * gets its key shapes masked only.
  */
 export function maskFormSecrets(text: string): string {
-  if (!isFormEncoded(text)) return text;
-  return text.split("&").map((pair) => {
-    const eq = pair.indexOf("=");
-    if (eq === -1) return pair;
-    let name = pair.slice(0, eq);
-    try {
-      name = decodeURIComponent(name.replace(/\+/g, " "));
-    } catch {
-      // keep the raw name
-    }
-    const n = normKey(name);
-    if (!SECRET_KEYS.has(n) && n !== "code") return pair;
-    let value = pair.slice(eq + 1);
-    try {
-      value = decodeURIComponent(value.replace(/\+/g, " "));
-    } catch {
-      // keep the raw value
-    }
-    return isMasked(value) ? pair : `${pair.slice(0, eq)}=${SECRET_MASK}`;
-  }).join("&");
+  if (!isFormEncoded(text)) return maskKeyShapes(text);
+  return maskPairs(text);
+}
+
+/** A JSON text with its credential fields masked (re-encoded then), or undefined if not JSON. */
+function maskJsonText(text: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const before = JSON.stringify(value);
+  const after = JSON.stringify(maskSecretFields(value));
+  return after === before ? text : after;
+}
+
+/**
+ * Masks the secrets of a text body or message whatever it holds: a JSON document (credential
+ * fields, key shapes), a form body, an SSE stream (each `data:` event as JSON), or plain text
+ * (key shapes). Used for bodies kept as text and for WebSocket messages.
+ */
+export function maskTextSecrets(text: string): string {
+  const first = text.trimStart()[0];
+  if (first === "{" || first === "[") {
+    const masked = maskJsonText(text);
+    if (masked !== undefined) return masked;
+  }
+  if (isFormEncoded(text)) return maskPairs(text);
+  if (/^data:/m.test(text)) {
+    return text.split("\n").map((line) => {
+      if (!line.startsWith("data:")) return maskKeyShapes(line);
+      const data = line.slice(5).trimStart();
+      const masked = data[0] === "{" || data[0] === "[" ? maskJsonText(data) : undefined;
+      return masked === undefined || masked === data ? maskKeyShapes(line) : `data: ${masked}`;
+    }).join("\n");
+  }
+  return maskKeyShapes(text);
 }

@@ -2,12 +2,13 @@
  * An entry redacted for an output (HAR, OTLP): its own module so that the live OTLP export of a
  * capture redacts without loading the HAR writer.
  */
-import { maskFormSecrets, maskSecretFields, redactUrl } from "./redact.ts";
+import { maskSecretFields, maskTextSecrets, redactUrl } from "./redact.ts";
 import type { Entry, Headers } from "./types.ts";
 
 /**
- * The entry as the report shows it: secret headers, URL query parameters and credential
- * fields of JSON and form-encoded bodies masked (they are raw in a `--keep-secrets` capture).
+ * The entry as the report shows it: secret headers, URL query parameters, credential fields
+ * of JSON, form and SSE bodies and of WebSocket messages, and key shapes anywhere masked (they
+ * are raw in a `--keep-secrets` capture).
  */
 export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers): Entry {
   return {
@@ -25,11 +26,16 @@ export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers
         body: maskBody(entry.response.body, entry.response.body_encoding),
       }
       : null,
+    ...(entry.websocket && {
+      websocket: entry.websocket.map((m) =>
+        m.text === undefined ? m : { ...m, text: maskTextSecrets(m.text) }
+      ),
+    }),
   };
 }
 
 function maskBody(body: unknown, encoding: string | undefined): unknown {
   if (encoding === "base64") return body;
-  if (typeof body === "string") return maskFormSecrets(body);
+  if (typeof body === "string") return maskTextSecrets(body);
   return maskSecretFields(body);
 }

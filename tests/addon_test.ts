@@ -3,15 +3,22 @@
  * run with the Python of every installed mitmdump: the addon must work unchanged on each.
  */
 import assert from "node:assert/strict";
+import { redactionPolicy } from "../lib/redact.ts";
 import { findMitmdumps, pythonOf, ROOT } from "./tools/paths.ts";
 
 for (const m of await findMitmdumps()) {
   Deno.test(`addon unit tests pass with taddons/tflow [mitmproxy ${m.version}]`, async () => {
     const python = await pythonOf(m.path);
+    // The addon's only secret list is the one probe hands it: lib/redact.ts's.
+    await using policy = await tempPolicy();
     const out = await new Deno.Command(python, {
       args: ["-m", "unittest", "discover", "-v", "-s", `${ROOT}/tests/addon`],
       cwd: ROOT,
-      env: { PYTHONPATH: `${ROOT}/lib`, PYTHONDONTWRITEBYTECODE: "1" },
+      env: {
+        PYTHONPATH: `${ROOT}/lib`,
+        PYTHONDONTWRITEBYTECODE: "1",
+        PROBE_TEST_REDACTION: policy.path,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -28,4 +35,10 @@ for (const m of await findMitmdumps()) {
     ).trim();
     assert.equal(version, m.version);
   });
+}
+
+async function tempPolicy(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempFile({ prefix: "probe-redaction-", suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify(redactionPolicy(["openai-organization"])));
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path) };
 }

@@ -96,8 +96,8 @@ export interface MitmdumpSpec {
   upstreamProxy?: string;
   upstreamCa?: string;
   keepSecrets: boolean;
-  redactHeaders: readonly string[];
-  redactQueryKeys: readonly string[];
+  /** The redaction policy file (lib/redact.ts's lists) the addon masks with. */
+  redactionFile: string;
   /** A file the addon marks exchanges in progress in (`probe capture --view`). */
   inflight?: string;
   /** Forward (regular proxy) mode instead of reverse mode to `proxy.upstream`. */
@@ -180,9 +180,7 @@ export class MitmdumpProcess {
       "--set",
       `probe_ready=${spec.readyFile}`,
       "--set",
-      `probe_redact_headers=${spec.redactHeaders.join(",")}`,
-      "--set",
-      `probe_redact_query=${spec.redactQueryKeys.join(",")}`,
+      `probe_redaction=${spec.redactionFile}`,
     ];
     if (spec.keepSecrets) args.push("--set", "probe_keep_secrets=true");
     if (spec.inflight) args.push("--set", `probe_inflight=${spec.inflight}`);

@@ -7,7 +7,7 @@
 import addonSource from "../addon.py" with { type: "text" };
 import forwardAddonSource from "../forward_addon.py" with { type: "text" };
 import { ProbeError } from "../errors.ts";
-import { ALWAYS_REDACTED_HEADERS, REDACTED_QUERY_KEYS } from "../redact.ts";
+import { redactionPolicy } from "../redact.ts";
 import type { ProxySpec, Target } from "../types.ts";
 import { proxyAddress, withoutCredentials } from "./args.ts";
 import {
@@ -95,7 +95,13 @@ export class CaptureSession implements AsyncDisposable {
         forward = { ...opts.forward, addonPath: `${tempDir}/probe_forward.py` };
         await Deno.writeTextFile(forward.addonPath, forwardAddonSource, { mode: 0o600 });
       }
-      const redactHeaders = [...ALWAYS_REDACTED_HEADERS, ...opts.target.redactedHeaders];
+      // The addon masks with the lists reports and exports mask with: one policy.
+      const redactionFile = `${tempDir}/redaction.json`;
+      await Deno.writeTextFile(
+        redactionFile,
+        JSON.stringify(redactionPolicy(opts.target.redactedHeaders)),
+        { mode: 0o600 },
+      );
       const started = proxies.map((proxy, i) => {
         // NAME.ready: the addon of an orphaned mitmdump looks for these (see addon.py).
         const readyFile = `${tempDir}/${i}.ready`;
@@ -108,8 +114,7 @@ export class CaptureSession implements AsyncDisposable {
           upstreamProxy: opts.upstreamProxy,
           upstreamCa: opts.upstreamCa,
           keepSecrets: opts.keepSecrets,
-          redactHeaders,
-          redactQueryKeys: REDACTED_QUERY_KEYS,
+          redactionFile,
           ...(opts.markInflight ? { inflight: `${tempDir}/inflight.jsonl` } : {}),
           forward,
         });

@@ -1,7 +1,9 @@
 """Unit tests of lib/addon.py with mitmproxy's own test helpers (taddons, tflow), no proxy.
 
-Run by tests/addon_test.ts with the Python of every installed mitmdump (8.1.1, 11.x, 12.x):
-    PYTHONPATH=lib python3 -m unittest discover -s tests/addon
+Run by tests/addon_test.ts with the Python of every installed mitmdump (8.1.1, 11.x, 12.x),
+which also writes lib/redact.ts's policy to a file named by $PROBE_TEST_REDACTION (the addon
+has no secret list of its own):
+    PYTHONPATH=lib PROBE_TEST_REDACTION=FILE python3 -m unittest discover -s tests/addon
 Each test builds its taddons context inside a running event loop, as mitmproxy's own tests do.
 """
 
@@ -19,6 +21,9 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
 import addon
+
+
+POLICY = os.environ["PROBE_TEST_REDACTION"]
 
 
 def run(coro):
@@ -48,7 +53,7 @@ class RecorderTest(unittest.TestCase):
                 out = os.path.join(d, "t.jsonl")
                 rec = addon.Recorder()
                 with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out, probe_proxy="api")
+                    tctx.configure(rec, probe_output=out, probe_proxy="api", probe_redaction=POLICY)
                     f = tflow.tflow(resp=True)
                     f.request.headers["authorization"] = "Bearer sk-secret-token-value"
                     f.request.headers["content-type"] = "application/json"
@@ -93,7 +98,7 @@ class RecorderTest(unittest.TestCase):
                 out = os.path.join(d, "t.jsonl")
                 rec = addon.Recorder()
                 with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out)
+                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
                     f = tflow.tflow(resp=True)
                     f.response.headers["content-type"] = "text/event-stream"
                     rec.requestheaders(f)
@@ -113,7 +118,7 @@ class RecorderTest(unittest.TestCase):
                 out = os.path.join(d, "t.jsonl")
                 rec = addon.Recorder()
                 with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out)
+                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
                     f = tflow.tflow()
                     rec.requestheaders(f)
                     self.assertIsInstance(rec.inflight[f.id], addon.Exchange)
@@ -131,7 +136,7 @@ class RecorderTest(unittest.TestCase):
                 out = os.path.join(d, "t.jsonl")
                 rec = addon.Recorder()
                 with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out)
+                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
                     f = tflow.twebsocketflow()
                     rec.requestheaders(f)
                     rec.response(f)
@@ -154,7 +159,7 @@ class RecorderTest(unittest.TestCase):
         async def go():
             rec = addon.Recorder()
             with taddons.context(rec) as tctx:
-                tctx.configure(rec, probe_output="/dev/full")
+                tctx.configure(rec, probe_output="/dev/full", probe_redaction=POLICY)
                 f = tflow.tflow(resp=True)
                 other = tflow.tflow()
                 rec.requestheaders(other)
@@ -179,7 +184,7 @@ class RecorderTest(unittest.TestCase):
                 out = os.path.join(d, "t.jsonl")
                 rec = addon.Recorder()
                 with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out)
+                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
                     await tctx.cycle(rec, tflow.tflow(resp=True))
                     real_write = os.write
 
@@ -196,6 +201,169 @@ class RecorderTest(unittest.TestCase):
                 self.assertTrue(data.endswith(b"\n"))
                 self.assertEqual(len(data.splitlines()), 1)
                 json.loads(data)
+
+        run(go())
+
+
+def record(flow, keep_secrets=False):
+    """The entry the recorder writes for one flow cycled through it."""
+
+    async def go():
+        with TempDir() as d:
+            out = os.path.join(d, "t.jsonl")
+            rec = addon.Recorder()
+            with taddons.context(rec) as tctx:
+                tctx.configure(
+                    rec, probe_output=out, probe_redaction=POLICY, probe_keep_secrets=keep_secrets
+                )
+                # Not streamed (no responseheaders): the response body is the flow's own.
+                rec.requestheaders(flow)
+                rec.response(flow)
+            with open(out, "rb") as f:
+                return f.read()
+
+    return run(go())
+
+
+fp = addon.fingerprint
+SHAPES = [
+    "sk-proj-PLANTEDproj0123456789abcdef",
+    "sk-ant-api03-PLANTEDant0123456789abcd",
+    "sk-PLANTEDplain0123456789abcdefgh",
+    "ghp_PLANTEDghp0123456789abcdefghijklmnop",
+    "gho_PLANTEDgho0123456789abcdefghijklmnop",
+    "github_pat_PLANTED_pat_0123456789abcdefgh",
+    "AKIAPLANTED0AWS12345",
+    "AIzaPLANTED-google-0123456789abcdefghijkl",
+    "xoxb-PLANTED-slack-0123456789",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQTEFOVEVEIn0.PLANTEDsig0123456789",
+]
+
+
+class RedactionTest(unittest.TestCase):
+    """The policy handed over by probe, in every place a capture holds secrets."""
+
+    def test_secret_names_in_snake_camel_and_kebab_spelling(self):
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        body = {
+            "password": "pw-1", "refreshToken": "rt-1", "id_token": "it-1",
+            "client-secret": "cs-1", "AccessToken": "at-1", "nested": [{"apiKey": "ak-1"}],
+            "code": "not-oauth", "max_tokens": 5,
+        }
+        f.request.content = json.dumps(body).encode()
+        data = record(f)
+        entry = json.loads(data)
+        got = entry["request"]["body"]
+        self.assertEqual(got["password"], fp("pw-1"))
+        self.assertEqual(got["refreshToken"], fp("rt-1"))
+        self.assertEqual(got["id_token"], fp("it-1"))
+        self.assertEqual(got["client-secret"], fp("cs-1"))
+        self.assertEqual(got["AccessToken"], fp("at-1"))
+        self.assertEqual(got["nested"][0]["apiKey"], fp("ak-1"))
+        self.assertEqual(got["code"], "not-oauth")  # an error code, not an OAuth call
+        self.assertEqual(got["max_tokens"], 5)
+
+    def test_oauth_code_and_form_bodies(self):
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/x-www-form-urlencoded"
+        f.request.content = b"grant_type=authorization_code&code=c-1&clientSecret=s-1&client_id=app"
+        got = json.loads(record(f))["request"]["body"]
+        self.assertEqual(
+            got,
+            "grant_type=authorization_code&code=%s&clientSecret=%s&client_id=app"
+            % (fp("c-1"), fp("s-1")),
+        )
+
+    def test_query_names_in_any_spelling_and_headers_by_name(self):
+        f = tflow.tflow(resp=True)
+        f.request.path = "/v1/x?alt=sse&accessToken=q-1&api-key=q-2&key=q-3"
+        f.request.headers["X-Refresh-Token"] = "h-1"
+        f.request.headers["x-goog-api-key"] = "h-2"
+        f.request.headers["x-custom"] = "with " + SHAPES[0]
+        entry = json.loads(record(f))
+        url = entry["request"]["url"]
+        self.assertTrue(
+            url.endswith("?alt=sse&accessToken=%s&api-key=%s&key=%s" % (fp("q-1"), fp("q-2"), fp("q-3"))),
+            url,
+        )
+        headers = entry["request"]["headers"]
+        self.assertEqual(headers["X-Refresh-Token"], fp("h-1"))
+        self.assertEqual(headers["x-goog-api-key"], fp("h-2"))
+        self.assertEqual(headers["x-custom"], "with " + fp(SHAPES[0]))
+
+    def test_key_shapes_anywhere_in_text(self):
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        prompt = "keys: " + " and\n".join(SHAPES) + " task-abcdefghijklmnopqrstuvwxyz"
+        f.request.content = json.dumps({"input": prompt}).encode()
+        f.response.headers["content-type"] = "text/plain"
+        f.response.content = ("answer " + SHAPES[3]).encode()
+        data = record(f)
+        for shape in SHAPES:
+            self.assertNotIn(shape.encode(), data, shape)
+        entry = json.loads(data)
+        self.assertIn(fp(SHAPES[6]), entry["request"]["body"]["input"])
+        self.assertIn("task-abcdefghijklmnopqrstuvwxyz", entry["request"]["body"]["input"])
+        self.assertEqual(entry["response"]["body"], "answer " + fp(SHAPES[3]))
+
+    def test_inside_sse_events(self):
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = (
+            'event: token\ndata: {"type":"x","access_token":"e-1","delta":"%s"}\n\n'
+            "data: [DONE]\n\n" % SHAPES[1]
+        ).encode()
+        body = json.loads(record(f))["response"]["body"]
+        self.assertNotIn("e-1", body)
+        self.assertNotIn(SHAPES[1], body)
+        event = json.loads(body.split("\n")[1][len("data: "):])
+        self.assertEqual(event["access_token"], fp("e-1"))
+        self.assertEqual(event["delta"], fp(SHAPES[1]))
+        self.assertTrue(body.endswith("data: [DONE]\n\n"))
+
+    def test_inside_websocket_messages(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
+                    f = tflow.twebsocketflow()
+                    f.websocket.messages[0].content = json.dumps(
+                        {"type": "session.update", "clientSecret": "w-1", "text": SHAPES[4]}
+                    ).encode()
+                    f.websocket.messages[0].type = f.websocket.messages[-1].type.__class__.TEXT
+                    rec.requestheaders(f)
+                    rec.response(f)
+                    saved = f.websocket.messages
+                    f.websocket.messages = saved[:1]
+                    rec.websocket_message(f)
+                    f.websocket.messages = saved
+                    rec.websocket_end(f)
+                with open(out, "rb") as fh:
+                    return fh.read()
+
+        data = run(go())
+        self.assertNotIn(b"w-1", data)
+        self.assertNotIn(SHAPES[4].encode(), data)
+        msg = json.loads(json.loads(data)["websocket"][0]["text"])
+        self.assertEqual(msg["clientSecret"], fp("w-1"))
+
+    def test_keep_secrets_keeps_everything_raw(self):
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps({"password": "pw-2", "input": SHAPES[0]}).encode()
+        data = record(f, keep_secrets=True)
+        self.assertIn(b"pw-2", data)
+        self.assertIn(SHAPES[0].encode(), data)
+
+    def test_no_policy_no_recording(self):
+        async def go():
+            rec = addon.Recorder()
+            with taddons.context(rec) as tctx:
+                with self.assertRaises(exceptions.OptionsError):
+                    tctx.configure(rec, probe_output="/dev/null")
 
         run(go())
 
