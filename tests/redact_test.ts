@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { headerRedactor, redactUrl } from "../lib/redact.ts";
+import {
+  headerRedactor,
+  KEY_SHAPES_SOURCE,
+  maskFormSecrets,
+  maskKeyShapes,
+  maskSecretFields,
+  maskTextSecrets,
+  redactionPolicy,
+  redactUrl,
+  SECRET_NAMES,
+} from "../lib/redact.ts";
 
 Deno.test("headerRedactor masks credentials by name", async (t) => {
   const redact = headerRedactor(["OpenAI-Organization"]);
@@ -63,4 +73,88 @@ Deno.test("redactUrl masks secret query parameters only", async (t) => {
   for (const [input, want] of cases) {
     await t.step(input, () => assert.equal(redactUrl(input), want));
   }
+});
+
+Deno.test("maskKeyShapes masks well-known key shapes anywhere in text", async (t) => {
+  for (
+    const key of [
+      "sk-proj-abcdefghijklmnopqrstuvwx",
+      "sk-ant-api03-abcdefghijklmnopqrstuv",
+      "sk-abcdefghijklmnopqrstuvwxyz",
+      "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+      "gho_abcdefghijklmnopqrstuvwxyz0123456789",
+      "github_pat_11ABCDEFG0123456789_abcdefghij",
+      "AKIAABCDEFGHIJKLMNOP",
+      "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234",
+      "xoxb-123456789012-abcdef",
+      "xoxp-123456789012-abcdef",
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmnop",
+    ]
+  ) {
+    await t.step(key.slice(0, 12), () => {
+      assert.equal(maskKeyShapes(`a ${key} b`), "a [REDACTED] b");
+      assert.equal(maskKeyShapes(`"x\\n${key}"`), `"x\\n[REDACTED]"`);
+    });
+  }
+  await t.step("look-alikes stay", () => {
+    for (const text of ["task-abcdefghijklmnopqrstuvwxyz", "sk-short", "input_tokens", "AKIA123"]) {
+      assert.equal(maskKeyShapes(text), text);
+    }
+  });
+});
+
+Deno.test("secret names match in snake, camel and kebab spelling everywhere", async (t) => {
+  await t.step("JSON fields", () => {
+    assert.deepEqual(
+      maskSecretFields({
+        password: "p",
+        refreshToken: "r",
+        "id-token": "i",
+        ClientSecret: "c",
+        access_token: "a",
+        max_tokens: 3,
+      }),
+      {
+        password: "[REDACTED]",
+        refreshToken: "[REDACTED]",
+        "id-token": "[REDACTED]",
+        ClientSecret: "[REDACTED]",
+        access_token: "[REDACTED]",
+        max_tokens: 3,
+      },
+    );
+  });
+  await t.step("form bodies, query strings and headers", () => {
+    assert.equal(
+      maskFormSecrets("grant_type=x&clientSecret=c&password=p&client_id=a"),
+      "grant_type=x&clientSecret=[REDACTED]&password=[REDACTED]&client_id=a",
+    );
+    assert.equal(
+      redactUrl("https://x/a?accessToken=t&alt=sse&refresh-token=r"),
+      "https://x/a?accessToken=[REDACTED]&alt=sse&refresh-token=[REDACTED]",
+    );
+    assert.deepEqual(headerRedactor([])({ "X-Refresh-Token": "r", "x-custom": "v" }), {
+      "X-Refresh-Token": "[REDACTED]",
+      "x-custom": "v",
+    });
+  });
+  await t.step("SSE events and WebSocket messages", () => {
+    const sse = 'event: t\ndata: {"type":"t","accessToken":"a1"}\n\ndata: [DONE]\n\n';
+    assert.equal(
+      maskTextSecrets(sse),
+      'event: t\ndata: {"type":"t","accessToken":"[REDACTED]"}\n\ndata: [DONE]\n\n',
+    );
+    assert.equal(
+      maskTextSecrets('{"type":"session.update","client_secret":"s"}'),
+      '{"type":"session.update","client_secret":"[REDACTED]"}',
+    );
+  });
+});
+
+Deno.test("redactionPolicy hands the addon exactly these lists", async () => {
+  const policy = redactionPolicy(["OpenAI-Organization"]);
+  assert.ok(policy.headers.includes("openai-organization"));
+  assert.ok(policy.headers.includes("authorization"));
+  assert.deepEqual(policy.secretNames, [...SECRET_NAMES]);
+  assert.equal(policy.keyShapes, KEY_SHAPES_SOURCE);
 });

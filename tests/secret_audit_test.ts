@@ -70,6 +70,7 @@ function startAuditUpstream(): AuditUpstream {
   const received: AuditUpstream["received"] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
+    if (url.pathname === "/ws") return auditSocket(req);
     received.push({
       path: url.pathname + url.search,
       headers: req.headers,
@@ -78,6 +79,12 @@ function startAuditUpstream(): AuditUpstream {
     const headers = new Headers({ "content-type": "application/json" });
     headers.append("set-cookie", `sid=${S["set-cookie"]}; Path=/; HttpOnly`);
     headers.append("set-cookie", `csrf=${S["set-cookie-2"]}; Path=/`);
+    if (url.pathname === "/plain") {
+      return new Response(`plain answer: ${S["answer-slack"]} and ${S["answer-jwt"]}`, {
+        headers: { "content-type": "text/plain" },
+      });
+    }
+    if (url.searchParams.has("accessToken")) return auditStream();
     if (url.pathname === "/oauth/token") {
       return new Response(
         JSON.stringify({
@@ -114,6 +121,58 @@ function startAuditUpstream(): AuditUpstream {
   };
 }
 
+/** A streamed Responses answer with key shapes in its text and a token field in an event. */
+function auditStream(): Response {
+  const events = [
+    { type: "response.created", response: { id: "resp_s", model: "gpt-audit" } },
+    { type: "response.output_text.delta", delta: `streamed ${S["answer-sk-ant"]} ` },
+    { type: "response.output_text.delta", delta: `and ${S["answer-google"]}` },
+    { type: "session.token", accessToken: S["sse-access-token"] },
+    {
+      type: "response.completed",
+      response: {
+        id: "resp_s",
+        model: "gpt-audit",
+        status: "completed",
+        output: [],
+        usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
+      },
+    },
+  ];
+  const text = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+  return new Response(text, { headers: { "content-type": "text/event-stream" } });
+}
+
+/** A WebSocket that answers every message with one holding a key shape. */
+function auditSocket(req: Request): Response {
+  const { socket, response } = Deno.upgradeWebSocket(req);
+  socket.onmessage = () =>
+    socket.send(JSON.stringify({ type: "response.output_text.delta", delta: S["ws-sk"] }));
+  return response;
+}
+
+/** The second model request: secret names in other spellings, key shapes in prompt and tools. */
+const STREAM_BODY = {
+  model: "gpt-audit",
+  stream: true,
+  refreshToken: S["body-refreshToken"],
+  "client-secret": S["body-client-secret"],
+  auth: { idToken: S["body-idToken"], password: S["body-password"] },
+  input: [
+    {
+      role: "user",
+      type: "message",
+      content: [{ type: "input_text", text: `my keys ${S["prompt-sk-proj"]} ${S["prompt-aws"]}` }],
+    },
+    { type: "function_call", call_id: "c1", name: "shell", arguments: '{"cmd":"env"}' },
+    {
+      type: "function_call_output",
+      call_id: "c1",
+      output: `GH=${S["tool-output-ghp"]}\nPAT=${S["tool-output-github-pat"]}`,
+    },
+  ],
+};
+
 const MODEL_BODY = {
   model: "gpt-audit",
   stream: false,
@@ -121,7 +180,7 @@ const MODEL_BODY = {
   api_key: S["body-api-key"],
 };
 const FORM_BODY = `grant_type=refresh_token&refresh_token=${S["form-refresh-token"]}` +
-  `&api_key=${S["form-api-key"]}&client_id=app_public`;
+  `&api_key=${S["form-api-key"]}&client_id=app_public&clientSecret=${S["form-clientSecret"]}`;
 
 /** Runs `probe capture codex` (proxies only), sends the two requests, stops it with SIGINT. */
 async function capture(
@@ -160,6 +219,18 @@ async function capture(
       body: FORM_BODY,
     });
     assert.equal(oauth.status, 200);
+    const stream = await rawRequest(`http://127.0.0.1:${api}/`, {
+      method: "POST",
+      path: `/v1/responses?accessToken=${S["query-accessToken"]}`,
+      headers: {
+        "content-type": "application/json",
+        "x-refresh-token": S["header-x-refresh-token"],
+      },
+      body: JSON.stringify(STREAM_BODY),
+    });
+    assert.equal(stream.status, 200);
+    assert.equal((await rawRequest(`http://127.0.0.1:${api}/`, { path: "/plain" })).status, 200);
+    await webSocketTurn(`ws://127.0.0.1:${api}/ws`);
   } catch (err) {
     await p.stop();
     throw err;
@@ -174,6 +245,24 @@ async function capture(
     keepSecrets,
   );
   return `${dir}/traffic.jsonl`;
+}
+
+/** One WebSocket message each way through the proxy: a secret field out, a key shape back. */
+async function webSocketTurn(url: string): Promise<void> {
+  const ws = new WebSocket(url);
+  const answered = new Promise<void>((resolve, reject) => {
+    ws.onmessage = () => resolve();
+    ws.onerror = () => reject(new Error(`WebSocket ${url} failed`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error(`cannot open ${url}`));
+  });
+  ws.send(JSON.stringify({ type: "session.update", client_secret: S["ws-client-secret"] }));
+  await answered;
+  const closed = new Promise((r) => ws.onclose = r);
+  ws.close(1000, "done");
+  await closed;
 }
 
 /** Writes the Markdown report, the HTML report and the HAR export of a capture. */
@@ -210,8 +299,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         assert.equal(await modeOf(`${root}/default`), 0o700);
         assert.deepEqual(await leaks(file), []);
         const entries = await readJsonl(file);
-        assert.equal(entries.length, 2);
-        const model = entries.find((e) => e.proxy === "api")!;
+        assert.equal(entries.length, 5);
+        const model = entries.find((e) => e.request.url.includes("key="))!;
         const oauth = entries.find((e) => e.proxy === "chatgpt")!;
         const h = model.request.headers;
         assert.equal(h["authorization"], `Bearer ${fp(S["authorization"])}`);
@@ -237,7 +326,8 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         assert.equal(
           oauth.request.body,
           `grant_type=refresh_token&refresh_token=${fp(S["form-refresh-token"])}` +
-            `&api_key=${fp(S["form-api-key"])}&client_id=app_public`,
+            `&api_key=${fp(S["form-api-key"])}&client_id=app_public` +
+            `&clientSecret=${fp(S["form-clientSecret"])}`,
         );
         assert.deepEqual(oauth.response!.body, {
           access_token: fp(S["oauth-access-token"]),
@@ -246,11 +336,11 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
           expires_in: 3600,
         });
         // Redaction is on the record only: the upstream got the real values.
-        const got = upstream.received.at(-2)!;
+        const got = upstream.received.find((r) => r.path.includes("key="))!;
         assert.equal(got.headers.get("authorization"), `Bearer ${S["authorization"]}`);
         assert.equal(got.headers.get("x-goog-api-key"), S["x-goog-api-key"]);
         assert.equal(JSON.parse(got.body).api_key, S["body-api-key"]);
-        assert.equal(upstream.received.at(-1)!.body, FORM_BODY);
+        assert.equal(upstream.received.find((r) => r.path === "/oauth/token")!.body, FORM_BODY);
       });
 
       await t.step(
