@@ -151,7 +151,7 @@ Deno.test("secret names match in snake, camel and kebab spelling everywhere", as
   });
 });
 
-Deno.test("redactionPolicy hands the addon exactly these lists", async () => {
+Deno.test("redactionPolicy hands the addon exactly these lists", () => {
   const policy = redactionPolicy(["OpenAI-Organization"]);
   assert.ok(policy.headers.includes("openai-organization"));
   assert.ok(policy.headers.includes("authorization"));
