@@ -80,7 +80,11 @@ export const KEY_SHAPE_PREFIXES: readonly string[] = [
   "AKIA",
   "ASIA",
   "AIza",
-  "xox",
+  "xoxa-",
+  "xoxb-",
+  "xoxp-",
+  "xoxr-",
+  "xoxs-",
   "eyJ",
 ];
 
