@@ -10,13 +10,7 @@ import { ProbeError } from "../errors.ts";
 import { redactionPolicy } from "../redact.ts";
 import type { ProxySpec, Target } from "../types.ts";
 import { proxyAddress, withoutCredentials } from "./args.ts";
-import {
-  describe,
-  type ForwardSpec,
-  MitmdumpProcess,
-  tail,
-  writeFailure,
-} from "./mitmdump.ts";
+import { describe, type ForwardSpec, MitmdumpProcess, tail, writeFailure } from "./mitmdump.ts";
 
 export interface SessionOptions {
   mitmdump: string;
