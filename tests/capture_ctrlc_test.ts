@@ -12,6 +12,9 @@ import { findMitmdumps, ROOT } from "./tools/paths.ts";
 const AGENT = `${ROOT}/tests/tools/ctrlc_agent.ts`;
 const mitmdump = (await findMitmdumps())[0];
 
+/** tmux said the command ended but not with which status. */
+const UNKNOWN_STATUS = -1;
+
 const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
 
 /** A tmux server of its own (private socket) running one command in a 200x50 terminal. */
@@ -66,9 +69,15 @@ class Terminal implements AsyncDisposable {
       "t",
       "#{pane_dead} #{pane_dead_status}",
     )).trim().split(" ");
-    // Right after the exit tmux may say dead before it has the status.
-    return dead === "1" && status ? Number(status) : undefined;
+    // Right after the exit tmux may say dead before it has the status; now and then (tmux
+    // 3.3a, under load) the status never comes: after 5 s dead, UNKNOWN_STATUS.
+    if (dead !== "1") return undefined;
+    if (status) return Number(status);
+    this.#deadSince ??= Date.now();
+    return Date.now() - this.#deadSince > 5000 ? UNKNOWN_STATUS : undefined;
   }
+
+  #deadSince?: number;
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.tmux("kill-server").catch(() => {});
@@ -172,7 +181,14 @@ Deno.test(`probe capture in a terminal: one Ctrl+C keeps the proxies for an agen
         let status: number;
         if (exitsByItself) {
           status = await until("probe's exit", () => term.exitStatus(), more);
-          assert.equal(status, 3, await more());
+          if (status === UNKNOWN_STATUS) {
+            // The status is lost in tmux; probe's closing lines show it ended normally.
+            const screen = await term.screen();
+            assert.match(screen, /Capture stopped: 2 exchanges recorded/, screen);
+            assert.doesNotMatch(screen, /probe: error/, screen);
+          } else {
+            assert.equal(status, 3, await more());
+          }
         } else {
           assert.equal(await term.exitStatus(), undefined, "probe must wait for the agent");
           assert.ok(await portOpen(api), "the api proxy must stay up while the agent runs");
