@@ -6,6 +6,9 @@ import { geminiCli } from "./gemini_cli.ts";
 import { openai } from "./openai.ts";
 import { opencode } from "./opencode.ts";
 import { aider } from "./aider.ts";
+import { cline } from "./cline.ts";
+import { continueCli } from "./continue_cli.ts";
+import { copilot } from "./copilot.ts";
 import { pi } from "./pi.ts";
 import { qwenCode } from "./qwen_code.ts";
 
@@ -18,6 +21,9 @@ export const builtinTargets: readonly Target[] = [
   pi,
   qwenCode,
   aider,
+  continueCli,
+  cline,
+  copilot,
   openai,
   anthropic,
 ];

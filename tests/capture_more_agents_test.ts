@@ -8,8 +8,12 @@
  * The other new targets (Copilot, Cline, Kilo, Crush, Continue) and why they are not run here
  * are in the README's agent table.
  */
+import assert from "node:assert/strict";
+import { startFakeUpstream } from "./fake_upstream.ts";
+import { cleanEnv } from "./tools/agent_env.ts";
 import { type Agent, type AgentRun, agentTest } from "./tools/agent_runs.ts";
-import { findMitmdumps } from "./tools/paths.ts";
+import { readJsonl, runProbe } from "./tools/capture_helpers.ts";
+import { agentBin, findMitmdumps } from "./tools/paths.ts";
 
 const MITMDUMP = (await findMitmdumps())[0];
 const OPENAI_KEY = "sk-proj-FAKEprobeTESTmore0123456789abcdefghijklmnopqrstuvwxyzAB";
@@ -76,7 +80,106 @@ const AGENTS: Agent[] = [
     },
     args: (prompt) => ["-p", prompt],
   },
+  {
+    label: "probe capture continue -- cn -p (forward mode, OpenAI model from config.yaml)",
+    target: "continue",
+    mode: "forward",
+    bin: "cn",
+    api: "chat",
+    key: OPENAI_KEY,
+    keyHeader: OPENAI_HEADER,
+    realHosts: ["api.openai.com"],
+    tool: "Bash",
+    env: () => ({}),
+    prepare: async (home) => {
+      await Deno.writeTextFile(
+        `${home}/config.yaml`,
+        [
+          "name: probe-test",
+          "version: 0.0.1",
+          "schema: v1",
+          "models:",
+          "  - name: gpt-4o",
+          "    provider: openai",
+          "    model: gpt-4o",
+          `    apiKey: ${OPENAI_KEY}`,
+          "    roles: [chat]",
+          "",
+        ].join("\n"),
+      );
+    },
+    args: (prompt) => ["-p", prompt, "--auto", "--config", "../config.yaml"],
+  },
+  {
+    label: "probe capture cline -- cline PROMPT (forward mode, OpenAI provider)",
+    target: "cline",
+    mode: "forward",
+    bin: "cline",
+    api: "chat",
+    key: OPENAI_KEY,
+    keyHeader: OPENAI_HEADER,
+    realHosts: ["api.openai.com"],
+    tool: "run_commands",
+    env: () => ({}),
+    args: (prompt) => ["-P", "openai", "-k", OPENAI_KEY, "-m", "gpt-4o", prompt],
+  },
 ];
 
 const runs: AgentRun[] = [];
 for (const agent of AGENTS) agentTest(agent, MITMDUMP, runs);
+
+/**
+ * GitHub Copilot CLI cannot finish a turn offline: after its GitHub token check
+ * (api.github.com/copilot_internal/user) it needs GitHub's account answers, whose shape the
+ * fake does not know. This shows how far it gets in forward mode: its calls go through probe
+ * to the fake with their real URLs, the token redacted, and it exits with an error.
+ */
+Deno.test(`probe capture copilot -- copilot -p gets as far as its GitHub account check [mitmproxy ${MITMDUMP.version}]`, async () => {
+  const program = await agentBin("copilot");
+  await using upstream = await startFakeUpstream();
+  const home = await Deno.makeTempDir({ prefix: "probe-copilot-" });
+  const token =
+    "github_pat_11FAKEprobeTEST0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+  try {
+    const r = await runProbe([
+      "capture",
+      "copilot",
+      "--mitmdump",
+      MITMDUMP.path,
+      "--port",
+      "0",
+      "--upstream",
+      `api=${upstream.url}`,
+      "--upstream",
+      `github=${upstream.url}`,
+      "-o",
+      `${home}/capture`,
+      "--",
+      program,
+      "-p",
+      "say hi",
+      "--allow-all-tools",
+    ], {
+      cwd: home,
+      clearEnv: true,
+      env: cleanEnv(home, { COPILOT_GITHUB_TOKEN: token }),
+      timeoutMs: 180_000,
+    });
+    assert.notEqual(r.code, 0, "no turn without GitHub's real account answers");
+    const entries = await readJsonl(`${home}/capture/traffic.jsonl`);
+    const user = entries.find((e) =>
+      e.request.url === "https://api.github.com/copilot_internal/user"
+    );
+    assert.ok(user, entries.map((e) => e.request.url).join("\n"));
+    assert.match(user.request.headers["authorization"] ?? "", /\[REDACTED:[0-9a-f]{8}\]$/);
+    const text = JSON.stringify(entries) + r.stdout.join("\n") + r.stderr.join("\n");
+    assert.ok(!text.includes(token), "the token appears nowhere");
+    const model = /\/(chat\/completions|responses|v1\/messages)$/;
+    assert.ok(
+      entries.every((e) => !model.test(new URL(e.request.url).pathname)),
+      "no model turn was reached",
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -1,7 +1,7 @@
 /** Unit tests of the capture orchestration: flags, placeholders, commands, errors, output. */
 import assert from "node:assert/strict";
 import { parseCaptureArgs, withoutCredentials } from "../lib/capture/args.ts";
-import { captureCommand } from "../lib/capture/command.ts";
+import { captureCommand, hideKeys } from "../lib/capture/command.ts";
 import { locateMitmdump, startupError } from "../lib/capture/mitmdump.ts";
 import { defaultOutputDir, prepareOutput } from "../lib/capture/output.ts";
 import { buildCommand, exitCodeOf, shellQuote } from "../lib/capture/run.ts";
@@ -246,4 +246,20 @@ Deno.test("captureCommand (in process) runs a command through the proxies", asyn
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("hideKeys masks keys given as arguments in the echoed command", () => {
+  assert.deepEqual(
+    hideKeys([
+      "cline",
+      "-k",
+      "secret123",
+      "-m",
+      "gpt-4o",
+      "--api-key=abc",
+      "sk-proj-abcdefghij",
+      "hi",
+    ]),
+    ["cline", "-k", "[REDACTED]", "-m", "gpt-4o", "--api-key=[REDACTED]", "[REDACTED]", "hi"],
+  );
 });

@@ -80,7 +80,16 @@ export const TOOL_MARKER = "probe-tool-call:";
 export const HOLD_MARKER = "probe-hold-stream";
 
 /** Shell tools the fake model calls, by name, in order of preference. */
-const SHELL_TOOLS = ["Bash", "bash", "run_shell_command", "exec_command", "shell", "exec"];
+const SHELL_TOOLS = [
+  "Bash",
+  "bash",
+  "run_shell_command",
+  "exec_command",
+  "shell",
+  "exec",
+  // Cline 3.x: {commands: [...]}.
+  "run_commands",
+];
 /** File-reading tools it falls back to (Gemini CLI offers no shell non-interactively). */
 const READ_TOOLS = ["Read", "read", "read_file", "view"];
 
@@ -353,6 +362,7 @@ function toolCall(tools: ToolSpec[], path: string): Reply | undefined {
       return { kind: "tool", name, args: {}, custom: code };
     }
     const props = isObject(tool.schema?.properties) ? tool.schema.properties : {};
+    if ("commands" in props) return { kind: "tool", name, args: { commands: [command] } };
     const key = "cmd" in props && !("command" in props) ? "cmd" : "command";
     const args: Record<string, unknown> = {
       [key]: props[key]?.type === "array" ? ["cat", path] : command,

@@ -404,6 +404,9 @@ Deno.test("probe accepts a target file wherever it takes a target", async (t) =>
       "pi",
       "qwen-code",
       "aider",
+      "continue",
+      "cline",
+      "copilot",
       "openai",
       "anthropic",
     ]);

@@ -264,7 +264,7 @@ async function runCommand(
   const childEnv = ca
     ? { ...env, ...forwardEnv(session.proxies[0].port, ca) }
     : { ...env, ...fillEnv(opts.target.env, ports) };
-  say(`Running: ${argv.map(shellQuote).join(" ")}`);
+  say(`Running: ${hideKeys(argv).map(shellQuote).join(" ")}`);
   const child = spawnCommand(argv, childEnv);
   const kill = (signal: Deno.Signal) => {
     try {
@@ -347,4 +347,22 @@ async function closing(
       }`,
     );
   }
+}
+
+/** Flags whose value is a key (`cline -k KEY`, `--api-key KEY`, ...). */
+const KEY_FLAG = /^(-k|--key|--api-key|--token|--auth-token)$/;
+/** Values that look like a provider's key or token. */
+const KEY_VALUE = /^(sk-|ghp_|gho_|github_pat_|AIza|ya29\.|xai-|gsk_)[A-Za-z0-9_\-.]{8,}$/;
+
+/**
+ * The command as probe echoes it, with keys given as arguments masked: probe's own output
+ * must not carry a secret (the command itself still gets the real value).
+ */
+export function hideKeys(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    const flagValue = /^(--(?:key|api-key|token|auth-token))=(.*)$/.exec(arg);
+    if (flagValue) return `${flagValue[1]}=[REDACTED]`;
+    if ((i > 0 && KEY_FLAG.test(argv[i - 1])) || KEY_VALUE.test(arg)) return "[REDACTED]";
+    return arg;
+  });
 }
