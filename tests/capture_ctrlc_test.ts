@@ -10,16 +10,15 @@ import { codexCaptureArgs, MAIN, readJsonl } from "./tools/capture_helpers.ts";
 import { findMitmdumps, ROOT } from "./tools/paths.ts";
 
 const AGENT = `${ROOT}/tests/tools/ctrlc_agent.ts`;
+const EXIT_STATUS = `${ROOT}/tests/tools/exit_status.ts`;
 const mitmdump = (await findMitmdumps())[0];
-
-/** tmux said the command ended but not with which status. */
-const UNKNOWN_STATUS = -1;
 
 const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
 
 /** A tmux server of its own (private socket) running one command in a 200x50 terminal. */
 class Terminal implements AsyncDisposable {
   readonly socket = `probe-ctrlc-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
+  #statusFile = "";
 
   async tmux(...args: string[]): Promise<string> {
     const out = await new Deno.Command("tmux", {
@@ -34,8 +33,13 @@ class Terminal implements AsyncDisposable {
     return text;
   }
 
-  /** Runs argv as the terminal's foreground job (exec: no shell in between). */
+  /**
+   * Runs argv as the terminal's foreground job (exec: no shell in between), under
+   * exit_status.ts, which shares its process group and writes its exit status to a file.
+   */
   async start(argv: string[], cwd: string): Promise<void> {
+    this.#statusFile = `${cwd}/status-${this.socket}`;
+    const wrapped = [Deno.execPath(), "run", "-A", EXIT_STATUS, this.#statusFile, "--", ...argv];
     await this.tmux(
       "new-session",
       "-d",
@@ -47,7 +51,7 @@ class Terminal implements AsyncDisposable {
       "50",
       "-c",
       cwd,
-      `exec ${argv.map(quote).join(" ")}`,
+      `exec ${wrapped.map(quote).join(" ")}`,
     );
     await this.tmux("set-option", "-t", "t", "remain-on-exit", "on");
   }
@@ -61,23 +65,13 @@ class Terminal implements AsyncDisposable {
   }
 
   /** The exit status once the command has ended, else undefined. */
-  async exitStatus(): Promise<number | undefined> {
-    const [dead, status] = (await this.tmux(
-      "display-message",
-      "-p",
-      "-t",
-      "t",
-      "#{pane_dead} #{pane_dead_status}",
-    )).trim().split(" ");
-    // Right after the exit tmux may say dead before it has the status; now and then (tmux
-    // 3.3a, under load) the status never comes: after 5 s dead, UNKNOWN_STATUS.
-    if (dead !== "1") return undefined;
-    if (status) return Number(status);
-    this.#deadSince ??= Date.now();
-    return Date.now() - this.#deadSince > 5000 ? UNKNOWN_STATUS : undefined;
+  async exitStatus(): Promise<string | undefined> {
+    try {
+      return (await Deno.readTextFile(this.#statusFile)).trim() || undefined;
+    } catch {
+      return undefined;
+    }
   }
-
-  #deadSince?: number;
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.tmux("kill-server").catch(() => {});
@@ -178,24 +172,19 @@ Deno.test(`probe capture in a terminal: one Ctrl+C keeps the proxies for an agen
         assert.ok(events.includes("after-cancel 200"), `proxy down after Ctrl+C:\n${await more()}`);
         assert.deepEqual(events.filter((l) => l.startsWith("SIGINT")), ["SIGINT 1"], shown);
 
-        let status: number;
         if (exitsByItself) {
-          status = await until("probe's exit", () => term.exitStatus(), more);
-          if (status === UNKNOWN_STATUS) {
-            // The status is lost in tmux; probe's closing lines show it ended normally.
-            const screen = await term.screen();
-            assert.match(screen, /Capture stopped: 2 exchanges recorded/, screen);
-            assert.doesNotMatch(screen, /probe: error/, screen);
-          } else {
-            assert.equal(status, 3, await more());
-          }
+          const status = await until("probe's exit", () => term.exitStatus(), more);
+          assert.equal(status, "3", await more());
         } else {
           assert.equal(await term.exitStatus(), undefined, "probe must wait for the agent");
           assert.ok(await portOpen(api), "the api proxy must stay up while the agent runs");
           await term.ctrlC();
-          status = await until("probe's exit", () => term.exitStatus(), more);
-          assert.equal(status, 130, await more());
+          const status = await until("probe's exit", () => term.exitStatus(), more);
+          assert.equal(status, "130", await more());
         }
+        const closing = await term.screen();
+        assert.match(closing, /Capture stopped: 2 exchanges recorded/, closing);
+        assert.doesNotMatch(closing, /probe: error/, closing);
         assert.ok(!(await portOpen(api)), "the proxies are stopped once probe exits");
         const entries = await readJsonl(`${out}/traffic.jsonl`);
         assert.deepEqual(
