@@ -167,6 +167,26 @@ Deno.test("probe view in Chromium", async (t) => {
       await page.close();
     });
 
+    await t.step(
+      "a changed system prompt is shown as a line diff (jsdiff, in the page)",
+      async () => {
+        await using server = viewer(["viewer_threads_traffic.jsonl"]);
+        const page = await context.newPage();
+        await page.goto(server.url);
+        await page.locator(".turns .row", { hasText: "#5" }).click();
+        await page.locator(".dhead h2", { hasText: "#5 " }).waitFor();
+        const diff = page.locator("details.sys.changed pre.diff");
+        await diff.evaluate((e) => e.closest("details")!.setAttribute("open", ""));
+        assert.match(await diff.locator(".del").innerText(), /^- Guideline 3: keep answers short/);
+        assert.match(
+          await diff.locator(".add").innerText(),
+          /^\+ Today is 2026-12-04\. Guideline 3/,
+        );
+        assert.match(await diff.locator(".fold").first().innerText(), /… \d+ unchanged lines/);
+        await page.close();
+      },
+    );
+
     await t.step("a hostile capture executes nothing", async () => {
       await using server = viewer(["hostile_traffic.jsonl", "hostile_view_traffic.jsonl"]);
       const page = await context.newPage();

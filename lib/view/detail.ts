@@ -1,10 +1,9 @@
 /**
  * One turn as the page shows it, computed on demand from the exchange read back from the
  * capture: its conversation items (what is new and, for the full view, all of them), the
- * response as the renderer rebuilt it, the system prompt and tools with their change since the
- * previous turn, and the raw request and response and a cURL command, all redacted.
+ * response as the renderer rebuilt it, the system prompt (with the previous one when it changed)
+ * and tools with their change since the previous turn, and the raw request and response and a cURL command, all redacted.
  */
-import { lineDiff } from "../conversation.ts";
 import { maskSecretFields, redactUrl } from "../redact.ts";
 import { responseView } from "../analyze.ts";
 import type { Block, Entry, FactItem, Headers, Renderer, RequestFacts } from "../types.ts";
@@ -15,7 +14,8 @@ export interface TurnDetail {
   url: string;
   status: string;
   items: FactItem[];
-  system: { text: string; diff: string | null; changed: boolean } | null;
+  /** `previous`: the previous turn's system prompt when it changed (the page diffs them). */
+  system: { text: string; previous: string | null; changed: boolean } | null;
   tools: { names: string[]; added: string[]; removed: string[]; changed: string[] } | null;
   response: Block[];
   responseProblems: string[];
@@ -75,7 +75,7 @@ export function turnDetail(
     system = {
       text: cap(facts.system.text),
       changed,
-      diff: changed ? cap(lineDiff(old, facts.system.text)) : null,
+      previous: changed ? cap(old) : null,
     };
   }
   let tools: TurnDetail["tools"] = null;
