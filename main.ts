@@ -10,6 +10,7 @@ import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { forwardHosts } from "./lib/capture/forward.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { extraRedactions } from "./lib/recognize.ts";
+import { resolveTarget } from "./lib/target_path.ts";
 import type { Renderer, Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
 import { visibleText } from "./lib/visible.ts";
@@ -180,17 +181,12 @@ function readLimits(value: string | undefined, command: string): ReadLimits {
  * A built-in target by name, or a target file (a value with '/' or ending in .json/.jsonc),
  * checked against the built-in renderers.
  */
-async function findTarget(name: string): Promise<Target> {
-  const builtin = builtinTargets.find((t) => t.name === name);
-  if (builtin) return builtin;
-  // Loaded only for a target file: its JSONC parser is CommonJS, slow to load on every run.
-  const { isTargetFile, loadTargetFile } = await import("./lib/target_file.ts");
-  if (isTargetFile(name)) return await loadTargetFile(name, [...(await loadRenderers()).keys()]);
-  throw new UsageError(
-    `unknown target "${name}"; known targets: ${
-      builtinTargets.map((t) => t.name).join(", ")
-    } (or a target file: ./NAME.jsonc)`,
-  );
+function findTarget(name: string): Promise<Target> {
+  return Promise.resolve(resolveTarget(name, builtinTargets, async (path) => {
+    // Loaded only for a target file: its JSONC parser is CommonJS, slow to load on every run.
+    const { loadTargetFile } = await import("./lib/target_file.ts");
+    return await loadTargetFile(path, [...(await loadRenderers()).keys()]);
+  }));
 }
 
 function parse<const T extends OptionSpecs>(args: string[], options: T, command: string) {

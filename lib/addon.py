@@ -6,7 +6,7 @@ target. Runs unchanged on mitmproxy 8.1 through 12.x. Each exchange becomes one 
   {"timestamp", "id", "proxy", "request": {...}, "response": {...} | null,
    "timing": {"start", "first_byte", "end"}, "error"?: str, "incomplete"?: true}
 
-Responses stream through to the client chunk by chunk (a tee keeps a copy); request bodies
+Response bodies stream through to the client chunk by chunk (a tee keeps a copy); request bodies
 are not streamed. Each line is written with one os.write under flock(LOCK_EX) on an
 O_APPEND file created 0600, so several processes can share the file. Secrets are replaced
 by "[REDACTED:<first 8 hex of sha256>]" unless probe_keep_secrets is set.
@@ -601,7 +601,7 @@ class UpstreamRouting:
 
 
 class Recorder:
-    """Writes each exchange as one JSON line, responses teed as they stream through.
+    """Writes each exchange as one JSON line, response bodies teed as they stream through.
 
     A capture file that cannot be written (disk full, I/O error) stops the proxy visibly, as
     mitmproxy's own save addon does: traffic must not go on unrecorded.

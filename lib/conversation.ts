@@ -159,7 +159,7 @@ const LIVE_CONVERSATIONS = 16;
 export const TRACKED_CONVERSATIONS = 256;
 
 /** Response ids remembered per conversation (a request continues one of its latest). */
-const RESPONSES_PER_CONVERSATION = 4;
+const RESPONSE_IDS_PER_CONVERSATION = 4;
 
 /**
  * Headers that carry a session or conversation id under a common name; the targets name their
@@ -209,7 +209,7 @@ export class ConversationTracker {
     if (at !== -1) this.#live.splice(at, 1);
     this.#live.push(conv);
     if (this.#live.length > LIVE_CONVERSATIONS) compact(this.#live.shift()!);
-    const remembered = this.#tracked.get(conv) ?? { responses: [] };
+    const remembered = this.#tracked.get(conv) ?? { responseIds: [] };
     this.#tracked.delete(conv);
     this.#tracked.set(conv, remembered);
     if (this.#tracked.size > this.#limit) this.#forget(this.#tracked.keys().next().value!);
@@ -221,7 +221,7 @@ export class ConversationTracker {
     this.#tracked.delete(conv);
     if (!remembered) return;
     if (remembered.key !== undefined) this.#byKey.delete(remembered.key);
-    for (const id of remembered.responses) {
+    for (const id of remembered.responseIds) {
       if (this.#byResponse.get(id) === conv) this.#byResponse.delete(id);
     }
     const at = this.#live.indexOf(conv);
@@ -282,9 +282,9 @@ export class ConversationTracker {
     const remembered = this.#tracked.get(conv);
     if (!remembered) return; // forgotten already: nothing will find it
     this.#byResponse.set(responseId, conv);
-    remembered.responses.push(responseId);
-    if (remembered.responses.length > RESPONSES_PER_CONVERSATION) {
-      const old = remembered.responses.shift()!;
+    remembered.responseIds.push(responseId);
+    if (remembered.responseIds.length > RESPONSE_IDS_PER_CONVERSATION) {
+      const old = remembered.responseIds.shift()!;
       if (this.#byResponse.get(old) === conv) this.#byResponse.delete(old);
     }
   }
@@ -309,7 +309,7 @@ export class ConversationTracker {
       itemKeys: [],
       hashed: false,
     };
-    this.#tracked.set(conv, { key, responses: [] });
+    this.#tracked.set(conv, { key, responseIds: [] });
     return conv;
   }
 }
@@ -317,7 +317,7 @@ export class ConversationTracker {
 /** How a remembered conversation is found, so forgetting it leaves nothing behind. */
 interface Remembered {
   key?: string;
-  responses: string[];
+  responseIds: string[];
 }
 
 /** Replaces a conversation's remembered texts by hashes: it keeps working, in less memory. */

@@ -15,9 +15,9 @@ import type { Usage } from "./types.ts";
 export interface TokenRates {
   input: number;
   cached_input?: number;
-  /** Cache writes (Anthropic's 5-minute writes). */
+  /** Cache writes (5-minute writes where an API offers two lifetimes). */
   cache_write?: number;
-  /** Anthropic's 1-hour cache writes; defaults to `cache_write`. */
+  /** 1-hour cache writes; defaults to `cache_write`. */
   cache_write_1h?: number;
   output: number;
 }
@@ -108,29 +108,40 @@ export function builtinPriceTable(): PriceTable {
 }
 
 /**
- * A model id as the table keys it: lower case, without a path ("anthropic/…", "models/…"), a
- * Vertex version ("…@20250929") or a Bedrock wrapping ("us.anthropic.…-v1:0").
+ * A model id as the table keys it: lower case, without a path ("vendor/…", "models/…"), a
+ * version after '@' ("…@20250929") or a version suffix ("…-v1:0").
  */
 function normalizeModel(model: string): string {
   return model.toLowerCase().trim()
     .replace(/^.*\//, "")
     .replace(/@.*$/, "")
-    .replace(/^(?:[a-z]{2}\.)?anthropic\./, "")
     .replace(/-v\d+(?::\d+)?$/, "");
 }
 
-/** A dated snapshot suffix: "-20250929" (Anthropic) or "-2025-08-07" (OpenAI). */
+/**
+ * A cloud model catalogue's wrapping of a vendor's model id: "vendor.model", with an optional
+ * two-letter region before it ("us.vendor.model"). Removed only when the whole id has no price.
+ */
+const CATALOGUE_PREFIX = /^(?:[a-z]{2}\.)?[a-z]+\./;
+
+/** A dated snapshot suffix: "-20250929" or "-2025-08-07". */
 const SNAPSHOT = /-(?:\d{8}|\d{4}-\d{2}-\d{2})$/;
 
-/** The table key that prices `model`, or undefined: exact id, alias, or dated snapshot. */
+/**
+ * The table key that prices `model`, or undefined: exact id, alias, or dated snapshot, tried
+ * on the id and then on the id without a catalogue prefix.
+ */
 export function priceKey(table: PriceTable, model: string): string | undefined {
-  const name = normalizeModel(model);
   const lookup = (id: string) => {
     if (Object.hasOwn(table.models, id)) return id;
     const alias = table.aliases && Object.hasOwn(table.aliases, id) ? table.aliases[id] : undefined;
     return alias !== undefined && Object.hasOwn(table.models, alias) ? alias : undefined;
   };
-  return lookup(name) ?? (SNAPSHOT.test(name) ? lookup(name.replace(SNAPSHOT, "")) : undefined);
+  const find = (name: string) =>
+    lookup(name) ?? (SNAPSHOT.test(name) ? lookup(name.replace(SNAPSHOT, "")) : undefined);
+  const name = normalizeModel(model);
+  const bare = name.replace(CATALOGUE_PREFIX, "");
+  return find(name) ?? (bare !== name ? find(bare) : undefined);
 }
 
 /** The price of a model (see {@link priceKey}), or undefined when the table has none. */

@@ -41,7 +41,7 @@ export const SECRET_NAMES: readonly string[] = [
 ];
 
 /**
- * Names that are credentials in a URL query or a form body only (Gemini `key=`, OAuth `code=`,
+ * Names that are credentials in a URL query or a form body only (an API key `key=`, OAuth `code=`,
  * signatures); in JSON they are too common to mask (`"key"` of a tool argument, an error
  * `"code"`: see {@link OAUTH_MARKERS}).
  */
@@ -57,8 +57,8 @@ export const OAUTH_MARKERS: readonly string[] = [
 
 /**
  * Shapes of well-known keys, masked anywhere in text (prompts, answers, tool output, headers,
- * URLs): OpenAI and Anthropic `sk-…` (`sk-proj-…`, `sk-ant-…`), GitHub `ghp_`/`gho_`/`ghu_`/
- * `ghs_`/`ghr_` and `github_pat_`, AWS access key ids `AKIA…`/`ASIA…`, Google `AIza…`, Slack
+ * URLs): API keys `sk-…` (`sk-proj-…`, `sk-ant-…`) and `AIza…`, code-host tokens `ghp_`/`gho_`/
+ * `ghu_`/`ghs_`/`ghr_` and `github_pat_`, cloud access key ids `AKIA…`/`ASIA…`, chat-app tokens
  * `xox[abprs]-…` and JWTs. One regular expression source that JavaScript and Python read
  * alike (the addon compiles it too). `sk-` must not follow a letter or digit (`task-…`), unless
  * that is the `n` of a JSON `\n`.

@@ -17,10 +17,10 @@
  * line and column.
  */
 import { type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
-import { hasEmptyPort } from "./capture/args.ts";
 import { InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
+import { upstreamProblem } from "./upstream_url.ts";
 
 export { isTargetFile } from "./target_path.ts";
 
@@ -273,13 +273,8 @@ function checkTarget(
       fail([...at, "port"], "must be an integer 1-65535");
     }
     const upstream = str(p.upstream, [...at, "upstream"], "must be a URL string");
-    if (!isUpstream(upstream)) {
-      fail(
-        [...at, "upstream"],
-        "must be an http:// or https:// URL with scheme, host and port only " +
-          "(e.g. https://api.example.com/)",
-      );
-    }
+    const problem = upstreamProblem(upstream);
+    if (problem !== undefined) fail([...at, "upstream"], `${JSON.stringify(upstream)}: ${problem}`);
     const purpose = p.purpose === undefined ? `proxy ${pname}` : str(p.purpose, [...at, "purpose"]);
     return { name: pname, port: p.port as number, upstream, purpose };
   });
@@ -392,20 +387,4 @@ function checkTarget(
     target.defaultMode = mode as "forward" | "reverse";
   }
   return target;
-}
-
-/**
- * An upstream as `--upstream` accepts it: http(s), host and port, no path, query or login, and
- * no ':' without a port (the URL parser would read the scheme's default port).
- */
-function isUpstream(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  return (url.protocol === "http:" || url.protocol === "https:") && !url.search && !url.hash &&
-    !url.username && !url.password && (url.pathname === "/" || url.pathname === "") &&
-    !hasEmptyPort(value);
 }

@@ -52,8 +52,8 @@ const COUNTS = [
 
 /**
  * Tokens and cost per model. Each exchange is priced as it is added: the long-context tier
- * depends on that request's input, and sub-calls (Anthropic compaction, advisor) go to the
- * model that ran them.
+ * depends on that request's input, and sub-calls (compaction, advisor: `Usage.subCalls`) go to
+ * the model that ran them.
  */
 export class Totals {
   #models = new Map<string, ModelTotals>();

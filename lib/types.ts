@@ -154,20 +154,20 @@ export interface Usage {
   total: number;
   /** Input tokens served from cache (part of `input`). */
   cached?: number;
-  /** Cache writes (Anthropic), part of `input`. */
+  /** Cache writes, part of `input`. */
   cacheWrite?: number;
   /** Reasoning/thinking tokens (part of `output`). */
   reasoning?: number;
-  /** Cache writes with a one-hour lifetime (Anthropic), part of `cacheWrite`; priced higher. */
+  /** Cache writes with a one-hour lifetime, part of `cacheWrite`; priced higher. */
   cacheWrite1h?: number;
-  /** Input tokens of tool-use prompts (Gemini `toolUsePromptTokenCount`), part of `input`. */
+  /** Input tokens of tool-use prompts, where an API counts them apart; part of `input`. */
   toolPrompt?: number;
-  /** Requests of server-side tools billed per request (Anthropic `server_tool_use`), by field. */
+  /** Requests of server-side tools billed per request, by the API's usage field. */
   serverTools?: Record<string, number>;
   /**
-   * Sub-calls billed with this exchange but not in the counts above (Anthropic
-   * `usage.iterations[]` of type compaction or advisor_message), each with its own usage and,
-   * when another model ran it, that model.
+   * Sub-calls billed with this exchange but not in the counts above (compaction or advisor
+   * calls an API runs within one request), each with its own usage and, when another model ran
+   * it, that model.
    */
   subCalls?: SubCallUsage[];
 }
@@ -313,7 +313,7 @@ export interface GenAiMessage {
 export interface GenAiCall {
   /** `gen_ai.operation.name`: "chat", "generate_content", ... */
   operation: string;
-  /** `gen_ai.provider.name`: "openai", "anthropic", "gcp.gemini", ... */
+  /** `gen_ai.provider.name`: the renderer's value from OpenTelemetry's well-known list. */
   provider: string;
   requestModel?: string;
   stream?: boolean;

@@ -156,7 +156,7 @@ const ROWS: Row[] = [
     name: "capture: unknown target",
     setup: (dir) => ({ args: ["capture", "no-such-agent", "--output-dir", `${dir}/cap`] }),
     code: 2,
-    error: /^probe: error: capture: unknown target 'no-such-agent' \(known: codex, /,
+    error: /^probe: error: capture: unknown target "no-such-agent"; known targets: codex, /,
     check: noCaptureFolder,
   },
   {

@@ -68,7 +68,7 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
     ],
     [
       ["codex", "--upstream", "nourl"],
-      "capture: --upstream nourl: not a URL (e.g. https://api.openai.com/)",
+      "capture: --upstream nourl: not a URL (e.g. https://api.example.com/)",
     ],
     [
       ["codex", "--upstream", "http://h/?q=1"],
@@ -77,6 +77,11 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
     [
       ["codex", "--upstream-proxy", "http://h:1/path"],
       "capture: --upstream-proxy http://h:1/path: give scheme, host and port only",
+    ],
+    [
+      // A password without a user name is a login too (target files refused it already).
+      ["codex", "--upstream", "http://:pw@h/"],
+      "capture: --upstream http://:pw@h/: give scheme, host and port only (the request path is kept)",
     ],
     [
       ["codex", "--upstream", "http://127.0.0.1:"],

@@ -239,15 +239,19 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       proxiesText({ name: "a", port: 1 }),
       "proxies[0].upstream must be a URL string",
     ],
-    ...["ftp://h/", "https://h/v1", "https://h/?a=1", "https://u:p@h/", "not a url", "http://h:"]
-      .map((
-        u,
-      ): [string, string, string] => [
-        `upstream ${u}`,
-        proxiesText({ name: "a", port: 1, upstream: u }),
-        "proxies[0].upstream must be an http:// or https:// URL with scheme, host and port only " +
-        "(e.g. https://api.example.com/)",
-      ]),
+    ...([
+      ["ftp://h/", "the URL must start with http:// or https://"],
+      ["https://h/v1", "give scheme, host and port only (the request path is kept)"],
+      ["https://h/?a=1", "give scheme, host and port only (the request path is kept)"],
+      ["https://u:p@h/", "give scheme, host and port only (the request path is kept)"],
+      ["not a url", "not a URL (e.g. https://api.example.com/)"],
+      ["http://h:", "the port after ':' is missing"],
+    ] as const).map(([u, why]): [string, string, string] => [
+      `upstream ${u}`,
+      proxiesText({ name: "a", port: 1, upstream: u }),
+      // The reason `probe capture --upstream` gives for the same value.
+      `proxies[0].upstream ${JSON.stringify(u)}: ${why}`,
+    ]),
     [
       "purpose not a string",
       proxiesText({ name: "a", port: 1, upstream: "http://h/", purpose: 1 }),

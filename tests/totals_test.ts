@@ -25,10 +25,20 @@ Deno.test("price table", async (t) => {
       priceFor(table, "us.anthropic.claude-sonnet-4-20250514-v1:0"),
       table.models["claude-sonnet-4"],
     );
+    assert.equal(
+      priceFor(table, "anthropic.claude-3-haiku-20240307-v1:0"),
+      table.models["claude-3-haiku"],
+    );
     assert.equal(priceFor(table, "models/gemini-2.5-pro"), table.models["gemini-2.5-pro"]);
     assert.equal(priceFor(table, "claude-opus-4-0"), table.models["claude-opus-4"]);
     assert.equal(priceFor(table, "gemini-3-pro"), table.models["gemini-3-pro-preview"]);
     assert.equal(priceFor(table, "llama-3"), undefined);
+  });
+  await t.step("a table keyed by a catalogue id prices it before the bare id", () => {
+    const own = { ...table, models: { "meta.llama-9": { input: 1, output: 2 } } };
+    assert.equal(priceFor(own, "meta.llama-9")?.input, 1);
+    assert.equal(priceFor(own, "us.meta.llama-9-v1:0"), undefined);
+    assert.equal(priceFor(own, "llama-9"), undefined);
   });
   await t.step("a newer model is never priced as an older one by prefix", () => {
     assert.notEqual(priceFor(table, "claude-opus-4-6"), table.models["claude-opus-4"]);

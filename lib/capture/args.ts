@@ -1,7 +1,8 @@
 /** Parses the argv of `probe capture` into options. Throws UsageError for anything wrong. */
 import { type OptionSpecs, parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
-import { isTargetFile } from "../target_path.ts";
+import { isTargetFile, resolveTarget } from "../target_path.ts";
+import { hasEmptyPort, upstreamProblem } from "../upstream_url.ts";
 import type { CaptureMode, ProxySpec, Target } from "../types.ts";
 import { forwardHosts } from "./forward.ts";
 
@@ -145,16 +146,15 @@ export function parseCaptureArgs(
       `capture: unexpected argument '${positionals[1]}': put the command to run after '--'`,
     );
   }
-  if (isTargetFile(positionals[0]) && !loadTargetFile) {
-    throw new Error("parseCaptureArgs: a target file needs loadTargetFile");
-  }
-  const target = isTargetFile(positionals[0])
-    ? loadTargetFile!(positionals[0], knownRenderers)
-    : targets.find((t) => t.name === positionals[0]);
-  if (!target) {
-    throw new UsageError(
-      `capture: unknown target '${positionals[0]}' (known: ${names}; or a file: ./NAME.jsonc)`,
-    );
+  let target: Target;
+  try {
+    target = resolveTarget(positionals[0], targets, (path) => {
+      if (!loadTargetFile) throw new Error("parseCaptureArgs: a target file needs loadTargetFile");
+      return loadTargetFile(path, knownRenderers);
+    });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`capture: ${err.message}`);
   }
   if (command !== null && command.length === 0) {
     throw new UsageError("capture: '--' must be followed by the command to run");
@@ -265,35 +265,9 @@ function parsePort(value: string, spec: string): number {
 }
 
 function parseUpstream(value: string, spec: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`capture: --upstream ${spec}: not a URL (e.g. https://api.openai.com/)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UsageError(
-      `capture: --upstream ${spec}: the URL must start with http:// or https://`,
-    );
-  }
-  if (url.search || url.hash || url.username || (url.pathname !== "/" && url.pathname !== "")) {
-    throw new UsageError(
-      `capture: --upstream ${spec}: give scheme, host and port only (the request path is kept)`,
-    );
-  }
-  if (hasEmptyPort(value)) {
-    throw new UsageError(`capture: --upstream ${spec}: the port after ':' is missing`);
-  }
+  const problem = upstreamProblem(value);
+  if (problem !== undefined) throw new UsageError(`capture: --upstream ${spec}: ${problem}`);
   return value;
-}
-
-/**
- * Whether the URL's authority ends in a ':' without digits (`http://127.0.0.1:`). The URL
- * parser reads that as the scheme's default port, so mitmdump would forward to port 80 or 443
- * rather than to the port the user meant to type.
- */
-export function hasEmptyPort(value: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(?:[/?#]|$)/i.test(value);
 }
 
 function parseUpstreamProxy(value: string): string {

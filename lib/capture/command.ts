@@ -245,7 +245,7 @@ async function waitForStop(
 /**
  * All-in-one mode. The mitmdumps run in a session of their own, so a terminal's Ctrl+C or
  * hangup reaches probe and the command but not the proxies: an agent that survives Ctrl+C
- * (interactive Claude Code and Codex cancel a turn on the first) keeps its proxies until it
+ * (an interactive agent may cancel a turn on the first) keeps its proxies until it
  * exits. probe passes a signal on only when the command did not get it already (SIGTERM, or
  * probe not a terminal's foreground job); a second stop signal kills the command.
  */

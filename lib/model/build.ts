@@ -49,7 +49,7 @@ export const MISS_DROP = 0.2;
 /** Turns with fewer input tokens than this are too small to diagnose (below cache minimums). */
 const MIN_DIAGNOSED_INPUT = 1024;
 
-/** Anthropic's default cache lifetime, the shortest of the APIs': a longer gap explains a miss. */
+/** The shortest default prompt-cache lifetime among the APIs: a longer gap explains a miss. */
 const CACHE_TTL_SECONDS = 300;
 
 /** A tool argument this long may be a subagent's prompt (shorter ones match by accident). */
