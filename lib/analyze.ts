@@ -72,7 +72,8 @@ export interface AnalyzeResult {
   problems: number;
   /** The report path, or "-". */
   output: string;
-  model: AnalysisModel;
+  /** The analysis model, with `json` (a report keeps only what it shows: `keep: "digest"`). */
+  model?: AnalysisModel;
 }
 
 /** Problems listed in the summary; the rest are counted (each is shown at its exchange). */
@@ -137,6 +138,8 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     // Without a target, the agents recognised (known once every entry is read).
     agent: opts.target?.name ?? "",
     prices,
+    // A report shows the first conversations and counts: its memory must not grow with them.
+    keep: opts.json ? "all" : "digest",
   });
   const problems: string[] = [];
   let problemCount = 0;
@@ -205,13 +208,13 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   }
   const session = model.build();
   if (!opts.target) session.agent = agents.agents().join(", ");
-  const result = {
+  const result: AnalyzeResult = {
     entries: stats.requests,
     output: opts.output,
     problems: problemCount,
-    model: analysisModel([session], VERSION),
   };
   if (opts.json) {
+    result.model = analysisModel([session], VERSION);
     const json = maskKeyShapes(JSON.stringify(result.model, null, 1));
     await writeReport(opts.output, json + "\n", log, "");
     return result;
@@ -226,7 +229,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     prices,
     problems,
     problemCount,
-    modelSections: modelSections(session),
+    modelSections: modelSections(model.digest()),
     ...(opts.target ? {} : { agents: agents.agents() }),
   });
   await writeReport(opts.output, maskKeyShapes(writer.begin(summary)), log, writer.end());

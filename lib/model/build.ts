@@ -3,9 +3,11 @@
  * is handed in once, with what the pipeline already computed for it (its conversation, the
  * renderer's request facts and the response's usage), and only small per-conversation state
  * is kept (hashes of the previous request's prefix), so memory follows the number of turns,
- * not the size of the capture.
+ * not the size of the capture. A report keeps less still (`keep: "digest"`): what its
+ * sections show (lib/model/types.ts `SessionDigest`) and the state of the recently active
+ * threads, so its memory does not follow the number of turns or conversations either.
  */
-import { hashText } from "../conversation.ts";
+import { hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
 import { statusLabel, utf8Length } from "../stats.ts";
 import type { Entry, FactItem, RequestFacts, Usage } from "../types.ts";
@@ -16,8 +18,11 @@ import {
   type ContextPart,
   type Conversation,
   type ConversationEvent,
+  LISTED_ROWS,
+  type ListedConversation,
   MODEL_VERSION,
   type Session,
+  type SessionDigest,
   type SpawnLink,
   type Tokens,
   type Turn,
@@ -57,6 +62,8 @@ const MIN_PROMPT_LENGTH = 16;
 
 interface ConvState {
   conv: Conversation;
+  /** Its turns so far (`conv.turns` is empty when only the digest is kept). */
+  turns: number;
   itemHashes: string[];
   prefix: { label: string; hash: string }[];
   hitRate: number | null;
@@ -64,8 +71,31 @@ interface ConvState {
   systemHash: string | null;
   lastStart: number;
   lastIndex: number;
-  /** Hashes of the user texts of its first request (a subagent's prompt is one of them). */
-  firstTexts: string[];
+}
+
+/**
+ * Thread groups (tracker conversations) whose state a digest-only builder keeps: twice the
+ * tracker's limit, so a group the tracker still remembers is never dropped here (a forgotten
+ * one's next request comes with a new tracker conversation, so its state is never asked for).
+ */
+const KEPT_GROUPS = 2 * TRACKED_CONVERSATIONS;
+
+/** Tool-call arguments a digest-only builder remembers for linking later subagent threads. */
+const KEPT_SPAWNS = 8192;
+
+/**
+ * What a builder keeps: "all" the conversations and turns (`--format json`, the viewer), or
+ * only the "digest" the report sections show (Markdown and HTML reports, OTLP).
+ */
+export type Keep = "all" | "digest";
+
+/** Inserts into a list kept sorted by `before` (stable) and at most `max` long. */
+function insertCapped<T>(list: T[], x: T, max: number, before: (a: T, b: T) => boolean): void {
+  let at = list.length;
+  while (at > 0 && before(x, list[at - 1])) at--;
+  if (at >= max) return;
+  list.splice(at, 0, x);
+  if (list.length > max) list.pop();
 }
 
 const zeroTokens = (): Tokens => ({ input: 0, cached: 0, cacheWrite: 0, output: 0, reasoning: 0 });
@@ -162,17 +192,39 @@ function prefixOf(facts: RequestFacts, itemHashes: string[]): { label: string; h
 export class ModelBuilder {
   #session: Session;
   #prices: PriceTable;
+  #keep: Keep;
+  /** Threads by conversation id (with "digest": only those of the groups kept). */
   #convs = new Map<number, ConvState>();
-  /** The threads of each tracker conversation. */
+  /** The threads of each tracker conversation, least recently active first. */
   #groups = new Map<number, ConvState[]>();
   #apis = new Map<string, number>();
-  /** Tool-call argument hash → the call, for linking subagent threads. */
+  /**
+   * Tool-call argument hash → the first call that passed it, for linking subagent threads
+   * (with "digest": the latest {@link KEPT_SPAWNS}).
+   */
   #spawns = new Map<string, SpawnLink>();
+  /** With "digest": hashes of the listed conversations' first user texts → the first call. */
+  #watched = new Map<string, SpawnLink | null>();
+  /** First user-text hashes of the conversations whose parent may be asked for. */
+  #firstTexts = new Map<number, string[]>();
+  #created = 0;
+  #listed = new Map<number, ListedConversation>();
+  #digest: SessionDigest = {
+    conversations: [],
+    conversationCount: 0,
+    misses: [],
+    missCount: 0,
+    events: [],
+    eventCount: 0,
+  };
   #priced = false;
   #problemExchanges = 0;
 
-  constructor(opts: { id: string; source: string; agent: string; prices: PriceTable }) {
+  constructor(
+    opts: { id: string; source: string; agent: string; prices: PriceTable; keep?: Keep },
+  ) {
     this.#prices = opts.prices;
+    this.#keep = opts.keep ?? "all";
     this.#session = {
       id: opts.id,
       source: opts.source,
@@ -206,8 +258,28 @@ export class ModelBuilder {
     const systemHash = x.facts.system ? hashText(x.facts.system.key) : null;
     const state = this.#state(x, itemHashes, systemHash);
     const turn = this.#turn(x, x.facts, state, itemHashes, systemHash);
-    state.conv.turns.push(turn);
+    if (this.#keep === "all") state.conv.turns.push(turn);
+    state.turns++;
     s.turns++;
+    const listed = this.#listed.get(state.conv.id);
+    if (listed) {
+      listed.turns++;
+      listed.latest = turn;
+    } else if (state.conv.id <= LISTED_ROWS) {
+      const row = { conversation: state.conv, turns: 1, latest: turn };
+      this.#listed.set(state.conv.id, row);
+      this.#digest.conversations.push(row);
+    }
+    if (turn.cache.miss) {
+      const d = this.#digest;
+      d.missCount++;
+      insertCapped(
+        d.misses,
+        { conversation: state.conv.id, turn: turn.index, miss: turn.cache.miss },
+        LISTED_ROWS,
+        (a, b) => a.conversation < b.conversation,
+      );
+    }
     if (turn.tokens) {
       addTokens(s.tokens, turn.tokens);
       addTokens(state.conv.tokens, turn.tokens);
@@ -230,6 +302,13 @@ export class ModelBuilder {
   #state(x: ExchangeInput, itemHashes: string[], systemHash: string | null): ConvState {
     const group = x.conversation!.id;
     const threads = this.#groups.get(group) ?? [];
+    this.#groups.delete(group);
+    this.#groups.set(group, threads);
+    if (this.#keep === "digest" && this.#groups.size > KEPT_GROUPS) {
+      const [oldest, gone] = this.#groups.entries().next().value!;
+      this.#groups.delete(oldest);
+      for (const st of gone) this.#convs.delete(st.conv.id);
+    }
     let best: ConvState | undefined;
     let bestShared = 0;
     for (const st of threads) {
@@ -250,7 +329,7 @@ export class ModelBuilder {
     );
     if (best) return best;
     const conv: Conversation = {
-      id: this.#session.conversations.length + 1,
+      id: ++this.#created,
       basis: x.conversation!.basis,
       api: x.api,
       model,
@@ -265,6 +344,7 @@ export class ModelBuilder {
     };
     const st: ConvState = {
       conv,
+      turns: 0,
       itemHashes: [],
       prefix: [],
       hitRate: null,
@@ -272,12 +352,11 @@ export class ModelBuilder {
       systemHash: null,
       lastStart: x.entry.timestamp,
       lastIndex: 0,
-      firstTexts: [],
     };
     threads.push(st);
-    this.#groups.set(group, threads);
     this.#convs.set(conv.id, st);
-    this.#session.conversations.push(conv);
+    this.#digest.conversationCount++;
+    if (this.#keep === "all" || conv.id <= LISTED_ROWS) this.#session.conversations.push(conv);
     return st;
   }
 
@@ -289,7 +368,7 @@ export class ModelBuilder {
     systemHash: string | null,
   ): Turn {
     const { entry } = x;
-    const first = st.conv.turns.length === 0;
+    const first = st.turns === 0;
     let shared = 0;
     const prevItems = st.itemHashes;
     while (
@@ -303,18 +382,16 @@ export class ModelBuilder {
       !first && shared < prevItems.length && itemHashes.length < prevItems.length &&
       systemHash === st.systemHash
     ) {
-      st.conv.events.push(
-        {
-          kind: "compaction",
-          turn: x.index,
-          detail: `history went from ${prevItems.length} to ${itemHashes.length} items ` +
-            `(${shared} kept as they were)`,
-        } satisfies ConversationEvent,
-      );
+      this.#event(st.conv, {
+        kind: "compaction",
+        turn: x.index,
+        detail: `history went from ${prevItems.length} to ${itemHashes.length} items ` +
+          `(${shared} kept as they were)`,
+      });
     }
     const model = x.model ?? facts.model ?? null;
     if (!first && model && st.model && model !== st.model) {
-      st.conv.events.push({
+      this.#event(st.conv, {
         kind: "model_switch",
         turn: x.index,
         detail: `${st.model} → ${model}`,
@@ -339,8 +416,11 @@ export class ModelBuilder {
     const context = composition(bytes, x.usage?.input);
 
     if (first) {
-      st.firstTexts = facts.items.filter((it) => it.role === "user" && it.kind === "text")
-        .map((it) => normalHash(it.text));
+      this.#noteFirstTexts(
+        st.conv.id,
+        facts.items.filter((it) => it.role === "user" && it.kind === "text")
+          .map((it) => normalHash(it.text)),
+      );
       st.conv.title = titleOf(userPrompt(facts.items) ?? "");
       st.conv.model = model;
     }
@@ -396,8 +476,45 @@ export class ModelBuilder {
     };
     for (const arg of promptArguments(it.text)) {
       const h = normalHash(arg);
-      if (!this.#spawns.has(h)) this.#spawns.set(h, link);
+      if (this.#watched.get(h) === null) this.#watched.set(h, link);
+      if (this.#spawns.has(h)) continue;
+      this.#spawns.set(h, link);
+      if (this.#keep === "digest" && this.#spawns.size > KEPT_SPAWNS) {
+        this.#spawns.delete(this.#spawns.keys().next().value!);
+      }
     }
+  }
+
+  /**
+   * Remembers a new thread's first user texts: a tool call that passed one of them spawned it.
+   * A digest-only builder remembers them for the listed threads only, and watches for the
+   * calls (which come after the subagent's requests, in its parent's next request).
+   */
+  #noteFirstTexts(id: number, hashes: string[]): void {
+    if (this.#keep === "digest") {
+      if (id > LISTED_ROWS) return;
+      for (const h of hashes) {
+        if (!this.#watched.has(h)) this.#watched.set(h, this.#spawns.get(h) ?? null);
+      }
+    }
+    this.#firstTexts.set(id, hashes);
+  }
+
+  #spawnOf(hash: string): SpawnLink | undefined {
+    return (this.#keep === "digest" ? this.#watched.get(hash) : this.#spawns.get(hash)) ??
+      undefined;
+  }
+
+  #event(conv: Conversation, event: ConversationEvent): void {
+    conv.events.push(event);
+    const d = this.#digest;
+    d.eventCount++;
+    insertCapped(
+      d.events,
+      { conversation: conv.id, event },
+      LISTED_ROWS,
+      (a, b) => a.conversation < b.conversation,
+    );
   }
 
   #cache(
@@ -457,22 +574,26 @@ export class ModelBuilder {
     s.durationMs = s.start !== null && s.end !== null ? ms(s.end - s.start) : null;
     s.problems = this.#problemExchanges;
     if (!this.#priced) s.cost = null;
-    for (const st of this.#convs.values()) {
-      const c = st.conv;
+    for (const c of s.conversations) {
       c.cacheHitRate = c.tokens.input > 0 ? c.tokens.cached / c.tokens.input : null;
-      if (c.parent === null) {
-        for (const h of st.firstTexts) {
-          const link = this.#spawns.get(h);
-          if (link && link.conversation !== c.id) {
-            c.parent = link;
-            const parent = this.#convs.get(link.conversation)?.conv;
-            if (parent && !parent.children.includes(c.id)) parent.children.push(c.id);
-            break;
-          }
+      if (c.parent !== null) continue;
+      for (const h of this.#firstTexts.get(c.id) ?? []) {
+        const link = this.#spawnOf(h);
+        if (link && link.conversation !== c.id) {
+          c.parent = link;
+          const parent = this.#convs.get(link.conversation)?.conv ??
+            this.#listed.get(link.conversation)?.conversation;
+          if (parent && !parent.children.includes(c.id)) parent.children.push(c.id);
+          break;
         }
       }
     }
     return s;
+  }
+
+  /** What the report sections show (complete with either `keep`); call after {@link build}. */
+  digest(): SessionDigest {
+    return this.#digest;
   }
 }
 

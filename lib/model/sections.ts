@@ -4,10 +4,7 @@
  * model-switch events.
  */
 import type { Block, ReportSection } from "../types.ts";
-import { CONTEXT_PARTS, type ContextPart, type Session, type Turn } from "./types.ts";
-
-/** Rows listed per table; the JSON model (`--format json`) has them all. */
-const MAX_ROWS = 100;
+import { CONTEXT_PARTS, type ContextPart, LISTED_ROWS, type SessionDigest } from "./types.ts";
 
 const PART_LABELS: Record<ContextPart, string> = {
   system: "System prompt",
@@ -21,31 +18,31 @@ const pct = (r: number | null) => r === null ? "" : `${Math.round(r * 100)}%`;
 const money = (n: number | null) =>
   n === null ? "" : n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
 
-function capped(rows: string[][], what: string): Block[] {
+function capped(count: number, what: string): Block[] {
   const blocks: Block[] = [];
-  if (rows.length > MAX_ROWS) {
+  if (count > LISTED_ROWS) {
     blocks.push({
       kind: "paragraph",
-      text: `First ${MAX_ROWS} of ${rows.length} ${what} (all of them in --format json).`,
+      text: `First ${LISTED_ROWS} of ${count} ${what} (all of them in --format json).`,
     });
   }
   return blocks;
 }
 
-export function modelSections(session: Session): ReportSection[] {
-  const convs = session.conversations;
-  if (convs.length === 0) {
+export function modelSections(digest: SessionDigest): ReportSection[] {
+  const count = digest.conversationCount;
+  if (count === 0) {
     return [{
       title: "Conversations",
       blocks: [{ kind: "paragraph", text: "No model conversations in this capture." }],
     }];
   }
-  const convRows = convs.map((c) => [
+  const convRows = digest.conversations.map(({ conversation: c, turns }) => [
     String(c.id),
     c.title,
     c.parent ? `subagent of ${c.parent.conversation} (${c.parent.toolName})` : "main",
     c.model ?? "",
-    String(c.turns.length),
+    String(turns),
     String(c.tokens.input),
     String(c.tokens.output),
     pct(c.cacheHitRate),
@@ -67,17 +64,15 @@ export function modelSections(session: Session): ReportSection[] {
           "Cache hit",
           "Est. cost",
         ],
-        rows: convRows.slice(0, MAX_ROWS),
+        rows: convRows,
       },
-      ...capped(convRows, "conversations"),
+      ...capped(count, "conversations"),
     ],
   }];
 
   // Context composition of each conversation's latest turn: what its context holds now.
-  const latest = convs.map((c) => [c.id, c.turns[c.turns.length - 1]] as const)
-    .filter((x): x is readonly [number, Turn] => x[1] !== undefined);
-  const compRows = latest.map(([id, t]) => [
-    String(id),
+  const compRows = digest.conversations.map(({ conversation, latest: t }) => [
+    String(conversation.id),
     `#${t.index}`,
     ...CONTEXT_PARTS.map((p) => `${t.context.tokens[p]} (${t.context.bytes[p]} B)`),
     t.context.calibrated ? `yes (×${t.context.factor})` : "no",
@@ -94,37 +89,38 @@ export function modelSections(session: Session): ReportSection[] {
       {
         kind: "table",
         header: ["Conversation", "Turn", ...CONTEXT_PARTS.map((p) => PART_LABELS[p]), "Calibrated"],
-        rows: compRows.slice(0, MAX_ROWS),
+        rows: compRows,
       },
-      ...capped(compRows, "conversations"),
+      ...capped(count, "conversations"),
     ],
   });
 
-  const misses = convs.flatMap((c) =>
-    c.turns.filter((t) => t.cache.miss).map((t) => [
-      `#${t.index}`,
-      String(c.id),
-      pct(t.cache.miss!.from),
-      pct(t.cache.miss!.to),
-      t.cache.miss!.changed ?? "(nothing)",
-      t.cache.miss!.reason,
-    ])
-  );
+  const misses = digest.misses.map(({ conversation, turn, miss }) => [
+    `#${turn}`,
+    String(conversation),
+    pct(miss.from),
+    pct(miss.to),
+    miss.changed ?? "(nothing)",
+    miss.reason,
+  ]);
   sections.push({
     title: "Cache Misses",
     blocks: misses.length === 0 ? [{ kind: "paragraph", text: "No turn's cached share fell." }] : [
       {
         kind: "table",
         header: ["Turn", "Conversation", "Hit before", "Hit now", "First change", "Reason"],
-        rows: misses.slice(0, MAX_ROWS),
+        rows: misses,
       },
-      ...capped(misses, "cache misses"),
+      ...capped(digest.missCount, "cache misses"),
     ],
   });
 
-  const events = convs.flatMap((c) =>
-    c.events.map((e) => [`#${e.turn}`, String(c.id), e.kind.replace("_", " "), e.detail])
-  );
+  const events = digest.events.map(({ conversation, event: e }) => [
+    `#${e.turn}`,
+    String(conversation),
+    e.kind.replace("_", " "),
+    e.detail,
+  ]);
   if (events.length > 0) {
     sections.push({
       title: "Compactions and Model Switches",
@@ -132,9 +128,9 @@ export function modelSections(session: Session): ReportSection[] {
         {
           kind: "table",
           header: ["Turn", "Conversation", "Event", "Detail"],
-          rows: events.slice(0, MAX_ROWS),
+          rows: events,
         },
-        ...capped(events, "events"),
+        ...capped(digest.eventCount, "events"),
       ],
     });
   }

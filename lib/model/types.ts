@@ -157,3 +157,28 @@ export interface CacheMiss {
   /** Seconds since the previous turn of the conversation (cache entries expire). */
   gapSeconds: number;
 }
+
+/** Rows a report table lists (the first ones); `--format json` has every conversation and turn. */
+export const LISTED_ROWS = 100;
+
+/**
+ * What the report sections show of a session, kept as the exchanges go by so that a report
+ * needs no more memory for a capture of a million turns than for one of a hundred: the first
+ * {@link LISTED_ROWS} conversations with their latest turn, the first cache misses and events
+ * (in conversation order, as the sections list them), and how many there are of each.
+ */
+export interface SessionDigest {
+  conversations: ListedConversation[];
+  conversationCount: number;
+  misses: { conversation: number; turn: number; miss: CacheMiss }[];
+  missCount: number;
+  events: { conversation: number; event: ConversationEvent }[];
+  eventCount: number;
+}
+
+/** A listed conversation (its `turns` are empty unless the whole model is kept). */
+export interface ListedConversation {
+  conversation: Conversation;
+  turns: number;
+  latest: Turn;
+}

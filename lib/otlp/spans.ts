@@ -73,6 +73,8 @@ export class SpanBuilder {
       source: "",
       agent: opts.agent ?? "",
       prices: builtinPriceTable(),
+      // Spans need each turn as it comes, never the whole model: a live capture stays bounded.
+      keep: "digest",
     });
   }
 

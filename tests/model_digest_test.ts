@@ -1,0 +1,183 @@
+/**
+ * A report's model keeps only what its sections show (ModelBuilder `keep: "digest"`): these
+ * tests feed the same exchanges to a builder that keeps everything and to one that keeps the
+ * digest, and check the digest against the full model read the way the sections read it.
+ */
+import assert from "node:assert/strict";
+import { type ExchangeInput, ModelBuilder } from "../lib/model/build.ts";
+import {
+  LISTED_ROWS,
+  type Session,
+  type SessionDigest,
+  type SpawnLink,
+} from "../lib/model/types.ts";
+import { builtinPriceTable } from "../lib/prices.ts";
+import type { FactItem, Usage } from "../lib/types.ts";
+
+const SYSTEM = "You are a careful assistant.";
+
+function text(role: string, t: string): FactItem {
+  return { role, kind: "text", text: t, key: JSON.stringify({ role, t }) };
+}
+
+function call(name: string, args: string, id: string): FactItem {
+  return { role: "assistant", kind: "tool_call", text: args, name, callId: id, key: args + id };
+}
+
+/**
+ * Exchanges of `n` conversations, interleaved several at a time, whose turns show every kind
+ * of thing the sections list: cache misses, compactions, model switches, subagent threads
+ * spawned by a tool call (the call is resent after the subagent ran, as agents do).
+ */
+function exchanges(n: number): ExchangeInput[] {
+  const out: ExchangeInput[] = [];
+  let index = 0;
+  let t = 1_700_000_000;
+  const add = (
+    group: number,
+    items: FactItem[],
+    u: Omit<Usage, "total">,
+    model = "gpt-test",
+  ) => {
+    const usage = { ...u, total: u.input + u.output };
+    index++;
+    t += 2;
+    out.push({
+      index,
+      line: index,
+      entry: {
+        timestamp: t,
+        request: { method: "POST", url: "http://h/v1/x", headers: {}, body: "" },
+        response: { status_code: 200, headers: {}, body: "" },
+      },
+      api: "test",
+      conversation: { id: group, basis: "conversation key" },
+      facts: {
+        model,
+        system: { text: SYSTEM, key: SYSTEM },
+        tools: [],
+        items,
+        order: ["system", "items"],
+      },
+      usage,
+      model,
+      problems: [],
+    });
+  };
+  for (let c = 1; c <= n; c += 2) {
+    // Two conversations at a time: the first spawns a subagent (the second), which runs
+    // before the first resends the call.
+    const first = [text("user", `task number ${c}: write the parser`)];
+    const prompt = `subagent prompt for conversation ${c}: read the files`;
+    add(c, first, { input: 2000, output: 10, cached: 0 });
+    add(c + 1, [text("user", prompt)], { input: 1500, output: 10, cached: 0 });
+    const history = [...first, call("Task", JSON.stringify({ prompt }), `call-${c}`)];
+    add(c, history, { input: 2100, output: 10, cached: 1800 });
+    add(c + 1, [text("user", prompt), text("assistant", "done")], {
+      input: 1600,
+      output: 10,
+      cached: 1400,
+    });
+    // A miss (cache fell, prefix unchanged), a compaction, a model switch.
+    add(c, [...history, text("user", "go on")], { input: 2300, output: 10, cached: 0 });
+    const summary = [text("user", "summary of the work")];
+    add(c, summary, { input: 1200, output: 10, cached: 0 });
+    add(c, [...summary, text("assistant", "ok"), text("user", "next")], {
+      input: 1300,
+      output: 10,
+      cached: 1100,
+    }, "gpt-2");
+  }
+  // Conversation 1 comes back last with another miss (listed before the later ones').
+  add(
+    1,
+    [
+      text("user", "summary of the work"),
+      text("assistant", "ok"),
+      text("user", "next"),
+      text("assistant", "sure"),
+      text("user", "more"),
+    ],
+    { input: 2000, output: 10, cached: 0 },
+    "gpt-2",
+  );
+  return out;
+}
+
+/** The sections' view of a full model, as they computed it before the digest existed. */
+function digestOf(s: Session): SessionDigest {
+  const convs = s.conversations;
+  const misses = convs.flatMap((c) =>
+    c.turns.filter((t) => t.cache.miss).map((t) => ({
+      conversation: c.id,
+      turn: t.index,
+      miss: t.cache.miss!,
+    }))
+  );
+  const events = convs.flatMap((c) => c.events.map((event) => ({ conversation: c.id, event })));
+  return {
+    conversations: convs.slice(0, LISTED_ROWS).map((c) => ({
+      conversation: { ...c, turns: [] },
+      turns: c.turns.length,
+      latest: c.turns[c.turns.length - 1],
+    })),
+    conversationCount: convs.length,
+    misses: misses.slice(0, LISTED_ROWS),
+    missCount: misses.length,
+    events: events.slice(0, LISTED_ROWS),
+    eventCount: events.length,
+  };
+}
+
+function builders(n: number, compare = true) {
+  const opts = { id: "1", source: "x", agent: "", prices: builtinPriceTable() };
+  const all = new ModelBuilder(opts);
+  const digest = new ModelBuilder({ ...opts, keep: "digest" });
+  for (const x of exchanges(n)) {
+    const [a, b] = [digest.add(x), all.add(x)];
+    if (compare) assert.deepEqual(a, b);
+  }
+  return { all, digest };
+}
+
+Deno.test("a report's digest equals the full model read as the sections read it", async (t) => {
+  for (const n of [6, 2 * LISTED_ROWS + 50]) {
+    await t.step(`${n} conversations`, () => {
+      const { all, digest } = builders(n);
+      const full = all.build();
+      digest.build();
+      const got = digest.digest();
+      const want = digestOf(full);
+      const sans = (d: SessionDigest) => ({
+        ...d,
+        conversations: d.conversations.map((r) => ({
+          ...r,
+          conversation: { ...r.conversation, turns: [], children: [] },
+        })),
+      });
+      assert.deepEqual(sans(got), sans(want));
+      assert.equal(got.conversationCount, n);
+      assert.ok(got.missCount >= n / 2 && got.eventCount >= n, "the capture has misses and events");
+      // Subagents are linked to the call that spawned them, listed or not.
+      const parents = got.conversations.map((r) => r.conversation.parent);
+      const spawned: SpawnLink = { conversation: 1, turn: 1, toolName: "Task", callId: "call-1" };
+      assert.deepEqual(parents[1], spawned);
+      assert.equal(parents[0], null);
+      assert.equal(parents.filter((p) => p !== null).length, Math.min(n, LISTED_ROWS) / 2);
+      // The builder that keeps everything gives the same digest.
+      assert.deepEqual(sans(all.digest()), sans(want));
+    });
+  }
+});
+
+Deno.test("a report's model keeps the listed conversations only, without their turns", () => {
+  const n = 12 * LISTED_ROWS; // more thread groups than a digest keeps state for
+  const { digest } = builders(n, false);
+  const s = digest.build();
+  assert.equal(s.conversations.length, LISTED_ROWS);
+  assert.ok(s.conversations.every((c) => c.turns.length === 0));
+  assert.equal(s.turns, n / 2 * 7 + 1);
+  // Conversation 1 came back after its state was dropped (as the tracker forgets it too):
+  // a conversation of its own.
+  assert.equal(digest.digest().conversationCount, n + 1);
+});
