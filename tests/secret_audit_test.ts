@@ -9,25 +9,26 @@ import { createHash } from "node:crypto";
 import { rawRequest } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
 import { modeOf, readJsonl, runProbe, startCodexCapture } from "./tools/capture_helpers.ts";
+import {
+  BASIC,
+  FORM_BODY,
+  MODEL_ANSWER,
+  MODEL_BODY,
+  MODEL_HEADERS,
+  MODEL_PATH,
+  NEEDLES,
+  OAUTH_ANSWER,
+  PLAIN_ANSWER,
+  S,
+  SET_COOKIES,
+  STREAM_ANSWER,
+  STREAM_BODY,
+  STREAM_HEADERS,
+  STREAM_PATH,
+  WS_BACK,
+  WS_OUT,
+} from "./tools/planted_capture.ts";
 
-interface Planted {
-  name: string;
-  /** Where the request or response carries it. */
-  where: string;
-  value: string;
-}
-
-const PLANTED: Planted[] = JSON.parse(
-  await Deno.readTextFile(new URL("../testdata/secrets_planted.json", import.meta.url)),
-).secrets;
-const S = Object.fromEntries(PLANTED.map((p) => [p.name, p.value]));
-const PROXY_USER = "probe-audit-user";
-const BASIC = btoa(`${PROXY_USER}:${S["proxy-authorization"]}`);
-/** Every string that must not leak, by name: the planted values and the Basic credentials. */
-const NEEDLES: [string, string][] = [
-  ...PLANTED.map((p): [string, string] => [p.name, p.value]),
-  ["proxy-authorization (base64)", BASIC],
-];
 const MITMDUMPS = await findMitmdumps();
 
 /**
@@ -77,42 +78,17 @@ function startAuditUpstream(): AuditUpstream {
       body: await req.text(),
     });
     const headers = new Headers({ "content-type": "application/json" });
-    headers.append("set-cookie", `sid=${S["set-cookie"]}; Path=/; HttpOnly`);
-    headers.append("set-cookie", `csrf=${S["set-cookie-2"]}; Path=/`);
+    for (const cookie of SET_COOKIES) headers.append("set-cookie", cookie);
     if (url.pathname === "/plain") {
-      return new Response(`plain answer: ${S["answer-slack"]} and ${S["answer-jwt"]}`, {
-        headers: { "content-type": "text/plain" },
-      });
+      return new Response(PLAIN_ANSWER, { headers: { "content-type": "text/plain" } });
     }
-    if (url.searchParams.has("accessToken")) return auditStream();
+    if (url.searchParams.has("accessToken")) {
+      return new Response(STREAM_ANSWER, { headers: { "content-type": "text/event-stream" } });
+    }
     if (url.pathname === "/oauth/token") {
-      return new Response(
-        JSON.stringify({
-          access_token: S["oauth-access-token"],
-          refresh_token: S["oauth-refresh-token"],
-          token_type: "Bearer",
-          expires_in: 3600,
-        }),
-        { headers },
-      );
+      return new Response(JSON.stringify(OAUTH_ANSWER), { headers });
     }
-    return new Response(
-      JSON.stringify({
-        id: "resp_audit",
-        object: "response",
-        model: "gpt-audit",
-        status: "completed",
-        output: [{
-          id: "msg_audit",
-          type: "message",
-          role: "assistant",
-          status: "completed",
-          content: [{ type: "output_text", text: "AUDIT ANSWER", annotations: [] }],
-        }],
-        usage: { input_tokens: 10, output_tokens: 2, total_tokens: 12 },
-      }),
-      { headers },
-    );
+    return new Response(JSON.stringify(MODEL_ANSWER), { headers });
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}/`,
@@ -121,66 +97,12 @@ function startAuditUpstream(): AuditUpstream {
   };
 }
 
-/** A streamed Responses answer with key shapes in its text and a token field in an event. */
-function auditStream(): Response {
-  const events = [
-    { type: "response.created", response: { id: "resp_s", model: "gpt-audit" } },
-    { type: "response.output_text.delta", delta: `streamed ${S["answer-sk-ant"]} ` },
-    { type: "response.output_text.delta", delta: `and ${S["answer-google"]}` },
-    { type: "session.token", accessToken: S["sse-access-token"] },
-    {
-      type: "response.completed",
-      response: {
-        id: "resp_s",
-        model: "gpt-audit",
-        status: "completed",
-        output: [],
-        usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
-      },
-    },
-  ];
-  const text = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
-  return new Response(text, { headers: { "content-type": "text/event-stream" } });
-}
-
 /** A WebSocket that answers every message with one holding a key shape. */
 function auditSocket(req: Request): Response {
   const { socket, response } = Deno.upgradeWebSocket(req);
-  socket.onmessage = () =>
-    socket.send(JSON.stringify({ type: "response.output_text.delta", delta: S["ws-sk"] }));
+  socket.onmessage = () => socket.send(WS_BACK);
   return response;
 }
-
-/** The second model request: secret names in other spellings, key shapes in prompt and tools. */
-const STREAM_BODY = {
-  model: "gpt-audit",
-  stream: true,
-  refreshToken: S["body-refreshToken"],
-  "client-secret": S["body-client-secret"],
-  auth: { idToken: S["body-idToken"], password: S["body-password"] },
-  input: [
-    {
-      role: "user",
-      type: "message",
-      content: [{ type: "input_text", text: `my keys ${S["prompt-sk-proj"]} ${S["prompt-aws"]}` }],
-    },
-    { type: "function_call", call_id: "c1", name: "shell", arguments: '{"cmd":"env"}' },
-    {
-      type: "function_call_output",
-      call_id: "c1",
-      output: `GH=${S["tool-output-ghp"]}\nPAT=${S["tool-output-github-pat"]}`,
-    },
-  ],
-};
-
-const MODEL_BODY = {
-  model: "gpt-audit",
-  stream: false,
-  input: [{ role: "user", type: "message", content: [{ type: "input_text", text: "audit me" }] }],
-  api_key: S["body-api-key"],
-};
-const FORM_BODY = `grant_type=refresh_token&refresh_token=${S["form-refresh-token"]}` +
-  `&api_key=${S["form-api-key"]}&client_id=app_public&clientSecret=${S["form-clientSecret"]}`;
 
 /** Runs `probe capture codex` (proxies only), sends the two requests, stops it with SIGINT. */
 async function capture(
@@ -198,17 +120,8 @@ async function capture(
   try {
     const model = await rawRequest(`http://127.0.0.1:${api}/`, {
       method: "POST",
-      path: `/v1/responses?alt=json&key=${S["query-key"]}`,
-      headers: {
-        "content-type": "application/json",
-        authorization: `Bearer ${S["authorization"]}`,
-        "x-api-key": S["x-api-key"],
-        "x-goog-api-key": S["x-goog-api-key"],
-        "api-key": S["api-key"],
-        cookie: `session=${S["cookie"]}; theme=dark`,
-        "proxy-authorization": `Basic ${BASIC}`,
-        "openai-organization": S["openai-organization"],
-      },
+      path: MODEL_PATH,
+      headers: MODEL_HEADERS,
       body: JSON.stringify(MODEL_BODY),
     });
     assert.equal(model.status, 200);
@@ -221,11 +134,8 @@ async function capture(
     assert.equal(oauth.status, 200);
     const stream = await rawRequest(`http://127.0.0.1:${api}/`, {
       method: "POST",
-      path: `/v1/responses?accessToken=${S["query-accessToken"]}`,
-      headers: {
-        "content-type": "application/json",
-        "x-refresh-token": S["header-x-refresh-token"],
-      },
+      path: STREAM_PATH,
+      headers: STREAM_HEADERS,
       body: JSON.stringify(STREAM_BODY),
     });
     assert.equal(stream.status, 200);
@@ -258,7 +168,7 @@ async function webSocketTurn(url: string): Promise<void> {
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error(`cannot open ${url}`));
   });
-  ws.send(JSON.stringify({ type: "session.update", client_secret: S["ws-client-secret"] }));
+  ws.send(WS_OUT);
   await answered;
   const closed = new Promise((r) => ws.onclose = r);
   ws.close(1000, "done");

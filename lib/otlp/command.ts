@@ -23,6 +23,20 @@ export function otlpEndpoint(flag: string, env = Deno.env.toObject()): OtlpEndpo
   return endpoint;
 }
 
+/**
+ * The headers an export masks besides the built-in list, and the session headers it reads: as
+ * analyze and the HAR export, the target's, or without one every known agent's.
+ */
+export function targetHeaders(
+  target: Target | undefined,
+  targets: readonly Target[],
+): { redactHeaders: string[]; sessionHeaders: string[] } {
+  return {
+    redactHeaders: extraRedactions(target, targets),
+    sessionHeaders: (target ? [target] : targets).flatMap((t) => t.sessionHeaders ?? []),
+  };
+}
+
 export async function otlpExportCommand(opts: {
   url: string;
   input: string | readonly string[];
@@ -42,11 +56,7 @@ export async function otlpExportCommand(opts: {
     content: opts.content,
     agent: opts.target?.name,
     rendererFor: rendererChooser(opts.renderers, opts.target),
-    // As analyze and the HAR export: the target's, or every known agent's.
-    redactHeaders: extraRedactions(opts.target, opts.targets),
-    sessionHeaders: (opts.target ? [opts.target] : opts.targets).flatMap((t) =>
-      t.sessionHeaders ?? []
-    ),
+    ...targetHeaders(opts.target, opts.targets),
     warn: opts.warn,
     // How long an unreachable endpoint is retried (30 s by default; tests shorten it).
     patienceMs: Number(Deno.env.get("PROBE_OTLP_PATIENCE_MS")) || undefined,

@@ -4,7 +4,7 @@
  * response as the renderer rebuilt it, the system prompt (with the previous one when it changed)
  * and tools with their change since the previous turn, and the raw request and response and a cURL command, all redacted.
  */
-import { maskSecretFields, redactUrl } from "../redact.ts";
+import { redactEntry } from "../redact_entry.ts";
 import { responseView } from "../analyze.ts";
 import type { Block, Entry, FactItem, Headers, Renderer, RequestFacts } from "../types.ts";
 
@@ -39,23 +39,31 @@ function factsOf(renderer: Renderer, entry: Entry): RequestFacts | undefined {
 
 function rawText(headers: Headers, body: unknown, first: string): string {
   const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n");
-  const text = typeof body === "string" ? body : JSON.stringify(maskSecretFields(body), null, 2);
+  const text = typeof body === "string" ? body : JSON.stringify(body, null, 2);
   return cap(`${first}\n${head}\n\n${text ?? ""}`);
 }
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
+/**
+ * The turn `index` as the page shows it. Everything is computed from the entries redacted as
+ * for every other output (headers, URL, credential fields of JSON, form and SSE bodies,
+ * WebSocket messages, key shapes), so no part of it (items, system prompt, response, raw text,
+ * cURL) can show what the capture kept raw.
+ */
 export function turnDetail(
   index: number,
-  entry: Entry,
-  previous: Entry | undefined,
+  raw: Entry,
+  rawPrevious: Entry | undefined,
   renderer: Renderer,
   redact: (h: Headers) => Headers,
 ): TurnDetail {
+  const entry = redactEntry(raw, redact);
+  const previous = rawPrevious && redactEntry(rawPrevious, redact);
   const facts = factsOf(renderer, entry);
   const before = previous ? factsOf(renderer, previous) : undefined;
-  const url = redactUrl(entry.request.url);
-  const reqHeaders = redact(entry.request.headers ?? {});
+  const url = entry.request.url;
+  const reqHeaders = entry.request.headers ?? {};
   let response: Block[] = [];
   let responseProblems: string[] = [];
   const view = responseView(entry);
@@ -90,7 +98,7 @@ export function turnDetail(
     };
   }
   const body = entry.request.body;
-  const bodyText = typeof body === "string" ? body : JSON.stringify(maskSecretFields(body));
+  const bodyText = typeof body === "string" ? body : JSON.stringify(body);
   const curl = [
     `curl -X ${entry.request.method} ${shellQuote(url)}`,
     ...Object.entries(reqHeaders)
@@ -118,7 +126,7 @@ export function turnDetail(
       request: rawText(reqHeaders, body, `${entry.request.method} ${url}`),
       response: entry.response
         ? rawText(
-          redact(entry.response.headers ?? {}),
+          entry.response.headers ?? {},
           entry.response.body,
           `HTTP ${entry.response.status_code}`,
         )

@@ -6,7 +6,8 @@
  * model (and the page) as they are written.
  */
 import { ConversationTracker } from "../conversation.ts";
-import { headerRedactor, redactUrl } from "../redact.ts";
+import { headerRedactor, maskKeyShapes, redactUrl } from "../redact.ts";
+import { redactEntry } from "../redact_entry.ts";
 import { exchangeDoc } from "../report.ts";
 import { modelInput, rendererChooser, responseView } from "../analyze.ts";
 import { ModelBuilder } from "../model/build.ts";
@@ -329,7 +330,10 @@ export class CaptureIndex {
     return this.#redact(h);
   }
 
-  /** Exchange indexes (1-based) whose text contains `needle` (lowercase), up to `limit`. */
+  /**
+   * Exchange indexes (1-based) whose text, redacted as the page shows it, contains `needle`
+   * (lowercase), up to `limit`: a search for a secret's text must not find where it is.
+   */
   async search(needle: string, limit: number): Promise<number[]> {
     const hits: number[] = [];
     if (needle === "" || this.#offsets.length === 0) return hits;
@@ -344,7 +348,11 @@ export class CaptureIndex {
         if (n === null) break;
         at += n;
       }
-      if (decoder.decode(buf.subarray(0, at)).toLowerCase().includes(needle)) hits.push(i + 1);
+      const text = decoder.decode(buf.subarray(0, at));
+      // Redaction only replaces text, so a line without the needle cannot match once redacted.
+      if (!text.toLowerCase().includes(needle)) continue;
+      const shown = maskKeyShapes(JSON.stringify(redactEntry(JSON.parse(text), this.#redact)));
+      if (shown.toLowerCase().includes(needle)) hits.push(i + 1);
     }
     return hits;
   }

@@ -9,6 +9,7 @@ import css from "../view_assets/app.css" with { type: "text" };
 import script from "../view_assets/app.js" with { type: "text" };
 import page from "../view_assets/index.html" with { type: "text" };
 import { ProbeError } from "../errors.ts";
+import { maskKeyShapes } from "../redact.ts";
 import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
 import { CaptureIndex } from "./index.ts";
@@ -61,7 +62,12 @@ function respond(body: BodyInit | null, status: number, type: string): Response 
   });
 }
 
-const json = (value: unknown) => respond(JSON.stringify(value), 200, "application/json");
+/**
+ * Every JSON answer with key shapes masked, as analyze masks its written text: conversation
+ * titles, previews and snippets quote prompts and tool output, which may hold a key.
+ */
+const json = (value: unknown) =>
+  respond(maskKeyShapes(JSON.stringify(value)), 200, "application/json");
 const text = (status: number, message: string) =>
   respond(message + "\n", status, "text/plain; charset=utf-8");
 
