@@ -641,8 +641,8 @@ function renderMessage(
   msg: JsonObject | undefined,
   entries: ContentEntry[],
   errors: ErrorInfo[],
-  problems: string[],
-): RenderedBody {
+): RenderedBody & { problems: string[] } {
+  const problems: string[] = [];
   const usage = anthropicUsage(msg?.usage);
   const rows: [string, string][] = [];
   const model = str(msg?.model);
@@ -666,8 +666,7 @@ function renderMessage(
     columns: ["type", "message"],
     rawUsage: { raw: msg?.usage, shown: USAGE_SHOWN },
   });
-  out.final = { ...msg, content: entries.map((e) => e.block) };
-  return out;
+  return { ...out, final: { ...msg, content: entries.map((e) => e.block) }, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,7 +836,6 @@ function unknownLabel(e: ParsedSse): string | undefined {
 
 function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseSseEvent);
-  const problems: string[] = [];
   const state: StreamState = { delta: {}, blocks: new Map(), errors: [], badJson: [] };
   for (const e of parsed) if (e.data) applyEvent(state, e.type, e.data);
 
@@ -845,8 +843,11 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
     finishBlock(p, state.badJson)
   );
   const truncated = streamTruncation(parsed, TERMINAL, "message_stop");
-  const final = renderMessage(assembled(state, entries), entries, state.errors, problems);
-  for (const id of state.badJson) problems.push(`tool_use ${id}: input is not valid JSON`);
+  const final = renderMessage(assembled(state, entries), entries, state.errors);
+  const problems = [
+    ...final.problems,
+    ...state.badJson.map((id) => `tool_use ${id}: input is not valid JSON`),
+  ];
   const cut = cutOffNote(
     final.blocks,
     truncated,
@@ -888,14 +889,12 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
     );
   }
   if (body.type === "message" || Array.isArray(body.content)) {
-    const problems: string[] = [];
     const entries = arr(body.content).map((block) => ({
       block: isRecord(block) ? block : { type: "(not an object)", value: block },
       partial: false,
     }));
-    const out = renderMessage(body, entries, [], problems);
-    if (!out.usage) problems.push("no usage reported");
-    return { ...out, problems };
+    const out = renderMessage(body, entries, []);
+    return out.usage ? out : { ...out, problems: [...out.problems, "no usage reported"] };
   }
   return { blocks: [code(prettyJson(body), "json")] };
 }

@@ -518,8 +518,8 @@ function renderCompletion(
   resp: JsonObject | undefined,
   choices: ChoiceEntry[],
   errors: ErrorInfo[],
-  problems: string[],
-): RenderedBody {
+): RenderedBody & { problems: string[] } {
+  const problems: string[] = [];
   const usage = chatUsage(resp?.usage);
   const rows: [string, string][] = [];
   const id = str(resp?.id);
@@ -557,8 +557,7 @@ function renderCompletion(
     model,
     rawUsage: { raw: resp?.usage, shown: usagePaths(CHAT_USAGE_KEYS) },
   });
-  out.final = { ...resp, choices: choices.map((c) => c.choice) };
-  return out;
+  return { ...out, final: { ...resp, choices: choices.map((c) => c.choice) }, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -740,7 +739,6 @@ function truncationNote(events: ParsedSse[], state: StreamState): string | undef
 function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseSseEvent);
   const kinds = parsed.map(kindOf);
-  const problems: string[] = [];
   const state: StreamState = { meta: {}, choices: new Map(), errors: [], sawDone: false };
   parsed.forEach((e, i) => {
     if (kinds[i] === DONE) state.sawDone = true;
@@ -754,7 +752,8 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   }));
   const resp: JsonObject = { ...state.meta };
   if (state.usage) resp.usage = state.usage;
-  const final = renderCompletion(resp, choices, state.errors, problems);
+  const final = renderCompletion(resp, choices, state.errors);
+  const problems = [...final.problems];
   const cut = cutOffNote(
     final.blocks,
     truncated,
@@ -792,14 +791,12 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
   const err = bodyError(body, status);
   if (err) return apiErrorBody(body, err, status);
   if (body.object === "chat.completion" || Array.isArray(body.choices)) {
-    const problems: string[] = [];
     const choices = arr(body.choices).map((choice, i) => ({
       choice: isRecord(choice) ? choice : { index: i, message: { "(not an object)": choice } },
       partial: false,
     }));
-    const out = renderCompletion(body, choices, [], problems);
-    if (!out.usage) problems.push("no usage reported");
-    return { ...out, problems };
+    const out = renderCompletion(body, choices, []);
+    return out.usage ? out : { ...out, problems: [...out.problems, "no usage reported"] };
   }
   return { blocks: [code(prettyJson(body), "json")] };
 }

@@ -512,8 +512,8 @@ function renderFinalResponse(
   resp: JsonObject | undefined,
   entries: OutputEntry[],
   streamErrors: ErrorInfo[],
-  problems: string[],
-): RenderedBody {
+): RenderedBody & { problems: string[] } {
+  const problems: string[] = [];
   const usage = tokenUsage(resp?.usage, USAGE_KEYS);
   const rows: [string, string][] = [];
   const errors = [...streamErrors];
@@ -539,8 +539,7 @@ function renderFinalResponse(
     rawUsage: { raw: resp?.usage, shown: usagePaths(USAGE_KEYS) },
   });
   if (id) out.responseId = id;
-  out.final = { ...resp, output: entries.map((e) => e.item) };
-  return out;
+  return { ...out, final: { ...resp, output: entries.map((e) => e.item) }, problems };
 }
 
 /** Output items of a response object; non-object entries wrapped so they are still shown. */
@@ -812,7 +811,6 @@ const unknownLabel = (e: ParsedSse) =>
 
 function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const parsed = events.map(parseSseEvent);
-  const problems: string[] = [];
   const state: StreamState = {
     done: new Map(),
     pending: new Map(),
@@ -823,7 +821,8 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
 
   const truncated = streamTruncation(parsed, TERMINAL, "response.completed");
   const resp = state.final ?? state.snapshot;
-  const final = renderFinalResponse(resp, streamEntries(state), state.errors, problems);
+  const final = renderFinalResponse(resp, streamEntries(state), state.errors);
+  const problems = [...final.problems];
   const cut = cutOffNote(
     final.blocks,
     truncated,
@@ -854,10 +853,10 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
   const err = bodyError(body, status);
   if (err) return apiErrorBody(body, err, status);
   if (body.object === "response" || Array.isArray(body.output)) {
-    const problems: string[] = [];
-    const out = renderFinalResponse(body, entriesOf(body.output), [], problems);
-    if (!out.usage && body.object === "response") problems.push("no usage reported");
-    return { ...out, problems };
+    const out = renderFinalResponse(body, entriesOf(body.output), []);
+    return out.usage || body.object !== "response"
+      ? out
+      : { ...out, problems: [...out.problems, "no usage reported"] };
   }
   return { blocks: [code(prettyJson(body), "json")] };
 }
