@@ -15,6 +15,7 @@
  * Run alone: `deno run -A bench/capture.ts`.
  */
 import {
+import { listenArgs } from "../lib/capture/mitmdump.ts";
   listening,
   newestMitmdump,
   readJsonl,
@@ -114,20 +115,7 @@ async function plainMitmdump(
 ): Promise<{ url: string } & AsyncDisposable> {
   const port = freePort();
   const child = new Deno.Command(path, {
-    args: [
-      "--mode",
-      `reverse:${upstream}`,
-      "--listen-host",
-      "127.0.0.1",
-      "--listen-port",
-      String(port),
-      "--set",
-      "connection_strategy=lazy",
-      "--set",
-      "flow_detail=0",
-      "--set",
-      "termlog_verbosity=warn",
-    ],
+    args: ["--mode", `reverse:${upstream}`, ...listenArgs(port)],
     stdin: "null",
     stdout: "null",
     stderr: "null",

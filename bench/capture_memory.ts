@@ -16,6 +16,7 @@ import {
   waitUntil,
 } from "../tests/tools/capture_helpers.ts";
 import type { Row } from "./capture.ts";
+import { listenArgs } from "../lib/capture/mitmdump.ts";
 
 const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
 const V8_FLAGS: string | undefined = Deno.env.get("BENCH_V8_FLAGS") ??
@@ -152,20 +153,7 @@ export async function captureMemoryFigures(requests = 200): Promise<Row[]> {
     // Plain mitmdump with the same requests.
     const plainPort = freePort();
     const plain = new Deno.Command(mitmdump.path, {
-      args: [
-        "--mode",
-        `reverse:${upstream.url}`,
-        "--listen-host",
-        "127.0.0.1",
-        "--listen-port",
-        String(plainPort),
-        "--set",
-        "connection_strategy=lazy",
-        "--set",
-        "flow_detail=0",
-        "--set",
-        "termlog_verbosity=warn",
-      ],
+      args: ["--mode", `reverse:${upstream.url}`, ...listenArgs(plainPort)],
       stdin: "null",
       stdout: "null",
       stderr: "null",

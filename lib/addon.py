@@ -600,6 +600,15 @@ class UpstreamRouting:
             flow.request.headers["Proxy-Authorization"] = self.proxy_auth
 
 
+def _open_append(path):
+    """An owner-only file opened for appending (created if missing), or an OptionsError."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o600)
+    except OSError as e:
+        raise exceptions.OptionsError("cannot open %s: %s" % (path, e.strerror or e))
+
+
 class Recorder:
     """Writes each exchange as one JSON line, response bodies teed as they stream through.
 
@@ -651,22 +660,10 @@ class Recorder:
         if "probe_output" in updated and opts.probe_output:
             if self.fd is not None:
                 os.close(self.fd)
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-            try:
-                self.fd = os.open(opts.probe_output, flags, 0o600)
-            except OSError as e:
-                raise exceptions.OptionsError(
-                    "cannot open %s: %s" % (opts.probe_output, e.strerror or e)
-                )
+            self.fd = _open_append(opts.probe_output)
             self.path = opts.probe_output
         if "probe_inflight" in updated and opts.probe_inflight:
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-            try:
-                self.inflight_fd = os.open(opts.probe_inflight, flags, 0o600)
-            except OSError as e:
-                raise exceptions.OptionsError(
-                    "cannot open %s: %s" % (opts.probe_inflight, e.strerror or e)
-                )
+            self.inflight_fd = _open_append(opts.probe_inflight)
 
     def _mark(self, record: dict):
         """One line of the in-flight file; losing it only hides a progress marker."""

@@ -30,3 +30,14 @@ export class InputError extends ProbeError {
     this.path = path;
   }
 }
+
+/** The one line for an input that cannot be opened or read (`what`: "open", "read"). */
+export function inputFileError(path: string, err: unknown, what = "open"): InputError {
+  if (err instanceof Deno.errors.NotFound) {
+    return new InputError(path, "no such file; check the --input path");
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new InputError(path, "permission denied; check the file's permissions");
+  }
+  return new InputError(path, `cannot ${what}: ${(err as Error).message}`);
+}

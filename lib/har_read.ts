@@ -6,7 +6,7 @@
  * {@link MAX_HAR_BYTES}); memory grows with the file, unlike JSONL. Entries are handed out one
  * by one and dropped from the parsed document as they go.
  */
-import { InputError } from "./errors.ts";
+import { InputError, inputFileError } from "./errors.ts";
 import { readEntries } from "./jsonl.ts";
 import type { MalformedLineHandler, ReadLimits } from "./jsonl.ts";
 import type {
@@ -129,13 +129,7 @@ async function readHarLog(path: string): Promise<Record<string, unknown>> {
   try {
     info = await Deno.stat(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new InputError(path, "no such file; check the --input path");
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new InputError(path, "permission denied; check the file's permissions");
-    }
-    throw new InputError(path, `cannot open: ${(err as Error).message}`);
+    throw inputFileError(path, err);
   }
   if (info.isDirectory) {
     throw new InputError(path, "is a directory; pass the HAR file (e.g. traffic.har)");
@@ -151,10 +145,7 @@ async function readHarLog(path: string): Promise<Record<string, unknown>> {
   try {
     bytes = await Deno.readFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new InputError(path, "permission denied; check the file's permissions");
-    }
-    throw new InputError(path, `cannot read: ${(err as Error).message}`);
+    throw inputFileError(path, err, "read");
   }
   if (bytes.length === 0) throw new InputError(path, "empty file; nothing was captured");
   const nul = bytes.subarray(0, 64 * 1024).indexOf(0);

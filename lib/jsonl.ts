@@ -2,7 +2,7 @@
  * Reads a capture as a stream: bytes → lines → entries, one line in memory at a time (plus
  * the chunks read ahead, a few megabytes), so memory does not grow with the file.
  */
-import { InputError } from "./errors.ts";
+import { InputError, inputFileError } from "./errors.ts";
 import type { Entry, NumberedEntry } from "./types.ts";
 
 const MIB = 1024 * 1024;
@@ -258,13 +258,7 @@ async function openInput(
     try {
       file = await Deno.open(path, { read: true });
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new InputError(path, "no such file; check the --input path");
-      }
-      if (err instanceof Deno.errors.PermissionDenied) {
-        throw new InputError(path, "permission denied; check the file's permissions");
-      }
-      throw new InputError(path, `cannot open: ${(err as Error).message}`);
+      throw inputFileError(path, err);
     }
   }
   const close = () => {

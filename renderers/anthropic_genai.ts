@@ -4,7 +4,7 @@
  */
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import { bodyErrorType, finalOf, providerOf, pushParts, roleOf, text } from "./genai_common.ts";
+import { chatCall, finalOf, pushParts, roleOf, text } from "./genai_common.ts";
 
 function blockParts(content: unknown): GenAiPart[] {
   if (typeof content === "string") return [text(content)];
@@ -82,14 +82,7 @@ export function anthropicGenai(
 ): GenAiCall | undefined {
   const body = entry.request.body;
   if (!isRecord(body)) return undefined;
-  const call: GenAiCall = {
-    operation: "chat",
-    provider: providerOf(entry.request.url, "anthropic"),
-    requestModel: str(body.model),
-    stream: body.stream === true,
-    conversationId: metadataSession(body),
-    errorType: bodyErrorType(entry),
-  };
+  const call = chatCall(entry, body, "anthropic", { conversationId: metadataSession(body) });
   const final = finalOf(response);
   const reason = str(final?.stop_reason);
   if (reason) call.finishReasons = [reason];

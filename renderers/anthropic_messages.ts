@@ -45,14 +45,13 @@ import {
 } from "./blocks.ts";
 import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
-import { finalBody, PARTIAL_NOTE, renderByShape } from "./response.ts";
+import { finalBody, PARTIAL_NOTE, renderByShape, usageChecked } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
-  cutOffNote,
   eventsTitle,
+  finishedStream,
   type ParsedSse,
   parseSseEvent,
-  streamEventBlocks,
   streamTruncation,
 } from "./sse_events.ts";
 import { capText, charCount, excerpt } from "./text.ts";
@@ -844,20 +843,17 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   );
   const truncated = streamTruncation(parsed, TERMINAL, "message_stop");
   const final = renderMessage(assembled(state, entries), entries, state.errors);
-  const problems = [
-    ...final.problems,
-    ...state.badJson.map((id) => `tool_use ${id}: input is not valid JSON`),
-  ];
-  const cut = cutOffNote(
-    final.blocks,
-    truncated,
-    "Blocks that never completed were assembled from delta events.",
+  const badJson = state.badJson.map((id) => `tool_use ${id}: input is not valid JSON`);
+  return finishedStream(
+    { ...final, problems: [...final.problems, ...badJson] },
+    parsed,
+    unknownLabel,
+    {
+      truncated,
+      partial: "Blocks that never completed were assembled from delta events.",
+      title: eventsTitle(view),
+    },
   );
-  problems.push(...cut.problems);
-  if (!final.usage) problems.push("no usage reported");
-  const appendix = streamEventBlocks(parsed, unknownLabel, { title: eventsTitle(view) });
-  problems.push(...appendix.problems);
-  return { ...final, blocks: [...cut.blocks, ...appendix.blocks], problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -893,8 +889,7 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
       block: isRecord(block) ? block : { type: "(not an object)", value: block },
       partial: false,
     }));
-    const out = renderMessage(body, entries, []);
-    return out.usage ? out : { ...out, problems: [...out.problems, "no usage reported"] };
+    return usageChecked(renderMessage(body, entries, []));
   }
   return { blocks: [code(prettyJson(body), "json")] };
 }

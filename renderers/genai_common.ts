@@ -3,7 +3,7 @@
  * from the host, and part builders. (A session id in a header is the targets' knowledge: lib
  * reads it with the target's session headers.)
  */
-import type { Entry, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
+import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
 import { isRecord, type JsonObject, str } from "../lib/json.ts";
 
 /** `gen_ai.provider.name` of well-known API hosts (the conventions' values). */
@@ -95,4 +95,25 @@ export function imagePart(url: string, modality = "image"): GenAiPart {
   const m = /^data:([^;,]+)(?:;[^,]*)?,(.*)$/s.exec(url);
   if (m) return { type: "blob", modality, mime_type: m[1], content: m[2] };
   return { type: "uri", modality, uri: url };
+}
+
+/**
+ * The facts a chat API's call shares with the others: operation "chat", the provider (from the
+ * URL, else `provider`), the body's `model`, `stream: true`, the error type; `own` adds the
+ * API's own facts or replaces these.
+ */
+export function chatCall(
+  entry: Entry,
+  body: JsonObject,
+  provider: string,
+  own: Partial<GenAiCall> = {},
+): GenAiCall {
+  return {
+    operation: "chat",
+    provider: providerOf(entry.request.url, provider),
+    requestModel: str(body.model),
+    stream: body.stream === true,
+    ...own,
+    errorType: bodyErrorType(entry),
+  };
 }

@@ -38,17 +38,17 @@ import {
   PARTIAL_NOTE,
   renderByShape,
   tokenUsage,
+  usageChecked,
   type UsageKeys,
   usagePaths,
 } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
-  cutOffNote,
   eventsTitle,
+  finishedStream,
   lastEventText,
   type ParsedSse,
   parseSseEvent,
-  streamEventBlocks,
 } from "./sse_events.ts";
 import { capText, charCount, excerpt, firstLine } from "./text.ts";
 import { oddToolRow, otherKeysCell, schemaParams, toolsPart, toolsSection } from "./tools.ts";
@@ -753,25 +753,18 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const resp: JsonObject = { ...state.meta };
   if (state.usage) resp.usage = state.usage;
   const final = renderCompletion(resp, choices, state.errors);
-  const problems = [...final.problems];
-  const cut = cutOffNote(
-    final.blocks,
-    truncated,
-    "Choices that never finished were assembled from delta chunks.",
-  );
-  problems.push(...cut.problems);
-  if (!final.usage) problems.push("no usage reported (stream_options.include_usage not set?)");
   const unknownLabel = (e: ParsedSse) => {
     const kind = kindOf(e);
     return CHUNK_KINDS.has(kind) ? undefined : kind;
   };
-  const appendix = streamEventBlocks(parsed, unknownLabel, {
+  return finishedStream(final, parsed, unknownLabel, {
+    truncated,
+    partial: "Choices that never finished were assembled from delta chunks.",
+    noUsage: "no usage reported (stream_options.include_usage not set?)",
     kinds,
     sentinel: isDone,
     title: eventsTitle(view),
   });
-  problems.push(...appendix.problems);
-  return { ...final, blocks: [...cut.blocks, ...appendix.blocks], problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -795,8 +788,7 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
       choice: isRecord(choice) ? choice : { index: i, message: { "(not an object)": choice } },
       partial: false,
     }));
-    const out = renderCompletion(body, choices, []);
-    return out.usage ? out : { ...out, problems: [...out.problems, "no usage reported"] };
+    return usageChecked(renderCompletion(body, choices, []));
   }
   return { blocks: [code(prettyJson(body), "json")] };
 }

@@ -5,15 +5,7 @@
  */
 import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import {
-  bodyErrorType,
-  finalOf,
-  imagePart,
-  providerOf,
-  roleOf,
-  text,
-  toolArguments,
-} from "./genai_common.ts";
+import { chatCall, finalOf, imagePart, roleOf, text, toolArguments } from "./genai_common.ts";
 
 function contentParts(content: unknown): GenAiPart[] {
   if (typeof content === "string") return content ? [text(content)] : [];
@@ -66,13 +58,7 @@ export function chatGenai(
 ): GenAiCall | undefined {
   const body = entry.request.body;
   if (!isRecord(body)) return undefined;
-  const call: GenAiCall = {
-    operation: "chat",
-    provider: providerOf(entry.request.url, "openai"),
-    requestModel: str(body.model),
-    stream: body.stream === true,
-    errorType: bodyErrorType(entry),
-  };
+  const call = chatCall(entry, body, "openai");
   const final = finalOf(response);
   const choices = arr(final?.choices).filter(isRecord);
   const reasons = choices.map((c) => str(c.finish_reason)).filter((r): r is string => !!r);

@@ -28,16 +28,16 @@ import {
   PARTIAL_NOTE,
   renderByShape,
   tokenUsage,
+  usageChecked,
   type UsageKeys,
   usagePaths,
 } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
 import {
-  cutOffNote,
   eventsTitle,
+  finishedStream,
   type ParsedSse,
   parseSseEvent,
-  streamEventBlocks,
   streamTruncation,
 } from "./sse_events.ts";
 import { capText, excerpt, firstLine } from "./text.ts";
@@ -822,17 +822,11 @@ function renderStream(events: SseEvent[], view?: ResponseView): RenderedBody {
   const truncated = streamTruncation(parsed, TERMINAL, "response.completed");
   const resp = state.final ?? state.snapshot;
   const final = renderFinalResponse(resp, streamEntries(state), state.errors);
-  const problems = [...final.problems];
-  const cut = cutOffNote(
-    final.blocks,
+  return finishedStream(final, parsed, unknownLabel, {
     truncated,
-    "Items that never completed were rebuilt from delta events.",
-  );
-  problems.push(...cut.problems);
-  if (!final.usage) problems.push("no usage reported");
-  const appendix = streamEventBlocks(parsed, unknownLabel, { title: eventsTitle(view) });
-  problems.push(...appendix.problems);
-  return { ...final, blocks: [...cut.blocks, ...appendix.blocks], problems };
+    partial: "Items that never completed were rebuilt from delta events.",
+    title: eventsTitle(view),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -854,9 +848,7 @@ function renderJsonBody(body: JsonObject, status: number): RenderedBody {
   if (err) return apiErrorBody(body, err, status);
   if (body.object === "response" || Array.isArray(body.output)) {
     const out = renderFinalResponse(body, entriesOf(body.output), []);
-    return out.usage || body.object !== "response"
-      ? out
-      : { ...out, problems: [...out.problems, "no usage reported"] };
+    return body.object === "response" ? usageChecked(out) : out;
   }
   return { blocks: [code(prettyJson(body), "json")] };
 }

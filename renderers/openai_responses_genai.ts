@@ -14,10 +14,9 @@ import type {
 import { sessionOf } from "./openai_ws_turns.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
-  bodyErrorType,
+  chatCall,
   finalOf,
   imagePart,
-  providerOf,
   pushParts,
   roleOf,
   text,
@@ -109,16 +108,12 @@ export function responsesGenai(
 ): GenAiCall | undefined {
   const body = entry.request.body;
   if (!isRecord(body)) return undefined;
-  const call: GenAiCall = {
-    operation: "chat",
-    provider: providerOf(entry.request.url, "openai"),
-    requestModel: str(body.model),
+  const call = chatCall(entry, body, "openai", {
     stream: typeof body.stream === "boolean" ? body.stream : entry.websocket !== undefined,
     conversationId: str(body.prompt_cache_key) ??
       (isRecord(body.conversation) ? str(body.conversation.id) : str(body.conversation)),
     previousResponseId: str(body.previous_response_id),
-    errorType: bodyErrorType(entry),
-  };
+  });
   const final = finalOf(response);
   const reason = final ? finishReason(final) : undefined;
   if (reason) call.finishReasons = [reason];

@@ -155,3 +155,8 @@ export function renderByShape(
   if (isRecord(view.body)) return json(view.body, view.status);
   return { blocks: nonObjectBody(view.body) };
 }
+
+/** `out` with the problem "no usage reported" when it has none (an answer should carry it). */
+export function usageChecked(out: RenderedBody & { problems: string[] }): RenderedBody {
+  return out.usage ? out : { ...out, problems: [...out.problems, "no usage reported"] };
+}

@@ -7,7 +7,7 @@
 
 import { isRecord, type JsonObject, str } from "../lib/json.ts";
 import { eventJson } from "../lib/sse.ts";
-import type { Block, ResponseView, SseEvent } from "../lib/types.ts";
+import type { Block, RenderedBody, ResponseView, SseEvent } from "../lib/types.ts";
 import { code, fields, heading, paragraph } from "./blocks.ts";
 import { capText, countInOrder, truncate } from "./text.ts";
 import { prettyJson } from "./values.ts";
@@ -194,4 +194,37 @@ export function cutOffNote(
   if (!truncated) return { blocks, problems: [] };
   const reason = truncated.replace(/^stream truncated: /, "");
   return { blocks: withCutOffNote(blocks, reason, detail), problems: [truncated] };
+}
+
+/**
+ * A stream's body as every stream renderer finishes it: `final` (the answer rebuilt from the
+ * events, with its own problems), the cut-off note and `partial` where the stream was
+ * `truncated` ({@link cutOffNote}), `noUsage` as a problem when no usage came, then the events
+ * appendix ({@link streamEventBlocks}).
+ */
+export function finishedStream(
+  final: RenderedBody & { problems: string[] },
+  events: ParsedSse[],
+  unknownLabel: (e: ParsedSse) => string | undefined,
+  opts: {
+    truncated: string | undefined;
+    partial: string;
+    noUsage?: string;
+    kinds?: string[];
+    sentinel?: (e: ParsedSse) => boolean;
+    title: EventsTitle;
+  },
+): RenderedBody {
+  const cut = cutOffNote(final.blocks, opts.truncated, opts.partial);
+  const appendix = streamEventBlocks(events, unknownLabel, opts);
+  return {
+    ...final,
+    blocks: [...cut.blocks, ...appendix.blocks],
+    problems: [
+      ...final.problems,
+      ...cut.problems,
+      ...(final.usage ? [] : [opts.noUsage ?? "no usage reported"]),
+      ...appendix.problems,
+    ],
+  };
 }

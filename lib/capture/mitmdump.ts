@@ -116,6 +116,25 @@ export interface ForwardSpec {
   addonPath: string;
 }
 
+/**
+ * How probe runs every mitmdump: on 127.0.0.1 at `port`, connecting upstream only when a
+ * request needs it, quiet but for warnings. The benches' plain mitmdump runs the same way.
+ */
+export function listenArgs(port: number): string[] {
+  return [
+    "--listen-host",
+    "127.0.0.1",
+    "--listen-port",
+    String(port),
+    "--set",
+    "connection_strategy=lazy",
+    "--set",
+    "flow_detail=0",
+    "--set",
+    "termlog_verbosity=warn",
+  ];
+}
+
 /** How long a start may take before probe gives up (a slow machine takes ~1 s). */
 const READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 20;
@@ -161,18 +180,9 @@ export class MitmdumpProcess {
       : ["--mode", `reverse:${spec.proxy.upstream}`];
     const args = [
       ...mode,
-      "--listen-host",
-      "127.0.0.1",
-      "--listen-port",
-      String(proxy.port),
+      ...listenArgs(proxy.port),
       "-s",
       spec.addonPath,
-      "--set",
-      "connection_strategy=lazy",
-      "--set",
-      "flow_detail=0",
-      "--set",
-      "termlog_verbosity=warn",
       "--set",
       `probe_output=${spec.output}`,
       "--set",

@@ -310,6 +310,11 @@ export class CaptureIndex {
     const i = index - 1;
     if (!(i >= 0 && i < this.#offsets.length)) return undefined;
     using file = await Deno.open(this.path, { read: true });
+    return JSON.parse(await this.#line(file, i, new TextDecoder())) as Entry;
+  }
+
+  /** The text of exchange `i` (0-based) in the open capture. */
+  async #line(file: Deno.FsFile, i: number, decoder: TextDecoder): Promise<string> {
     await file.seek(this.#offsets[i], Deno.SeekMode.Start);
     const buf = new Uint8Array(this.#lengths[i]);
     let at = 0;
@@ -318,7 +323,7 @@ export class CaptureIndex {
       if (n === null) break;
       at += n;
     }
-    return JSON.parse(new TextDecoder().decode(buf.subarray(0, at))) as Entry;
+    return decoder.decode(buf.subarray(0, at));
   }
 
   /** The renderer the index chose for an entry. */
@@ -340,15 +345,7 @@ export class CaptureIndex {
     using file = await Deno.open(this.path, { read: true });
     const decoder = new TextDecoder();
     for (let i = 0; i < this.#offsets.length && hits.length < limit; i++) {
-      await file.seek(this.#offsets[i], Deno.SeekMode.Start);
-      const buf = new Uint8Array(this.#lengths[i]);
-      let at = 0;
-      while (at < buf.length) {
-        const n = await file.read(buf.subarray(at));
-        if (n === null) break;
-        at += n;
-      }
-      const text = decoder.decode(buf.subarray(0, at));
+      const text = await this.#line(file, i, decoder);
       // Redaction only replaces text, so a line without the needle cannot match once redacted.
       if (!text.toLowerCase().includes(needle)) continue;
       const shown = maskKeyShapes(JSON.stringify(redactEntry(JSON.parse(text), this.#redact)));
