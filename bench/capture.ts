@@ -14,8 +14,8 @@
  *
  * Run alone: `deno run -A bench/capture.ts`.
  */
-import {
 import { listenArgs } from "../lib/capture/mitmdump.ts";
+import {
   listening,
   newestMitmdump,
   readJsonl,

@@ -8,6 +8,7 @@
  *
  * Run alone: `deno run -A bench/capture_memory.ts`.
  */
+import { listenArgs } from "../lib/capture/mitmdump.ts";
 import { startFakeUpstream } from "../tests/fake_upstream.ts";
 import {
   listening,
@@ -16,7 +17,6 @@ import {
   waitUntil,
 } from "../tests/tools/capture_helpers.ts";
 import type { Row } from "./capture.ts";
-import { listenArgs } from "../lib/capture/mitmdump.ts";
 
 const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
 const V8_FLAGS: string | undefined = Deno.env.get("BENCH_V8_FLAGS") ??
