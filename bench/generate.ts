@@ -69,6 +69,18 @@ function tokens(r: () => number, text: string): string[] {
   return out;
 }
 
+/** One content block of a Messages stream: its start, a delta event per delta, its stop. */
+function streamedBlock(index: number, block: unknown, deltas: unknown[]): [string, unknown][] {
+  return [
+    ["content_block_start", { type: "content_block_start", index, content_block: block }],
+    ...deltas.map((delta): [string, unknown] => [
+      "content_block_delta",
+      { type: "content_block_delta", index, delta },
+    ]),
+    ["content_block_stop", { type: "content_block_stop", index }],
+  ];
+}
+
 function systemPrompt(r: () => number): string {
   const parts = ["You are a coding agent working in the user's repository."];
   for (let i = 0; i < 40; i++) parts.push(`## Rule ${i + 1}\n${paragraph(r, 3)}`);
@@ -109,6 +121,39 @@ function sse(events: [string, unknown][]): string {
   let out = "";
   for (const [type, data] of events) out += `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
   return out;
+}
+
+/**
+ * One model call as a capture line: the session's clock moves on by 1.5-4.5 s (one draw from
+ * its random source) and the response's first byte comes `firstByte` s after the start.
+ */
+function exchangeLine(
+  ctx: SessionContext,
+  turn: number,
+  call: {
+    url: string;
+    headers: Record<string, string>;
+    body: unknown;
+    events: [string, unknown][];
+    firstByte: number;
+  },
+): string {
+  const start = ctx.t;
+  ctx.t += 1.5 + ctx.r() * 3;
+  return JSON.stringify({
+    timestamp: start,
+    id: `${ctx.id}-${turn}`,
+    proxy: "api",
+    request: {
+      method: "POST",
+      url: call.url,
+      headers: call.headers,
+      body: call.body,
+      body_size: byteLength(JSON.stringify(call.body)),
+    },
+    response: sseResponse(call.events),
+    timing: { start, first_byte: start + call.firstByte, end: ctx.t - 0.1 },
+  });
 }
 
 interface Turn {
@@ -264,24 +309,15 @@ function* responsesSession(ctx: SessionContext, turns: number): Generator<string
       response: { ...base, status: "completed", output: [reasoningItem, item], usage },
     });
     input.push(reasoningItem, item);
-    const start = ctx.t;
-    ctx.t += 1.5 + r() * 3;
-    yield JSON.stringify({
-      timestamp: start,
-      id: `${ctx.id}-${turn}`,
-      proxy: "api",
-      request: {
-        method: "POST",
-        url: "https://api.openai.com/v1/responses",
-        headers: {
-          "content-type": "application/json",
-          authorization: "Bearer [REDACTED:0badc0de]",
-        },
-        body,
-        body_size: byteLength(JSON.stringify(body)),
+    yield exchangeLine(ctx, turn, {
+      url: "https://api.openai.com/v1/responses",
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer [REDACTED:0badc0de]",
       },
-      response: sseResponse(events),
-      timing: { start, first_byte: start + 0.3, end: ctx.t - 0.1 },
+      body,
+      events,
+      firstByte: 0.3,
     });
   }
 }
@@ -340,24 +376,10 @@ function* anthropicSession(ctx: SessionContext, turns: number): Generator<string
       },
     }]);
     const thinking = sentence(r, 14);
-    events.push(["content_block_start", {
-      type: "content_block_start",
-      index: 0,
-      content_block: { type: "thinking", thinking: "" },
-    }]);
-    for (const d of tokens(r, thinking)) {
-      events.push(["content_block_delta", {
-        type: "content_block_delta",
-        index: 0,
-        delta: { type: "thinking_delta", thinking: d },
-      }]);
-    }
-    events.push(["content_block_delta", {
-      type: "content_block_delta",
-      index: 0,
-      delta: { type: "signature_delta", signature: "Eq" + "s".repeat(200) },
-    }]);
-    events.push(["content_block_stop", { type: "content_block_stop", index: 0 }]);
+    events.push(...streamedBlock(0, { type: "thinking", thinking: "" }, [
+      ...tokens(r, thinking).map((d) => ({ type: "thinking_delta", thinking: d })),
+      { type: "signature_delta", signature: "Eq" + "s".repeat(200) },
+    ]));
     const assistant: unknown[] = [{
       type: "thinking",
       thinking,
@@ -369,38 +391,22 @@ function* anthropicSession(ctx: SessionContext, turns: number): Generator<string
       const name = TOOL_NAMES[turn % TOOL_NAMES.length];
       const marker = `a${ctx.id}x${turn}`;
       const args = JSON.stringify({ path: `src/${marker}.ts` });
-      events.push(["content_block_start", {
-        type: "content_block_start",
-        index: 1,
-        content_block: { type: "tool_use", id: `toolu_${marker}`, name, input: {} },
-      }]);
-      for (const d of tokens(r, args)) {
-        events.push(["content_block_delta", {
-          type: "content_block_delta",
-          index: 1,
-          delta: { type: "input_json_delta", partial_json: d },
-        }]);
-      }
-      events.push(["content_block_stop", { type: "content_block_stop", index: 1 }]);
+      events.push(...streamedBlock(
+        1,
+        { type: "tool_use", id: `toolu_${marker}`, name, input: {} },
+        tokens(r, args).map((d) => ({ type: "input_json_delta", partial_json: d })),
+      ));
       assistant.push({ type: "tool_use", id: `toolu_${marker}`, name, input: JSON.parse(args) });
       ctx.manifest.toolCalls.push({ name, marker });
       next = { toolResult: { callId: `toolu_${marker}`, name, output: paragraph(r, 6) } };
       stop = "tool_use";
     } else {
       const text = `Answer ${ctx.id}.${turn}: ${paragraph(r, 4)}`;
-      events.push(["content_block_start", {
-        type: "content_block_start",
-        index: 1,
-        content_block: { type: "text", text: "" },
-      }]);
-      for (const d of tokens(r, text)) {
-        events.push(["content_block_delta", {
-          type: "content_block_delta",
-          index: 1,
-          delta: { type: "text_delta", text: d },
-        }]);
-      }
-      events.push(["content_block_stop", { type: "content_block_stop", index: 1 }]);
+      events.push(...streamedBlock(
+        1,
+        { type: "text", text: "" },
+        tokens(r, text).map((d) => ({ type: "text_delta", text: d })),
+      ));
       assistant.push({ type: "text", text });
       ctx.manifest.answers.push(text);
       next = { user: `Next ${ctx.id}.${turn}: ${sentence(r, 10)}` };
@@ -413,25 +419,16 @@ function* anthropicSession(ctx: SessionContext, turns: number): Generator<string
     }]);
     events.push(["message_stop", { type: "message_stop" }]);
     messages.push({ role: "assistant", content: assistant });
-    const start = ctx.t;
-    ctx.t += 1.5 + r() * 3;
-    yield JSON.stringify({
-      timestamp: start,
-      id: `${ctx.id}-${turn}`,
-      proxy: "api",
-      request: {
-        method: "POST",
-        url: "https://api.anthropic.com/v1/messages?beta=true",
-        headers: {
-          "content-type": "application/json",
-          "x-api-key": "[REDACTED:0badc0de]",
-          "anthropic-version": "2023-06-01",
-        },
-        body,
-        body_size: byteLength(JSON.stringify(body)),
+    yield exchangeLine(ctx, turn, {
+      url: "https://api.anthropic.com/v1/messages?beta=true",
+      headers: {
+        "content-type": "application/json",
+        "x-api-key": "[REDACTED:0badc0de]",
+        "anthropic-version": "2023-06-01",
       },
-      response: sseResponse(events),
-      timing: { start, first_byte: start + 0.4, end: ctx.t - 0.1 },
+      body,
+      events,
+      firstByte: 0.4,
     });
   }
 }
