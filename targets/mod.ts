@@ -9,6 +9,8 @@ import { aider } from "./aider.ts";
 import { cline } from "./cline.ts";
 import { continueCli } from "./continue_cli.ts";
 import { copilot } from "./copilot.ts";
+import { crush } from "./crush.ts";
+import { kilo } from "./kilo.ts";
 import { pi } from "./pi.ts";
 import { qwenCode } from "./qwen_code.ts";
 
@@ -24,6 +26,8 @@ export const builtinTargets: readonly Target[] = [
   continueCli,
   cline,
   copilot,
+  kilo,
+  crush,
   openai,
   anthropic,
 ];

@@ -32,8 +32,8 @@ Deno.test("probe capture rejects bad flags with exit 2", async (t) => {
       [
         ["nope"],
         'capture: unknown target "nope"; known targets: codex, claude-code, gemini-cli, ' +
-        "opencode, pi, qwen-code, aider, continue, cline, copilot, openai, anthropic " +
-        "(or a target file: ./NAME.jsonc)",
+        "opencode, pi, qwen-code, aider, continue, cline, copilot, kilo, crush, openai, " +
+        "anthropic (or a target file: ./NAME.jsonc)",
       ],
       [["codex", "--port", "x=1"], "no proxy named 'x' (proxies: api, chatgpt)"],
       [["codex", "--port", "99999"], "the port must be a number from 0 to 65535"],

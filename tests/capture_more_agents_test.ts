@@ -5,19 +5,26 @@
  * - aider (forward): Python (litellm, httpx) follows HTTPS_PROXY and SSL_CERT_FILE; it offers
  *   the model no tools, so one plain turn.
  * - Qwen Code (reverse): on Node.js before 24 its fetch ignores HTTPS_PROXY; OPENAI_BASE_URL.
- * The other new targets (Copilot, Cline, Kilo, Crush, Continue) and why they are not run here
- * are in the README's agent table.
+ * - Continue, Cline (forward): a model of their own configuration, OpenAI provider.
+ * - Kilo Code: forward with its built-in OpenAI provider (Responses API), reverse with the
+ *   target's OpenAI-compatible provider (Chat Completions).
+ * - GitHub Copilot CLI (forward): signed in with a GitHub token; the fake upstream answers its
+ *   account calls on api.github.com and the Copilot API's model list.
+ * Crush cannot be installed here: its test shows the target's part without the CLI.
  */
 import assert from "node:assert/strict";
-import { startFakeUpstream } from "./fake_upstream.ts";
+import { COPILOT_MODEL, startFakeUpstream } from "./fake_upstream.ts";
 import { cleanEnv } from "./tools/agent_env.ts";
 import { type Agent, type AgentRun, agentTest } from "./tools/agent_runs.ts";
 import { readJsonl, runProbe } from "./tools/capture_helpers.ts";
-import { agentBin, findMitmdumps } from "./tools/paths.ts";
+import { findMitmdumps } from "./tools/paths.ts";
 
 const MITMDUMP = (await findMitmdumps())[0];
 const OPENAI_KEY = "sk-proj-FAKEprobeTESTmore0123456789abcdefghijklmnopqrstuvwxyzAB";
 const OPENAI_HEADER: Agent["keyHeader"] = ["authorization", (k) => `Bearer ${k}`];
+/** A fine-grained GitHub token's shape (the CLI refuses a classic `ghp_` one before any call). */
+const GITHUB_TOKEN =
+  "github_pat_11FAKEprobeTEST0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
 
 const AGENTS: Agent[] = [
   {
@@ -123,27 +130,76 @@ const AGENTS: Agent[] = [
     env: () => ({}),
     args: (prompt) => ["-P", "openai", "-k", OPENAI_KEY, "-m", "gpt-4o", prompt],
   },
+  {
+    label: "probe capture kilo -- kilo run (forward mode, built-in OpenAI provider)",
+    target: "kilo",
+    mode: "forward",
+    bin: "kilo",
+    api: "responses",
+    key: OPENAI_KEY,
+    keyHeader: OPENAI_HEADER,
+    realHosts: ["api.openai.com"],
+    tool: "bash",
+    env: (_home, key) => ({ OPENAI_API_KEY: key }),
+    args: (prompt) => ["run", "-m", "openai/gpt-4.1", "--auto", prompt],
+  },
+  {
+    label: "probe capture kilo -- kilo run (reverse mode, the target's provider)",
+    target: "kilo",
+    mode: "reverse",
+    bin: "kilo",
+    api: "chat",
+    key: OPENAI_KEY,
+    keyHeader: OPENAI_HEADER,
+    tool: "bash",
+    env: (_home, key) => ({ OPENAI_API_KEY: key }),
+    args: (prompt) => ["run", "-m", "probe/gpt-4.1", "--auto", prompt],
+  },
+  {
+    label: "probe capture copilot -- copilot -p (forward mode, GitHub sign-in by token)",
+    target: "copilot",
+    mode: "forward",
+    bin: "copilot",
+    api: "chat",
+    key: GITHUB_TOKEN,
+    keyHeader: ["authorization", (k) => `Bearer ${k}`],
+    extraProxies: ["github"],
+    realHosts: ["api.githubcopilot.com", "api.github.com"],
+    tool: "bash",
+    env: (_home, key) => ({ COPILOT_GITHUB_TOKEN: key }),
+    // The fake's account offers one model the CLI knows; "auto" would need GitHub's router.
+    args: (prompt) => ["-p", prompt, "--allow-all-tools", "--model", COPILOT_MODEL],
+  },
 ];
 
 const runs: AgentRun[] = [];
 for (const agent of AGENTS) agentTest(agent, MITMDUMP, runs);
 
 /**
- * GitHub Copilot CLI cannot finish a turn offline: after its GitHub token check
- * (api.github.com/copilot_internal/user) it needs GitHub's account answers, whose shape the
- * fake does not know. This shows how far it gets in forward mode: its calls go through probe
- * to the fake with their real URLs, the token redacted, and it exits with an error.
+ * Crush cannot be installed here (tests/tools/paths.ts, CRUSH_NOT_INSTALLABLE), so its target is
+ * shown to do its part without it: in its default (forward) mode probe intercepts both provider
+ * hosts of the target for a Go-like client that only follows HTTPS_PROXY and a CA bundle
+ * variable (curl here), records the real URLs and passes the key upstream, redacted in the
+ * capture; no base URL is set.
  */
-Deno.test(`probe capture copilot -- copilot -p gets as far as its GitHub account check [mitmproxy ${MITMDUMP.version}]`, async () => {
-  const program = await agentBin("copilot");
+Deno.test(`probe capture crush (not installable): its hosts are intercepted in forward mode [mitmproxy ${MITMDUMP.version}]`, async () => {
   await using upstream = await startFakeUpstream();
-  const home = await Deno.makeTempDir({ prefix: "probe-copilot-" });
-  const token =
-    "github_pat_11FAKEprobeTEST0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+  const home = await Deno.makeTempDir({ prefix: "probe-crush-" });
+  const script = [
+    "for url in https://api.openai.com/v1/chat/completions https://api.anthropic.com/v1/messages; do",
+    '  curl -sS --fail-with-body -H "authorization: Bearer $OPENAI_API_KEY" \\',
+    '    -H "content-type: application/json" \\',
+    `    -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi crush"}],"max_tokens":9}' \\`,
+    '    "$url" || exit 1',
+    "  echo",
+    "done",
+    'env | grep -E "^(OPENAI_BASE_URL|ANTHROPIC_BASE_URL)=" && exit 3',
+    "exit 0",
+  ].join("\n");
   try {
     const r = await runProbe([
       "capture",
-      "copilot",
+      "crush",
       "--mitmdump",
       MITMDUMP.path,
       "--port",
@@ -151,34 +207,38 @@ Deno.test(`probe capture copilot -- copilot -p gets as far as its GitHub account
       "--upstream",
       `api=${upstream.url}`,
       "--upstream",
-      `github=${upstream.url}`,
+      `anthropic=${upstream.url}`,
       "-o",
       `${home}/capture`,
       "--",
-      program,
-      "-p",
-      "say hi",
-      "--allow-all-tools",
+      "sh",
+      "-c",
+      script,
     ], {
       cwd: home,
       clearEnv: true,
-      env: cleanEnv(home, { COPILOT_GITHUB_TOKEN: token }),
-      timeoutMs: 180_000,
+      env: cleanEnv(home, { OPENAI_API_KEY: OPENAI_KEY }),
+      timeoutMs: 120_000,
     });
-    assert.notEqual(r.code, 0, "no turn without GitHub's real account answers");
+    const output = [...r.stdout, ...r.stderr].join("\n");
+    assert.equal(r.code, 0, output);
+    assert.match(output, /^probe capture: crush \(.*\), forward mode$/m, "forward by default");
+    for (const host of ["api.openai.com", "api.anthropic.com"]) {
+      assert.ok(output.includes(`  intercepts ${host} -> `), `${host} routed\n${output}`);
+    }
     const entries = await readJsonl(`${home}/capture/traffic.jsonl`);
-    const user = entries.find((e) =>
-      e.request.url === "https://api.github.com/copilot_internal/user"
-    );
-    assert.ok(user, entries.map((e) => e.request.url).join("\n"));
-    assert.match(user.request.headers["authorization"] ?? "", /\[REDACTED:[0-9a-f]{8}\]$/);
-    const text = JSON.stringify(entries) + r.stdout.join("\n") + r.stderr.join("\n");
-    assert.ok(!text.includes(token), "the token appears nowhere");
-    const model = /\/(chat\/completions|responses|v1\/messages)$/;
-    assert.ok(
-      entries.every((e) => !model.test(new URL(e.request.url).pathname)),
-      "no model turn was reached",
-    );
+    assert.deepEqual(entries.map((e) => e.request.url), [
+      "https://api.openai.com/v1/chat/completions",
+      "https://api.anthropic.com/v1/messages",
+    ]);
+    assert.deepEqual(upstream.requests.map((q) => q.headers.authorization), [
+      `Bearer ${OPENAI_KEY}`,
+      `Bearer ${OPENAI_KEY}`,
+    ]);
+    for (const e of entries) {
+      assert.match(e.request.headers["authorization"] ?? "", /\[REDACTED:[0-9a-f]{8}\]$/);
+    }
+    assert.ok(!JSON.stringify(entries).includes(OPENAI_KEY), "the key is not in the capture");
   } finally {
     await Deno.remove(home, { recursive: true });
   }

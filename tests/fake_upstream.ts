@@ -735,7 +735,65 @@ function otherCall(req: Request, url: URL): Response | undefined {
     return json({ input_tokens: 42 });
   }
   if (req.method === "POST" && /:countTokens$/.test(path)) return json({ totalTokens: 42 });
-  return subscriptionCall(req, path);
+  return subscriptionCall(req, path) ?? copilotCall(req, path);
+}
+
+/** The model GitHub Copilot's fake account offers (Chat Completions, tools). */
+export const COPILOT_MODEL = "gpt-5.4";
+
+/**
+ * GitHub Copilot CLI's account calls on api.github.com and its Copilot API's model list and
+ * MCP server (api.githubcopilot.com): a signed-in individual plan with one chat model that
+ * takes tools. Its remote MCP server is not there (404), as when GitHub's is down.
+ */
+function copilotCall(req: Request, path: string): Response | undefined {
+  const json = (v: unknown) => Response.json(v, { headers: NO_TRANSFORM });
+  if (req.method === "GET" && path === "/copilot_internal/user") {
+    return json({
+      login: "probe-test",
+      copilot_plan: "individual",
+      access_type_sku: "free_limited_copilot",
+      chat_enabled: true,
+      is_mcp_enabled: false,
+      endpoints: { api: "https://api.githubcopilot.com" },
+    });
+  }
+  if (req.method === "GET" && /^\/copilot_internal\//.test(path)) return json({});
+  if (req.method === "GET" && /^\/repos\/[^/]+\/[^/]+\/releases$/.test(path)) return json([]);
+  if (req.method === "GET" && path === "/models") {
+    return json({
+      object: "list",
+      data: [{
+        id: COPILOT_MODEL,
+        name: "GPT-5.4",
+        object: "model",
+        vendor: "Azure OpenAI",
+        version: COPILOT_MODEL,
+        preview: false,
+        model_picker_enabled: true,
+        is_chat_default: true,
+        is_chat_fallback: true,
+        billing: { is_premium: false, multiplier: 0 },
+        policy: { state: "enabled", terms: "" },
+        supported_endpoints: ["/chat/completions"],
+        capabilities: {
+          object: "model_capabilities",
+          type: "chat",
+          family: COPILOT_MODEL,
+          tokenizer: "o200k_base",
+          limits: {
+            max_context_window_tokens: 128000,
+            max_prompt_tokens: 128000,
+            max_output_tokens: 16384,
+          },
+          supports: { streaming: true, tool_calls: true, parallel_tool_calls: true },
+        },
+      }],
+    });
+  }
+  if (/^\/mcp\//.test(path)) return new Response("no MCP server here", { status: 404 });
+  if (req.method === "GET" && /^\/agents\//.test(path)) return json({ enabled: false });
+  return undefined;
 }
 
 /**

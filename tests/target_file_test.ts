@@ -411,6 +411,8 @@ Deno.test("probe accepts a target file wherever it takes a target", async (t) =>
       "continue",
       "cline",
       "copilot",
+      "kilo",
+      "crush",
       "openai",
       "anthropic",
     ]);

@@ -35,6 +35,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a program of a venv runs: a venv is not relocatable (its scripts name the Python of
+ * the folder it was made in), so one copied or made in another checkout exists but fails.
+ */
+async function runs(program: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(program, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
 async function run(cmd: string, args: string[]): Promise<boolean> {
   try {
     const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -97,8 +114,10 @@ async function installIntoVenv(
   version: string,
 ): Promise<boolean> {
   console.error(`setup: installing ${pkg} ${version} into .cache/${name} (${python}) ...`);
-  const venv = `${CACHE}/${name}`;
-  const ok = await run(python, ["-m", "venv", venv]) &&
+  // Made at its real path: a checkout whose .cache links to a shared one leaves scripts that
+  // work after that checkout is gone.
+  const venv = `${await Deno.realPath(CACHE)}/${name}`;
+  const ok = await run(python, ["-m", "venv", "--clear", venv]) &&
     await run(`${venv}/bin/pip`, [
       "install",
       "--quiet",
@@ -109,7 +128,7 @@ async function installIntoVenv(
   return ok;
 }
 
-if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV_MITMDUMP))) {
+if (!Deno.env.get("PROBE_MITMDUMP") && !(await runs(VENV_MITMDUMP))) {
   await installMitmproxy("python3", "venv", PINNED_MITMPROXY);
 }
 /** A Python 3.12 or newer (mitmproxy 12 needs it): on PATH, or one pyenv installed. */
@@ -142,7 +161,7 @@ async function python312(): Promise<string | undefined> {
   return undefined;
 }
 
-if (!Deno.env.get("PROBE_MITMDUMP") && !(await exists(VENV12_MITMDUMP))) {
+if (!Deno.env.get("PROBE_MITMDUMP") && !(await runs(VENV12_MITMDUMP))) {
   // Optional, like Debian's 8.1.1: without a Python 3.12 the other versions are tested.
   const python = await python312();
   if (python) {
@@ -187,7 +206,7 @@ if (missing.length > 0) {
     );
   }
 }
-if (!(await exists(AIDER_BIN))) {
+if (!(await runs(AIDER_BIN))) {
   // aider 0.86 supports Python 3.10 to 3.12: the machine's python3 (3.11 here).
   if (!(await installIntoVenv("python3", "venv-aider", "aider-chat", PINNED_AIDER))) {
     fail(
