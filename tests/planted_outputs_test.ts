@@ -82,8 +82,14 @@ Deno.test("probe view: no planted secret reaches the page's JSON API", async (t)
       const hits = JSON.parse(await get(`api/search?q=${q}`)).hits;
       assert.deepEqual(hits, [], `search for ${name}`);
     }
-    // Search itself works on what the page shows.
+    // Search itself works on what the page shows, and what a hit says of its exchange (any
+    // text around the match) is as masked as the rest.
     assert.ok(JSON.parse(await get("api/search?q=audit%20me")).hits.length > 0);
+    for (const q of ["grant_type", "my keys", "system prompt", "gh=", "plain answer", "streamed"]) {
+      const text = await get(`api/search?q=${encodeURIComponent(q)}`);
+      assert.ok(JSON.parse(text).hits.length > 0, q);
+      assert.deepEqual(leaksIn(text), [], `search for ${q}`);
+    }
   });
 });
 
