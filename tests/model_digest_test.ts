@@ -181,3 +181,60 @@ Deno.test("a report's model keeps the listed conversations only, without their t
   // a conversation of its own.
   assert.equal(digest.digest().conversationCount, n + 1);
 });
+
+Deno.test("a cache miss names the first prefix element that changed or went", async (t) => {
+  const tool = (name: string, v: string) => ({ name, key: JSON.stringify({ name, v }) });
+  let index = 0;
+  const turn = (
+    b: ModelBuilder,
+    tools: { name: string; key: string }[],
+    items: FactItem[],
+    cached: number,
+  ) => {
+    index++;
+    return b.add({
+      index,
+      line: index,
+      entry: {
+        timestamp: 1_700_000_000 + index,
+        request: { method: "POST", url: "http://h/v1/x", headers: {}, body: "" },
+        response: { status_code: 200, headers: {}, body: "" },
+      },
+      api: "test",
+      conversation: { id: 1, basis: "conversation key" },
+      facts: {
+        system: { text: SYSTEM, key: SYSTEM },
+        tools,
+        items,
+        order: ["tools", "system", "items"],
+      },
+      usage: { input: 5000, output: 10, cached, total: 5010 },
+      problems: [],
+    })!.cache.miss?.changed;
+  };
+  const tools = [tool("read", "1"), tool("write", "1")];
+  const items = [text("user", "first"), call("read", '{"path":"a"}', "c1"), text("user", "x")];
+  for (const keep of ["all", "digest"] as const) {
+    const b = () =>
+      new ModelBuilder({ id: "1", source: "x", agent: "", prices: builtinPriceTable(), keep });
+    await t.step(`${keep}: a tool's definition`, () => {
+      const m = b();
+      turn(m, tools, items, 4000);
+      assert.equal(
+        turn(m, [tools[0], tool("write", "2")], items, 0),
+        "the definition of tool write",
+      );
+    });
+    await t.step(`${keep}: an item`, () => {
+      const m = b();
+      turn(m, tools, items, 4000);
+      const edited = [items[0], call("read", '{"path":"b"}', "c1"), items[2]];
+      assert.equal(turn(m, tools, edited, 0), "item 2 (assistant tool call)");
+    });
+    await t.step(`${keep}: an item no longer sent`, () => {
+      const m = b();
+      turn(m, tools, items, 4000);
+      assert.equal(turn(m, tools, items.slice(0, 2), 0), "item 3 (user text) (no longer sent)");
+    });
+  }
+});

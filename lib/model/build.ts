@@ -7,7 +7,7 @@
  * sections show (lib/model/types.ts `SessionDigest`) and the state of the recently active
  * threads, so its memory does not follow the number of turns or conversations either.
  */
-import { hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import { hashNumber, hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
 import { statusLabel, utf8Length } from "../stats.ts";
 import type { Entry, FactItem, RequestFacts, Usage } from "../types.ts";
@@ -64,11 +64,14 @@ interface ConvState {
   conv: Conversation;
   /** Its turns so far (`conv.turns` is empty when only the digest is kept). */
   turns: number;
-  itemHashes: string[];
-  prefix: { label: string; hash: string }[];
+  itemHashes: number[];
+  /** Hashes of the previous request's prefix elements, in the API's cache order. */
+  prefix: number[];
+  /** What those elements were, to name one that is no longer sent. */
+  shape: PrefixShape;
   hitRate: number | null;
   model: string | null;
-  systemHash: string | null;
+  systemHash: number | null;
   lastStart: number;
   lastIndex: number;
 }
@@ -80,8 +83,11 @@ interface ConvState {
  */
 const KEPT_GROUPS = 2 * TRACKED_CONVERSATIONS;
 
+/** Distinct tool names and item kinds shared; more (a hostile capture) are kept per request. */
+const MAX_TAGS = 4096;
+
 /** Tool-call arguments a digest-only builder remembers for linking later subagent threads. */
-const KEPT_SPAWNS = 8192;
+const KEPT_SPAWNS = 1024;
 
 /**
  * What a builder keeps: "all" the conversations and turns (`--format json`, the viewer), or
@@ -166,26 +172,47 @@ function promptArguments(args: string): string[] {
 
 const normalHash = (text: string) => hashText(text.trim());
 
-/** Prefix elements in the order the API's cache reads them, each with a label and a hash. */
-function prefixOf(facts: RequestFacts, itemHashes: string[]): { label: string; hash: string }[] {
-  const out: { label: string; hash: string }[] = [];
+/**
+ * A request's prefix elements as far as their names go (a label is made only for the element
+ * a cache miss names): the parts' order, whether a system prompt came, tool names, and each
+ * item's role and kind. Their strings are shared (see {@link ModelBuilder}'s tags).
+ */
+interface PrefixShape {
+  order: RequestFacts["order"];
+  system: boolean;
+  tools: string[];
+  items: string[];
+}
+
+const noShape: PrefixShape = { order: [], system: false, tools: [], items: [] };
+
+/** Hashes of the prefix elements in the order the API's cache reads them. */
+function prefixOf(facts: RequestFacts, itemHashes: number[], systemHash: number | null): number[] {
+  const out: number[] = [];
   for (const part of facts.order) {
-    if (part === "system" && facts.system) {
-      out.push({ label: "the system prompt", hash: hashText(facts.system.key) });
-    } else if (part === "tools") {
-      for (const t of facts.tools) {
-        out.push({ label: `the definition of tool ${t.name}`, hash: hashText(t.key) });
-      }
-    } else if (part === "items") {
-      facts.items.forEach((it, i) =>
-        out.push({
-          label: `item ${i + 1} (${it.role} ${it.kind.replace("_", " ")})`,
-          hash: itemHashes[i],
-        })
-      );
-    }
+    if (part === "system" && systemHash !== null) out.push(systemHash);
+    else if (part === "tools") { for (const t of facts.tools) out.push(hashNumber(t.key)); }
+    else if (part === "items") { for (const h of itemHashes) out.push(h); }
   }
   return out;
+}
+
+/** The label of prefix element `at` ("the system prompt", "item 3 (user text)", ...). */
+function prefixLabel(shape: PrefixShape, at: number): string {
+  let i = at;
+  for (const part of shape.order) {
+    if (part === "system" && shape.system) {
+      if (i === 0) return "the system prompt";
+      i--;
+    } else if (part === "tools") {
+      if (i < shape.tools.length) return `the definition of tool ${shape.tools[i]}`;
+      i -= shape.tools.length;
+    } else if (part === "items") {
+      if (i < shape.items.length) return `item ${i + 1} (${shape.items[i]})`;
+      i -= shape.items.length;
+    }
+  }
+  return `element ${at + 1}`;
 }
 
 /** Accumulates one session's model from its exchanges, in capture order. */
@@ -219,6 +246,8 @@ export class ModelBuilder {
   };
   #priced = false;
   #problemExchanges = 0;
+  /** One string per item role and kind ("user text"), shared by every thread's shape. */
+  #tags = new Map<string, string>();
 
   constructor(
     opts: { id: string; source: string; agent: string; prices: PriceTable; keep?: Keep },
@@ -254,8 +283,8 @@ export class ModelBuilder {
     if (x.problems.length > 0) this.#problemExchanges++;
     if (!x.conversation || !x.facts) return undefined;
     this.#apis.set(x.api, (this.#apis.get(x.api) ?? 0) + 1);
-    const itemHashes = x.facts.items.map((it) => hashText(it.key));
-    const systemHash = x.facts.system ? hashText(x.facts.system.key) : null;
+    const itemHashes = x.facts.items.map((it) => hashNumber(it.key));
+    const systemHash = x.facts.system ? hashNumber(x.facts.system.key) : null;
     const state = this.#state(x, itemHashes, systemHash);
     const turn = this.#turn(x, x.facts, state, itemHashes, systemHash);
     if (this.#keep === "all") state.conv.turns.push(turn);
@@ -299,7 +328,7 @@ export class ModelBuilder {
    * whose history it continues, or the one whose system prompt and model it keeps while
    * sending a shorter history (a compaction), or starts a thread of its own.
    */
-  #state(x: ExchangeInput, itemHashes: string[], systemHash: string | null): ConvState {
+  #state(x: ExchangeInput, itemHashes: number[], systemHash: number | null): ConvState {
     const group = x.conversation!.id;
     const threads = this.#groups.get(group) ?? [];
     this.#groups.delete(group);
@@ -347,6 +376,7 @@ export class ModelBuilder {
       turns: 0,
       itemHashes: [],
       prefix: [],
+      shape: noShape,
       hitRate: null,
       model: null,
       systemHash: null,
@@ -364,8 +394,8 @@ export class ModelBuilder {
     x: ExchangeInput,
     facts: RequestFacts,
     st: ConvState,
-    itemHashes: string[],
-    systemHash: string | null,
+    itemHashes: number[],
+    systemHash: number | null,
   ): Turn {
     const { entry } = x;
     const first = st.turns === 0;
@@ -431,11 +461,13 @@ export class ModelBuilder {
       ? exchangeCost(this.#prices, model, x.usage)
       : undefined;
     const cost = priced && priced.byModel.size > 0 ? priced.cost : null;
-    const prefix = prefixOf(facts, itemHashes);
-    const cache = this.#cache(tokens, st, prefix, entry.timestamp);
+    const prefix = prefixOf(facts, itemHashes, systemHash);
+    const shape = this.#shape(facts);
+    const cache = this.#cache(tokens, st, prefix, shape, entry.timestamp);
 
     st.itemHashes = itemHashes;
     st.prefix = prefix;
+    st.shape = shape;
     st.systemHash = systemHash;
     if (cache.hitRate !== null) st.hitRate = cache.hitRate;
     if (model) st.model = model;
@@ -505,6 +537,24 @@ export class ModelBuilder {
       undefined;
   }
 
+  /** The names of a request's prefix elements, their strings shared across requests. */
+  #shape(facts: RequestFacts): PrefixShape {
+    const tag = (text: string) => {
+      let shared = this.#tags.get(text);
+      if (shared === undefined) {
+        shared = text;
+        if (this.#tags.size < MAX_TAGS) this.#tags.set(text, text);
+      }
+      return shared;
+    };
+    return {
+      order: facts.order,
+      system: facts.system !== undefined,
+      tools: facts.tools.map((t) => tag(t.name)),
+      items: facts.items.map((it) => tag(`${it.role} ${it.kind.replace("_", " ")}`)),
+    };
+  }
+
   #event(conv: Conversation, event: ConversationEvent): void {
     conv.events.push(event);
     const d = this.#digest;
@@ -520,7 +570,8 @@ export class ModelBuilder {
   #cache(
     tokens: Tokens | null,
     st: ConvState,
-    prefix: { label: string; hash: string }[],
+    prefix: number[],
+    shape: PrefixShape,
     start: number,
   ): CacheDiagnostics {
     if (!tokens || tokens.input === 0) {
@@ -546,13 +597,13 @@ export class ModelBuilder {
     let changed: string | null = null;
     const n = Math.min(prefix.length, st.prefix.length);
     for (let i = 0; i < n; i++) {
-      if (prefix[i].hash !== st.prefix[i].hash) {
-        changed = prefix[i].label;
+      if (prefix[i] !== st.prefix[i]) {
+        changed = prefixLabel(shape, i);
         break;
       }
     }
     if (changed === null && prefix.length < st.prefix.length) {
-      changed = `${st.prefix[prefix.length].label} (no longer sent)`;
+      changed = `${prefixLabel(st.shape, prefix.length)} (no longer sent)`;
     }
     const pct = (r: number) => `${Math.round(r * 100)}%`;
     const reason = changed !== null
