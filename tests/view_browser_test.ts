@@ -145,7 +145,7 @@ Deno.test("probe view in Chromium", async (t) => {
         // Selected once its turns and first turn are loaded and drawn.
         await convs.nth(i).and(page.locator("button.conv.sel")).waitFor();
         await page.locator(".dhead").waitFor();
-        await page.locator(".response .blocks").waitFor();
+        await page.locator(".turn.sel .response .blocks").waitFor();
         apis.add((await page.locator(".convhead .muted").innerText()).split(" · ")[0]);
       }
       assert.deepEqual(
@@ -164,6 +164,77 @@ Deno.test("probe view in Chromium", async (t) => {
       await page.locator("button.hit").first().waitFor();
       await page.locator("button.hit").first().click();
       await page.locator(".response").getByText("is_prime").first().waitFor();
+      await page.close();
+    });
+
+    await t.step("the conversation reads as one chat; keys for raw, cURL and help", async () => {
+      await using server = viewer(["sample_traffic.jsonl"]);
+      const page = await context.newPage();
+      await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+      await page.goto(server.url);
+      // Every turn in order, each with what it added and its answer.
+      const turns = page.locator(".detail article.turn");
+      await turns.nth(2).locator(".response .blocks").waitFor();
+      const heads = await turns.evaluateAll((els) =>
+        els.map((e) => e.querySelector(".thead b, .dhead h2")?.textContent?.split(" ")[0])
+      );
+      assert.deepEqual(heads, ["#1", "#2", "#3"]);
+      assert.match(await turns.nth(0).innerText(), /checks whether a number is prime/);
+      assert.match(await turns.nth(1).innerText(), /Save it to prime\.py/);
+      assert.match(await turns.nth(2).locator(".msg.tool_call").innerText(), /write_file/i);
+      assert.match(await turns.nth(2).locator(".msg.tool_call .result").innerText(), /\S/);
+      // Selecting a turn in the list opens it up in the chat and scrolls it into view.
+      await page.locator(".turns .row", { hasText: "#3" }).click();
+      await page.locator(".turn.sel .dhead h2", { hasText: "#3 " }).waitFor();
+      await page.waitForTimeout(300);
+      const inView = await page.evaluate(`(() => {
+        const d = document.querySelector(".detail").getBoundingClientRect();
+        const t = document.querySelector(".turn.sel").getBoundingClientRect();
+        return t.top >= d.top - 1 && t.top < d.bottom;
+      })()`);
+      assert.equal(inView, true, "the selected turn is scrolled into view");
+      // r and R open the raw request and response, c copies the cURL command, ? lists the keys.
+      await page.keyboard.press("r");
+      await page.locator(".turn.sel details.raw-request[open]").waitFor();
+      await page.keyboard.press("R");
+      await page.locator(".turn.sel details.raw-response[open]").waitFor();
+      assert.equal(await page.locator(".turn.sel details.raw-request[open]").count(), 0);
+      await page.keyboard.press("c");
+      await page.locator(".turn.sel .actions button", { hasText: "Copied" }).waitFor();
+      const copied = String(await page.evaluate("navigator.clipboard.readText()"));
+      assert.match(copied, /^curl -X POST 'https:\/\/api\.openai\.com\/v1\/responses'/);
+      assert.doesNotMatch(copied, /SAMPLEkey/);
+      await page.keyboard.press("?");
+      const help = await page.locator(".help").innerText();
+      for (const key of ["j / k", "r", "R", "c", "/", "?"]) assert.ok(help.includes(key), key);
+      await page.keyboard.press("Escape");
+      await page.locator(".help").waitFor({ state: "detached" });
+      await page.close();
+    });
+
+    await t.step("search hits show the match in context and jump to the turn", async () => {
+      await using server = viewer(["mixed_traffic.jsonl", "sample_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 1500, height: 900 });
+      await page.goto(server.url);
+      // The sessions table fits the sidebar: no cell of the last columns is cut.
+      await page.locator("table.sessions tbody tr").nth(1).waitFor();
+      const cut = await page.evaluate(`(() => {
+        const side = document.querySelector("nav.side").getBoundingClientRect();
+        return [...document.querySelectorAll("table.sessions td:nth-child(n+4)")]
+          .filter((td) => td.scrollWidth > td.clientWidth ||
+            td.getBoundingClientRect().right > side.right)
+          .map((td) => td.textContent);
+      })()`);
+      assert.deepEqual(cut, []);
+      await page.fill("#search", "IS_PRIME");
+      const hit = page.locator("button.hit").first();
+      await hit.waitFor();
+      assert.equal(await hit.locator(".snip mark").innerText(), "is_prime");
+      assert.match(await hit.locator(".snip").innerText(), /def is_prime/);
+      const index = (await hit.locator(".hitwhere b").innerText()).slice(1);
+      await hit.click();
+      await page.locator(".turn.sel .dhead h2", { hasText: `#${index} ` }).waitFor();
       await page.close();
     });
 

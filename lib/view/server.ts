@@ -14,6 +14,7 @@ import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
 import { CaptureIndex } from "./index.ts";
 import { turnDetail } from "./detail.ts";
+import { searchSnippet } from "./snippet.ts";
 
 export const VIEW_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
   "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; " +
@@ -221,7 +222,13 @@ export function startViewer(opts: ViewOptions): ViewServer {
             for (const t of c.turns) convOf.set(t.index, c.id);
           }
           for (const i of found) {
-            hits.push({ session: ix.id, index: i, conversation: convOf.get(i) ?? null });
+            const entry = await ix.entry(i);
+            hits.push({
+              session: ix.id,
+              index: i,
+              conversation: convOf.get(i) ?? null,
+              snippet: entry ? searchSnippet(entry, q) : null,
+            });
           }
         }
         return json({ q, hits });

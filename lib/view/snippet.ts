@@ -1,0 +1,47 @@
+/**
+ * The line a search hit shows: the words around the first match in an exchange's readable
+ * text (its URL and the string values of its request and response bodies), redacted like
+ * everything else the viewer sends. A match only in headers or in JSON keys has no snippet.
+ */
+import { maskKeyShapes, maskSecretFields, redactUrl } from "../redact.ts";
+import type { Entry } from "../types.ts";
+
+export interface Snippet {
+  /** Text before the match, the match, and after it (whitespace collapsed). */
+  before: string;
+  match: string;
+  after: string;
+}
+
+/** Characters of context either side of the match. */
+const CONTEXT = 70;
+
+/** Fields that name a format's parts (`"type": "input_text"`), not what was said. */
+const LABELS = new Set(["type", "role", "object", "status", "id", "model", "call_id"]);
+
+function strings(value: unknown, out: string[], depth = 0): void {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) { for (const v of value) strings(v, out, depth + 1); }
+  else if (typeof value === "object" && value !== null && depth < 40) {
+    for (const [k, v] of Object.entries(value)) if (!LABELS.has(k)) strings(v, out, depth + 1);
+  }
+}
+
+/** `needle` is lower case, as the index matched it. */
+export function searchSnippet(entry: Entry, needle: string): Snippet | null {
+  const parts = [redactUrl(entry.request.url)];
+  strings(maskSecretFields(entry.request.body), parts);
+  if (entry.response && entry.response.body_encoding !== "base64") {
+    strings(maskSecretFields(entry.response.body), parts);
+  }
+  const text = maskKeyShapes(parts.join("\n")).replace(/\s+/g, " ");
+  const at = text.toLowerCase().indexOf(needle);
+  if (at === -1 || needle === "") return null;
+  const from = Math.max(0, at - CONTEXT);
+  const to = Math.min(text.length, at + needle.length + CONTEXT);
+  return {
+    before: (from > 0 ? "…" : "") + text.slice(from, at),
+    match: text.slice(at, at + needle.length),
+    after: text.slice(at + needle.length, to) + (to < text.length ? "…" : ""),
+  };
+}

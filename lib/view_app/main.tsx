@@ -1,0 +1,312 @@
+/// <reference lib="dom" />
+/**
+ * probe view: the page. Preact renders everything captured as text (never as markup), and the
+ * Content-Security-Policy allows no other script and no style attributes (styles are set
+ * through the CSSOM): a capture cannot run code here.
+ */
+import { render } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api, type SearchHit, type StatePayload, type Turn, type TurnDetail } from "./types.ts";
+import { Sidebar } from "./sidebar.tsx";
+import { TurnList } from "./turn_list.tsx";
+import { Chat, type RawOpen } from "./chat.tsx";
+import { Help, KEYS } from "./help.tsx";
+
+/** Turn details kept in the page; a long conversation's scroll fetches more as needed. */
+const MAX_DETAILS = 200;
+
+function App() {
+  const [st, setSt] = useState<StatePayload | null>(null);
+  const [sid, setSid] = useState<string | null>(null);
+  const [conv, setConv] = useState<number | null>(null);
+  const [turn, setTurn] = useState<number | null>(null);
+  const [focus, setFocus] = useState(0);
+  const [full, setFull] = useState(false);
+  const [raw, setRaw] = useState<RawOpen>(null);
+  const [hits, setHits] = useState<SearchHit[] | null>(null);
+  const [query, setQuery] = useState("");
+  const [help, setHelp] = useState(false);
+  const [copied, setCopied] = useState("");
+  const [, setLoaded] = useState(0);
+  const details = useRef(new Map<string, TurnDetail | "loading">());
+  const want = useRef<{ sid: string | null; conv: number | null; turn: number | null }>({
+    sid: null,
+    conv: null,
+    turn: null,
+  });
+
+  /** Loads the sessions and the open session (one conversation's turns) in one request. */
+  const load = useCallback(async (s: string | null, c: number | null, t: number | null) => {
+    want.current = { sid: s, conv: c, turn: t };
+    const data = await api<StatePayload>(
+      `api/state?s=${encodeURIComponent(s ?? "")}&c=${c ?? ""}`,
+    );
+    if (want.current.sid !== s || want.current.conv !== c) return; // a newer choice won
+    const open = data.session?.conversations.find((x) => x.id === data.conv);
+    const turns = open?.turns ?? [];
+    const keep = turns.some((x) => x.index === want.current.turn);
+    setSt(data);
+    setSid(data.sid);
+    setConv(data.conv);
+    setTurn(keep ? want.current.turn : turns[0]?.index ?? null);
+    want.current = { sid: data.sid, conv: data.conv, turn: keep ? want.current.turn : null };
+  }, []);
+
+  const detail = (t: Turn, prev: Turn | undefined): TurnDetail | undefined => {
+    const key = `${sid}:${t.index}:${t.status}:${t.inProgress}`;
+    const have = details.current.get(key);
+    if (have === "loading") return undefined;
+    if (have) return have;
+    details.current.set(key, "loading");
+    api<TurnDetail>(
+      `api/turn?s=${encodeURIComponent(sid ?? "")}&i=${t.index}&prev=${prev?.index ?? 0}`,
+    )
+      .then((d) => {
+        details.current.set(key, d);
+        while (details.current.size > MAX_DETAILS) {
+          details.current.delete(details.current.keys().next().value!);
+        }
+        setLoaded((n) => n + 1);
+      })
+      .catch((err) => {
+        details.current.delete(key);
+        console.error(err);
+      });
+    return undefined;
+  };
+
+  const session = st?.session ?? null;
+  const convs = session?.conversations ?? [];
+  const open = convs.find((c) => c.id === conv) ?? null;
+  const turns = open?.turns ?? [];
+  const cur = st?.sessions.find((x) => x.id === sid);
+
+  const selectTurn = (index: number) => {
+    want.current.turn = index;
+    setTurn(index);
+    setRaw(null);
+    setFocus((n) => n + 1);
+  };
+  const selectConv = (id: number) => {
+    setHits(null);
+    setFocus((n) => n + 1);
+    load(sid, id, null).catch(console.error);
+  };
+  const selectSession = (id: string) => {
+    setFocus((n) => n + 1);
+    load(id, null, null).catch(console.error);
+  };
+  const openHit = (hit: SearchHit) => {
+    setFocus((n) => n + 1);
+    load(hit.session, hit.conversation, hit.index).catch(console.error);
+  };
+  const copy = async (text: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied("Copied");
+    } catch {
+      setCopied("Copy failed: open cURL below and select it");
+    }
+    setTimeout(() => setCopied(""), 2500);
+  };
+
+  // Search: debounced, across every session.
+  useEffect(() => {
+    const q = query.trim();
+    if (q === "") {
+      setHits(null);
+      return;
+    }
+    let stale = false;
+    const timer = setTimeout(() => {
+      api<{ hits: SearchHit[] }>(`api/search?q=${encodeURIComponent(q)}`)
+        .then((data) => !stale && setHits(data.hits))
+        .catch(console.error);
+    }, 250);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [query]);
+
+  // Live: the server says when the captures changed; the page reloads what it shows.
+  const rev = st?.rev ?? -1;
+  const revRef = useRef(rev);
+  revRef.current = rev;
+  useEffect(() => {
+    load(null, null, null).catch(console.error);
+    const events = new EventSource("api/events");
+    let busy = false;
+    let again = false;
+    const update = async () => {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        do {
+          again = false;
+          await load(want.current.sid, want.current.conv, want.current.turn);
+        } while (again);
+      } catch (err) {
+        console.error(err);
+      } finally {
+        busy = false;
+      }
+    };
+    // The first event tells the revision at connection time: nothing new if the page has it.
+    events.addEventListener("update", (e) => {
+      if (Number((e as MessageEvent).data) !== revRef.current) update();
+    });
+    return () => events.close();
+  }, []);
+
+  // Keyboard.
+  const keyState = { turns, convs, turn, conv, full, raw, help, hits, open };
+  const keys = useRef(keyState);
+  keys.current = keyState;
+  useEffect(() => {
+    const step = <T,>(list: T[], current: T | null, d: number) => {
+      const at = current === null ? -1 : list.indexOf(current);
+      return list[Math.min(list.length - 1, Math.max(0, at + d))];
+    };
+    const onKey = (e: KeyboardEvent) => {
+      const k = keys.current;
+      const typing = e.target instanceof HTMLInputElement;
+      if (e.key === "Escape") {
+        if (typing) (e.target as HTMLInputElement).blur();
+        if (k.help) setHelp(false);
+        else if (k.hits) setQuery("");
+        return;
+      }
+      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      const ts = k.turns.map((t) => t.index);
+      const cs = k.convs.map((c) => c.id);
+      const d = k.turn === null ? undefined : details.current.get(
+        `${sidRef.current}:${k.turn}:${k.turns.find((t) => t.index === k.turn)?.status}:${
+          k.turns.find((t) => t.index === k.turn)?.inProgress
+        }`,
+      );
+      switch (e.key) {
+        case "j":
+        case "ArrowDown":
+          if (ts.length) selectTurn(step(ts, k.turn, 1));
+          break;
+        case "k":
+        case "ArrowUp":
+          if (ts.length) selectTurn(step(ts, k.turn, -1));
+          break;
+        case "]":
+        case "n":
+          if (cs.length) selectConv(step(cs, k.conv, 1));
+          break;
+        case "[":
+        case "p":
+          if (cs.length) selectConv(step(cs, k.conv, -1));
+          break;
+        case "f":
+          setFull(!k.full);
+          setFocus((n) => n + 1);
+          break;
+        case "r":
+          setRaw(k.raw === "request" ? null : "request");
+          break;
+        case "R":
+          setRaw(k.raw === "response" ? null : "response");
+          break;
+        case "c":
+          if (d && d !== "loading") copy(d.curl);
+          break;
+        case "/":
+          document.getElementById("search")?.focus();
+          break;
+        case "?":
+          setHelp(!k.help);
+          break;
+        default:
+          return;
+      }
+      e.preventDefault();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+  const sidRef = useRef(sid);
+  sidRef.current = sid;
+
+  // The raw request or response opened by a key is scrolled to.
+  useEffect(() => {
+    if (raw) document.querySelector(`.turn.sel .raw-${raw}`)?.scrollIntoView({ block: "start" });
+  }, [raw]);
+
+  return (
+    <>
+      <header class="top">
+        <span class="brand">probe</span>
+        <span class="where">{session?.source ?? ""}</span>
+        {st?.follow ? <span class="live" title="following the capture">● live</span> : null}
+        <input
+          id="search"
+          type="search"
+          placeholder="Search all sessions  ( / )"
+          value={query}
+          aria-label="Search"
+          onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)}
+        />
+        <button type="button" class="keys" onClick={() => setHelp(!help)} title="keyboard keys">
+          {KEYS.slice(0, 3).map((k) => k[0]).join(" · ")} · ? keys
+        </button>
+      </header>
+      <div class="layout">
+        <Sidebar
+          sessions={st?.sessions ?? []}
+          sid={sid}
+          session={session}
+          conv={conv}
+          hits={hits}
+          query={query}
+          onSession={selectSession}
+          onConv={selectConv}
+          onHit={openHit}
+          onClearSearch={() => setQuery("")}
+        />
+        <TurnList
+          conv={open}
+          loading={st === null}
+          turn={turn}
+          inflight={cur?.inflight ?? []}
+          onTurn={selectTurn}
+        />
+        {open
+          ? (
+            <Chat
+              conv={open}
+              convs={convs}
+              turn={turn}
+              focus={focus}
+              full={full}
+              raw={raw}
+              detail={detail}
+              onTurn={selectTurn}
+              onConv={selectConv}
+              onFull={() => setFull(!full)}
+              onRaw={setRaw}
+              onCopy={copy}
+              copied={copied}
+            />
+          )
+          : (
+            <section class="detail" aria-label="Conversation">
+              <p class="empty">{st ? "Select a conversation." : "Loading…"}</p>
+            </section>
+          )}
+      </div>
+      {help ? <Help onClose={() => setHelp(false)} /> : null}
+    </>
+  );
+}
+
+const root = document.getElementById("app")!;
+root.replaceChildren(); // the "Loading…" shown before the script ran
+render(<App />, root);

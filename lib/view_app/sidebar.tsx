@@ -1,0 +1,173 @@
+/// <reference lib="dom" />
+/** The left column: sessions, the open session's facts, its conversations, or search hits. */
+import type { ConvSummary, OpenSession, SearchHit, SessionSummary } from "./types.ts";
+import { fmtCost, fmtCostShort, fmtDur, fmtDurShort, fmtInt, fmtTime, pct } from "./format.ts";
+
+export interface SidebarProps {
+  sessions: SessionSummary[];
+  sid: string | null;
+  session: OpenSession | null;
+  conv: number | null;
+  hits: SearchHit[] | null;
+  query: string;
+  onSession(id: string): void;
+  onConv(id: number): void;
+  onHit(hit: SearchHit): void;
+  onClearSearch(): void;
+}
+
+function Hits(p: SidebarProps) {
+  const hits = p.hits ?? [];
+  return (
+    <nav class="side" aria-label="Search results">
+      <h2>Search: {hits.length} exchange{hits.length === 1 ? "" : "s"}</h2>
+      <button type="button" class="link" onClick={p.onClearSearch}>clear search (Esc)</button>
+      <ul class="hits">
+        {hits.map((hit) => {
+          const s = p.sessions.find((x) => x.id === hit.session);
+          return (
+            <li key={`${hit.session}:${hit.index}`}>
+              <button type="button" class="hit" onClick={() => p.onHit(hit)}>
+                <span class="hitwhere">
+                  <b>#{hit.index}</b>
+                  <span class="muted">{s ? s.agent || s.source : ""}</span>
+                </span>
+                {hit.snippet
+                  ? (
+                    <span class="snip">
+                      {hit.snippet.before}
+                      <mark>{hit.snippet.match}</mark>
+                      {hit.snippet.after}
+                    </span>
+                  )
+                  : <span class="snip muted">(matched in headers or field names)</span>}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}
+
+function SessionsTable(p: SidebarProps) {
+  return (
+    <table class="sessions">
+      <thead>
+        <tr>
+          {["Agent", "Start", "Time", "Turns", "Tokens", "Cost", "!"].map((x) => (
+            <th key={x} title={x === "!" ? "problems" : undefined}>{x}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {p.sessions.map((s) => (
+          <tr
+            key={s.id}
+            class={s.id === p.sid ? "sel" : ""}
+            tabIndex={0}
+            title={s.source}
+            onClick={() => p.onSession(s.id)}
+            onKeyDown={(e) => e.key === "Enter" && p.onSession(s.id)}
+          >
+            <td class="agent" title={s.agent || s.apis.join(", ")}>
+              {s.agent || s.apis.join(", ") || "?"}
+            </td>
+            <td class="nowrap">{fmtTime(s.start).slice(5, 16)}</td>
+            <td class="nowrap" title={fmtDur(s.durationMs)}>{fmtDurShort(s.durationMs)}</td>
+            <td>{s.turns}</td>
+            <td>{fmtInt(s.tokens.input + s.tokens.output)}</td>
+            <td title={fmtCost(s.cost)}>{fmtCostShort(s.cost)}</td>
+            <td class={s.problems ? "bad" : ""}>{s.problems}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Facts({ cur }: { cur: SessionSummary }) {
+  return (
+    <div class="sessfacts">
+      <div>
+        <b>{cur.agent || "capture"}</b> · {cur.apis.join(", ")}
+      </div>
+      <div>{`${fmtTime(cur.start)} · ${fmtDur(cur.durationMs)}`}</div>
+      <div>
+        {`${cur.turns} turns · ${fmtInt(cur.tokens.input)} in · ${
+          fmtInt(cur.tokens.output)
+        } out · ${fmtCost(cur.cost)}`}
+      </div>
+      {cur.problems ? <div class="bad">{cur.problems} exchanges with problems</div> : null}
+      {cur.malformed ? <div class="bad">{cur.malformed} malformed lines skipped</div> : null}
+      {cur.error ? <div class="bad">{cur.error}</div> : null}
+      {cur.indexing
+        ? (
+          <div class="muted">
+            indexing… {Math.round(cur.bytesIndexed / Math.max(1, cur.size) * 100)}%
+          </div>
+        )
+        : null}
+    </div>
+  );
+}
+
+function ConvTree(p: SidebarProps) {
+  const convs = p.session?.conversations ?? [];
+  const byId = new Map(convs.map((c) => [c.id, c]));
+  const rows: { c: ConvSummary; depth: number }[] = [];
+  const seen = new Set<number>();
+  const visit = (c: ConvSummary, depth: number) => {
+    if (seen.has(c.id)) return;
+    seen.add(c.id);
+    rows.push({ c, depth });
+    for (const child of c.children) {
+      const x = byId.get(child);
+      if (x) visit(x, depth + 1);
+    }
+  };
+  for (const c of convs) if (!c.parent || !byId.has(c.parent.conversation)) visit(c, 0);
+  return (
+    <ul class="convs">
+      {rows.map(({ c, depth }) => (
+        <li key={c.id}>
+          <button
+            type="button"
+            class={"conv" + (c.id === p.conv ? " sel" : "")}
+            style={{ paddingLeft: `${8 + depth * 16}px` }}
+            onClick={() => p.onConv(c.id)}
+            title={c.title}
+          >
+            <span class="ctitle">
+              {(c.parent ? "↳ " : "") + (c.title || `(conversation ${c.id})`)}
+            </span>
+            <span class="cmeta">
+              {`${c.turnCount} turns · ${c.model || c.api} · cache ${pct(c.cacheHitRate)}`}
+            </span>
+          </button>
+        </li>
+      ))}
+      {convs.length === 0 ? <li class="muted">No model conversations (yet).</li> : null}
+    </ul>
+  );
+}
+
+export function Sidebar(p: SidebarProps) {
+  if (p.hits) return <Hits {...p} />;
+  const cur = p.sessions.find((x) => x.id === p.sid);
+  return (
+    <nav class="side" aria-label="Sessions and conversations">
+      {p.sessions.length > 1
+        ? (
+          <>
+            <h2>Sessions</h2>
+            <SessionsTable {...p} />
+          </>
+        )
+        : null}
+      {cur ? <Facts cur={cur} /> : null}
+      <h2>Conversations</h2>
+      <ConvTree {...p} />
+    </nav>
+  );
+}
