@@ -15,6 +15,7 @@ import type { Renderer, Target } from "../types.ts";
 import { CaptureIndex } from "./index.ts";
 import { turnDetail } from "./detail.ts";
 import { searchSnippet } from "./snippet.ts";
+import { redactEntry } from "../redact_entry.ts";
 
 export const VIEW_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
   "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; " +
@@ -227,7 +228,9 @@ export function startViewer(opts: ViewOptions): ViewServer {
               session: ix.id,
               index: i,
               conversation: convOf.get(i) ?? null,
-              snippet: entry ? searchSnippet(entry, q) : null,
+              snippet: entry
+                ? searchSnippet(redactEntry(entry, (h) => ix.redactHeaders(h)), q)
+                : null,
             });
           }
         }

@@ -1,9 +1,10 @@
 /**
  * The line a search hit shows: the words around the first match in an exchange's readable
- * text (its URL and the string values of its request and response bodies), redacted like
- * everything else the viewer sends. A match only in headers or in JSON keys has no snippet.
+ * text (its URL and the string values of its request and response bodies), taken from the
+ * entry redacted as everything else the viewer sends (lib/redact_entry.ts). A match only in
+ * headers or in JSON keys has no snippet.
  */
-import { maskKeyShapes, maskSecretFields, redactUrl } from "../redact.ts";
+import { maskKeyShapes } from "../redact.ts";
 import type { Entry } from "../types.ts";
 
 export interface Snippet {
@@ -27,12 +28,12 @@ function strings(value: unknown, out: string[], depth = 0): void {
   }
 }
 
-/** `needle` is lower case, as the index matched it. */
-export function searchSnippet(entry: Entry, needle: string): Snippet | null {
-  const parts = [redactUrl(entry.request.url)];
-  strings(maskSecretFields(entry.request.body), parts);
-  if (entry.response && entry.response.body_encoding !== "base64") {
-    strings(maskSecretFields(entry.response.body), parts);
+/** `redacted`: the entry as redactEntry returns it; `needle` in lower case, as matched. */
+export function searchSnippet(redacted: Entry, needle: string): Snippet | null {
+  const parts = [redacted.request.url];
+  strings(redacted.request.body, parts);
+  if (redacted.response && redacted.response.body_encoding !== "base64") {
+    strings(redacted.response.body, parts);
   }
   const text = maskKeyShapes(parts.join("\n")).replace(/\s+/g, " ");
   const at = text.toLowerCase().indexOf(needle);
