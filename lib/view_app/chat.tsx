@@ -177,18 +177,22 @@ function Actions({ d, raw, onRaw, onCopy, copied }: {
   return (
     <div class="actions">
       <button type="button" class="btn" onClick={() => onCopy(d.curl)}>
-        {copied || "Copy as cURL (redacted)  c"}
+        {copied || "Copy as cURL (redacted)"} <kbd>c</kbd>
       </button>
       <details>
         <summary>cURL</summary>
         <pre>{d.curl}</pre>
       </details>
       <details class="raw-request" open={raw === "request"} onToggle={toggle("request")}>
-        <summary>Raw request (redacted) r</summary>
+        <summary>
+          Raw request (redacted) <kbd>r</kbd>
+        </summary>
         <pre>{d.raw.request}</pre>
       </details>
       <details class="raw-response" open={raw === "response"} onToggle={toggle("response")}>
-        <summary>Raw response (redacted) R</summary>
+        <summary>
+          Raw response (redacted) <kbd>R</kbd>
+        </summary>
         <pre>{d.raw.response}</pre>
       </details>
     </div>
@@ -262,7 +266,7 @@ function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boole
                 : `Request: ${items.length - from} new of ${items.length} items`}
             </h3>
             <button type="button" class="btn" onClick={p.onFull}>
-              {full ? "only what is new  f" : "full request  f"}
+              {full ? "only what is new" : "full request"} <kbd>f</kbd>
             </button>
           </div>
         )

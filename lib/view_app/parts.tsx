@@ -65,9 +65,40 @@ export function CacheMarker({ t }: { t: Turn }) {
   );
 }
 
+/**
+ * A heading that counts what follows ("SSE events (42)", "Citations (3)") starts a list that
+ * is details of the exchange rather than the answer: it is shown collapsed, so a chat of many
+ * turns reads as the conversation.
+ */
+const COUNTED = /\(\d+\)$/;
+
 export function Blocks({ blocks }: { blocks: Block[] }) {
+  const sections: { head: string | null; body: Block[] }[] = [{ head: null, body: [] }];
+  for (const b of blocks) {
+    if (b.kind === "heading" && COUNTED.test(b.text)) sections.push({ head: b.text, body: [] });
+    else if (b.kind === "heading" && sections.at(-1)!.head !== null) {
+      sections.push({ head: null, body: [b] });
+    } else sections.at(-1)!.body.push(b);
+  }
   return (
     <div class="blocks">
+      {sections.map((sec, i) =>
+        sec.head === null
+          ? <BlockList key={i} blocks={sec.body} />
+          : (
+            <details key={i} class="appendix">
+              <summary>{sec.head}</summary>
+              <BlockList blocks={sec.body} />
+            </details>
+          )
+      )}
+    </div>
+  );
+}
+
+function BlockList({ blocks }: { blocks: Block[] }) {
+  return (
+    <>
       {blocks.map((b, i) => {
         switch (b.kind) {
           case "heading":
@@ -106,7 +137,7 @@ export function Blocks({ blocks }: { blocks: Block[] }) {
             return <ul key={i}>{b.items.map((x, j) => <li key={j}>{x}</li>)}</ul>;
         }
       })}
-    </div>
+    </>
   );
 }
 
