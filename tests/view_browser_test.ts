@@ -254,9 +254,29 @@ Deno.test("probe view in Chromium", async (t) => {
           /^\+ Today is 2026-12-04\. Guideline 3/,
         );
         assert.match(await diff.locator(".fold").first().innerText(), /… \d+ unchanged lines/);
+        // The Task call in the chat leads to the subagent's thread.
+        await page.locator("button.subagent").first().click();
+        await page.locator("button.conv.sel", { hasText: "Find where the CSV parser" }).waitFor();
+        await page.locator(".convhead .muted", { hasText: "subagent of conversation" }).waitFor();
         await page.close();
       },
     );
+
+    await t.step("a changed tool definition is shown as a line diff", async () => {
+      // The sample with the shell tool's description and parameters changed in its third call.
+      await using server = viewer(["viewer_tool_change_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator(".turns .row", { hasText: "#3" }).click();
+      const tools = page.locator(".turn.sel details.sys.changed", { hasText: "Tools (2)" });
+      assert.match(await tools.locator("summary").innerText(), /changed shell/);
+      await tools.evaluate((e) => e.setAttribute("open", ""));
+      const diff = tools.locator(".tooldiff pre.diff");
+      assert.match(await diff.locator(".del").first().innerText(), /Run a shell command and/);
+      assert.match(await diff.locator(".add").first().innerText(), /in the sandbox/);
+      assert.match(await diff.locator(".add").last().innerText(), /kill after this many ms/);
+      await page.close();
+    });
 
     await t.step("a hostile capture executes nothing", async () => {
       await using server = viewer(["hostile_traffic.jsonl", "hostile_view_traffic.jsonl"]);

@@ -16,7 +16,14 @@ export interface TurnDetail {
   items: FactItem[];
   /** `previous`: the previous turn's system prompt when it changed (the page diffs them). */
   system: { text: string; previous: string | null; changed: boolean } | null;
-  tools: { names: string[]; added: string[]; removed: string[]; changed: string[] } | null;
+  /** `diffs`: a changed tool's definition before and after, as indented JSON (the page diffs). */
+  tools: {
+    names: string[];
+    added: string[];
+    removed: string[];
+    changed: string[];
+    diffs: { name: string; before: string; after: string }[];
+  } | null;
   response: Block[];
   responseProblems: string[];
   raw: { request: string; response: string };
@@ -41,6 +48,15 @@ function rawText(headers: Headers, body: unknown, first: string): string {
   const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n");
   const text = typeof body === "string" ? body : JSON.stringify(body, null, 2);
   return cap(`${first}\n${head}\n\n${text ?? ""}`);
+}
+
+/** A tool definition's JSON text laid out a field a line, so a line diff shows what changed. */
+function indented(json: string): string {
+  try {
+    return JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    return json;
+  }
 }
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -90,11 +106,19 @@ export function turnDetail(
   if (facts) {
     const now = new Map(facts.tools.map((t) => [t.name, t.key]));
     const was = new Map((before?.tools ?? []).map((t) => [t.name, t.key]));
+    const changed = before
+      ? [...now.keys()].filter((n) => was.has(n) && was.get(n) !== now.get(n))
+      : [];
     tools = {
       names: [...now.keys()],
       added: before ? [...now.keys()].filter((n) => !was.has(n)) : [],
       removed: before ? [...was.keys()].filter((n) => !now.has(n)) : [],
-      changed: before ? [...now.keys()].filter((n) => was.has(n) && was.get(n) !== now.get(n)) : [],
+      changed,
+      diffs: changed.map((name) => ({
+        name,
+        before: cap(indented(was.get(name)!)),
+        after: cap(indented(now.get(name)!)),
+      })),
     };
   }
   const body = entry.request.body;

@@ -38,10 +38,11 @@ const isAnswer = (it: FactItem) =>
   (it.role === "assistant" || it.role === "model") &&
   (it.kind === "text" || it.kind === "reasoning");
 
-function Item({ it, results, convs }: {
+function Item({ it, results, convs, onConv }: {
   it: FactItem & { paired?: boolean };
   results: Map<string, FactItem>;
   convs: ConvSummary[];
+  onConv(id: number): void;
 }) {
   const cls = `msg ${it.role} ${it.kind}`;
   if (it.kind === "tool_call") {
@@ -64,7 +65,7 @@ function Item({ it, results, convs }: {
           : null}
         {sub
           ? (
-            <button type="button" class="btn subagent" onClick={() => sub && onConvRef(sub.id)}>
+            <button type="button" class="btn subagent" onClick={() => onConv(sub.id)}>
               ↳ subagent thread: {sub.title || "conversation " + sub.id} ({sub.turnCount} turns)
             </button>
           )
@@ -90,9 +91,6 @@ function Item({ it, results, convs }: {
     </div>
   );
 }
-
-/** Set by Chat: items call it to open a subagent's thread (saves threading it through). */
-let onConvRef: (id: number) => void = () => {};
 
 function SelectedHead({ t, d }: { t: Turn; d: TurnDetail }) {
   return (
@@ -155,6 +153,12 @@ function SystemAndTools({ d }: { d: TurnDetail }) {
           <details class={"sys" + (ch ? " changed" : "")}>
             <summary>{`Tools (${tools.names.length})${ch ? ": " + ch : ""}`}</summary>
             <p class="toolnames">{tools.names.join(" · ")}</p>
+            {(tools.diffs ?? []).map((x) => (
+              <div key={x.name} class="tooldiff">
+                <h4>{`Definition of ${x.name}, changed since the previous turn`}</h4>
+                <DiffView before={x.before} after={x.after} />
+              </div>
+            ))}
           </details>
         )
         : null}
@@ -280,7 +284,9 @@ function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boole
             </div>
           )
           : null}
-        {shown.map((it, i) => <Item key={i} it={it} results={results} convs={p.convs} />)}
+        {shown.map((it, i) => (
+          <Item key={i} it={it} results={results} convs={p.convs} onConv={p.onConv} />
+        ))}
       </div>
       <div class="msg assistant response">
         {d.responseProblems.length
@@ -304,7 +310,6 @@ function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boole
 }
 
 export function Chat(p: ChatProps) {
-  onConvRef = p.onConv;
   const turns = p.conv.turns;
   const scroller = useRef<HTMLDivElement>(null);
   const v = useVirtualizer(scroller, {
