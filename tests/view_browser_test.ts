@@ -262,6 +262,23 @@ Deno.test("probe view in Chromium", async (t) => {
       },
     );
 
+    await t.step("] and [ move between the conversations of the open session", async () => {
+      await using server = viewer(["sample_traffic.jsonl", "viewer_threads_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator("table.sessions tbody tr").nth(1).click();
+      await page.locator("button.conv.sel", { hasText: "Why does the parser drop" }).waitFor();
+      await page.keyboard.press("]");
+      await page.locator("button.conv.sel", { hasText: "Find where the CSV parser" }).waitFor();
+      await page.locator(".turn.sel .dhead").waitFor();
+      // Still the second session (the threads capture, started on 05-28).
+      const selected = await page.locator("table.sessions tbody tr.sel td").nth(1).innerText();
+      assert.match(selected, /^05-28/);
+      await page.keyboard.press("[");
+      await page.locator("button.conv.sel", { hasText: "Why does the parser drop" }).waitFor();
+      await page.close();
+    });
+
     await t.step("a changed tool definition is shown as a line diff", async () => {
       // The sample with the shell tool's description and parameters changed in its third call.
       await using server = viewer(["viewer_tool_change_traffic.jsonl"]);

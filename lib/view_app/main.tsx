@@ -15,6 +15,9 @@ import { Help, KEYS } from "./help.tsx";
 /** Turn details kept in the page; a long conversation's scroll fetches more as needed. */
 const MAX_DETAILS = 200;
 
+/** A turn's detail changes when the exchange finishes: its status is part of the key. */
+const detailKey = (sid: string | null, t: Turn) => `${sid}:${t.index}:${t.status}:${t.inProgress}`;
+
 function App() {
   const [st, setSt] = useState<StatePayload | null>(null);
   const [sid, setSid] = useState<string | null>(null);
@@ -53,7 +56,7 @@ function App() {
   }, []);
 
   const detail = (t: Turn, prev: Turn | undefined): TurnDetail | undefined => {
-    const key = `${sid}:${t.index}:${t.status}:${t.inProgress}`;
+    const key = detailKey(sid, t);
     const have = details.current.get(key);
     if (have === "loading") return undefined;
     if (have) return have;
@@ -87,10 +90,12 @@ function App() {
     setRaw(null);
     setFocus((n) => n + 1);
   };
+  // Also called from the key handler, made at the first render: the open session is read from
+  // `want`, not from this render's `sid`.
   const selectConv = (id: number) => {
     setHits(null);
     setFocus((n) => n + 1);
-    load(sid, id, null).catch(console.error);
+    load(want.current.sid, id, null).catch(console.error);
   };
   const selectSession = (id: string) => {
     setFocus((n) => n + 1);
@@ -183,11 +188,8 @@ function App() {
       if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
       const ts = k.turns.map((t) => t.index);
       const cs = k.convs.map((c) => c.id);
-      const d = k.turn === null ? undefined : details.current.get(
-        `${sidRef.current}:${k.turn}:${k.turns.find((t) => t.index === k.turn)?.status}:${
-          k.turns.find((t) => t.index === k.turn)?.inProgress
-        }`,
-      );
+      const sel = k.turns.find((t) => t.index === k.turn);
+      const d = sel ? details.current.get(detailKey(want.current.sid, sel)) : undefined;
       switch (e.key) {
         case "j":
         case "ArrowDown":
@@ -232,8 +234,6 @@ function App() {
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
   }, []);
-  const sidRef = useRef(sid);
-  sidRef.current = sid;
 
   // The raw request or response opened by a key is scrolled to.
   useEffect(() => {
