@@ -193,6 +193,11 @@ Deno.test("probe view in Chromium", async (t) => {
         return t.top >= d.top - 1 && t.top < d.bottom;
       })()`);
       assert.equal(inView, true, "the selected turn is scrolled into view");
+      // Scrolling the chat marks, in the list, the turn at its top (the selection stays).
+      await page.locator(".turns .row.inview", { hasText: "#3" }).waitFor();
+      await page.locator(".detail").evaluate((e) => e.scrollTop = 0);
+      await page.locator(".turns .row.inview", { hasText: "#1" }).waitFor();
+      await page.locator(".turns .row.sel", { hasText: "#3" }).waitFor();
       // r and R open the raw request and response, c copies the cURL command, ? lists the keys.
       await page.keyboard.press("r");
       await page.locator(".turn.sel details.raw-request[open]").waitFor();

@@ -32,6 +32,8 @@ export interface ChatProps {
   onRaw(raw: RawOpen): void;
   onCopy(text: string): void;
   copied: string;
+  /** The turn at the top of the chat as it is scrolled (the turn list marks it). */
+  onInView(index: number | null): void;
 }
 
 const isAnswer = (it: FactItem) =>
@@ -323,6 +325,10 @@ export function Chat(p: ChatProps) {
   useEffect(() => {
     if (at >= 0) v.scrollToIndex(at, { align: "start" });
   }, [p.focus, p.conv.id]);
+  const offset = v.scrollOffset ?? 0;
+  const top = v.getVirtualItems().find((item) => item.end > offset + 1);
+  const inView = top ? turns[top.index]?.index ?? null : null;
+  useEffect(() => p.onInView(inView), [inView]);
   return (
     <section class="detail" aria-label="Conversation" ref={scroller}>
       <div class="chatlist" style={{ height: `${v.getTotalSize()}px` }}>

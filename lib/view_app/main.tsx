@@ -30,6 +30,7 @@ function App() {
   const [query, setQuery] = useState("");
   const [help, setHelp] = useState(false);
   const [copied, setCopied] = useState("");
+  const [inView, setInView] = useState<number | null>(null);
   const [, setLoaded] = useState(0);
   const details = useRef(new Map<string, TurnDetail | "loading">());
   const want = useRef<{ sid: string | null; conv: number | null; turn: number | null }>({
@@ -275,6 +276,7 @@ function App() {
           conv={open}
           loading={st === null}
           turn={turn}
+          inView={open ? inView : null}
           inflight={cur?.inflight ?? []}
           onTurn={selectTurn}
         />
@@ -294,6 +296,7 @@ function App() {
               onRaw={setRaw}
               onCopy={copy}
               copied={copied}
+              onInView={setInView}
             />
           )
           : (

@@ -13,6 +13,8 @@ export interface TurnListProps {
   conv: ConvSummary | null;
   loading: boolean;
   turn: number | null;
+  /** The turn at the top of the chat: marked, and kept in view while the chat scrolls. */
+  inView: number | null;
   inflight: InflightRow[];
   onTurn(index: number): void;
 }
@@ -66,6 +68,10 @@ export function TurnList(p: TurnListProps) {
   useEffect(() => {
     if (at >= 0) v.scrollToIndex(at, { align: "auto" });
   }, [at, p.conv?.id]);
+  const seen = turns.findIndex((t) => t.index === p.inView);
+  useEffect(() => {
+    if (seen >= 0) v.scrollToIndex(seen, { align: "auto" });
+  }, [seen]);
   const c = p.conv;
   const now = Date.now() / 1000;
   return (
@@ -113,6 +119,7 @@ export function TurnList(p: TurnListProps) {
                 <div
                   key={t.index}
                   class={"row" + (t.index === p.turn ? " sel" : "") +
+                    (t.index === p.inView ? " inview" : "") +
                     (t.problems.length ? " has-problem" : "")}
                   style={{ top: `${item.start}px`, height: `${ROW - 4}px` }}
                   data-index={t.index}
