@@ -7,173 +7,23 @@
  * - Qwen Code (reverse): on Node.js before 24 its fetch ignores HTTPS_PROXY; OPENAI_BASE_URL.
  * - Continue, Cline (forward): a model of their own configuration, OpenAI provider.
  * - Kilo Code: forward with its built-in OpenAI provider (Responses API), reverse with the
- *   target's OpenAI-compatible provider (Chat Completions).
+ *   target's OpenAI-compatible provider (Chat Completions); opencode (reverse in
+ *   capture_agents_test.ts) forward with its built-in OpenAI provider too.
  * - GitHub Copilot CLI (forward): signed in with a GitHub token; the fake upstream answers its
  *   account calls on api.github.com and the Copilot API's model list.
  * Crush cannot be installed here: its test shows the target's part without the CLI.
  */
 import assert from "node:assert/strict";
-import { COPILOT_MODEL, startFakeUpstream } from "./fake_upstream.ts";
+import { startFakeUpstream } from "./fake_upstream.ts";
 import { cleanEnv } from "./tools/agent_env.ts";
-import { type Agent, type AgentRun, agentTest } from "./tools/agent_runs.ts";
+import { type AgentRun, agentTest } from "./tools/agent_runs.ts";
+import { MORE_AGENTS, OPENAI_KEY } from "./tools/agents.ts";
 import { readJsonl, runProbe } from "./tools/capture_helpers.ts";
 import { findMitmdumps } from "./tools/paths.ts";
 
 const MITMDUMP = (await findMitmdumps())[0];
-const OPENAI_KEY = "sk-proj-FAKEprobeTESTmore0123456789abcdefghijklmnopqrstuvwxyzAB";
-const OPENAI_HEADER: Agent["keyHeader"] = ["authorization", (k) => `Bearer ${k}`];
-/** A fine-grained GitHub token's shape (the CLI refuses a classic `ghp_` one before any call). */
-const GITHUB_TOKEN =
-  "github_pat_11FAKEprobeTEST0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
-
-const AGENTS: Agent[] = [
-  {
-    label: "probe capture pi -- pi -p (forward mode, OpenAI provider)",
-    target: "pi",
-    mode: "forward",
-    bin: "pi",
-    api: "responses",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    realHosts: ["api.openai.com"],
-    tool: "bash",
-    env: (_home, key) => ({ OPENAI_API_KEY: key, PI_OFFLINE: "1" }),
-    args: (prompt) => ["-p", prompt, "--provider", "openai", "--model", "gpt-4o", "--no-session"],
-  },
-  {
-    label: "probe capture aider -- aider --message (forward mode, OpenAI model)",
-    target: "aider",
-    mode: "forward",
-    bin: "aider",
-    api: "chat",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    realHosts: ["api.openai.com"],
-    tool: null,
-    env: (_home, key) => ({ OPENAI_API_KEY: key }),
-    args: (prompt) => [
-      "--model",
-      "gpt-4o",
-      "--message",
-      prompt,
-      "--yes-always",
-      "--no-git",
-      "--no-check-update",
-      "--no-show-model-warnings",
-      "--no-analytics",
-      "--no-pretty",
-    ],
-  },
-  {
-    label: "probe capture qwen-code -- qwen -p (reverse mode, OpenAI-compatible sign-in)",
-    target: "qwen-code",
-    mode: "reverse",
-    bin: "qwen",
-    api: "chat",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    tool: "read_file",
-    env: (_home, key) => ({ OPENAI_API_KEY: key, OPENAI_MODEL: "gpt-4o" }),
-    prepare: async (home) => {
-      await Deno.mkdir(`${home}/.qwen`);
-      await Deno.writeTextFile(
-        `${home}/.qwen/settings.json`,
-        JSON.stringify({
-          security: { auth: { selectedType: "openai" } },
-          privacy: { usageStatisticsEnabled: false },
-          telemetry: { enabled: false },
-        }),
-      );
-    },
-    args: (prompt) => ["-p", prompt],
-  },
-  {
-    label: "probe capture continue -- cn -p (forward mode, OpenAI model from config.yaml)",
-    target: "continue",
-    mode: "forward",
-    bin: "cn",
-    api: "chat",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    realHosts: ["api.openai.com"],
-    tool: "Bash",
-    env: () => ({}),
-    prepare: async (home) => {
-      await Deno.writeTextFile(
-        `${home}/config.yaml`,
-        [
-          "name: probe-test",
-          "version: 0.0.1",
-          "schema: v1",
-          "models:",
-          "  - name: gpt-4o",
-          "    provider: openai",
-          "    model: gpt-4o",
-          `    apiKey: ${OPENAI_KEY}`,
-          "    roles: [chat]",
-          "",
-        ].join("\n"),
-      );
-    },
-    args: (prompt) => ["-p", prompt, "--auto", "--config", "../config.yaml"],
-  },
-  {
-    label: "probe capture cline -- cline PROMPT (forward mode, OpenAI provider)",
-    target: "cline",
-    mode: "forward",
-    bin: "cline",
-    api: "chat",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    realHosts: ["api.openai.com"],
-    tool: "run_commands",
-    env: () => ({}),
-    args: (prompt) => ["-P", "openai", "-k", OPENAI_KEY, "-m", "gpt-4o", prompt],
-  },
-  {
-    label: "probe capture kilo -- kilo run (forward mode, built-in OpenAI provider)",
-    target: "kilo",
-    mode: "forward",
-    bin: "kilo",
-    api: "responses",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    realHosts: ["api.openai.com"],
-    tool: "bash",
-    env: (_home, key) => ({ OPENAI_API_KEY: key }),
-    args: (prompt) => ["run", "-m", "openai/gpt-4.1", "--auto", prompt],
-  },
-  {
-    label: "probe capture kilo -- kilo run (reverse mode, the target's provider)",
-    target: "kilo",
-    mode: "reverse",
-    bin: "kilo",
-    api: "chat",
-    key: OPENAI_KEY,
-    keyHeader: OPENAI_HEADER,
-    tool: "bash",
-    env: (_home, key) => ({ OPENAI_API_KEY: key }),
-    args: (prompt) => ["run", "-m", "probe/gpt-4.1", "--auto", prompt],
-  },
-  {
-    label: "probe capture copilot -- copilot -p (forward mode, GitHub sign-in by token)",
-    target: "copilot",
-    mode: "forward",
-    bin: "copilot",
-    api: "chat",
-    key: GITHUB_TOKEN,
-    keyHeader: ["authorization", (k) => `Bearer ${k}`],
-    extraProxies: ["github"],
-    realHosts: ["api.githubcopilot.com", "api.github.com"],
-    tool: "bash",
-    env: (_home, key) => ({ COPILOT_GITHUB_TOKEN: key }),
-    // The fake's account offers one model the CLI knows; "auto" would need GitHub's router.
-    args: (prompt) => ["-p", prompt, "--allow-all-tools", "--model", COPILOT_MODEL],
-  },
-];
-
 const runs: AgentRun[] = [];
-for (const agent of AGENTS) agentTest(agent, MITMDUMP, runs);
+for (const agent of MORE_AGENTS) agentTest(agent, MITMDUMP, runs);
 
 /**
  * Crush cannot be installed here (tests/tools/paths.ts, CRUSH_NOT_INSTALLABLE), so its target is

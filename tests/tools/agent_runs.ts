@@ -27,8 +27,10 @@ import {
 import { agentBin, type Mitmdump } from "./paths.ts";
 import { AGENT_TIMEOUT_MS, cleanEnv } from "./agent_env.ts";
 import { runProbe } from "./capture_helpers.ts";
+import { fillEnv } from "../../lib/placeholders.ts";
+import { buildCommand } from "../../lib/capture/run.ts";
+import { builtinTargets } from "../../targets/mod.ts";
 
-/** One agent CLI and how it is driven. */
 /** One agent CLI and how it is driven. */
 export interface Agent {
   /** probe's target. */
@@ -63,9 +65,14 @@ export interface Agent {
   realHosts?: string[];
   /** More strings (tokens of a login) that must appear nowhere. */
   secrets?: string[];
+  /**
+   * How the CLI reaches a server at `url` (no trailing slash) without probe, for the
+   * truthfulness test's direct run: more variables (it may write files into `home`). Default:
+   * the target's own reverse-mode settings (env, commandArgs) with every proxy's URL `url`.
+   */
+  direct?(url: string, home: string): Record<string, string> | Promise<Record<string, string>>;
 }
 
-/** What one agent run left behind, for the checks and the mixed analysis. */
 /** What one agent run left behind, for the checks and the mixed analysis. */
 export interface AgentRun {
   agent: Agent;
@@ -118,6 +125,54 @@ function finalAnswer(agent: Agent, prompt: string): string {
   return agent.tool === null ? answerFor(prompt) : toolAnswerFor(`probe-note-${agent.bin}42`);
 }
 
+/** The agent's HOME made ready (its files, the work folder with the note); the work folder. */
+async function prepareHome(agent: Agent, home: string): Promise<string> {
+  const work = `${home}/work`;
+  await Deno.mkdir(work);
+  await agent.prepare?.(home);
+  await Deno.writeTextFile(`${work}/note.txt`, `the note says probe-note-${agent.bin}42\n`);
+  return work;
+}
+
+/**
+ * The CLI run on the same prompt straight against `upstream`, without probe (see
+ * `Agent.direct`); fails unless it exits 0 with the final answer.
+ */
+export async function runDirect(agent: Agent, upstream: FakeUpstream, home: string): Promise<void> {
+  const program = await agentBin(agent.bin);
+  const work = await prepareHome(agent, home);
+  const prompt = promptFor(agent, work);
+  const target = builtinTargets.find((t) => t.name === agent.target);
+  assert.ok(target, `a built-in target ${agent.target}`);
+  const ports = new Map(target.proxies.map((p) => [p.name, upstream.port]));
+  let argv = [program, ...agent.args(prompt)];
+  let env: Record<string, string>;
+  if (agent.direct) env = await agent.direct(upstream.url.replace(/\/$/, ""), home);
+  else {
+    env = fillEnv(target.env, ports);
+    argv = buildCommand(argv, target, ports);
+  }
+  const started = Date.now();
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: work,
+    clearEnv: true,
+    env: cleanEnv(home, { NO_COLOR: "1", TERM: "dumb", ...agent.env(home, agent.key), ...env }),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(AGENT_TIMEOUT_MS),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const context = `${agent.bin} direct (${(Date.now() - started) / 1000} s) stdout:\n${stdout}\n` +
+    `stderr:\n${new TextDecoder().decode(out.stderr).slice(-4000)}`;
+  assert.equal(out.code, 0, context);
+  assert.ok(
+    stdout.includes(finalAnswer(agent, prompt)),
+    `the CLI printed the final answer\n${context}`,
+  );
+}
+
 export async function captureAgent(
   agent: Agent,
   upstream: FakeUpstream,
@@ -125,11 +180,7 @@ export async function captureAgent(
   mitmdump: Mitmdump,
 ): Promise<AgentRun> {
   const program = await agentBin(agent.bin);
-  const work = `${home}/work`;
-  await Deno.mkdir(work);
-  await agent.prepare?.(home);
-  const token = `probe-note-${agent.bin}42`;
-  await Deno.writeTextFile(`${work}/note.txt`, `the note says ${token}\n`);
+  const work = await prepareHome(agent, home);
   const prompt = promptFor(agent, work);
   const out = `${home}/capture`;
   const names = ["api", ...(agent.extraProxies ?? [])];
