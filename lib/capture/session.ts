@@ -96,7 +96,12 @@ export class CaptureSession implements AsyncDisposable {
         JSON.stringify(redactionPolicy(opts.target.redactedHeaders)),
         { mode: 0o600 },
       );
-      const started = proxies.map((proxy, i) => {
+      // Two mitmdumps making mitmproxy's CA at once in a new confdir (~/.mitmproxy) race: one
+      // can read the other's half-written key and exit (seen with 12.3.1 under load). The
+      // first makes it alone then.
+      const firstAlone = !forward && proxies.length > 1 && !(await defaultCaExists());
+      const started: Promise<void>[] = [];
+      for (const [i, proxy] of proxies.entries()) {
         // NAME.ready: the addon of an orphaned mitmdump looks for these (see addon.py).
         const readyFile = `${tempDir}/${i}.ready`;
         const p = MitmdumpProcess.spawn({
@@ -113,8 +118,9 @@ export class CaptureSession implements AsyncDisposable {
           forward,
         });
         processes.push(p);
-        return p.ready(readyFile);
-      });
+        started.push(p.ready(readyFile));
+        if (i === 0 && firstAlone) await Promise.allSettled(started);
+      }
       const results = await Promise.allSettled(started);
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -219,5 +225,16 @@ async function checkReachable(upstreamProxy: string): Promise<void> {
     );
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Whether mitmproxy's own CA is in its default confdir (~/.mitmproxy) already. */
+async function defaultCaExists(): Promise<boolean> {
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
+  if (!home) return false;
+  try {
+    return (await Deno.stat(`${home}/.mitmproxy/mitmproxy-ca.pem`)).isFile;
+  } catch {
+    return false;
   }
 }
