@@ -19,8 +19,14 @@ import {
 import type { Row } from "./capture.ts";
 
 const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-const V8_FLAGS: string | undefined = Deno.env.get("BENCH_V8_FLAGS") ??
-  config.tasks.probe.split(/\s+/).find((a: string) => a.startsWith("--v8-flags="));
+/**
+ * The runtime settings of `deno task probe` (V8 flags, code cache), permissions left out;
+ * BENCH_RUNTIME_FLAGS (space-separated) tries others.
+ */
+const RUNTIME_FLAGS: string[] = Deno.env.get("BENCH_RUNTIME_FLAGS")?.split(/\s+/) ??
+  config.tasks.probe.split(/\s+/).filter((a: string) =>
+    a.startsWith("--") && !a.startsWith("--allow-")
+  );
 
 function log(line: string): void {
   console.error(`bench: capture memory: ${line}`);
@@ -103,6 +109,27 @@ async function traffic(base: string, n: number): Promise<void> {
   }
 }
 
+/**
+ * The runtime's own floor: RSS and private memory of `deno run` (the same settings, in this
+ * checkout so deno.json is read as for probe) of a script that does nothing but read its own.
+ */
+async function runtimeFloor(dir: string): Promise<{ rss: number; anon: number }> {
+  const script = `${dir}/floor.js`;
+  await Deno.writeTextFile(
+    script,
+    `const t = Deno.readTextFileSync("/proc/self/smaps_rollup");
+const kb = (k) => Number(t.split("\\n").find((l) => l.startsWith(k + ":")).split(/ +/)[1]);
+console.log(JSON.stringify({ rss: kb("Rss") / 1024, anon: kb("Anonymous") / 1024 }));`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", ...RUNTIME_FLAGS, script],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -136,7 +163,7 @@ export async function captureMemoryFigures(requests = 200): Promise<Row[]> {
       `${dir}/cap`,
       "--otlp",
       `http://127.0.0.1:${otlp.addr.port}`,
-    ], { denoArgs: V8_FLAGS ? [V8_FLAGS] : [], timeoutMs: 600_000 });
+    ], { denoArgs: RUNTIME_FLAGS, timeoutMs: 600_000 });
     await probe.line(/^Press Ctrl\+C to stop\.$/);
     const port = Number((await probe.line(/^ {2}:(\d+) -> /))[1]);
     const idle = memoryOf(probe.pid);
@@ -167,15 +194,26 @@ export async function captureMemoryFigures(requests = 200): Promise<Row[]> {
 
     const p = peaks.get("probe")!;
     const m = peaks.get("mitmdump")!;
+    const floor = await runtimeFloor(dir);
+    const shared = (x: { rss: number; anon: number } | undefined) =>
+      x ? (x.rss - x.anon).toFixed(1) : "?";
     log(
-      `probe's process: idle ${idle?.rss.toFixed(1)} MB, peak ${p.rss.toFixed(1)} MB RSS ` +
-        `(${p.anon.toFixed(1)} MB private); its mitmdump ${m.rss.toFixed(1)} MB; plain ` +
-        `mitmdump ${plainPeak.rss.toFixed(1)} MB (${requests} requests of ~200 KB)`,
+      `probe's process: idle ${idle?.rss.toFixed(1)} MB RSS (${idle?.anon.toFixed(1)} private, ` +
+        `${shared(idle)} file-backed), peak ${p.rss.toFixed(1)} MB RSS (${
+          p.anon.toFixed(1)
+        } MB private); its mitmdump ${m.rss.toFixed(1)} MB; plain mitmdump ${
+          plainPeak.rss.toFixed(1)
+        } MB (${requests} requests of ~200 KB); runtime floor (empty script) ${
+          floor.rss.toFixed(1)
+        } MB RSS (${floor.anon.toFixed(1)} private, ${shared(floor)} file-backed)`,
     );
     rows.push({
       name: "capture: probe's own process, peak RSS while capturing with --otlp",
       value: `${p.rss.toFixed(1)} MB RSS, ${p.anon.toFixed(1)} MB private (idle ` +
-        `${idle?.rss.toFixed(1)} MB; ${requests} requests of ~200 KB)`,
+        `${idle?.rss.toFixed(1)} MB, ${idle?.anon.toFixed(1)} private; ${requests} requests of ` +
+        `~200 KB; an empty deno script: ${floor.rss.toFixed(1)} MB, ${
+          floor.anon.toFixed(1)
+        } private)`,
       goal: "< 40 MB",
       ok: p.rss < 40,
     });

@@ -23,9 +23,13 @@ import { type Shape, SHAPES, writeCapture } from "./generate.ts";
 import { measure, type Measurement } from "./measure.ts";
 import config from "../deno.json" with { type: "json" };
 
-/** The V8 settings of `deno task probe`. */
-const V8_FLAGS = config.tasks.probe.split(/\s+/).find((a) => a.startsWith("--v8-flags="));
-if (!V8_FLAGS) throw new Error("deno.json: the probe task has no --v8-flags");
+/** The runtime settings of `deno task probe` (V8 flags, code cache), permissions left out. */
+const RUNTIME_FLAGS = config.tasks.probe.split(/\s+/).filter((a) =>
+  a.startsWith("--") && !a.startsWith("--allow-")
+);
+if (!RUNTIME_FLAGS.some((a) => a.startsWith("--v8-flags="))) {
+  throw new Error("deno.json: the probe task has no --v8-flags");
+}
 
 const root = new URL("../", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -100,7 +104,7 @@ for (const shape of shapes) {
       "--allow-write",
       "--allow-env",
       // As `deno task probe` and the compiled binary run it (see tests/tools/compile.ts).
-      V8_FLAGS,
+      ...RUNTIME_FLAGS,
       `${root}main.ts`,
       "analyze",
       "--target",

@@ -15,7 +15,10 @@ import type { Row } from "./capture.ts";
 import { launchChromium } from "../tests/tools/browser.ts";
 import config from "../deno.json" with { type: "json" };
 
-const V8_FLAGS = config.tasks.probe.split(/\s+/).find((a) => a.startsWith("--v8-flags="))!;
+/** The runtime settings of `deno task probe` (V8 flags, code cache), permissions left out. */
+const RUNTIME_FLAGS = config.tasks.probe.split(/\s+/).filter((a) =>
+  a.startsWith("--") && !a.startsWith("--allow-")
+);
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 async function hwmMb(pid: number): Promise<number> {
@@ -42,7 +45,7 @@ export async function measureView(file: string): Promise<ViewFigures> {
       "--allow-env",
       "--allow-run",
       "--allow-net=127.0.0.1",
-      V8_FLAGS,
+      ...RUNTIME_FLAGS,
       MAIN,
       "view",
       file,

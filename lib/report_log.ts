@@ -18,7 +18,7 @@ export async function writeAll(w: ByteWriter, bytes: Uint8Array): Promise<void> 
 }
 
 /** Bytes kept in memory before the log moves to a temporary file. */
-export const LOG_MEMORY_LIMIT = 16 << 20;
+export const LOG_MEMORY_LIMIT = 4 << 20;
 
 /** Size of the encoding buffer, and of the pieces the log is kept or written in. */
 const PIECE = 1 << 20;

@@ -27,9 +27,8 @@ export const TARGETS: readonly string[] = [
 
 /**
  * The permissions and V8 settings compiled into the binary: what `deno task probe` runs with,
- * read from deno.json so the two cannot differ. The V8 settings keep analyze's peak memory flat
- * and its time low on large captures (see README, Performance): an 8 MB young generation, a
- * heap that grows slowly, from 48 MB (fewer full collections while it grows); none is a hard
+ * read from deno.json so the two cannot differ. The V8 settings keep memory low and flat (see
+ * README, Performance): a 1 MB young generation and a heap that grows slowly; none is a hard
  * limit, so a huge line still fits.
  */
 export const PERMISSIONS: readonly string[] = config.tasks.probe.split(/\s+/).filter((a) =>
