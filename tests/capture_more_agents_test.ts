@@ -19,7 +19,7 @@ import { cleanEnv } from "./tools/agent_env.ts";
 import { type AgentRun, agentTest } from "./tools/agent_runs.ts";
 import { MORE_AGENTS, OPENAI_KEY } from "./tools/agents.ts";
 import { readJsonl, runProbe } from "./tools/capture_helpers.ts";
-import { findMitmdumps } from "./tools/paths.ts";
+import { CRUSH_NOT_INSTALLABLE, findMitmdumps } from "./tools/paths.ts";
 
 const MITMDUMP = (await findMitmdumps())[0];
 const runs: AgentRun[] = [];
@@ -32,7 +32,7 @@ for (const agent of MORE_AGENTS) agentTest(agent, MITMDUMP, runs);
  * variable (curl here), records the real URLs and passes the key upstream, redacted in the
  * capture; no base URL is set.
  */
-Deno.test(`probe capture crush (not installable): its hosts are intercepted in forward mode [mitmproxy ${MITMDUMP.version}]`, async () => {
+Deno.test(`probe capture crush (${CRUSH_NOT_INSTALLABLE} not installable): its hosts are intercepted in forward mode [mitmproxy ${MITMDUMP.version}]`, async () => {
   await using upstream = await startFakeUpstream();
   const home = await Deno.makeTempDir({ prefix: "probe-crush-" });
   const script = [

@@ -45,8 +45,11 @@ export const AGENT_CLIS: readonly AgentCli[] = [
 
 /**
  * Crush (`@charmland/crush` 0.96.1, the newest served) is not installed: its npm package is a
- * wrapper whose postinstall downloads the Go binary from GitHub, which this machine and CI
- * cannot reach, and the Go module proxy does not serve its module. Its target exists.
+ * wrapper whose postinstall downloads the Go binary from GitHub ("Installation failed: Request
+ * failed: getaddrinfo ENOTFOUND github.com" here and on CI), no platform package of it is served
+ * (`@charmland/crush-linux-x64`: 404), and the Go module proxy answers 403 Forbidden for
+ * github.com/charmbracelet/crush (its version list, @latest, v0.95.0, v0.96.1; with
+ * GOTOOLCHAIN=go1.27.3 too). Its target exists; capture_more_agents_test.ts tests its part.
  */
 export const CRUSH_NOT_INSTALLABLE = "@charmland/crush@0.96.1";
 
