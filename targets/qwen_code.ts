@@ -3,9 +3,10 @@ import type { Target } from "../lib/types.ts";
 /**
  * Qwen Code (`@qwen-code/qwen-code`: `qwen -p` / `qwen`) with its OpenAI-compatible sign-in
  * (`"security":{"auth":{"selectedType":"openai"}}`, OPENAI_API_KEY, OPENAI_MODEL). It reads
- * OPENAI_BASE_URL, and its fetch ignores HTTPS_PROXY on Node.js before 24 (this machine has
- * 20): reverse mode by default. Forward mode works with its own `--proxy URL` (or Node 24+).
- * Observed with 0.24.4: `POST /v1/chat/completions` (SSE), read_file runs without approval.
+ * OPENAI_BASE_URL: reverse mode by default. Forward mode works too (0.24.4 on Node.js 20, with
+ * or without its `--proxy URL`) once OPENAI_BASE_URL names OpenAI's own
+ * `https://api.openai.com/v1`: without it no request came within 60 s. Observed with 0.24.4:
+ * `POST /v1/chat/completions` (SSE), read_file runs without approval.
  */
 export const qwenCode: Target = {
   name: "qwen-code",
@@ -19,7 +20,7 @@ export const qwenCode: Target = {
   manualSteps: [
     'Choose the OpenAI-compatible sign-in in ~/.qwen/settings.json ({"security":{"auth":' +
     '{"selectedType":"openai"}}}) and set OPENAI_API_KEY and OPENAI_MODEL; Qwen OAuth ' +
-    "(chat.qwen.ai) is captured with --mode forward and qwen --proxy",
+    "(chat.qwen.ai) is captured with --mode forward",
   ],
   redactedHeaders: ["openai-organization", "openai-project"],
 };

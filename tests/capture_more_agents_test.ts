@@ -4,7 +4,7 @@
  * - pi (forward): undici's EnvHttpProxyAgent makes it follow HTTPS_PROXY; Responses API.
  * - aider (forward): Python (litellm, httpx) follows HTTPS_PROXY and SSL_CERT_FILE; it offers
  *   the model no tools, so one plain turn.
- * - Qwen Code (reverse): on Node.js before 24 its fetch ignores HTTPS_PROXY; OPENAI_BASE_URL.
+ * - Qwen Code: reverse (OPENAI_BASE_URL to the proxy) and forward (OPENAI_BASE_URL OpenAI's).
  * - Continue, Cline (forward): a model of their own configuration, OpenAI provider.
  * - Kilo Code: forward with its built-in OpenAI provider (Responses API), reverse with the
  *   target's OpenAI-compatible provider (Chat Completions); opencode (reverse in

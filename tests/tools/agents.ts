@@ -148,17 +148,27 @@ export const MORE_AGENTS: Agent[] = [
     keyHeader: OPENAI_HEADER,
     tool: "read_file",
     env: (_home, key) => ({ OPENAI_API_KEY: key, OPENAI_MODEL: "gpt-4o" }),
-    prepare: async (home) => {
-      await Deno.mkdir(`${home}/.qwen`);
-      await Deno.writeTextFile(
-        `${home}/.qwen/settings.json`,
-        JSON.stringify({
-          security: { auth: { selectedType: "openai" } },
-          privacy: { usageStatisticsEnabled: false },
-          telemetry: { enabled: false },
-        }),
-      );
-    },
+    prepare: qwenSettings,
+    args: (prompt) => ["-p", prompt],
+  },
+  {
+    label: "probe capture qwen-code --mode forward -- qwen -p (OpenAI's own base URL)",
+    target: "qwen-code",
+    mode: "forward",
+    bin: "qwen",
+    api: "chat",
+    key: OPENAI_KEY,
+    keyHeader: OPENAI_HEADER,
+    realHosts: ["api.openai.com"],
+    tool: "read_file",
+    // Its OpenAI-compatible sign-in has a base URL of its own by default: OpenAI's is named.
+    env: (_home, key) => ({
+      OPENAI_API_KEY: key,
+      OPENAI_MODEL: "gpt-4o",
+      OPENAI_BASE_URL: "https://api.openai.com/v1",
+    }),
+    prepare: qwenSettings,
+    direct: (url) => ({ OPENAI_BASE_URL: `${url}/v1` }),
     args: (prompt) => ["-p", prompt],
   },
   {
@@ -318,6 +328,19 @@ async function opencodePlugin(home: string): Promise<void> {
         "": { dependencies: deps },
         [`node_modules/${pkg.name}`]: { version: pkg.version },
       },
+    }),
+  );
+}
+
+/** Qwen Code's settings: the OpenAI-compatible sign-in, no usage statistics or telemetry. */
+async function qwenSettings(home: string): Promise<void> {
+  await Deno.mkdir(`${home}/.qwen`);
+  await Deno.writeTextFile(
+    `${home}/.qwen/settings.json`,
+    JSON.stringify({
+      security: { auth: { selectedType: "openai" } },
+      privacy: { usageStatisticsEnabled: false },
+      telemetry: { enabled: false },
     }),
   );
 }
