@@ -15,6 +15,11 @@ import {
   STATUS_ERROR,
 } from "../lib/otlp/encode.ts";
 import { parseHeaders, resolveEndpoint } from "../lib/otlp/endpoint.ts";
+import { SpanBuilder } from "../lib/otlp/spans.ts";
+import { normalize } from "../lib/jsonl.ts";
+import { rendererChooser } from "../lib/renderer_choice.ts";
+import { builtinRenderers } from "../renderers/mod.ts";
+import { builtinTargets } from "../targets/mod.ts";
 
 const RESOURCE = { attributes: { "service.name": "codex", "host.name": "h" } };
 const SCOPE = { name: "probe", version: "0.1.0" };
@@ -266,4 +271,46 @@ Deno.test("OTLP delivery", async (t) => {
     assert.ok(stats.retries > 0);
     assert.equal(received.length, 1);
   });
+});
+
+Deno.test("a subagent's trace links to the tool call that spawned it", async () => {
+  // Claude Code under one session header: a main thread whose answer calls Task, the
+  // subagent's own requests, then the main thread resending the call with its result.
+  const text = await Deno.readTextFile(
+    new URL("../testdata/viewer_threads_traffic.jsonl", import.meta.url),
+  );
+  const builder = new SpanBuilder({
+    rendererFor: rendererChooser(builtinRenderers, undefined),
+    content: false,
+    sessionHeaders: builtinTargets.flatMap((t) => t.sessionHeaders ?? []),
+  });
+  const spans: Span[] = [];
+  for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
+    spans.push(...builder.add(normalize(JSON.parse(line))));
+  }
+  spans.push(...builder.finish());
+  const invoke = spans.filter((s) => s.name.startsWith("invoke_agent"));
+  assert.equal(invoke.length, 1, spans.map((s) => s.name).join(", "));
+  const [agent] = invoke;
+  assert.equal(agent.name, "invoke_agent Task");
+  assert.equal(agent.attributes["gen_ai.operation.name"], "invoke_agent");
+  const link = agent.links?.[0];
+  assert.ok(link, "the span has a link");
+  // The link points to a model call span of another trace: the main thread's call.
+  const spawning = spans.find((s) => s.spanId === link.spanId);
+  assert.ok(spawning && spawning.traceId === link.traceId && spawning.traceId !== agent.traceId);
+  assert.match(spawning.name, /^chat /);
+  // The invoke_agent span is in the subagent's trace, from its first request on.
+  const sub = spans.filter((s) => s.traceId === agent.traceId && s !== agent);
+  assert.ok(sub.length > 0);
+  assert.equal(agent.startNs, sub.map((s) => s.startNs).reduce((a, b) => a < b ? a : b));
+  // Encoded per the spec: links with hex ids and attributes.
+  const body = JSON.parse(encodeTraces(RESOURCE, SCOPE, [agent]));
+  const encoded = body.resourceSpans[0].scopeSpans[0].spans[0];
+  assert.equal(encoded.kind, 1);
+  assert.deepEqual(encoded.links, [{
+    traceId: link.traceId,
+    spanId: link.spanId,
+    attributes: [{ key: "probe.link.type", value: { stringValue: "spawned_by" } }],
+  }]);
 });

@@ -89,6 +89,17 @@ const MAX_TAGS = 4096;
 /** Tool-call arguments a digest-only builder remembers for linking later subagent threads. */
 const KEPT_SPAWNS = 1024;
 
+/** Threads whose first user texts are remembered for {@link ModelBuilder.spawned}. */
+const KEPT_FIRSTS = 1024;
+
+/** A thread found to be a subagent while the exchanges go by (see {@link ModelBuilder.spawned}). */
+export interface Spawned {
+  /** The subagent's thread (conversation id). */
+  conversation: number;
+  /** The call that spawned it. */
+  link: SpawnLink;
+}
+
 /**
  * What a builder keeps: "all" the conversations and turns (`--format json`, the viewer), or
  * only the "digest" the report sections show (Markdown and HTML reports, OTLP).
@@ -246,6 +257,11 @@ export class ModelBuilder {
   };
   #priced = false;
   #problemExchanges = 0;
+  /** First user-text hash → the latest thread that began with it (at most KEPT_FIRSTS). */
+  #firsts = new Map<string, number>();
+  /** Threads already reported by {@link spawned}. */
+  #reported = new Set<number>();
+  #spawned: Spawned[] = [];
   /** One string per item role and kind ("user text"), shared by every thread's shape. */
   #tags = new Map<string, string>();
 
@@ -508,6 +524,8 @@ export class ModelBuilder {
     };
     for (const arg of promptArguments(it.text)) {
       const h = normalHash(arg);
+      const child = this.#firsts.get(h);
+      if (child !== undefined) this.#report(child, link);
       if (this.#watched.get(h) === null) this.#watched.set(h, link);
       if (this.#spawns.has(h)) continue;
       this.#spawns.set(h, link);
@@ -523,6 +541,13 @@ export class ModelBuilder {
    * calls (which come after the subagent's requests, in its parent's next request).
    */
   #noteFirstTexts(id: number, hashes: string[]): void {
+    for (const h of hashes) {
+      const link = this.#spawns.get(h);
+      if (link) this.#report(id, link); // a call seen before its subagent began (background)
+      this.#firsts.delete(h);
+      this.#firsts.set(h, id);
+      if (this.#firsts.size > KEPT_FIRSTS) this.#firsts.delete(this.#firsts.keys().next().value!);
+    }
     if (this.#keep === "digest") {
       if (id > LISTED_ROWS) return;
       for (const h of hashes) {
@@ -530,6 +555,27 @@ export class ModelBuilder {
       }
     }
     this.#firstTexts.set(id, hashes);
+  }
+
+  #report(conversation: number, link: SpawnLink): void {
+    if (link.conversation === conversation || this.#reported.has(conversation)) return;
+    this.#reported.add(conversation);
+    if (this.#reported.size > KEPT_FIRSTS) {
+      this.#reported.delete(this.#reported.values().next().value!);
+    }
+    this.#spawned.push({ conversation, link });
+  }
+
+  /**
+   * Subagent threads linked to their spawning call by the exchanges added since the last call,
+   * each once: as soon as both the thread's first request and the call (in its parent's next
+   * request, after the subagent ran) have been seen. For writers that go exchange by exchange
+   * (OTLP); the built model has the same links as `Conversation.parent`.
+   */
+  spawned(): Spawned[] {
+    const out = this.#spawned;
+    this.#spawned = [];
+    return out;
   }
 
   #spawnOf(hash: string): SpawnLink | undefined {

@@ -22,6 +22,7 @@ export type AttrValue =
 export type Attributes = Record<string, AttrValue | undefined>;
 
 /** SpanKind of opentelemetry-proto's trace.proto. */
+export const SPAN_KIND_INTERNAL = 1;
 export const SPAN_KIND_CLIENT = 3;
 /** Status codes of trace.proto: unset, ok, error. */
 export const STATUS_UNSET = 0;
@@ -39,6 +40,8 @@ export interface Span {
   startNs: bigint;
   endNs: bigint;
   attributes: Attributes;
+  /** Spans of other traces this one relates to (a subagent's call that spawned it). */
+  links?: { traceId: string; spanId: string; attributes: Attributes }[];
   status?: { code: number; message?: string };
 }
 
@@ -100,6 +103,13 @@ function encodeSpan(s: Span): Record<string, unknown> {
   out.startTimeUnixNano = s.startNs.toString();
   out.endTimeUnixNano = s.endNs.toString();
   out.attributes = keyValues(s.attributes);
+  if (s.links && s.links.length > 0) {
+    out.links = s.links.map((l) => ({
+      traceId: l.traceId,
+      spanId: l.spanId,
+      attributes: keyValues(l.attributes),
+    }));
+  }
   if (s.status && s.status.code !== STATUS_UNSET) {
     out.status = s.status.message
       ? { code: s.status.code, message: s.status.message }

@@ -27,6 +27,7 @@ import {
   secondsToNs,
   type Span,
   SPAN_KIND_CLIENT,
+  SPAN_KIND_INTERNAL,
   STATUS_ERROR,
 } from "./encode.ts";
 
@@ -43,12 +44,16 @@ export interface SpanBuilderOptions {
 
 /** Non-model spans held while no conversation has started yet, at most. */
 const MAX_PENDING = 256;
+/** Model call spans remembered for linking the subagents they spawn. */
+const MAX_CALL_SPANS = 1024;
 /** Conversations whose last input messages are kept for the content delta, at most. */
 const MAX_REMEMBERED = 64;
 
 /** The trace a conversation's spans go to, and what its previous request sent. */
 interface TraceState {
   traceId: string;
+  /** The conversation's first model span: where its subagent span starts. */
+  first?: { spanId: string; start: number };
   /** JSON text of each input message of the previous request (content mode only). */
   lastInput?: string[];
 }
@@ -64,6 +69,8 @@ export class SpanBuilder {
   #lastTrace?: string;
   #pending: Span[] = [];
   #index = 0;
+  /** Model call spans by exchange index (the latest MAX_CALL_SPANS): a spawning call's span. */
+  readonly #callSpans = new Map<number, { traceId: string; spanId: string }>();
 
   constructor(opts: SpanBuilderOptions) {
     this.#opts = opts;
@@ -103,8 +110,46 @@ export class SpanBuilder {
       end: endOf(entry),
       firstChunk: entry.timing?.first_byte ?? undefined,
     });
+    trace.first ??= { spanId: span.spanId, start: startOf(entry) };
+    this.#callSpans.set(this.#index, { traceId: span.traceId, spanId: span.spanId });
+    if (this.#callSpans.size > MAX_CALL_SPANS) {
+      this.#callSpans.delete(this.#callSpans.keys().next().value!);
+    }
     this.#lastTrace = trace.traceId;
-    return [...this.#release(trace.traceId), span];
+    return [...this.#release(trace.traceId), span, ...this.#subagentSpans(startOf(entry))];
+  }
+
+  /**
+   * A subagent's thread is a trace of its own. Once the model links it to the tool call that
+   * spawned it (when its parent resends the call, after the subagent ran), an `invoke_agent`
+   * span in the subagent's trace, from its first request to now, links to that call's span.
+   */
+  #subagentSpans(now: number): Span[] {
+    const out: Span[] = [];
+    for (const { conversation, link } of this.#model.spawned()) {
+      const child = this.#traces.get(conversation);
+      const parent = this.#callSpans.get(link.turn);
+      if (!child?.first || !parent) continue;
+      out.push({
+        traceId: child.traceId,
+        spanId: randomHex(8),
+        name: `invoke_agent ${link.toolName}`,
+        kind: SPAN_KIND_INTERNAL,
+        startNs: secondsToNs(child.first.start),
+        endNs: secondsToNs(Math.max(now, child.first.start)),
+        attributes: {
+          "gen_ai.operation.name": "invoke_agent",
+          "gen_ai.tool.name": link.toolName,
+          "gen_ai.tool.call.id": link.callId ?? undefined,
+        },
+        links: [{
+          traceId: parent.traceId,
+          spanId: parent.spanId,
+          attributes: { "probe.link.type": "spawned_by" },
+        }],
+      });
+    }
+    return out;
   }
 
   /**
