@@ -563,6 +563,8 @@ export class ModelBuilder {
     if (this.#reported.size > KEPT_FIRSTS) {
       this.#reported.delete(this.#reported.values().next().value!);
     }
+    // Writers that never ask (analyze, the viewer) keep only the latest.
+    if (this.#spawned.length >= KEPT_FIRSTS) this.#spawned.shift();
     this.#spawned.push({ conversation, link });
   }
 
