@@ -609,6 +609,22 @@ def _open_append(path):
         raise exceptions.OptionsError("cannot open %s: %s" % (path, e.strerror or e))
 
 
+def _allowed(flow) -> bool:
+    """Whether allow_hosts lets this request be recorded.
+
+    mitmproxy applies allow_hosts to connections it can tell apart before any HTTP: a CONNECT
+    or TLS. A plain-HTTP request sent to a forward proxy (`GET http://host/...`) is proxied
+    whatever its host, so the recorder applies the same patterns itself (mitmproxy 12 matches
+    `host:port` as well as `host`).
+    """
+    patterns = ctx.options.allow_hosts
+    if not patterns:
+        return True
+    req = flow.request
+    names = (req.host, "%s:%d" % (req.host, req.port))
+    return any(re.search(p, name, re.IGNORECASE) for p in patterns for name in names)
+
+
 class Recorder:
     """Writes each exchange as one JSON line, response bodies teed as they stream through.
 
@@ -692,6 +708,8 @@ class Recorder:
         if self.failed is not None:
             flow.kill()  # not recorded, so not passed on
             return
+        if not _allowed(flow):
+            return  # passed on unrecorded, like a tunnelled connection
         self.inflight[flow.id] = Exchange(flow)
 
     def request(self, flow):

@@ -35,6 +35,10 @@ for (const m of MITMDUMPS) {
             `-d '{"model":"claude-fake","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}' && echo`,
             // Another host through the proxy: tunnelled, so its own certificate is what curl sees.
             `curl -sS --fail --noproxy '' --cacert ${tls.caFile} https://localhost:${other.port}/`,
+            // Plain HTTP to another host through the proxy: passed on (no CONNECT to tunnel,
+            // mitmproxy proxies it) but not recorded.
+            `curl -sS --noproxy '' -x "$HTTP_PROXY" -o /dev/null -w 'PLAIN %{http_code}\\n' ` +
+            `http://localhost:${fake.port}/plain-other-host`,
             'echo "ENV $HTTPS_PROXY|$NO_PROXY|$NODE_EXTRA_CA_CERTS|$SSL_CERT_FILE|' +
             '$REQUESTS_CA_BUNDLE|$CURL_CA_BUNDLE|${ANTHROPIC_BASE_URL-unset}"',
           ].join(" && ");
@@ -84,6 +88,12 @@ for (const m of MITMDUMPS) {
           assert.equal(entries[0].response?.status_code, 200);
           assert.ok(!JSON.stringify(entries).includes(KEY), "the key is redacted");
           assert.equal(other.requests.length, 1, "the other host was reached, unrecorded");
+          assert.ok(r.stdout.some((l) => /^PLAIN [1-4]\d\d$/.test(l)), r.stdout.join("\n"));
+          assert.equal(
+            fake.requests.filter((q) => q.path === "/plain-other-host").length,
+            1,
+            "the plain-HTTP request reached its host, unrecorded",
+          );
         },
       );
 

@@ -130,6 +130,33 @@ class RecorderTest(unittest.TestCase):
 
         run(go())
 
+    def test_only_hosts_that_allow_hosts_names_are_recorded(self):
+        # Forward mode: a plain-HTTP request to another host is proxied (mitmproxy applies
+        # allow_hosts to CONNECT and TLS only) but must not be recorded.
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(
+                        rec,
+                        probe_output=out,
+                        probe_redaction=POLICY,
+                        allow_hosts=[r"^(?:api\.example\.com)(?::\d+)?$"],
+                    )
+                    for scheme, host, port in (
+                        ("http", "other.example.org", 80),
+                        ("https", "api.example.com", 443),
+                    ):
+                        f = tflow.tflow(resp=True)
+                        f.request.scheme, f.request.host, f.request.port = scheme, host, port
+                        await tctx.cycle(rec, f)
+                    rec.done()
+                urls = [json.loads(line)["request"]["url"] for line in read_lines(out).splitlines()]
+                self.assertEqual(urls, ["https://api.example.com/path"])
+
+        run(go())
+
     def test_websocket_messages_are_recorded_at_the_end(self):
         async def go():
             with TempDir() as d:
