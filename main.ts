@@ -2,14 +2,15 @@
  * probe: capture what an AI coding agent sends to its model API, and read it.
  *
  * The only module that prints errors and picks exit codes: 0 ok, 1 failure, 2 usage, and the
- * agent's own status in all-in-one capture. It hands the built-in targets and renderers to
- * `lib/`, which imports neither.
+ * agent's own status in all-in-one capture. It hands the built-in targets, renderers and price
+ * table to `lib/`, which imports none of them.
  */
 import type { ReadLimits } from "./lib/jsonl.ts";
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { forwardHosts } from "./lib/capture/forward.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { extraRedactions } from "./lib/recognize.ts";
+import type { PriceTable } from "./lib/prices.ts";
 import { resolveTarget } from "./lib/target_path.ts";
 import type { Renderer, Target } from "./lib/types.ts";
 import { VERSION } from "./lib/version.ts";
@@ -22,6 +23,13 @@ import { builtinTargets } from "./targets/mod.ts";
  */
 async function loadRenderers(): Promise<ReadonlyMap<string, Renderer>> {
   return (await import("./renderers/mod.ts")).builtinRenderers;
+}
+
+/** The price table: the user's `--prices FILE`, else the built-in one. */
+async function loadPrices(file?: string): Promise<PriceTable> {
+  // Loaded only when asked for: its JSONC parser is CommonJS, slow to load on every run.
+  if (file) return await (await import("./lib/price_file.ts")).loadPriceTable(file);
+  return (await import("./renderers/prices.ts")).builtinPriceTable();
 }
 
 const MAIN_HELP = `probe ${VERSION}: record an AI agent's model traffic and turn it into a report
@@ -257,10 +265,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
       ? (await import("./lib/html.ts")).htmlWriter
       : (await import("./lib/markdown.ts")).markdownWriter,
     ...(values.renderer ? { renderer: values.renderer } : {}),
-    // Loaded only when asked for: its JSONC parser is CommonJS, slow to load on every run.
-    ...(values.prices
-      ? { prices: await (await import("./lib/price_file.ts")).loadPriceTable(values.prices) }
-      : {}),
+    prices: await loadPrices(values.prices),
     ...(Deno.stderr.isTerminal() ? { progress: progressReporter(files) } : {}),
   });
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
@@ -405,11 +410,8 @@ async function pricesCommand(args: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`prices: unexpected argument "${positionals[0]}"; use --prices FILE`);
   }
-  const { builtinPriceTable, priceTableLines } = await import("./lib/prices.ts");
-  const table = values.prices
-    ? await (await import("./lib/price_file.ts")).loadPriceTable(values.prices)
-    : builtinPriceTable();
-  for (const line of priceTableLines(table)) print(line);
+  const { priceTableLines } = await import("./lib/prices.ts");
+  for (const line of priceTableLines(await loadPrices(values.prices))) print(line);
   return 0;
 }
 
@@ -419,6 +421,7 @@ async function captureCommandLazy(args: string[]): Promise<number> {
   return await captureCommand(args, {
     targets: builtinTargets,
     renderers: loadRenderers,
+    prices: loadPrices,
     print,
     warn,
   });
@@ -477,6 +480,7 @@ export async function main(args: string[]): Promise<number> {
         findTarget,
         targets: builtinTargets,
         renderers: await loadRenderers(),
+        prices: await loadPrices(),
         print,
         warn,
       });

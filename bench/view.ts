@@ -107,7 +107,7 @@ export async function measureView(file: string): Promise<ViewFigures> {
  */
 export async function measureLive(n = 5): Promise<number[]> {
   const { startViewer } = await import("../lib/view/server.ts");
-  const { builtinPriceTable } = await import("../lib/prices.ts");
+  const { builtinPriceTable } = await import("../renderers/prices.ts");
   const { builtinRenderers } = await import("../renderers/mod.ts");
   const { builtinTargets } = await import("../targets/mod.ts");
   const dir = await Deno.makeTempDir({ prefix: "probe-bench-live-" });

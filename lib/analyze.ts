@@ -14,7 +14,7 @@ import { exchangeDoc, type RenderedExchange, summaryDoc } from "./report.ts";
 import { ReportLog, writeAll } from "./report_log.ts";
 import { ConversationTracker } from "./conversation.ts";
 import { AgentTally, extraRedactions } from "./recognize.ts";
-import { builtinPriceTable, type PriceTable } from "./prices.ts";
+import type { PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
 import type { Entry, Renderer, ReportWriter, RequestFacts, Target } from "./types.ts";
@@ -58,8 +58,11 @@ export interface AnalyzeOptions {
   renderer?: string;
   /** Show every request in full (the seed's view) instead of per-turn deltas. */
   full?: boolean;
-  /** Prices for the cost estimate; the built-in table by default. */
-  prices?: PriceTable;
+  /**
+   * Prices for the cost estimate: the built-in table (renderers/prices.ts) or the user's file,
+   * handed in by `main.ts`.
+   */
+  prices: PriceTable;
   /** Called now and then with the bytes read so far and the entries analyzed. */
   progress?: (bytesRead: number, entries: number) => void;
   /** Limits on the input (the longest line). */
@@ -83,13 +86,14 @@ const MAX_LISTED_PROBLEMS = 200;
 const PROGRESS_INTERVAL = 250;
 
 /**
- * Reads a capture and writes its report. The renderers (and the targets) are handed in: this
- * module knows no API. Without `target`, the agent is recognised among `targets`.
+ * Reads a capture and writes its report. The renderers, the targets and the price table are
+ * handed in: this module knows no API. Without `target`, the agent is recognised among `targets`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { analyzeFile } from "./analyze.ts";
+ * import { NO_PRICES } from "./prices.ts";
  * import type { Renderer } from "./types.ts";
  *
  * // A made-up API: each renderer says which exchanges are its own.
@@ -111,6 +115,7 @@ const PROGRESS_INTERVAL = 250;
  *   input: `${dir}/capture.jsonl`,
  *   output: `${dir}/report.md`,
  *   renderers: new Map([["echo", echo]]),
+ *   prices: NO_PRICES,
  *   warn: () => {},
  * });
  * assert.equal(result.entries, 1);
@@ -123,7 +128,7 @@ const PROGRESS_INTERVAL = 250;
 export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const chooseRenderer = rendererChooser(opts.renderers, opts.target, opts.renderer);
   const writer = opts.writer ?? markdownWriter;
-  const prices = opts.prices ?? builtinPriceTable();
+  const prices = opts.prices;
   const known = [...new Set([...(opts.targets ?? []), ...(opts.target ? [opts.target] : [])])];
   const redactHeaders = headerRedactor(extraRedactions(opts.target, known));
   const agents = new AgentTally(known);

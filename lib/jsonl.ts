@@ -385,7 +385,7 @@ export interface ReadLimits {
  * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
  * const entry = {
  *   timestamp: 1700000000,
- *   request: { method: "GET", url: "http://h/v1/models", headers: {}, body: null },
+ *   request: { method: "GET", url: "http://h/items", headers: {}, body: null },
  *   response: { status_code: 200, headers: {}, body: { data: [] } },
  * };
  * await Deno.writeTextFile(path, `${JSON.stringify(entry)}\nnot json\n\n`);

@@ -1,14 +1,10 @@
 /**
- * The price table behind the report's cost estimate: a JSONC file kept in the repo (embedded
- * as text, so a compiled binary has it) or one the user passes with `--prices FILE`
- * (price_file.ts). Models are found by exact id, explicit alias or dated snapshot, never by
- * prefix: a newer model is "no price" rather than priced as an older one.
+ * The price table behind the report's cost estimate, and its lookup. The table is handed in:
+ * `main.ts` passes the built-in one (renderers/prices.ts, which knows the model APIs) or the
+ * user's `--prices FILE` (price_file.ts). Models are found by exact id, explicit alias or dated
+ * snapshot, never by prefix: a newer model is "no price" rather than priced as an older one.
  */
-// An ES module: jsonc-parser (CommonJS, used for users' files) would pull Node's module loader
-// into the start-up of every analyze just for this table, which is known to be well-formed.
-import stripJsonComments from "strip-json-comments";
 import { InputError } from "./errors.ts";
-import builtinText from "./prices.jsonc" with { type: "text" };
 import type { Usage } from "./types.ts";
 
 /** US dollars (or `currency`) per million tokens. */
@@ -101,11 +97,16 @@ export function checkPriceTable(value: unknown, source: string): PriceTable {
   return out;
 }
 
-/** The table shipped with probe. */
-export function builtinPriceTable(): PriceTable {
-  const json = stripJsonComments(builtinText, { trailingCommas: true });
-  return { ...checkPriceTable(JSON.parse(json), "built-in price table"), builtin: true };
-}
+/**
+ * A table that prices nothing: for a builder whose cost estimate nobody reads (the spans carry
+ * no cost), and for APIs no table knows.
+ */
+export const NO_PRICES: PriceTable = Object.freeze({
+  date: "",
+  currency: "USD",
+  models: Object.freeze({}),
+  source: "no price table",
+});
 
 /**
  * A model id as the table keys it: lower case, without a path ("vendor/…", "models/…"), a

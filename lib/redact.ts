@@ -237,8 +237,8 @@ function maskPairs(text: string): string {
  * import assert from "node:assert/strict";
  * import { redactUrl } from "./redact.ts";
  *
- * const url = redactUrl("https://h/v1/x?alt=sse&key=secret-value");
- * assert.ok(url.startsWith("https://h/v1/x?alt=sse&key="));
+ * const url = redactUrl("https://h/x?alt=sse&key=secret-value");
+ * assert.ok(url.startsWith("https://h/x?alt=sse&key="));
  * assert.ok(!url.includes("secret-value"));
  * ```
  */

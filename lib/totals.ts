@@ -2,7 +2,7 @@
  * What a capture cost and how fast it was: tokens per model (with an estimated price), and
  * per-endpoint latency from the recorder's timing fields.
  */
-import { builtinPriceTable, exchangeCost, priceKey, type PriceTable } from "./prices.ts";
+import { exchangeCost, priceKey, type PriceTable } from "./prices.ts";
 import type { Block, Entry, Usage } from "./types.ts";
 
 interface ModelTotals {
@@ -60,7 +60,7 @@ export class Totals {
   #latency = new Map<string, Latency>();
   #prices: PriceTable;
 
-  constructor(prices: PriceTable = builtinPriceTable()) {
+  constructor(prices: PriceTable) {
     this.#prices = prices;
   }
 

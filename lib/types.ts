@@ -98,7 +98,7 @@ export type Block =
   /** `level` is relative to where the blocks are placed: 1 (default) is the top level there. */
   | { kind: "heading"; text: string; level?: number }
   | { kind: "paragraph"; text: string }
-  /** Label/value lines, e.g. "Model: gpt-5". Values are inline text (escaped by the writer). */
+  /** Label/value lines, e.g. "Model: m-1". Values are inline text (escaped by the writer). */
   | { kind: "fields"; rows: [string, string][] }
   | { kind: "table"; header: string[]; rows: string[][] }
   /** Verbatim text shown as a code block; `lang` is a hint (json, text, ...). */

@@ -12,6 +12,7 @@ import { codex } from "../targets/codex.ts";
 import { builtinTargets } from "../targets/mod.ts";
 import { findMitmdumps } from "./tools/paths.ts";
 import { codexCaptureArgs } from "./tools/capture_helpers.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 Deno.test("parseCaptureArgs applies --port and --upstream by name or to the first proxy", () => {
   const o = parseCaptureArgs([
@@ -226,6 +227,7 @@ Deno.test("captureCommand (in process) runs a command through the proxies", asyn
       {
         targets: builtinTargets,
         renderers: () => Promise.resolve(builtinRenderers),
+        prices: () => Promise.resolve(builtinPriceTable()),
         print: (l) => printed.push(l),
         warn: (l) => warned.push(l),
       },
@@ -242,6 +244,7 @@ Deno.test("captureCommand (in process) runs a command through the proxies", asyn
       await captureCommand(["--help"], {
         targets: builtinTargets,
         renderers: () => Promise.resolve(builtinRenderers),
+        prices: () => Promise.resolve(builtinPriceTable()),
         print: (l) => help.push(l),
         warn: () => {},
       }),

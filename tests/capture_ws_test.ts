@@ -27,6 +27,7 @@ import {
 import { codexBin, findMitmdumps, PINNED_MITMPROXY, ROOT } from "./tools/paths.ts";
 import { captureCodexExec } from "./tools/agent_env.ts";
 import { startTempCapture } from "./tools/capture_helpers.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const MITMDUMPS = await findMitmdumps();
 const CODEX = await codexBin();
@@ -312,6 +313,7 @@ async function analyze(input: string): Promise<string> {
     output,
     target: codex,
     renderers: builtinRenderers,
+    prices: builtinPriceTable(),
     warn: (l) => warnings.push(l),
   });
   assert.deepEqual(warnings, []);

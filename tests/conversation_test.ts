@@ -14,6 +14,7 @@ import type { Block, RequestParts } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { writeCapture } from "../bench/generate.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts {
   return {
@@ -229,6 +230,7 @@ Deno.test("delta report of a generated 60-turn session", async (t) => {
       output,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: () => {},
       now: new Date(0),
     });
@@ -258,6 +260,7 @@ Deno.test("delta report of a generated 60-turn session", async (t) => {
         output: `${dir}/full.md`,
         target: codex,
         renderers: builtinRenderers,
+        prices: builtinPriceTable(),
         warn: () => {},
         full: true,
       });

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { analyzeFile, rendererChooser } from "../lib/analyze.ts";
 import { ConversationTracker } from "../lib/conversation.ts";
-import { builtinPriceTable, exchangeCost } from "../lib/prices.ts";
+import { exchangeCost } from "../lib/prices.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import { exchangeDoc, type RenderedExchange } from "../lib/report.ts";
 import { responseView } from "../lib/response_view.ts";
 import { Totals } from "../lib/totals.ts";
@@ -129,6 +130,7 @@ Deno.test("corpus: every file renders, is recognised and adds up", async (t) => 
           output: `${dir}/r.md`,
           target: PROBE_TARGET,
           renderers: builtinRenderers,
+          prices: builtinPriceTable(),
           warn: (line) => assert.fail(`warning: ${line}`),
         });
         assert.match(await Deno.readTextFile(`${dir}/r.md`), /## Token Usage/);
@@ -462,6 +464,7 @@ Deno.test("corpus: the HTML report's conversation cost matches the token table's
       output: `${dir}/r.html`,
       target: PROBE_TARGET,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: () => {},
       writer: htmlWriter,
     });

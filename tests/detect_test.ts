@@ -8,6 +8,7 @@ import { analyzeFile } from "../lib/analyze.ts";
 import { Confidence, detectRenderer } from "../lib/detect.ts";
 import type { Entry, Renderer } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import { codex } from "../targets/codex.ts";
 
 /** A made-up API: `POST /toy/say` with `{"say": "..."}`, answered by `{"heard": "..."}`. */
@@ -113,7 +114,8 @@ Deno.test("a renderer defined only in a test is detected and rendered by analyze
   await Deno.writeTextFile(input, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
   const renderers = new Map([...builtinRenderers, [toy.id, toy]]);
   const output = `${dir.path}/report.md`;
-  await analyzeFile({ input, output, target: codex, renderers, warn: () => {} });
+  const prices = builtinPriceTable();
+  await analyzeFile({ input, output, target: codex, renderers, prices, warn: () => {} });
   const report = await Deno.readTextFile(output);
   assert.match(report, /\*\*Renderer:\*\* Toy API \(toy_api\)/);
   assert.match(report, /Toy request says ahoy/);

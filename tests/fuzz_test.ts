@@ -17,6 +17,7 @@ import type { Entry } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { rng } from "./tools/data.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const SEED = Number(Deno.env.get("PROBE_FUZZ_SEED") ?? 20261125);
 const ROUNDS = Number(Deno.env.get("PROBE_FUZZ_ROUNDS") ?? 400);
@@ -256,6 +257,7 @@ Deno.test("fuzz: JSONL reader and whole analysis", async (t) => {
       output: `${dir}/report.md`,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: () => {},
     });
   try {

@@ -35,6 +35,7 @@ import { VERSION } from "../lib/version.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { concat } from "./tools/data.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const testdata = new URL("../testdata/", import.meta.url);
 const fixture = (name: string) => new URL(name, testdata).pathname;
@@ -135,6 +136,7 @@ async function report(input: string): Promise<string> {
       output,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: (l) => assert.fail(l),
       now: NOW,
       sourceLabel: "capture",

@@ -12,6 +12,7 @@ import type { ExchangeDoc } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { BROWSER_TIMEOUT_MS, launchChromium, type RunningBrowser } from "./tools/browser.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const testdata = new URL("../testdata/", import.meta.url);
 const NOW = new Date("2026-02-05T09:00:00.000Z");
@@ -24,6 +25,7 @@ async function writeReport(dir: string, name: string): Promise<string> {
     output,
     target: codex,
     renderers: builtinRenderers,
+    prices: builtinPriceTable(),
     warn: (l) => warnings.push(l),
     now: NOW,
     writer: htmlWriter,

@@ -13,6 +13,7 @@ import { blocksToHtml, CONTENT_SECURITY_POLICY, escapeHtml, htmlWriter } from ".
 import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 // ---------------------------------------------------------------------------------------------
 // A parsed tree (parse5's default tree adapter, reduced to what the tests read)
@@ -130,6 +131,7 @@ async function report(name: string, writer?: ReportWriter): Promise<string> {
       output,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: (l) => warnings.push(l),
       now: NOW,
       sourceLabel: `testdata/${name}_traffic.jsonl`,

@@ -11,7 +11,7 @@ import {
   type SessionDigest,
   type SpawnLink,
 } from "../lib/model/types.ts";
-import { builtinPriceTable } from "../lib/prices.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import type { FactItem, Usage } from "../lib/types.ts";
 
 const SYSTEM = "You are a careful assistant.";

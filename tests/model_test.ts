@@ -11,6 +11,7 @@ import { CONTEXT_PARTS } from "../lib/model/types.ts";
 import schema from "../lib/model/schema.json" with { type: "json" };
 import { builtinRenderers } from "../renderers/mod.ts";
 import { builtinTargets } from "../targets/mod.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const data = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
@@ -42,6 +43,7 @@ async function sessionOf(entries: unknown[]): Promise<Session> {
       output: `${dir}/model.json`,
       target: builtinTargets.find((t) => t.name === "claude-code")!,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: () => {},
       json: true,
     });

@@ -5,7 +5,7 @@
  * planted_capture.ts), so each output must mask every planted secret by itself.
  */
 import assert from "node:assert/strict";
-import { builtinPriceTable } from "../lib/prices.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import { otlpExportCommand, targetHeaders } from "../lib/otlp/command.ts";
 import { extraRedactions } from "../lib/recognize.ts";
 import { startViewer } from "../lib/view/server.ts";

@@ -12,6 +12,7 @@ import { builtinRenderers } from "../renderers/mod.ts";
 import { builtinTargets } from "../targets/mod.ts";
 import { claudeCode } from "../targets/claude_code.ts";
 import { ROOT } from "./tools/paths.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const MIXED = `${ROOT}/testdata/mixed_traffic.jsonl`;
 const SAMPLE = `${ROOT}/testdata/sample_traffic.jsonl`;
@@ -37,6 +38,7 @@ async function report(input: string, target?: Target): Promise<string> {
       ...(target ? { target } : {}),
       targets: builtinTargets,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: () => {},
     });
     return await Deno.readTextFile(output);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import MarkdownIt from "markdown-it";
 import { analyzeFile } from "../lib/analyze.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import { codex } from "../targets/codex.ts";
 
 const testdata = new URL("../testdata/", import.meta.url);
@@ -36,6 +37,7 @@ async function report(input: string, sourceLabel: string, full = false): Promise
       output,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: (l) => warnings.push(l),
       now: NOW,
       sourceLabel,
@@ -215,7 +217,6 @@ Deno.test("usageFieldsText lists what the usage line does not show", async () =>
 
 Deno.test("an exchange's cost line", async () => {
   const { costText } = await import("../lib/report.ts");
-  const { builtinPriceTable } = await import("../lib/prices.ts");
   const table = builtinPriceTable();
   const usage = { input: 1_000_000, output: 100_000, total: 1_100_000 };
   assert.equal(costText(table, "gpt-5.2", usage), "$3.15");

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { analyzeFile } from "../lib/analyze.ts";
 import { InputError } from "../lib/errors.ts";
-import { builtinPriceTable, costOf, exchangeCost, priceFor } from "../lib/prices.ts";
+import { costOf, exchangeCost, priceFor } from "../lib/prices.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import { loadPriceTable, parsePriceTable } from "../lib/price_file.ts";
 import { Totals } from "../lib/totals.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
@@ -138,7 +139,7 @@ Deno.test("price table", async (t) => {
     assert.equal(cost.toFixed(6), (1.5 + 0.12 + 0.375 + 0.15).toFixed(6));
   });
   await t.step("the built-in table reads the same as through the JSONC parser", async () => {
-    const text = await Deno.readTextFile(new URL("../lib/prices.jsonc", import.meta.url));
+    const text = await Deno.readTextFile(new URL("../renderers/prices.jsonc", import.meta.url));
     const viaJsonc = parsePriceTable(text, "built-in price table");
     assert.deepEqual(table, { ...viaJsonc, builtin: true });
   });
@@ -213,7 +214,7 @@ Deno.test("price table", async (t) => {
 });
 
 Deno.test("Totals", async (t) => {
-  const totals = new Totals();
+  const totals = new Totals(builtinPriceTable());
   totals.addUsage("gpt-5", { input: 1000, cached: 800, output: 100, reasoning: 40, total: 1100 });
   totals.addUsage("gpt-5", { input: 2000, cached: 1500, output: 50, total: 2050 });
   totals.addUsage("gpt-5", undefined);
@@ -294,6 +295,7 @@ Deno.test("problems come first", async (t) => {
       output: `${dir}/r.md`,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: () => {},
     });
     const report = await Deno.readTextFile(`${dir}/r.md`);

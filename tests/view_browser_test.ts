@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startViewer, VIEW_CSP } from "../lib/view/server.ts";
-import { builtinPriceTable } from "../lib/prices.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { builtinTargets } from "../targets/mod.ts";
 import { launchChromium, type RunningBrowser } from "./tools/browser.ts";

@@ -16,6 +16,7 @@ import { codex } from "../targets/codex.ts";
 import { answerFrames, TOOL_MARKER, TOOL_OUTPUT, toolAnswer } from "./fake_ws_upstream.ts";
 import { section, tableRows } from "./tools/render_helpers.ts";
 import { rng } from "./tools/data.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
 
 const FIXTURE = new URL("../testdata/ws_codex_traffic.jsonl", import.meta.url).pathname;
 const T0 = 1700000000;
@@ -587,6 +588,7 @@ Deno.test("analyze renders the recorded Codex WebSocket capture", async (t) => {
       output,
       target: codex,
       renderers: builtinRenderers,
+      prices: builtinPriceTable(),
       warn: (l) => warnings.push(l),
       now: new Date("2026-02-05T09:00:00.000Z"),
       sourceLabel: "ws_codex_traffic.jsonl",

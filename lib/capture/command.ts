@@ -6,6 +6,7 @@
 import { type CaPaths, caPaths, prepareCaDir, tightenCaFiles, writeBundle } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
+import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
 import {
   CAPTURE_USAGE,
@@ -34,6 +35,8 @@ export interface CaptureContext {
    * needs them, and a capture's own process stays small without them.
    */
   renderers: () => Promise<ReadonlyMap<string, Renderer>>;
+  /** Loads the built-in price table, for the report and the live viewer's cost. */
+  prices: () => Promise<PriceTable>;
   /** Writes one line to standard output. */
   print: (line: string) => void;
   /** Writes one line to standard error. */
@@ -151,13 +154,12 @@ async function startLiveViewer(
 ) {
   // Loaded only with --view.
   const { startViewer } = await import("../view/server.ts");
-  const { builtinPriceTable } = await import("../prices.ts");
   return startViewer({
     paths: [file],
     target: opts.target,
     targets: ctx.targets,
     renderers: await ctx.renderers(),
-    prices: builtinPriceTable(),
+    prices: await ctx.prices(),
     follow: true,
     ...(inflight ? { inflight } : {}),
   });
@@ -336,6 +338,7 @@ async function closing(
       output: report,
       target: opts.target,
       renderers: await ctx.renderers(),
+      prices: await ctx.prices(),
       warn: ctx.warn,
     });
     say(`Report: ${result.output} (${result.entries} exchanges)`);
@@ -349,7 +352,7 @@ async function closing(
   }
 }
 
-/** Flags whose value is a key (`cline -k KEY`, `--api-key KEY`, ...). */
+/** Flags whose value is a key (`-k KEY`, `--api-key KEY`, ...). */
 const KEY_FLAG = /^(-k|--key|--api-key|--token|--auth-token)$/;
 /** Values that look like a provider's key or token. */
 const KEY_VALUE = /^(sk-|ghp_|gho_|github_pat_|AIza|ya29\.|xai-|gsk_)[A-Za-z0-9_\-.]{8,}$/;

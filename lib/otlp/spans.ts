@@ -9,7 +9,7 @@
 import { advanceConversation, ConversationTracker, requestDelta } from "../conversation.ts";
 import { ModelBuilder } from "../model/build.ts";
 import type { Tokens } from "../model/types.ts";
-import { builtinPriceTable } from "../prices.ts";
+import { NO_PRICES } from "../prices.ts";
 import { responseView } from "../response_view.ts";
 import type {
   Entry,
@@ -79,7 +79,8 @@ export class SpanBuilder {
       id: "otlp",
       source: "",
       agent: opts.agent ?? "",
-      prices: builtinPriceTable(),
+      // Spans carry no cost: the model is here for its subagent links.
+      prices: NO_PRICES,
       // Spans need each turn as it comes, never the whole model: a live capture stays bounded.
       keep: "digest",
     });

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "../args.ts";
 import { ProbeError, UsageError } from "../errors.ts";
-import { builtinPriceTable } from "../prices.ts";
+import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
 import { startViewer, type ViewServer } from "./server.ts";
 
@@ -92,6 +92,8 @@ export interface ViewDeps {
   findTarget: (name: string) => Promise<Target>;
   targets: readonly Target[];
   renderers: ReadonlyMap<string, Renderer>;
+  /** The price table for the sessions' cost (the built-in one). */
+  prices: PriceTable;
   print: (line: string) => void;
   warn: (line: string) => void;
 }
@@ -118,7 +120,7 @@ export async function viewCommand(args: string[], deps: ViewDeps): Promise<numbe
     ...(target ? { target } : {}),
     targets: deps.targets,
     renderers: deps.renderers,
-    prices: builtinPriceTable(),
+    prices: deps.prices,
     follow: false,
   });
   deps.print(
