@@ -30,9 +30,16 @@ const enum Field {
   Retry,
 }
 
-/** True if the field name that started before `i` ends at `i` (a colon, or the end of line). */
-function nameEndsAt(text: string, i: number, end: number): boolean {
-  return i === end || text.charCodeAt(i) === COLON;
+/**
+ * `field` if the line `text[start, end)` starts with the field name `name` followed by a colon
+ * or the end of the line, else {@link Field.None}.
+ */
+function named(text: string, start: number, end: number, name: string, field: Field): Field {
+  const after = start + name.length;
+  return after <= end && text.startsWith(name, start) &&
+      (after === end || text.charCodeAt(after) === COLON)
+    ? field
+    : Field.None;
 }
 
 /**
@@ -42,24 +49,13 @@ function nameEndsAt(text: string, i: number, end: number): boolean {
 function fieldOf(text: string, start: number, end: number): Field {
   switch (text.charCodeAt(start)) {
     case 0x64: // d
-      return end - start >= 4 && text.startsWith("data", start) &&
-          nameEndsAt(text, start + 4, end)
-        ? Field.Data
-        : Field.None;
+      return named(text, start, end, "data", Field.Data);
     case 0x65: // e
-      return end - start >= 5 && text.startsWith("event", start) &&
-          nameEndsAt(text, start + 5, end)
-        ? Field.Event
-        : Field.None;
+      return named(text, start, end, "event", Field.Event);
     case 0x69: // i
-      return end - start >= 2 && text.startsWith("id", start) && nameEndsAt(text, start + 2, end)
-        ? Field.Id
-        : Field.None;
+      return named(text, start, end, "id", Field.Id);
     case 0x72: // r
-      return end - start >= 5 && text.startsWith("retry", start) &&
-          nameEndsAt(text, start + 5, end)
-        ? Field.Retry
-        : Field.None;
+      return named(text, start, end, "retry", Field.Retry);
     default:
       return Field.None;
   }

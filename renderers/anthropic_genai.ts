@@ -2,9 +2,12 @@
  * The Anthropic Messages API as GenAI model calls (OpenTelemetry conventions): `system` is
  * the system instructions; content blocks become parts.
  */
-import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
+import type { GenAiMessage, GenAiPart } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import { chatCall, finalOf, pushParts, roleOf, text } from "./genai_common.ts";
+import { chatCall, finalOf, forObjectBody, pushParts, roleOf, text } from "./genai_common.ts";
+
+/** A tool call block's id and name. */
+const callee = (b: JsonObject) => ({ id: str(b.id), name: str(b.name) ?? "?" });
 
 function blockParts(content: unknown): GenAiPart[] {
   if (typeof content === "string") return [text(content)];
@@ -19,23 +22,13 @@ function blockParts(content: unknown): GenAiPart[] {
         parts.push({ type: "reasoning", content: str(b.thinking) ?? "" });
         break;
       case "tool_use":
-        parts.push({
-          type: "tool_call",
-          id: str(b.id),
-          name: str(b.name) ?? "?",
-          arguments: b.input,
-        });
+        parts.push({ type: "tool_call", ...callee(b), arguments: b.input });
         break;
       case "tool_result":
         parts.push({ type: "tool_call_response", id: str(b.tool_use_id), response: b.content });
         break;
       case "server_tool_use":
-        parts.push({
-          type: "server_tool_call",
-          id: str(b.id),
-          name: str(b.name) ?? "?",
-          server_tool_call: b.input,
-        });
+        parts.push({ type: "server_tool_call", ...callee(b), server_tool_call: b.input });
         break;
       case "image":
       case "document": {
@@ -75,13 +68,7 @@ function metadataSession(body: JsonObject): string | undefined {
   return /_session_([0-9a-f-]{8,})$/i.exec(user)?.[1];
 }
 
-export function anthropicGenai(
-  entry: Entry,
-  response: RenderedBody | undefined,
-  content: boolean,
-): GenAiCall | undefined {
-  const body = entry.request.body;
-  if (!isRecord(body)) return undefined;
+export const anthropicGenai = forObjectBody((entry, body, response, content) => {
   const call = chatCall(entry, body, "anthropic", { conversationId: metadataSession(body) });
   const final = finalOf(response);
   const reason = str(final?.stop_reason);
@@ -106,4 +93,4 @@ export function anthropicGenai(
     call.outputMessages = [out];
   }
   return call;
-}
+});

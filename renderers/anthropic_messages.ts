@@ -43,7 +43,7 @@ import {
   rawSection,
   textSection,
 } from "./blocks.ts";
-import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
 import { finalBody, PARTIAL_NOTE, renderByShape, usageChecked } from "./response.ts";
 import { type FieldSpec, otherSettingsFor, settingsParts } from "./settings.ts";
@@ -641,31 +641,21 @@ function renderMessage(
   entries: ContentEntry[],
   errors: ErrorInfo[],
 ): RenderedBody & { problems: string[] } {
-  const problems: string[] = [];
-  const usage = anthropicUsage(msg?.usage);
-  const rows: [string, string][] = [];
   const model = str(msg?.model);
-  if (msg) {
-    const id = str(msg.id);
-    const stop = stopText(msg);
-    if (id) rows.push(["Message ID", id]);
-    if (model) rows.push(["Model", model]);
-    if (stop) rows.push(["Stop reason", stop]);
-    const bad = BAD_STOPS[str(msg.stop_reason) ?? ""];
-    if (bad) problems.push(bad);
-  }
-  const content = contentBlocks(entries);
-  problems.push(...errorLines(errors));
+  const bad = msg && BAD_STOPS[str(msg.stop_reason) ?? ""];
   const out = finalBody({
-    rows,
-    usage,
+    rows: msg
+      ? [["Message ID", str(msg.id)], ["Model", model], ["Stop reason", stopText(msg)]]
+      : [],
+    usage: anthropicUsage(msg?.usage),
     errors,
-    content,
+    problems: bad ? [bad] : [],
+    content: contentBlocks(entries),
     model,
     columns: ["type", "message"],
     rawUsage: { raw: msg?.usage, shown: USAGE_SHOWN },
   });
-  return { ...out, final: { ...msg, content: entries.map((e) => e.block) }, problems };
+  return { ...out, final: { ...msg, content: entries.map((e) => e.block) } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
  * (OpenTelemetry conventions): operation `generate_content`.
  */
 import { urlPath } from "../lib/stats.ts";
-import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
+import type { GenAiCall, GenAiMessage, GenAiPart } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import { bodyErrorType, finalOf, providerOf, roleOf, text } from "./genai_common.ts";
+import { bodyErrorType, finalOf, forObjectBody, providerOf, roleOf, text } from "./genai_common.ts";
 
 function parts(content: unknown): GenAiPart[] {
   const out: GenAiPart[] = [];
@@ -49,13 +49,7 @@ function message(content: unknown): GenAiMessage {
   return { role: allResponses ? "tool" : roleOf(role ?? "user"), parts: ps };
 }
 
-export function geminiGenai(
-  entry: Entry,
-  response: RenderedBody | undefined,
-  content: boolean,
-): GenAiCall | undefined {
-  const outer = entry.request.body;
-  if (!isRecord(outer)) return undefined;
+export const geminiGenai = forObjectBody((entry, outer, response, content) => {
   // Code Assist wraps the request: {model, project, user_prompt_id, request: {...}}.
   const body: JsonObject = isRecord(outer.request) ? outer.request : outer;
   const path = urlPath(entry.request.url);
@@ -89,4 +83,4 @@ export function geminiGenai(
     });
   }
   return call;
-}
+});

@@ -97,6 +97,21 @@ export function imagePart(url: string, modality = "image"): GenAiPart {
   return { type: "uri", modality, uri: url };
 }
 
+/** A `genai` mapping of requests whose body is a JSON object; any other body maps to none. */
+export function forObjectBody(
+  map: (
+    entry: Entry,
+    body: JsonObject,
+    response: RenderedBody | undefined,
+    content: boolean,
+  ) => GenAiCall | undefined,
+): (entry: Entry, response: RenderedBody | undefined, content: boolean) => GenAiCall | undefined {
+  return (entry, response, content) => {
+    const body = entry.request.body;
+    return isRecord(body) ? map(entry, body, response, content) : undefined;
+  };
+}
+
 /**
  * The facts a chat API's call shares with the others: operation "chat", the provider (from the
  * URL, else `provider`), the body's `model`, `stream: true`, the error type; `own` adds the

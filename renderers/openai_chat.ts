@@ -31,7 +31,7 @@ import {
   rawSection,
 } from "./blocks.ts";
 import { citationBlocks } from "./citations.ts";
-import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
 import { renderFromParts, unitItems, withoutCacheControl } from "./request_parts.ts";
 import {
   finalBody,
@@ -520,20 +520,15 @@ function renderCompletion(
   errors: ErrorInfo[],
 ): RenderedBody & { problems: string[] } {
   const problems: string[] = [];
-  const usage = chatUsage(resp?.usage);
-  const rows: [string, string][] = [];
-  const id = str(resp?.id);
   const model = str(resp?.model);
-  const finish = finishText(choices);
-  if (id) rows.push(["Completion ID", id]);
-  if (model) rows.push(["Model", model]);
-  if (finish) rows.push(["Finish reason", finish]);
-  if (resp?.service_tier !== undefined && resp.service_tier !== null) {
-    rows.push(["Service tier", inlineValue(resp.service_tier)]);
-  }
-  if (resp?.system_fingerprint !== undefined && resp.system_fingerprint !== null) {
-    rows.push(["System fingerprint", inlineValue(resp.system_fingerprint)]);
-  }
+  const given = (v: unknown) => (v === undefined || v === null ? undefined : inlineValue(v));
+  const rows: [string, string | undefined][] = [
+    ["Completion ID", str(resp?.id)],
+    ["Model", model],
+    ["Finish reason", finishText(choices)],
+    ["Service tier", given(resp?.service_tier)],
+    ["System fingerprint", given(resp?.system_fingerprint)],
+  ];
   for (const { choice } of choices) {
     const bad = BAD_FINISH[str(choice.finish_reason) ?? ""];
     if (bad && !problems.includes(bad)) problems.push(bad);
@@ -548,16 +543,16 @@ function renderCompletion(
   // ...) are shown, not dropped.
   const other = resp ? shownValues(remainingKeys(resp, COMPLETION_KEYS)) : undefined;
   if (other) content.push(heading("Other fields"), code(prettyJson(other), "json"));
-  problems.push(...errorLines(errors));
   const out = finalBody({
     rows,
-    usage,
+    usage: chatUsage(resp?.usage),
     errors,
+    problems,
     content,
     model,
     rawUsage: { raw: resp?.usage, shown: usagePaths(CHAT_USAGE_KEYS) },
   });
-  return { ...out, final: { ...resp, choices: choices.map((c) => c.choice) }, problems };
+  return { ...out, final: { ...resp, choices: choices.map((c) => c.choice) } };
 }
 
 // ---------------------------------------------------------------------------------------------

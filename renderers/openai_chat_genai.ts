@@ -3,9 +3,17 @@
  * messages stay in the input messages (the conventions' rule for instructions sent as chat
  * history).
  */
-import type { Entry, GenAiCall, GenAiMessage, GenAiPart, RenderedBody } from "../lib/types.ts";
+import type { GenAiMessage, GenAiPart } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
-import { chatCall, finalOf, imagePart, roleOf, text, toolArguments } from "./genai_common.ts";
+import {
+  chatCall,
+  finalOf,
+  forObjectBody,
+  imagePart,
+  roleOf,
+  text,
+  toolArguments,
+} from "./genai_common.ts";
 
 function contentParts(content: unknown): GenAiPart[] {
   if (typeof content === "string") return content ? [text(content)] : [];
@@ -51,13 +59,7 @@ function message(m: JsonObject): GenAiMessage {
   return out;
 }
 
-export function chatGenai(
-  entry: Entry,
-  response: RenderedBody | undefined,
-  content: boolean,
-): GenAiCall | undefined {
-  const body = entry.request.body;
-  if (!isRecord(body)) return undefined;
+export const chatGenai = forObjectBody((entry, body, response, content) => {
   const call = chatCall(entry, body, "openai");
   const final = finalOf(response);
   const choices = arr(final?.choices).filter(isRecord);
@@ -76,4 +78,4 @@ export function chatGenai(
     });
   }
   return call;
-}
+});

@@ -21,7 +21,7 @@ import type {
 } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, num, remainingKeys, str } from "../lib/json.ts";
 import { callBlocks, code, fields, heading, paragraph, rawSection, textSection } from "./blocks.ts";
-import { apiErrorBody, type ErrorInfo, errorInfo, errorLines } from "./errors.ts";
+import { apiErrorBody, type ErrorInfo, errorInfo } from "./errors.ts";
 import { renderFromParts } from "./request_parts.ts";
 import {
   finalBody,
@@ -513,33 +513,21 @@ function renderFinalResponse(
   entries: OutputEntry[],
   streamErrors: ErrorInfo[],
 ): RenderedBody & { problems: string[] } {
-  const problems: string[] = [];
-  const usage = tokenUsage(resp?.usage, USAGE_KEYS);
-  const rows: [string, string][] = [];
-  const errors = [...streamErrors];
   const model = str(resp?.model);
   const id = str(resp?.id);
-  if (resp) {
-    const status = statusText(resp);
-    if (id) rows.push(["Response", id]);
-    if (model) rows.push(["Model", model]);
-    if (status) rows.push(["Status", status]);
-    if (resp.status === "incomplete") problems.push(`response ${status}`);
-    if (resp.error !== undefined && resp.error !== null) {
-      errors.push(errorInfo("response failed", resp.error));
-    }
-  } else if (streamErrors.length > 0) rows.push(["Status", "error"]);
-  problems.push(...errorLines(errors));
+  const status = resp ? statusText(resp) : streamErrors.length > 0 ? "error" : undefined;
+  const failed = resp?.error !== undefined && resp.error !== null;
   const out = finalBody({
-    rows,
-    usage,
-    errors,
+    rows: [...(resp ? [["Response", id], ["Model", model]] as const : []), ["Status", status]],
+    usage: tokenUsage(resp?.usage, USAGE_KEYS),
+    errors: failed ? [...streamErrors, errorInfo("response failed", resp.error)] : streamErrors,
+    problems: resp?.status === "incomplete" ? [`response ${status}`] : [],
     content: outputBlocks(entries),
     model,
     rawUsage: { raw: resp?.usage, shown: usagePaths(USAGE_KEYS) },
   });
   if (id) out.responseId = id;
-  return { ...out, final: { ...resp, output: entries.map((e) => e.item) }, problems };
+  return { ...out, final: { ...resp, output: entries.map((e) => e.item) } };
 }
 
 /** Output items of a response object; non-object entries wrapped so they are still shown. */
@@ -556,12 +544,11 @@ function entriesOf(output: unknown): OutputEntry[] {
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed", "error"]);
 
 /** Pieces of one output item gathered from delta events. */
-interface Pending {
+/** The texts of an output item streamed piece by piece, by content (or summary) index. */
+type TextKind = "texts" | "refusals" | "summaries" | "reasoning";
+
+interface Pending extends Record<TextKind, Map<number, string>> {
   added?: JsonObject;
-  texts: Map<number, string>;
-  refusals: Map<number, string>;
-  summaries: Map<number, string>;
-  reasoning: Map<number, string>;
   /** `output_text.annotation.added` annotations, by content index. */
   annotations: Map<number, unknown[]>;
   name?: string;
@@ -639,6 +626,23 @@ function pendingOf(state: StreamState, index: number): Pending {
   return p;
 }
 
+/**
+ * Texts streamed as `PREFIX.delta` pieces and settled by `PREFIX.done`, by PREFIX: the pending
+ * map they go to, the event field that indexes them and the done event's field with the text.
+ */
+const TEXT_EVENTS = new Map<string, readonly [TextKind, string, string]>([
+  ["response.output_text", ["texts", "content_index", "text"]],
+  ["response.refusal", ["refusals", "content_index", "refusal"]],
+  ["response.reasoning_summary_text", ["summaries", "summary_index", "text"]],
+  ["response.reasoning_text", ["reasoning", "content_index", "text"]],
+]);
+
+/** A tool call's input streamed the same way, by PREFIX: its pending field, the done field. */
+const CALL_EVENTS = new Map<string, readonly ["args" | "input", string]>([
+  ["response.function_call_arguments", ["args", "arguments"]],
+  ["response.custom_tool_call_input", ["input", "input"]],
+]);
+
 function append(map: Map<number, string>, key: unknown, piece: unknown): void {
   if (typeof piece !== "string") return;
   const k = num(key) ?? 0;
@@ -672,6 +676,23 @@ function applyEvent(state: StreamState, type: string, d: JsonObject): void {
   if (!hasTarget) return;
   const index = indexOf(state, d);
   const p = pendingOf(state, index);
+  const dot = type.lastIndexOf(".");
+  const step = type.slice(dot + 1);
+  const text = TEXT_EVENTS.get(type.slice(0, dot));
+  if (text) {
+    const [into, key, field] = text;
+    if (step === "delta") append(p[into], d[key], d.delta);
+    else if (step === "done") replace(p[into], d[key], d[field]);
+    return;
+  }
+  const call = CALL_EVENTS.get(type.slice(0, dot));
+  if (call) {
+    const [into, field] = call;
+    if (step === "delta" && typeof d.delta === "string") p[into] = (p[into] ?? "") + d.delta;
+    if (step === "done" && typeof d[field] === "string") p[into] = d[field];
+    if (step === "done" && typeof d.name === "string") p.name = d.name;
+    return;
+  }
   const part = isRecord(d.part) ? d.part : {};
   switch (type) {
     case "response.output_item.added":
@@ -680,54 +701,17 @@ function applyEvent(state: StreamState, type: string, d: JsonObject): void {
     case "response.output_item.done":
       if (isRecord(d.item)) state.done.set(index, d.item);
       break;
-    case "response.output_text.delta":
-      append(p.texts, d.content_index, d.delta);
-      break;
-    case "response.output_text.done":
-      replace(p.texts, d.content_index, d.text);
-      break;
     case "response.output_text.annotation.added": {
       const k = num(d.content_index) ?? 0;
       p.annotations.set(k, [...(p.annotations.get(k) ?? []), d.annotation]);
       break;
     }
-    case "response.refusal.delta":
-      append(p.refusals, d.content_index, d.delta);
-      break;
-    case "response.refusal.done":
-      replace(p.refusals, d.content_index, d.refusal);
-      break;
     case "response.content_part.done":
       if (part.type === "output_text") replace(p.texts, d.content_index, part.text);
       if (part.type === "refusal") replace(p.refusals, d.content_index, part.refusal);
       break;
-    case "response.reasoning_summary_text.delta":
-      append(p.summaries, d.summary_index, d.delta);
-      break;
-    case "response.reasoning_summary_text.done":
-      replace(p.summaries, d.summary_index, d.text);
-      break;
     case "response.reasoning_summary_part.done":
       replace(p.summaries, d.summary_index, part.text);
-      break;
-    case "response.reasoning_text.delta":
-      append(p.reasoning, d.content_index, d.delta);
-      break;
-    case "response.reasoning_text.done":
-      replace(p.reasoning, d.content_index, d.text);
-      break;
-    case "response.function_call_arguments.delta":
-      if (typeof d.delta === "string") p.args = (p.args ?? "") + d.delta;
-      break;
-    case "response.function_call_arguments.done":
-      if (typeof d.arguments === "string") p.args = d.arguments;
-      if (typeof d.name === "string") p.name = d.name;
-      break;
-    case "response.custom_tool_call_input.delta":
-      if (typeof d.delta === "string") p.input = (p.input ?? "") + d.delta;
-      break;
-    case "response.custom_tool_call_input.done":
-      if (typeof d.input === "string") p.input = d.input;
       break;
   }
 }

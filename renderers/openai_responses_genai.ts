@@ -4,7 +4,6 @@
  */
 import type {
   Entry,
-  GenAiCall,
   GenAiMessage,
   GenAiPart,
   GenAiTurn,
@@ -16,6 +15,7 @@ import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   chatCall,
   finalOf,
+  forObjectBody,
   imagePart,
   pushParts,
   roleOf,
@@ -101,13 +101,7 @@ function finishReason(resp: JsonObject): string | undefined {
   return status;
 }
 
-export function responsesGenai(
-  entry: Entry,
-  response: RenderedBody | undefined,
-  content: boolean,
-): GenAiCall | undefined {
-  const body = entry.request.body;
-  if (!isRecord(body)) return undefined;
+export const responsesGenai = forObjectBody((entry, body, response, content) => {
   const call = chatCall(entry, body, "openai", {
     stream: typeof body.stream === "boolean" ? body.stream : entry.websocket !== undefined,
     conversationId: str(body.prompt_cache_key) ??
@@ -129,7 +123,7 @@ export function responsesGenai(
     );
   }
   return call;
-}
+});
 
 /**
  * The turns of a Responses WebSocket (Codex's transport): one model call per

@@ -8,7 +8,7 @@ import { isRecord, type JsonObject, num } from "../lib/json.ts";
 import type { Block, RenderedBody, ResponseView, SseEvent, Usage } from "../lib/types.ts";
 import { fields, nonObjectBody } from "./blocks.ts";
 import { inlineValue } from "./values.ts";
-import { type ErrorColumn, type ErrorInfo, errorsBlocks } from "./errors.ts";
+import { type ErrorColumn, type ErrorInfo, errorLines, errorsBlocks } from "./errors.ts";
 
 /**
  * The usage line of the report: "245 input | 89 output | 334 total", followed by
@@ -73,11 +73,16 @@ export function tokenUsage(raw: unknown, keys: UsageKeys): Usage | undefined {
 
 /** What {@link finalBody} puts together. */
 export interface FinalParts {
-  /** Summary rows (id, model, status, ...); the usage row is added after them. */
-  rows: [string, string][];
+  /**
+   * Summary rows (id, model, status, ...), a row without a value (undefined or "") left out;
+   * the usage row is added after them.
+   */
+  rows: readonly (readonly [string, string | undefined])[];
   usage: Usage | undefined;
-  /** Shown in the errors table (the caller lists their {@link errorLines} as problems). */
+  /** Shown in the errors table, and listed as problems after `problems`. */
   errors: ErrorInfo[];
+  /** The answer's own problems (a stop reason that cut it short, ...). */
+  problems?: readonly string[];
   /** The answer's blocks (text, reasoning, tool calls, ...), after the errors. */
   content: Block[];
   model: string | undefined;
@@ -125,15 +130,18 @@ export function usageFieldsText(raw: unknown, shown: ReadonlySet<string>): strin
  * A final (or last known) response: summary fields ending with the usage, the errors table,
  * then the content; with the usage and the answering model.
  */
-export function finalBody(f: FinalParts): RenderedBody {
+export function finalBody(f: FinalParts): RenderedBody & { problems: string[] } {
   const { usage, model } = f;
-  const rows = [...f.rows];
+  const rows = f.rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== "");
   if (usage) rows.push(["Usage", formatUsage(usage)]);
   const more = f.rawUsage && usageFieldsText(f.rawUsage.raw, f.rawUsage.shown);
   if (more) rows.push(["Usage fields", more]);
   const blocks: Block[] = rows.length > 0 ? [fields(rows)] : [];
   blocks.push(...errorsBlocks(f.errors, f.columns), ...f.content);
-  const out: RenderedBody = { blocks };
+  const out: RenderedBody & { problems: string[] } = {
+    blocks,
+    problems: [...(f.problems ?? []), ...errorLines(f.errors)],
+  };
   if (usage) out.usage = usage;
   if (model) out.model = model;
   return out;
