@@ -78,10 +78,12 @@ class Policy:
         self.headers = frozenset(h.lower() for h in data["headers"])
         self.scheme_headers = frozenset(data["schemeHeaders"])
         self.secret_names = frozenset(data["secretNames"])
-        self.query_names = self.secret_names | frozenset(data["querySecretNames"])
+        # A name ending with a secret name is one (OPENAI_API_KEY, X-Api-Key): lib/redact.ts's
+        # isSecretName.
+        self.secret_ends = tuple(sorted(self.secret_names))
+        self.query_names = frozenset(data["querySecretNames"])
         self.oauth_markers = frozenset(data["oauthMarkers"])
         # Keys that make a parsed body worth walking ("code" counts in OAuth calls).
-        self.walk_names = self.secret_names | {"code"}
         self.shapes = re.compile(data["keyShapes"])
         self.prefixes = tuple(data["keyShapePrefixes"])
         # The prefixes by one character of theirs, then by their first one: a body is searched
@@ -96,13 +98,16 @@ class Policy:
         # [aA] classes: IGNORECASE made the scan half as fast again.
         names = sorted(self.secret_names | {"code"})
         spelled = "|".join("[_-]?".join(_either_case(c) for c in n) for n in names)
-        self.json_name = re.compile('"(?:%s)"\\s*:' % spelled)
+        self.json_name = re.compile('(?:%s)"\\s*:' % spelled)
         self._norm: typing.Dict[str, str] = {}
 
     @classmethod
     def load(cls, path: str) -> "Policy":
         with open(path, encoding="utf-8") as f:
             return cls(json.load(f))
+
+    def secret(self, normalized: str) -> bool:
+        return normalized.endswith(self.secret_ends)
 
     def norm(self, name: str) -> str:
         n = self._norm.get(name)
@@ -129,8 +134,7 @@ class Policy:
         return False
 
     def header_value(self, name_lower: str, value: str) -> str:
-        bare = name_lower[2:] if name_lower.startswith("x-") else name_lower
-        if name_lower not in self.headers and self.norm(bare) not in self.secret_names:
+        if name_lower not in self.headers and not self.secret(self.norm(name_lower)):
             return self.mask_shapes(value)
         if name_lower in self.scheme_headers:
             parts = value.strip().split(None, 1)
@@ -143,7 +147,8 @@ class Policy:
 
         def sub(m):
             name = unquote(m.group(2).replace("+", " "))
-            if self.norm(name) in self.query_names:
+            n = self.norm(name)
+            if n in self.query_names or self.secret(n):
                 raw = unquote(m.group(3).replace("+", " "))
                 return m.group(1) + m.group(2) + "=" + fingerprint(raw)
             return self.mask_shapes(m.group(0))
@@ -169,7 +174,7 @@ class Policy:
                 secret = False
                 if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != "":
                     n = self.norm(k)
-                    if n in self.secret_names:
+                    if self.secret(n):
                         secret = True
                     elif n == "code":
                         if oauth is None:
@@ -329,10 +334,11 @@ class _JsonCheck:
         if len(obj) != len(pairs):
             self.duplicates = True
         if self.policy is not None and not self.secret:
-            names = self.policy.walk_names
             norm = self.policy.norm
+            secret = self.policy.secret
             for k, _ in pairs:
-                if norm(k) in names:
+                n = norm(k)
+                if n == "code" or secret(n):
                     self.secret = True
                     break
         return obj

@@ -23,8 +23,10 @@ export const SCHEME_HEADERS: readonly string[] = ["authorization", "proxy-author
 /**
  * Names of credentials, compared after lower-casing and dropping `_` and `-`, so the snake,
  * camel and kebab spellings (`refresh_token`, `refreshToken`, `refresh-token`) are one name.
- * Masked as JSON fields at any depth (bodies, SSE events, WebSocket messages), as form fields,
- * as query parameters and as headers (`X-Refresh-Token`).
+ * A name that ends with one is one too: `OPENAI_API_KEY`, `X-Api-Key`, `aws_secret_access_key`,
+ * `github_access_token` (see {@link isSecretName}). Masked as JSON fields at any depth (bodies,
+ * SSE events, WebSocket messages), as form fields, as query parameters and as headers
+ * (`X-Refresh-Token`). `authorization` is an MCP server's OAuth token in a model API request.
  */
 export const SECRET_NAMES: readonly string[] = [
   "apikey",
@@ -34,10 +36,20 @@ export const SECRET_NAMES: readonly string[] = [
   "clientsecret",
   "codeverifier",
   "password",
+  "passwd",
+  "passphrase",
   "sessiontoken",
+  "securitytoken",
   "authtoken",
+  "authorization",
+  "authorizationtoken",
+  "bearertoken",
   "secretaccesskey",
+  "secretkey",
+  "apisecret",
+  "subscriptionkey",
   "privatekey",
+  "privatetoken",
 ];
 
 /**
@@ -105,8 +117,26 @@ const AUTH_SCHEME = /^(Bearer|Basic|Token|Digest|Bot)\s+/i;
 /** A name as the lists hold it: lower case, no `_` or `-`. */
 export const normalizeName = (name: string): string => name.toLowerCase().replace(/[_-]/g, "");
 
-const SECRET_NAME_SET: ReadonlySet<string> = new Set(SECRET_NAMES);
-const QUERY_NAME_SET: ReadonlySet<string> = new Set([...SECRET_NAMES, ...QUERY_SECRET_NAMES]);
+/** A normalized name ending with a secret name (the addon tests the same: `str.endswith`). */
+const SECRET_NAME_END = new RegExp(`(?:${SECRET_NAMES.join("|")})$`);
+const QUERY_NAME_SET: ReadonlySet<string> = new Set(QUERY_SECRET_NAMES);
+
+/**
+ * Whether a name (as {@link normalizeName} gives it) holds a credential: it ends with one of
+ * {@link SECRET_NAMES}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSecretName, normalizeName } from "./redact.ts";
+ *
+ * assert.ok(isSecretName(normalizeName("OPENAI_API_KEY")));
+ * assert.ok(!isSecretName(normalizeName("max_tokens")));
+ * ```
+ */
+export function isSecretName(normalized: string): boolean {
+  return SECRET_NAME_END.test(normalized);
+}
 const OAUTH_MARKER_SET: ReadonlySet<string> = new Set(OAUTH_MARKERS);
 const KEY_SHAPES = new RegExp(KEY_SHAPES_SOURCE, "g");
 
@@ -165,7 +195,7 @@ function hasKeyShapePrefix(text: string): boolean {
 /** A header holds a credential: the built-in list, the extra names, or a secret name. */
 function secretHeader(names: ReadonlySet<string>, name: string): boolean {
   const lower = name.toLowerCase();
-  return names.has(lower) || SECRET_NAME_SET.has(normalizeName(lower.replace(/^x-/, "")));
+  return names.has(lower) || isSecretName(normalizeName(lower));
 }
 
 /**
@@ -218,7 +248,8 @@ function maskPairs(text: string): string {
   return text.split("&").map((pair) => {
     const eq = pair.indexOf("=");
     if (eq === -1) return pair;
-    if (!QUERY_NAME_SET.has(normalizeName(decodeComponent(pair.slice(0, eq))))) {
+    const name = normalizeName(decodeComponent(pair.slice(0, eq)));
+    if (!QUERY_NAME_SET.has(name) && !isSecretName(name)) {
       return maskKeyShapes(pair);
     }
     return ALREADY_REDACTED.test(decodeComponent(pair.slice(eq + 1)))
@@ -301,7 +332,7 @@ export function secretFieldTest(obj: object): (key: string, value: unknown) => b
   return (key, value) => {
     if (typeof value !== "string" && typeof value !== "number") return false;
     const n = normalizeName(key);
-    if (!SECRET_NAME_SET.has(n)) {
+    if (!isSecretName(n)) {
       if (n !== "code") return false;
       oauth ??= Object.keys(obj).some((k) => OAUTH_MARKER_SET.has(normalizeName(k)));
       if (!oauth) return false;

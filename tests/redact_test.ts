@@ -151,6 +151,56 @@ Deno.test("secret names match in snake, camel and kebab spelling everywhere", as
   });
 });
 
+Deno.test("a name that ends with a secret name is one (OPENAI_API_KEY, X-Api-Key, ...)", async (t) => {
+  // Real shapes: an MCP server's OAuth token in an OpenAI Responses tool (`authorization`) and
+  // in an Anthropic request (`mcp_servers[].authorization_token`), headers handed to a tool,
+  // environment variables in a tool call, a cloud SDK's config.
+  const body = {
+    tools: [{ type: "mcp", server_url: "https://m", authorization: "oauth-1" }],
+    mcp_servers: [{ url: "https://m", authorization_token: "oauth-2" }],
+    arguments: {
+      headers: {
+        "X-Api-Key": "hk-1",
+        Authorization: "Bearer bt-1",
+        "Ocp-Apim-Subscription-Key": "az-1",
+      },
+      env: { OPENAI_API_KEY: "ek-1", AWS_SECRET_ACCESS_KEY: "ek-2", GITHUB_ACCESS_TOKEN: "ek-3" },
+      config: {
+        secret_key: "sk-1x",
+        api_secret: "as-1",
+        aws_session_token: "st-1",
+        passphrase: "pp",
+      },
+    },
+    max_tokens: 5,
+    input_tokens: 7,
+    prompt_cache_key: "conversation-1",
+    thoughtSignature: "sig-1",
+  };
+  const secrets = ["oauth-1", "oauth-2", "hk-1", "bt-1", "az-1", "ek-1", "ek-2", "ek-3", "sk-1x"]
+    .concat(["as-1", "st-1", "pp"]);
+  await t.step("JSON fields at any depth", () => {
+    const text = JSON.stringify(maskSecretFields(body));
+    for (const s of secrets) assert.ok(!text.includes(`"${s}"`), `${s} in ${text}`);
+    for (const kept of ['"max_tokens":5', '"input_tokens":7', "conversation-1", "sig-1"]) {
+      assert.ok(text.includes(kept), kept);
+    }
+  });
+  await t.step("SSE events, WebSocket messages, form bodies, query strings, headers", () => {
+    assert.ok(!maskTextSecrets(`data: ${JSON.stringify(body)}\n\n`).includes("ek-1"));
+    assert.ok(!maskTextSecrets(JSON.stringify(body)).includes("oauth-2"));
+    assert.equal(maskFormSecrets("openai_api_key=f-1&a=b"), "openai_api_key=[REDACTED]&a=b");
+    assert.equal(
+      redactUrl("https://x/a?goog_api_key=q-1&x-amz-security-token=q-2&alt=sse"),
+      "https://x/a?goog_api_key=[REDACTED]&x-amz-security-token=[REDACTED]&alt=sse",
+    );
+    assert.deepEqual(
+      headerRedactor([])({ "Ocp-Apim-Subscription-Key": "h-1", "X-Api-Version": "2" }),
+      { "Ocp-Apim-Subscription-Key": "[REDACTED]", "X-Api-Version": "2" },
+    );
+  });
+});
+
 Deno.test("redactionPolicy hands the addon exactly these lists", () => {
   const policy = redactionPolicy(["OpenAI-Organization"]);
   assert.ok(policy.headers.includes("openai-organization"));

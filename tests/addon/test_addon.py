@@ -291,6 +291,32 @@ class RedactionTest(unittest.TestCase):
         self.assertEqual(got["code"], "not-oauth")  # an error code, not an OAuth call
         self.assertEqual(got["max_tokens"], 5)
 
+    def test_names_ending_with_a_secret_name(self):
+        # An MCP server's OAuth token (OpenAI `authorization`, Anthropic `authorization_token`),
+        # headers and environment variables handed to a tool: lib/redact.ts masks them too.
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.headers["Ocp-Apim-Subscription-Key"] = "h-1"
+        f.request.path = "/v1/x?goog_api_key=q-1&alt=sse"
+        body = {
+            "tools": [{"type": "mcp", "authorization": "oauth-1"}],
+            "mcp_servers": [{"authorization_token": "oauth-2"}],
+            "env": {"OPENAI_API_KEY": "ek-1", "AWS_SECRET_ACCESS_KEY": "ek-2"},
+            "headers": {"X-Api-Key": "hk-1"},
+            "max_tokens": 5,
+            "prompt_cache_key": "conversation-1",
+        }
+        f.request.content = json.dumps(body).encode()
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = b'data: {"type":"x","session":{"x_access_token":"e-1"}}\n\n'
+        data = record(f)
+        for secret in [b"oauth-1", b"oauth-2", b"ek-1", b"ek-2", b"hk-1", b"h-1", b"q-1", b"e-1"]:
+            self.assertNotIn(secret, data, secret)
+        entry = json.loads(data)
+        self.assertEqual(entry["request"]["body"]["env"]["OPENAI_API_KEY"], fp("ek-1"))
+        self.assertEqual(entry["request"]["body"]["max_tokens"], 5)
+        self.assertEqual(entry["request"]["body"]["prompt_cache_key"], "conversation-1")
+
     def test_oauth_code_and_form_bodies(self):
         f = tflow.tflow(resp=True)
         f.request.headers["content-type"] = "application/x-www-form-urlencoded"
