@@ -69,13 +69,16 @@ export const OAUTH_MARKERS: readonly string[] = [
 
 /**
  * Shapes of well-known keys, masked anywhere in text (prompts, answers, tool output, headers,
- * URLs): API keys `sk-…` (`sk-proj-…`, `sk-ant-…`) and `AIza…`, code-host tokens `ghp_`/`gho_`/
- * `ghu_`/`ghs_`/`ghr_` and `github_pat_`, cloud access key ids `AKIA…`/`ASIA…`, chat-app tokens
+ * URLs): API keys `sk-…` (`sk-proj-…`, `sk-ant-…`), `AIza…`, `gsk_…`, `xai-…`, `hf_…`, code-host
+ * and registry tokens `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_`, `github_pat_`, `glpat-`, `npm_`,
+ * payment keys `sk_live_`/`rk_live_`, cloud access key ids `AKIA…`/`ASIA…`, chat-app tokens
  * `xox[abprs]-…` and JWTs. One regular expression source that JavaScript and Python read
- * alike (the addon compiles it too). `sk-` must not follow a letter or digit (`task-…`), unless
- * that is the `n` of a JSON `\n`.
+ * alike (the addon compiles it too). `sk-` and the other short prefixes must not follow a
+ * letter or digit (`task-…`), unless that is the `n` of a JSON `\n`.
  */
-export const KEY_SHAPES_SOURCE = "(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))sk-[A-Za-z0-9_\\-]{20,}" +
+export const KEY_SHAPES_SOURCE = "(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))(?:sk-[A-Za-z0-9_\\-]{20,}" +
+  "|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_\\-]{20,}" +
+  "|[sr]k_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36,})" +
   "|gh[oprsu]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|(?:AKIA|ASIA)[0-9A-Z]{16}" +
   "|AIza[0-9A-Za-z_\\-]{30,}|xox[abprs]-[A-Za-z0-9\\-]{10,}" +
   "|eyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{8,}\\.[A-Za-z0-9_\\-]{8,}";
@@ -83,6 +86,13 @@ export const KEY_SHAPES_SOURCE = "(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))sk-[A-Za-z0
 /** Text every key shape starts with: a text holding none of them is left alone, unscanned. */
 export const KEY_SHAPE_PREFIXES: readonly string[] = [
   "sk-",
+  "gsk_",
+  "xai-",
+  "hf_",
+  "glpat-",
+  "sk_live_",
+  "rk_live_",
+  "npm_",
   "ghp_",
   "gho_",
   "ghu_",

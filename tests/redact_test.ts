@@ -89,6 +89,14 @@ Deno.test("maskKeyShapes masks well-known key shapes anywhere in text", async (t
       "xoxb-123456789012-abcdef",
       "xoxp-123456789012-abcdef",
       "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmnop",
+      // Other model APIs' and registries' keys, as an agent reads them from a .env file.
+      "gsk_abcdefghijklmnopqrstuvwxyz0123456789",
+      "xai-abcdefghijklmnopqrstuvwxyz0123456789",
+      "hf_abcdefghijklmnopqrstuvwxyz01234567",
+      "glpat-abcdefghij0123456789",
+      "sk_live_abcdefghijklmnopqrstuvwx",
+      "rk_live_abcdefghijklmnopqrstuvwx",
+      "npm_abcdefghijklmnopqrstuvwxyz0123456789",
     ]
   ) {
     await t.step(key.slice(0, 12), () => {
@@ -97,7 +105,17 @@ Deno.test("maskKeyShapes masks well-known key shapes anywhere in text", async (t
     });
   }
   await t.step("look-alikes stay", () => {
-    for (const text of ["task-abcdefghijklmnopqrstuvwxyz", "sk-short", "input_tokens", "AKIA123"]) {
+    for (
+      const text of [
+        "task-abcdefghijklmnopqrstuvwxyz",
+        "sk-short",
+        "input_tokens",
+        "AKIA123",
+        "ask_live_abcdefghijklmnopqrstuvwx",
+        "proxai-abcdefghijklmnopqrstuvwxyz0123456789",
+        "thf_abcdefghijklmnopqrstuvwxyz01234567",
+      ]
+    ) {
       assert.equal(maskKeyShapes(text), text);
     }
   });

@@ -264,6 +264,12 @@ SHAPES = [
     "AIzaPLANTED-google-0123456789abcdefghijkl",
     "xoxb-PLANTED-slack-0123456789",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJQTEFOVEVEIn0.PLANTEDsig0123456789",
+    "gsk_PLANTEDgroq0123456789abcdefghij",
+    "xai-PLANTEDxai0123456789abcdefghijk",
+    "hf_PLANTEDhuggingface0123456789abcdefgh",
+    "glpat-PLANTED0123456789abcd",
+    "sk_live_PLANTED0123456789abcdefgh",
+    "npm_PLANTEDnpm0123456789abcdefghijklmnopqrstu",
 ]
 
 
