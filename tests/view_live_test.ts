@@ -58,7 +58,18 @@ Deno.test(`probe capture --view follows a real Codex run live [mitmproxy ${MITMD
       assert.equal(await page.locator(".turns .row").count(), 0, "no finished turn yet");
     });
 
-    await t.step("the finished turn appears without a reload", async () => {
+    await t.step("the finished turn appears without a reload, on a late page too", async () => {
+      // On a loaded machine the browser is starved: Codex exits (which once made probe close
+      // the viewer) before the page has fetched the finished turn. Here the page's requests
+      // wait on purpose until Codex has exited.
+      const exited = Promise.race([
+        probe!.line(/live view stays open/, "stderr").catch(() => {}),
+        probe!.child.status,
+      ]);
+      await page.route(/\/api\/(state|turn)\b/, async (route) => {
+        await exited;
+        await route.continue();
+      });
       upstream.release();
       await page.locator(".turns .row").first().waitFor();
       await page.locator(".msg.user", { hasText: "Say hello to the live viewer." }).first()
@@ -68,10 +79,23 @@ Deno.test(`probe capture --view follows a real Codex run live [mitmproxy ${MITMD
       await page.locator(".inflight .row", { hasText: "/v1/responses" }).waitFor({
         state: "detached",
       });
+      await page.unrouteAll();
+    });
+
+    await t.step("after Codex exits, the open page keeps its viewer until Ctrl+C", async () => {
+      await probe!.line(/live view stays open .*Ctrl\+C/, "stderr");
+      await page.locator("header .ended", { hasText: "capture ended" }).waitFor();
+      await page.locator(".response", { hasText: "FAKE ANSWER" }).first().waitFor();
+      probe!.kill("SIGINT");
+      await page.locator("header .offline", { hasText: "not answering" }).waitFor();
     });
 
     const result = await probe.finish();
     assert.equal(result.code, 0, result.stderr.join("\n"));
+    assert.ok(
+      result.stderr.some((l) => /^Capture stopped: \d+ exchanges? recorded/.test(l)),
+      result.stderr.join("\n"),
+    );
     const entries = await readJsonl(`${out}/traffic.jsonl`);
     assert.ok(entries.some((e) => e.request.url.endsWith("/v1/responses")));
   } finally {

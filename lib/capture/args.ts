@@ -68,7 +68,8 @@ options:
   --upstream-proxy URL     route upstream traffic through http://[user:pass@]host:port
   --upstream-ca FILE       also trust this CA (PEM) for upstream TLS
   --analyze                write the report next to the capture when it ends
-  --view                   show the capture live in the browser (probe view); prints its URL
+  --view                   show the capture live in the browser (probe view); prints its URL;
+                           when the command exits, an open page keeps it up until Ctrl+C
   --keep-secrets           store keys and tokens unredacted (the capture then holds secrets)
   --mitmdump PATH          mitmdump to use (default: $PROBE_MITMDUMP, then mitmdump on PATH)
   --otlp URL               also send each exchange as OpenTelemetry spans to URL/v1/traces as

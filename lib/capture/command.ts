@@ -1,7 +1,8 @@
 /**
  * `probe capture <target> [options] [-- command ...]`: the entry point main.ts calls.
  * Proxies-only mode runs until SIGINT/SIGTERM; all-in-one mode runs the command through the
- * proxies and exits with its status. Either way every recorded exchange is kept.
+ * proxies and exits with its status (with --view and a page open, once Ctrl+C closes the
+ * live view). Either way every recorded exchange is kept.
  */
 import { type CaPaths, caPaths, prepareCaDir, tightenCaFiles, writeBundle } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
@@ -140,6 +141,16 @@ export async function captureCommand(
       await session.stop();
     } finally {
       if (live && otlp) say(otlp.liveSummary(await live.stop()));
+    }
+    if (viewer && opts.command && signals.received === null && viewer.watched()) {
+      // A page is looking at the live view: the command's exit does not take it away before
+      // the page has shown the last exchange (and the person has read it).
+      viewer.end();
+      say(
+        `${opts.command[0]} exited; the live view stays open for the page showing it ` +
+          `(Ctrl+C stops it)`,
+      );
+      await signals.first;
     }
   }
   await closing(out, opts, ctx, say);

@@ -72,6 +72,7 @@ export class CaptureIndex {
   malformed = 0;
   error: string | undefined;
   #closed = false;
+  #ending = false;
   #inflight = new Map<string, InflightExchange>();
   #built: Session | undefined;
   #builtAt = -1;
@@ -113,6 +114,20 @@ export class CaptureIndex {
     this.#closed = true;
   }
 
+  /**
+   * The capture stopped (its recorder has written its last line): the index reads to the end
+   * of the file and stops following, and nothing is in progress any more.
+   */
+  end(): void {
+    this.#ending = true;
+    this.#inflight.clear();
+  }
+
+  /** Still following the capture as it grows. */
+  get following(): boolean {
+    return this.#opts.follow && !this.done;
+  }
+
   /** Exchanges in progress (started, not yet in the capture), oldest first. */
   inflight(): InflightExchange[] {
     return [...this.#inflight.values()];
@@ -125,7 +140,7 @@ export class CaptureIndex {
     let pos = 0;
     let rest = "";
     const decoder = new TextDecoder();
-    while (!this.#closed) {
+    while (!this.#closed && !this.#ending) {
       let data: Uint8Array | undefined;
       try {
         using f = await Deno.open(path, { read: true });
@@ -136,6 +151,7 @@ export class CaptureIndex {
       } catch {
         // not created yet
       }
+      if (this.#ending) break;
       if (!data) {
         await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS / 2));
         continue;
@@ -173,7 +189,8 @@ export class CaptureIndex {
       try {
         return await Deno.open(this.path, { read: true });
       } catch (err) {
-        if (!this.#opts.follow || !(err instanceof Deno.errors.NotFound) || this.#closed) throw err;
+        const waiting = this.#opts.follow && !this.#closed && !this.#ending;
+        if (!waiting || !(err instanceof Deno.errors.NotFound)) throw err;
         this.caughtUp = true;
         await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
       }
@@ -186,7 +203,9 @@ export class CaptureIndex {
     try {
       file = await this.#open();
     } catch (err) {
-      this.error = `cannot read ${this.path}: ${(err as Error).message}`;
+      // A live capture that ended before its first exchange has no file: nothing to show.
+      const empty = this.#ending && err instanceof Deno.errors.NotFound;
+      if (!empty) this.error = `cannot read ${this.path}: ${(err as Error).message}`;
       this.done = true;
       this.#opts.onChange();
       return;
@@ -201,12 +220,18 @@ export class CaptureIndex {
     const decoder = new TextDecoder();
     let lastYield = performance.now();
     while (!this.#closed) {
+      // Only a read begun after the capture ended has seen its last line: a read begun before
+      // may come back empty after `end()`.
+      const ending = this.#ending;
       const n = await file.read(buf);
       if (n === null || n === 0) {
         this.size = Math.max(this.size, pos);
+        const first = !this.caughtUp;
         this.caughtUp = true;
-        if (!this.#opts.follow) break;
-        this.#opts.onChange();
+        if (!this.#opts.follow || ending) break;
+        // Only the first end of the file is news (indexing finished): a followed capture is
+        // read again every 100 ms, and the page would reload what it shows as often.
+        if (first) this.#opts.onChange();
         await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
         continue;
       }

@@ -45,6 +45,13 @@ export interface ViewServer extends AsyncDisposable {
   port: number;
   token: string;
   indexes: CaptureIndex[];
+  /** Whether a page follows the viewer's events now (someone is looking). */
+  watched(): boolean;
+  /**
+   * The followed captures stopped growing (`probe capture` stopped its recorder): they are
+   * read to their end and the page is told the capture ended; the viewer keeps serving.
+   */
+  end(): void;
   close(): Promise<void>;
 }
 
@@ -118,6 +125,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
     })
   );
   const runs = indexes.flatMap((ix) => [ix.run(), ix.followInflight()]);
+  const following = () => indexes.some((ix) => ix.following);
   const byId = new Map(indexes.map((ix) => [ix.id, ix]));
   let host = "";
 
@@ -181,7 +189,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
       case "app.css":
         return respond(css, 200, "text/css; charset=utf-8");
       case "api/sessions":
-        return json({ rev, follow: opts.follow, sessions: summaries() });
+        return json({ rev, follow: following(), sessions: summaries() });
       case "api/session": {
         const payload = sessionPayload(url.searchParams.get("s"), url.searchParams.get("c"));
         if (!payload) return text(404, "no such session");
@@ -194,7 +202,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
         const payload = sessionPayload(sid, url.searchParams.get("c"));
         return json({
           rev,
-          follow: opts.follow,
+          follow: following(),
           sessions: summaries(),
           sid: payload ? sid : null,
           conv: payload?.conv ?? null,
@@ -304,6 +312,11 @@ export function startViewer(opts: ViewOptions): ViewServer {
     port,
     token,
     indexes,
+    watched: () => streams.size > 0,
+    end() {
+      for (const ix of indexes) ix.end();
+      notify();
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -31,6 +31,10 @@ function App() {
   const [help, setHelp] = useState(false);
   const [copied, setCopied] = useState("");
   const [inView, setInView] = useState<number | null>(null);
+  /** The event stream broke: probe stopped, or the network between went away. */
+  const [offline, setOffline] = useState(false);
+  /** This page saw the capture live (it may have ended since). */
+  const [wasLive, setWasLive] = useState(false);
   const [, setLoaded] = useState(0);
   const details = useRef(new Map<string, TurnDetail | "loading">());
   const want = useRef<{ sid: string | null; conv: number | null; turn: number | null }>({
@@ -163,10 +167,24 @@ function App() {
     };
     // The first event tells the revision at connection time: nothing new if the page has it.
     events.addEventListener("update", (e) => {
+      setOffline(false);
       if (Number((e as MessageEvent).data) !== revRef.current) update();
     });
+    // The browser reconnects by itself; until then the page says it shows what it last had.
+    events.addEventListener("error", () => setOffline(true));
     return () => events.close();
   }, []);
+  useEffect(() => {
+    if (st?.follow) setWasLive(true);
+  }, [st?.follow]);
+  // "started N s ago" of the exchanges in progress counts on between updates.
+  const [, tick] = useState(0);
+  const inflightNow = (cur?.inflight.length ?? 0) > 0;
+  useEffect(() => {
+    if (!inflightNow) return;
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(timer);
+  }, [inflightNow]);
 
   // Keyboard.
   const keyState = { turns, convs, turn, conv, full, raw, help, hits, open };
@@ -246,7 +264,17 @@ function App() {
       <header class="top">
         <span class="brand">probe</span>
         <span class="where">{session?.source ?? ""}</span>
-        {st?.follow ? <span class="live" title="following the capture">● live</span> : null}
+        {offline
+          ? (
+            <span class="offline" role="status">
+              probe is not answering (stopped?): this is what it last sent
+            </span>
+          )
+          : st?.follow
+          ? <span class="live" title="following the capture">● live</span>
+          : wasLive
+          ? <span class="ended" role="status">capture ended</span>
+          : null}
         <input
           id="search"
           type="search"
