@@ -64,6 +64,39 @@ export async function caExists(paths: CaPaths): Promise<boolean> {
 }
 
 /**
+ * The error when mitmdump cannot read the CA in its confdir (a damaged key: mitmproxy 10+
+ * exits, 8.x runs on without a CA). Moving the folder away makes mitmdump create a new one.
+ */
+export function unreadableCa(confdir: string, forward: boolean): ProbeError {
+  return new ProbeError(
+    `mitmdump cannot read its CA in ${confdir} (mitmproxy-ca.pem damaged, or ` +
+      "mitmproxy-ca-cert.pem missing): move that folder away and run again to make a new CA" +
+      (forward ? " (then trust the new one: probe ca)" : ""),
+  );
+}
+
+/**
+ * After mitmdump started in forward mode: the CA must be there (else `unreadableCa`), its
+ * private files 0600, the bundle fresh. A failure is one error naming the file.
+ */
+export async function finishCa(
+  paths: CaPaths,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  if (!(await caExists(paths))) throw unreadableCa(paths.dir, true);
+  try {
+    await tightenCaFiles(paths);
+    await writeBundle(paths, env);
+  } catch (err) {
+    if (err instanceof ProbeError) throw err;
+    throw new ProbeError(
+      `cannot finish probe's CA in ${paths.dir} (${(err as Error).message}): make that folder ` +
+        "writable, or point PROBE_DATA_DIR at a folder of your own",
+    );
+  }
+}
+
+/**
  * After mitmdump made or reused the CA: every file with a private key becomes 0600 (mitmproxy
  * writes them with the process's umask on some versions).
  */

@@ -184,6 +184,57 @@ for (const m of MITMDUMPS) {
           "https://chatgpt.com/backend-api/codex/models?client_version=1",
         ]);
       });
+
+      await t.step("a taken port: the fix named is forward mode's own --port PORT", async () => {
+        using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const port = (busy.addr as Deno.NetAddr).port;
+        const r = await runProbe([
+          "capture",
+          "claude-code",
+          "--mitmdump",
+          m.path,
+          "--port",
+          String(port),
+          "-o",
+          `${home}/busy`,
+          "--",
+          "true",
+        ], { env });
+        assert.equal(r.code, 1);
+        assert.deepEqual(r.stderr, [
+          `probe: error: port ${port} (proxy forward) is already in use: pick another with ` +
+          "--port PORT",
+        ]);
+        assert.equal(await exists(`${home}/busy`), false, "no empty capture folder left");
+      });
+
+      await t.step("a damaged CA key: one line naming the folder and the fix", async () => {
+        const damaged = `${home}/damaged`;
+        await Deno.mkdir(`${damaged}/ca`, { recursive: true });
+        await Deno.writeTextFile(`${damaged}/ca/mitmproxy-ca.pem`, "not a key\n");
+        const expected = `probe: error: mitmdump cannot read its CA in ${damaged}/ca ` +
+          "(mitmproxy-ca.pem damaged, or mitmproxy-ca-cert.pem missing): move that folder " +
+          "away and run again to make a new CA (then trust the new one: probe ca)";
+        const denv = { ...env, PROBE_DATA_DIR: damaged };
+        const r = await runProbe([
+          "capture",
+          "claude-code",
+          "--mitmdump",
+          m.path,
+          "--port",
+          "0",
+          "-o",
+          `${home}/damaged-run`,
+          "--",
+          "true",
+        ], { env: denv });
+        assert.equal(r.code, 1);
+        assert.deepEqual(r.stderr, [expected]);
+        assert.equal(await exists(`${home}/damaged-run`), false, "no empty capture folder left");
+        const ca = await runProbe(["ca", "--mitmdump", m.path], { env: denv });
+        assert.equal(ca.code, 1);
+        assert.deepEqual(ca.stderr, [expected]);
+      });
     } finally {
       await Deno.remove(home, { recursive: true });
       await Deno.remove(tls.dir, { recursive: true });

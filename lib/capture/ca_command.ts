@@ -2,14 +2,7 @@
  * `probe ca`: makes probe's CA if it does not exist yet (by starting forward mode's mitmdump
  * once, which creates it in its confdir) and says where it is and how to trust it.
  */
-import {
-  caExists,
-  caPaths,
-  prepareCaDir,
-  tightenCaFiles,
-  trustInstructions,
-  writeBundle,
-} from "../ca.ts";
+import { caExists, caPaths, finishCa, prepareCaDir, trustInstructions } from "../ca.ts";
 import { checkMitmdumpVersion, locateMitmdump } from "./mitmdump.ts";
 import { CaptureSession } from "./session.ts";
 import type { Target } from "../types.ts";
@@ -43,10 +36,9 @@ export async function caCommand(mitmdump: string | undefined, ctx: CaContext): P
     } finally {
       await Deno.remove(temp, { recursive: true }).catch(() => {});
     }
-    ctx.print(`Created probe's CA in ${paths.dir}`);
+    if (await caExists(paths)) ctx.print(`Created probe's CA in ${paths.dir}`);
   }
-  await tightenCaFiles(paths);
-  await writeBundle(paths, env);
+  await finishCa(paths, env);
   for (const line of trustInstructions(paths)) ctx.print(line);
   return 0;
 }

@@ -4,7 +4,7 @@
  * proxies and exits with its status (with --view and a page open, once Ctrl+C closes the
  * live view). Either way every recorded exchange is kept.
  */
-import { type CaPaths, caPaths, prepareCaDir, tightenCaFiles, writeBundle } from "../ca.ts";
+import { type CaPaths, caPaths, finishCa, prepareCaDir } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
 import type { PriceTable } from "../prices.ts";
@@ -100,8 +100,10 @@ export async function captureCommand(
     }).then(async (session) => {
       // mitmdump made the CA on its first start (or reused it): keys private, bundle fresh.
       if (ca) {
-        await tightenCaFiles(ca);
-        await writeBundle(ca, env);
+        await finishCa(ca, env).catch(async (err) => {
+          await session.stop();
+          throw err;
+        });
       }
       return session;
     }).catch(async (err) => {

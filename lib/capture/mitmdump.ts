@@ -3,6 +3,7 @@
  * observing readiness (the addon's ready file, or the process's exit: no sleeps), collecting
  * its output and turning a failed start into a one-line error naming cause and fix.
  */
+import { unreadableCa } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import type { ProxySpec } from "../types.ts";
 
@@ -145,13 +146,15 @@ export class MitmdumpProcess {
   readonly proxy: ProxySpec;
   readonly status: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
+  #where: StartContext;
   #output = "";
   #drained: Promise<void>;
   #exited?: Deno.CommandStatus;
 
-  private constructor(proxy: ProxySpec, child: Deno.ChildProcess) {
+  private constructor(proxy: ProxySpec, child: Deno.ChildProcess, where: StartContext) {
     this.proxy = proxy;
     this.#child = child;
+    this.#where = where;
     this.#drained = Promise.all([this.#drain(child.stdout), this.#drain(child.stderr)]).then(
       () => {},
     );
@@ -215,7 +218,10 @@ export class MitmdumpProcess {
         `cannot start mitmdump at ${spec.path} (${(err as Error).message}): ${INSTALL_HINT}`,
       );
     }
-    return new MitmdumpProcess(proxy, child);
+    return new MitmdumpProcess(proxy, child, {
+      forward: spec.forward !== undefined,
+      confdir: spec.forward?.confdir ?? defaultConfdir(),
+    });
   }
 
   /** Resolves once mitmdump's output is read to its end. */
@@ -254,7 +260,7 @@ export class MitmdumpProcess {
     while (true) {
       if (this.#exited) {
         await this.#drained;
-        throw startupError(this.proxy, this.#exited, this.#output);
+        throw startupError(this.proxy, this.#exited, this.#output, this.#where);
       }
       if (await exists(readyFile)) return;
       if (Date.now() > deadline) {
@@ -309,23 +315,46 @@ export function writeFailure(output: string): string | undefined {
   return /^probe: (cannot write .*)$/m.exec(output)?.[1];
 }
 
+/** mitmproxy's own confdir when none is set: `~/.mitmproxy`. */
+function defaultConfdir(): string {
+  const home = Deno.env.get("HOME");
+  return home ? `${home.replace(/\/+$/, "")}/.mitmproxy` : "~/.mitmproxy";
+}
+
+/** What a start-up error needs besides the proxy: how to move its port, where its CA is. */
+export interface StartContext {
+  /** Forward mode: one proxy, moved with `--port PORT` (no NAME=). */
+  forward: boolean;
+  /** mitmproxy's confdir, where it keeps (or makes) its CA. */
+  confdir: string;
+}
+
 /** Turns a mitmdump that exited during start-up into one error naming cause and fix. */
 export function startupError(
   proxy: ProxySpec,
   status: Deno.CommandStatus,
   output: string,
+  where: StartContext = { forward: false, confdir: "~/.mitmproxy" },
 ): ProbeError {
-  const where = `proxy ${proxy.name}`;
+  const named = `proxy ${proxy.name}`;
+  const portFlag = where.forward ? "--port PORT" : `--port ${proxy.name}=PORT`;
   if (/address already in use|errno 98|errno 48|eaddrinuse/i.test(output)) {
     return new ProbeError(
-      `port ${proxy.port} (${where}) is already in use: pick another with --port ${proxy.name}=PORT`,
+      `port ${proxy.port} (${named}) is already in use: pick another with ${portFlag}`,
     );
   }
   if (/permission denied|errno 13/i.test(output) && /bind|listen/i.test(output)) {
     return new ProbeError(
-      `cannot listen on port ${proxy.port} (${where}): permission denied; pick another with ` +
-        `--port ${proxy.name}=PORT` + tail(output),
+      `cannot listen on port ${proxy.port} (${named}): permission denied; pick another with ` +
+        portFlag + tail(output),
     );
+  }
+  // mitmproxy reads its CA (or makes it) at start: a damaged key file stops it there, in
+  // its certs module, whatever the addon.
+  if (
+    /mitmproxy[/\\]certs\.py|could not deserialize key data|unable to load pem file/i.test(output)
+  ) {
+    return unreadableCa(where.confdir, where.forward);
   }
   if (
     /error in script|addon error|traceback|syntaxerror|importerror|modulenotfounderror/i.test(
@@ -333,13 +362,13 @@ export function startupError(
     )
   ) {
     return new ProbeError(
-      `mitmdump failed to load probe's capture addon (${where}); probe needs mitmproxy ` +
+      `mitmdump failed to load probe's capture addon (${named}); probe needs mitmproxy ` +
         `${MIN_VERSION.join(".")} or newer: upgrade it (pipx upgrade mitmproxy). mitmdump said:` +
         tail(output),
     );
   }
   return new ProbeError(
-    `mitmdump for ${where} (port ${proxy.port}) exited during start-up with ${describe(status)}; ` +
+    `mitmdump for ${named} (port ${proxy.port}) exited during start-up with ${describe(status)}; ` +
       `mitmdump said:` + tail(output),
   );
 }
