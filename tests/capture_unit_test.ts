@@ -271,3 +271,32 @@ Deno.test("hideKeys masks keys given as arguments in the echoed command", () => 
     ["cline", "-k", "[REDACTED]", "-m", "gpt-4o", "--api-key=[REDACTED]", "[REDACTED]", "hi"],
   );
 });
+
+Deno.test("hideKeys masks keys in variable assignments, after auth schemes and inside scripts", () => {
+  const key = "sk-proj-abcdefghijklmnopqrstuvwx";
+  const echoed = hideKeys([
+    "env",
+    "OPENAI_API_KEY=plainsecret1",
+    "GITHUB_TOKEN='quoted secret'",
+    "MODEL=gpt-5",
+    "sh",
+    "-c",
+    `curl -H "authorization: Bearer ${key}" -H 'x-goog-api-key: AIzaSyA1234567890abcdefghijklmnopqrstu' ` +
+    `-H "x-custom: Bearer opaque.token-123" $URL; ANTHROPIC_AUTH_TOKEN="tok en" claude -p hi`,
+  ]);
+  assert.deepEqual(echoed.slice(0, 5), [
+    "env",
+    "OPENAI_API_KEY=[REDACTED]",
+    "GITHUB_TOKEN=[REDACTED]",
+    "MODEL=gpt-5",
+    "sh",
+  ]);
+  assert.equal(
+    echoed[6],
+    `curl -H "authorization: Bearer [REDACTED]" -H 'x-goog-api-key: [REDACTED]' ` +
+      `-H "x-custom: Bearer [REDACTED]" $URL; ANTHROPIC_AUTH_TOKEN=[REDACTED] claude -p hi`,
+  );
+  for (const secret of ["plainsecret1", "quoted secret", key, "AIzaSy", "opaque", "tok en"]) {
+    assert.ok(!echoed.join(" ").includes(secret), secret);
+  }
+});

@@ -8,6 +8,7 @@ import { type CaPaths, caPaths, finishCa, prepareCaDir } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
 import type { PriceTable } from "../prices.ts";
+import { maskKeyShapes, REDACTED } from "../redact.ts";
 import type { Renderer, Target } from "../types.ts";
 import {
   CAPTURE_USAGE,
@@ -369,16 +370,28 @@ async function closing(
 const KEY_FLAG = /^(-k|--key|--api-key|--token|--auth-token)$/;
 /** Values that look like a provider's key or token. */
 const KEY_VALUE = /^(sk-|ghp_|gho_|github_pat_|AIza|ya29\.|xai-|gsk_)[A-Za-z0-9_\-.]{8,}$/;
+/**
+ * A variable assignment whose name says it holds a secret (`OPENAI_API_KEY=…`,
+ * `GITHUB_TOKEN=…`), as `env NAME=VALUE agent` or inside a `sh -c` script; the value is quoted
+ * or runs to the next blank.
+ */
+const SECRET_ASSIGNMENT =
+  /\b([A-Za-z_][A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?))=("[^"]*"|'[^']*'|[^\s'"]+)/gi;
+/** A credential after an auth scheme, as in a curl `-H 'authorization: Bearer …'`. */
+const SCHEME_CREDENTIAL = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 
 /**
- * The command as probe echoes it, with keys given as arguments masked: probe's own output
- * must not carry a secret (the command itself still gets the real value).
+ * The command as probe echoes it, with keys masked: given as arguments, as variable
+ * assignments, after an auth scheme, or in a well-known key shape anywhere (a `sh -c` script
+ * too). probe's own output must not carry a secret; the command itself gets the real values.
  */
 export function hideKeys(argv: readonly string[]): string[] {
   return argv.map((arg, i) => {
     const flagValue = /^(--(?:key|api-key|token|auth-token))=(.*)$/.exec(arg);
-    if (flagValue) return `${flagValue[1]}=[REDACTED]`;
-    if ((i > 0 && KEY_FLAG.test(argv[i - 1])) || KEY_VALUE.test(arg)) return "[REDACTED]";
-    return arg;
+    if (flagValue) return `${flagValue[1]}=${REDACTED}`;
+    if ((i > 0 && KEY_FLAG.test(argv[i - 1])) || KEY_VALUE.test(arg)) return REDACTED;
+    return maskKeyShapes(arg)
+      .replace(SECRET_ASSIGNMENT, `$1=${REDACTED}`)
+      .replace(SCHEME_CREDENTIAL, `$1 ${REDACTED}`);
   });
 }
