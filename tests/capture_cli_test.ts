@@ -277,11 +277,16 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
       for (const m of err.matchAll(/^ {2}:(\d+) -> /gm)) {
         assert.ok(!(await listening(Number(m[1]))));
       }
-      assert.equal(
-        await Deno.readTextFile(`${dir}/cap/traffic.jsonl`),
-        "",
-        "an empty, valid capture",
-      );
+      // Nothing ran: no empty capture is left behind, so the corrected command can use the
+      // same --output-dir (probe never appends to an existing capture).
+      assert.equal(await exists(`${dir}/cap`), false, "no empty capture folder left");
+      const retry = capture([
+        ...codexCaptureArgs(mitmdump, { outputDir: `${dir}/cap` }),
+        "--",
+        "true",
+      ]);
+      assert.equal((await retry.finish()).code, 0, retry.stderr.join("\n"));
+      assert.equal(await Deno.readTextFile(`${dir}/cap/traffic.jsonl`), "");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -26,7 +26,7 @@ import {
   REPORT_FILE,
   summarize,
 } from "./output.ts";
-import { buildCommand, exitCodeOf, shellQuote, spawnCommand } from "./run.ts";
+import { buildCommand, CommandNotRun, exitCodeOf, shellQuote, spawnCommand } from "./run.ts";
 import { CaptureSession } from "./session.ts";
 import { inTerminalForeground, StopSignals } from "./signals.ts";
 
@@ -142,6 +142,13 @@ export async function captureCommand(
         ? await runCommand(session, signals, opts, opts.command, env, say, ca)
         : await waitForStop(session, signals, say);
       await session.stop();
+    } catch (err) {
+      // Nothing ran: no empty capture is left to refuse the corrected command's -o DIR.
+      if (err instanceof CommandNotRun) {
+        await session.stop();
+        await discardIfEmpty(out);
+      }
+      throw err;
     } finally {
       if (live && otlp) say(otlp.liveSummary(await live.stop()));
     }

@@ -15,6 +15,9 @@ export function buildCommand(argv: readonly string[], target: Target, ports: Por
   return [argv[0], ...fillAll(extra.args, ports), ...argv.slice(1)];
 }
 
+/** The command could not be started: nothing ran, so nothing was recorded. */
+export class CommandNotRun extends ProbeError {}
+
 /** Spawns the command; a missing program is exit 127, a non-executable one 126. */
 export function spawnCommand(
   argv: readonly string[],
@@ -30,7 +33,7 @@ export function spawnCommand(
     }).spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new ProbeError(
+      throw new CommandNotRun(
         `command not found: ${
           argv[0]
         }: install it or check PATH (proxies stopped, nothing was run)`,
@@ -38,12 +41,12 @@ export function spawnCommand(
       );
     }
     if (err instanceof Deno.errors.PermissionDenied) {
-      throw new ProbeError(
+      throw new CommandNotRun(
         `cannot run ${argv[0]}: permission denied (is it executable?); proxies stopped`,
         { exitCode: 126, cause: err },
       );
     }
-    throw new ProbeError(`cannot run ${argv[0]}: ${(err as Error).message}`, {
+    throw new CommandNotRun(`cannot run ${argv[0]}: ${(err as Error).message}`, {
       exitCode: 126,
       cause: err,
     });
