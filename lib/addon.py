@@ -99,6 +99,9 @@ class Policy:
         names = sorted(self.secret_names | {"code"})
         spelled = "|".join("[_-]?".join(_either_case(c) for c in n) for n in names)
         self.json_name = re.compile('(?:%s)"\\s*:' % spelled)
+        # A JSON string field, for text that is not parsed as JSON (a body that is not
+        # UTF-8): a value whose key is a secret name is masked where it stands.
+        self.json_field = re.compile('("((?:[^"\\\\]|\\\\.)*)"\\s*:\\s*")((?:[^"\\\\]|\\\\.)*)"')
         self._norm: typing.Dict[str, str] = {}
 
     @classmethod
@@ -210,6 +213,23 @@ class Policy:
             return text
         value, changed = self.json_value(value)
         return json.dumps(value, separators=(",", ":")) if changed else text
+
+    def raw_bytes(self, data: bytes, content_type: str) -> bytes:
+        """A body or message that is not UTF-8 (stored as base64): key shapes, JSON string
+        fields with a secret name and form fields masked in its bytes, the rest untouched.
+        Latin-1 maps each byte to one character and back, and every mask is ASCII."""
+        text = data.decode("latin-1")
+        masked = self.mask_shapes(text)
+        if self.json_name.search(masked):
+            masked = self.json_field.sub(self._masked_field, masked)
+        if "x-www-form-urlencoded" in content_type.lower():
+            masked = self.query(masked)
+        return data if masked == text else masked.encode("latin-1")
+
+    def _masked_field(self, m) -> str:
+        if not self.secret(self.norm(m.group(2))):
+            return m.group(0)
+        return m.group(1) + fingerprint(m.group(3)) + '"'
 
     def event_stream(self, text: str) -> str:
         """An SSE body: key shapes anywhere, secret fields of each `data:` event."""
@@ -374,6 +394,8 @@ def _body_fields(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
+        if policy is not None:
+            data = policy.raw_bytes(data, content_type)
         return {"body": base64.b64encode(data).decode("ascii"), "body_encoding": "base64",
                 "body_size": size}
     ct = content_type.lower()
@@ -765,7 +787,8 @@ class Recorder:
             text = msg.content.decode("utf-8", "replace")
             record["text"] = self._policy().json_text(text) if self._policy() else text
         else:
-            record["base64"] = base64.b64encode(msg.content).decode("ascii")
+            data = self._policy().raw_bytes(msg.content, "") if self._policy() else msg.content
+            record["base64"] = base64.b64encode(data).decode("ascii")
         ex.ws.append(record)
 
     def websocket_end(self, flow):

@@ -381,6 +381,55 @@ class RedactionTest(unittest.TestCase):
         self.assertEqual(event["delta"], fp(SHAPES[1]))
         self.assertTrue(body.endswith("data: [DONE]\n\n"))
 
+    def test_in_bodies_that_are_not_utf8(self):
+        # One stray byte and the body is kept as base64: its secrets must be masked first,
+        # or the capture (and a HAR made of it) carries them, only encoded.
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = (
+            b'{"input":"caf\xe9 \xff ' + SHAPES[0].encode()
+            + b'","api_key":"b-1","refresh-token":"b-2","max_tokens":5}'
+        )
+        f.response.headers["content-type"] = "application/x-www-form-urlencoded"
+        f.response.content = b"access_token=b-3&note=\xfe\xfd&state=ok"
+        entry = json.loads(record(f))
+        self.assertEqual(entry["request"]["body_encoding"], "base64")
+        req = base64.b64decode(entry["request"]["body"])
+        self.assertEqual(
+            req,
+            b'{"input":"caf\xe9 \xff ' + fp(SHAPES[0]).encode() + b'","api_key":"'
+            + fp("b-1").encode() + b'","refresh-token":"' + fp("b-2").encode()
+            + b'","max_tokens":5}',
+        )
+        self.assertEqual(entry["request"]["body_size"], len(f.request.content))
+        resp = base64.b64decode(entry["response"]["body"])
+        self.assertEqual(resp, b"access_token=" + fp("b-3").encode() + b"&note=\xfe\xfd&state=ok")
+
+    def test_in_binary_websocket_messages(self):
+        async def go():
+            with TempDir() as d:
+                out = os.path.join(d, "t.jsonl")
+                rec = addon.Recorder()
+                with taddons.context(rec) as tctx:
+                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
+                    f = tflow.twebsocketflow()
+                    f.websocket.messages[0].content = b"\x00\x01 " + SHAPES[2].encode() + b" \xff"
+                    f.websocket.messages[0].type = f.websocket.messages[-1].type.__class__.BINARY
+                    rec.requestheaders(f)
+                    rec.response(f)
+                    saved = f.websocket.messages
+                    f.websocket.messages = saved[:1]
+                    rec.websocket_message(f)
+                    f.websocket.messages = saved
+                    rec.websocket_end(f)
+                with open(out, "rb") as fh:
+                    return fh.read()
+
+        msg = json.loads(run(go()))["websocket"][0]
+        self.assertEqual(
+            base64.b64decode(msg["base64"]), b"\x00\x01 " + fp(SHAPES[2]).encode() + b" \xff"
+        )
+
     def test_inside_websocket_messages(self):
         async def go():
             with TempDir() as d:
