@@ -20,7 +20,7 @@ import { type Node, type ParseError, parseTree, printParseErrorCode } from "json
 import { InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
-import { upstreamProblem } from "./upstream_url.ts";
+import { upstreamProblem, withoutPassword } from "./upstream_url.ts";
 
 export { isTargetFile } from "./target_path.ts";
 
@@ -274,7 +274,9 @@ function checkTarget(
     }
     const upstream = str(p.upstream, [...at, "upstream"], "must be a URL string");
     const problem = upstreamProblem(upstream);
-    if (problem !== undefined) fail([...at, "upstream"], `${JSON.stringify(upstream)}: ${problem}`);
+    if (problem !== undefined) {
+      fail([...at, "upstream"], `${JSON.stringify(withoutPassword(upstream))}: ${problem}`);
+    }
     const purpose = p.purpose === undefined ? `proxy ${pname}` : str(p.purpose, [...at, "purpose"]);
     return { name: pname, port: p.port as number, upstream, purpose };
   });

@@ -27,10 +27,11 @@ export function upstreamProblem(value: string): string | undefined {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     return "the URL must start with http:// or https://";
   }
-  if (
-    url.search || url.hash || url.username || url.password ||
-    (url.pathname !== "/" && url.pathname !== "")
-  ) {
+  if (url.username || url.password) {
+    return "a login in the URL (user:password@) is not supported: the agent's own " +
+      "credentials pass through the proxy";
+  }
+  if (url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
     return "give scheme, host and port only (the request path is kept)";
   }
   if (hasEmptyPort(value)) return "the port after ':' is missing";
@@ -44,4 +45,19 @@ export function upstreamProblem(value: string): string | undefined {
  */
 export function hasEmptyPort(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(?:[/?#]|$)/i.test(value);
+}
+
+/**
+ * The value as messages show it: the password of a `user:password@` login replaced by `***`,
+ * so a refused URL is not echoed with its secret.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withoutPassword } from "./upstream_url.ts";
+ * assert.equal(withoutPassword("http://me:hunter2@proxy:3128"), "http://me:***@proxy:3128");
+ * ```
+ */
+export function withoutPassword(value: string): string {
+  return value.replace(/(:\/\/[^/?#@:\s]*):[^/?#@\s]*@/g, "$1:***@");
 }

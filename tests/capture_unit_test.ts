@@ -82,7 +82,18 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
     [
       // A password without a user name is a login too (target files refused it already).
       ["codex", "--upstream", "http://:pw@h/"],
-      "capture: --upstream http://:pw@h/: give scheme, host and port only (the request path is kept)",
+      "capture: --upstream http://:***@h/: a login in the URL (user:password@) is not " +
+      "supported: the agent's own credentials pass through the proxy",
+    ],
+    [
+      // A refused value is echoed without its password.
+      ["codex", "--upstream", "api=http://me:hunter2@h/v1"],
+      "capture: --upstream api=http://me:***@h/v1: a login in the URL (user:password@) is not " +
+      "supported: the agent's own credentials pass through the proxy",
+    ],
+    [
+      ["codex", "--upstream-proxy", "http://me:hunter2@proxy.test:3128/x"],
+      "capture: --upstream-proxy http://me:***@proxy.test:3128/x: give scheme, host and port only",
     ],
     [
       ["codex", "--upstream", "http://127.0.0.1:"],
@@ -94,7 +105,7 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
     ],
     [
       ["codex", "--upstream-proxy", "http://u:p@proxy.test:"],
-      "capture: --upstream-proxy http://u:p@proxy.test:: the port after ':' is missing",
+      "capture: --upstream-proxy http://u:***@proxy.test:: the port after ':' is missing",
     ],
     [["codex", "extra"], "capture: unexpected argument 'extra': put the command to run after '--'"],
     [["codex", "--output-dir", ""], "capture: --output-dir needs a non-empty value"],

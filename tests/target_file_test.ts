@@ -243,14 +243,18 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
       ["ftp://h/", "the URL must start with http:// or https://"],
       ["https://h/v1", "give scheme, host and port only (the request path is kept)"],
       ["https://h/?a=1", "give scheme, host and port only (the request path is kept)"],
-      ["https://u:p@h/", "give scheme, host and port only (the request path is kept)"],
+      [
+        "https://u:p@h/",
+        "a login in the URL (user:password@) is not supported: the agent's own credentials " +
+        "pass through the proxy",
+      ],
       ["not a url", "not a URL (e.g. https://api.example.com/)"],
       ["http://h:", "the port after ':' is missing"],
     ] as const).map(([u, why]): [string, string, string] => [
       `upstream ${u}`,
       proxiesText({ name: "a", port: 1, upstream: u }),
-      // The reason `probe capture --upstream` gives for the same value.
-      `proxies[0].upstream ${JSON.stringify(u)}: ${why}`,
+      // The reason `probe capture --upstream` gives for the same value; never the password.
+      `proxies[0].upstream ${JSON.stringify(u.replace(":p@", ":***@"))}: ${why}`,
     ]),
     [
       "purpose not a string",

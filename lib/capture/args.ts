@@ -2,7 +2,7 @@
 import { type OptionSpecs, parseArgs } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { isTargetFile, resolveTarget } from "../target_path.ts";
-import { hasEmptyPort, upstreamProblem } from "../upstream_url.ts";
+import { hasEmptyPort, upstreamProblem, withoutPassword } from "../upstream_url.ts";
 import type { CaptureMode, ProxySpec, Target } from "../types.ts";
 import { forwardHosts } from "./forward.ts";
 
@@ -267,29 +267,32 @@ function parsePort(value: string, spec: string): number {
 
 function parseUpstream(value: string, spec: string): string {
   const problem = upstreamProblem(value);
-  if (problem !== undefined) throw new UsageError(`capture: --upstream ${spec}: ${problem}`);
+  if (problem !== undefined) {
+    throw new UsageError(`capture: --upstream ${withoutPassword(spec)}: ${problem}`);
+  }
   return value;
 }
 
 function parseUpstreamProxy(value: string): string {
+  const shown = withoutPassword(value);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new UsageError(
-      `capture: --upstream-proxy ${value}: not a URL (expected http://[user:pass@]host:port)`,
+      `capture: --upstream-proxy ${shown}: not a URL (expected http://[user:pass@]host:port)`,
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UsageError(
-      `capture: --upstream-proxy ${value}: only http:// (or https://) proxies are supported`,
+      `capture: --upstream-proxy ${shown}: only http:// (or https://) proxies are supported`,
     );
   }
   if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash) {
-    throw new UsageError(`capture: --upstream-proxy ${value}: give scheme, host and port only`);
+    throw new UsageError(`capture: --upstream-proxy ${shown}: give scheme, host and port only`);
   }
   if (hasEmptyPort(value)) {
-    throw new UsageError(`capture: --upstream-proxy ${value}: the port after ':' is missing`);
+    throw new UsageError(`capture: --upstream-proxy ${shown}: the port after ':' is missing`);
   }
   return value;
 }
