@@ -50,3 +50,20 @@ export function remainingKeys(
   }
   return rest;
 }
+
+/**
+ * A copy of a JSON value nested at most `maxDepth` levels: anything deeper becomes "[…]". For
+ * showing a value whose depth is not known (`JSON.stringify` of a capture's 20,000-level array
+ * overflows the stack).
+ */
+export function depthCapped(value: unknown, maxDepth = 64): unknown {
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    if (depth >= maxDepth) return "[…]";
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    const out: JsonObject = {};
+    for (const [k, x] of Object.entries(v)) out[k] = walk(x, depth + 1);
+    return out;
+  };
+  return walk(value, 0);
+}

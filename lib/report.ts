@@ -12,6 +12,7 @@ import {
   requestDelta,
 } from "./conversation.ts";
 import { base64Bytes } from "./base64.ts";
+import { depthCapped } from "./json.ts";
 import { getHeader } from "./headers.ts";
 import { exchangeCost, type PriceTable } from "./prices.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
@@ -355,7 +356,10 @@ function safeRender(render: () => RenderedBody, raw: unknown): RenderedBody {
         { kind: "paragraph", text: `(${reason}; raw body below)` },
         {
           kind: "code",
-          text: typeof raw === "string" ? raw : JSON.stringify(raw, null, 2) ?? String(raw),
+          // The body that made a renderer throw may be too deep for JSON.stringify too.
+          text: typeof raw === "string"
+            ? raw
+            : JSON.stringify(depthCapped(raw), null, 2) ?? String(raw),
           lang: typeof raw === "string" ? "text" : "json",
         },
       ],

@@ -105,6 +105,8 @@ export function usagePaths(keys: UsageKeys): ReadonlySet<string> {
   return new Set(paths);
 }
 
+const MAX_USAGE_DEPTH = 6;
+
 /**
  * The usage fields a usage line does not show, as "path: value" (e.g. "service_tier: standard,
  * input_tokens_details.audio_tokens: 12"): every leaf of `raw` whose path (or a parent's) is not
@@ -114,15 +116,16 @@ export function usagePaths(keys: UsageKeys): ReadonlySet<string> {
 export function usageFieldsText(raw: unknown, shown: ReadonlySet<string>): string | undefined {
   if (!isRecord(raw)) return undefined;
   const out: string[] = [];
-  const walk = (obj: JsonObject, prefix: string) => {
+  const walk = (obj: JsonObject, prefix: string, depth: number) => {
     for (const [k, v] of Object.entries(obj)) {
       const path = prefix ? `${prefix}.${k}` : k;
       if (shown.has(path) || v === null || v === undefined || v === 0 || v === "") continue;
-      if (isRecord(v)) walk(v, path);
+      // Usage objects are two or three levels deep; deeper ones are shown as one value.
+      if (isRecord(v) && depth < MAX_USAGE_DEPTH) walk(v, path, depth + 1);
       else if (!(Array.isArray(v) && v.length === 0)) out.push(`${path}: ${inlineValue(v)}`);
     }
   };
-  walk(raw, "");
+  walk(raw, "", 1);
   return out.length > 0 ? out.join(", ") : undefined;
 }
 

@@ -1,0 +1,100 @@
+/**
+ * `probe analyze` and `probe export --har` read as a demanding user and an attacker would: each
+ * step is a capture shape that once broke a report or misstated it (written in the test, so the
+ * shape is plain to see), run through every output the way the CLI runs it.
+ */
+import assert from "node:assert/strict";
+import { analyzeFile } from "../lib/analyze.ts";
+import { exportHar } from "../lib/export.ts";
+import { htmlWriter } from "../lib/html.ts";
+import type { Entry, Renderer } from "../lib/types.ts";
+import { builtinRenderers } from "../renderers/mod.ts";
+import { builtinPriceTable } from "../renderers/prices.ts";
+import { builtinTargets } from "../targets/mod.ts";
+
+/** What each output of `entries` says: Markdown, HTML, the JSON model and the HAR text. */
+interface Outputs {
+  markdown: string;
+  html: string;
+  json: string;
+  har: string;
+  problems: number;
+  warnings: string[];
+}
+
+async function outputs(
+  entries: (Entry | string)[],
+  renderers: ReadonlyMap<string, Renderer> = builtinRenderers,
+): Promise<Outputs> {
+  const dir = await Deno.makeTempDir({ prefix: "probe-hostile-" });
+  try {
+    const input = `${dir}/capture.jsonl`;
+    const lines = entries.map((e) => (typeof e === "string" ? e : JSON.stringify(e)));
+    await Deno.writeTextFile(input, lines.join("\n") + "\n");
+    const warnings: string[] = [];
+    const common = {
+      input,
+      targets: builtinTargets,
+      renderers,
+      prices: builtinPriceTable(),
+      warn: (line: string) => warnings.push(line),
+    };
+    const md = await analyzeFile({ ...common, output: `${dir}/r.md` });
+    await analyzeFile({ ...common, output: `${dir}/r.html`, writer: htmlWriter });
+    await analyzeFile({ ...common, output: `${dir}/r.json`, json: true });
+    await exportHar({ input, output: `${dir}/r.har`, redactHeaders: [], warn: () => {} });
+    const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+    return {
+      markdown: await read("r.md"),
+      html: await read("r.html"),
+      json: await read("r.json"),
+      har: await read("r.har"),
+      problems: md.problems,
+      warnings,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const CHAT = "https://api.openai.com/v1/chat/completions";
+
+Deno.test("hostile captures: every output is written", async (t) => {
+  await t.step("JSON nested 20,000 levels deep in a body and in its usage", async () => {
+    const n = 20_000;
+    const arrays = "[".repeat(n) + "]".repeat(n);
+    const objects = '{"a":'.repeat(n) + "{}" + "}".repeat(n);
+    const line = `{"timestamp":1770000000,"request":{"method":"POST","url":"${CHAT}",` +
+      `"headers":{"content-type":"application/json"},"body":{"model":"gpt-4.1",` +
+      `"messages":[{"role":"user","content":${arrays}}],"extra":${objects}}},` +
+      `"response":{"status_code":200,"headers":{"content-type":"application/json"},` +
+      `"body":{"choices":[{"message":{"role":"assistant","content":${objects}}}],` +
+      `"usage":${objects}}}}`;
+    const out = await outputs([line]);
+    assert.match(out.markdown, /## Token Usage/);
+    assert.ok(!out.markdown.includes("renderer failed"), "the renderer read it");
+    assert.match(out.html, /<\/html>\n$/);
+    assert.equal(JSON.parse(out.json).sessions.length, 1);
+    assert.equal(JSON.parse(out.har).log.entries.length, 1);
+  });
+
+  await t.step("a renderer that throws on a body too deep to print", async () => {
+    // The report shows the body raw when its renderer throws; that fallback must hold too.
+    const thrower: Renderer = {
+      id: "thrower",
+      name: "Throwing API",
+      detect: () => 100,
+      renderRequest: () => {
+        throw new Error("unexpected body");
+      },
+      renderResponse: () => ({ blocks: [] }),
+    };
+    const n = 20_000;
+    const line = `{"timestamp":1770000000,"request":{"method":"POST","url":"http://h/x",` +
+      `"headers":{},"body":{"deep":${"[".repeat(n) + "]".repeat(n)}}},"response":null}`;
+    const out = await outputs([line], new Map([["thrower", thrower]]));
+    assert.match(out.markdown, /renderer failed: unexpected body/);
+    assert.match(out.markdown, /"deep": \[\n/);
+    assert.equal(out.problems, 1);
+  });
+});
