@@ -13,6 +13,7 @@ import {
 } from "./conversation.ts";
 import { base64Bytes } from "./base64.ts";
 import { depthCapped } from "./json.ts";
+import { checkUsage } from "./usage_check.ts";
 import { getHeader } from "./headers.ts";
 import { exchangeCost, type PriceTable } from "./prices.ts";
 import type { CaptureStats, KeyStat } from "./stats.ts";
@@ -246,7 +247,9 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
     blocks.push(heading("Response Body"));
     renderedResponse = entry.response.body_encoding === "base64"
       ? { blocks: [binaryNote(entry.response.body)] }
-      : safeRender(() => renderer.renderResponse(response, entry), entry.response.body);
+      : checkedResponse(
+        safeRender(() => renderer.renderResponse(response, entry), entry.response.body),
+      );
     blocks.push(...nested(renderedResponse.blocks));
   } else {
     blocks.push(heading("Response"), {
@@ -340,6 +343,22 @@ function headerTable(headers: Headers): Block {
 function binaryNote(body: unknown): Block {
   const size = typeof body === "string" ? base64Bytes(body) : 0;
   return { kind: "paragraph", text: `(binary body, about ${size} bytes, base64 in the capture)` };
+}
+
+/**
+ * The rendered response with its usage checked (usage_check.ts): what the totals, the cost and
+ * the analysis model count is a usage that holds whole token counts.
+ */
+function checkedResponse(rendered: RenderedBody): RenderedBody {
+  if (!rendered.usage) return rendered;
+  const { usage, problems } = checkUsage(rendered.usage);
+  if (problems.length === 0) return rendered;
+  const { usage: _, ...rest } = rendered;
+  return {
+    ...rest,
+    ...(usage ? { usage } : {}),
+    problems: [...(rendered.problems ?? []), ...problems],
+  };
 }
 
 /**

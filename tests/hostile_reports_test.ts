@@ -97,4 +97,59 @@ Deno.test("hostile captures: every output is written", async (t) => {
     assert.match(out.markdown, /"deep": \[\n/);
     assert.equal(out.problems, 1);
   });
+
+  await t.step("usage counts that are not counts, or do not add up, are problems", async () => {
+    const chat = (usage: unknown, ts: number): Entry => ({
+      timestamp: ts,
+      request: {
+        method: "POST",
+        url: CHAT,
+        headers: {},
+        body: { model: "gpt-4.1", messages: [{ role: "user", content: `q${ts}` }] },
+      },
+      response: {
+        status_code: 200,
+        headers: { "content-type": "application/json" },
+        body: {
+          model: "gpt-4.1",
+          choices: [{ index: 0, message: { role: "assistant", content: "a" } }],
+          usage,
+        },
+      },
+    });
+    const out = await outputs([
+      chat({ prompt_tokens: 1e308, completion_tokens: 1e308 }, 1),
+      chat({ prompt_tokens: 10, completion_tokens: -5 }, 2),
+      chat({ prompt_tokens: 10.5, completion_tokens: 5 }, 3),
+      chat({
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 50 },
+        completion_tokens_details: { reasoning_tokens: 9 },
+      }, 4),
+      chat({ prompt_tokens: 100, completion_tokens: 20 }, 5),
+    ]);
+    const problems = out.markdown.split("## Token Usage")[0];
+    assert.match(
+      problems,
+      /#1 .*usage not counted: input 1e\+308, output 1e\+308, total Infinity are not token/,
+    );
+    assert.match(problems, /#2 .*usage not counted: output -5 is not a token count/);
+    assert.match(problems, /#3 .*usage not counted: input 10\.5, total 15\.5 are not token counts/);
+    assert.match(
+      problems,
+      /#4 .*usage does not add up: cached 50 > input 10; reasoning 9 > output 5/,
+    );
+    // Counted: #4 as the API said it, and #5.
+    assert.match(out.markdown, /\| gpt-4\.1 \| 5 \| 2 \| 110 \| 50 \| 0 \| 25 \| 9 \| \$0\.\d+ \|/);
+    const summary = out.markdown.split("## Token Usage")[1].split("## Full Conversation Log")[0];
+    const costs = out.markdown.split("\n").filter((l) => l.includes("Est. cost"));
+    for (
+      const text of [summary, ...costs, out.html.split("<h2>Token Usage</h2>")[1].split("<h2>")[0]]
+    ) {
+      assert.ok(!/Infinity|NaN|\$-|-5/.test(text), text);
+    }
+    const model = JSON.parse(out.json);
+    assert.ok(!/Infinity|null|-5/.test(JSON.stringify(model.sessions[0].totals)));
+  });
 });
