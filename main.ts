@@ -68,8 +68,9 @@ Options:
   -o, --output FILE    report path (default: analysis_report.md, .html or .json beside the
                        first input, inside it for a folder); - for stdout
   -f, --format FMT     markdown (default); html: one self-contained page, exchanges
-                       collapsible, with a filter box; json: the analysis model
-                       (sessions, conversations, turns, context, cache; lib/model/schema.json)
+                       collapsible, with a filter box; json: the analysis model, written
+                       as it is read (per session: totals, conversations, subagents,
+                       events, turns; lib/model/schema.json)
       --full           render every request in full instead of per-turn deltas
       --renderer ID    render every entry with this renderer instead of detecting each one
       --prices FILE    price table (JSONC) for the cost estimate instead of the built-in one

@@ -3,7 +3,7 @@
  *
  *   analyze time / parse floor     at 100 MB and 1 GB   goal ≤ 1.3x
  *   analyze peak RSS               at 100 MB and 1 GB   goal ≤ 130 MB, flat (the largest size
- *                                  within 10% of the smallest)
+ *                                  within 10% of the smallest); Markdown and --format json
  *   capture figures                see bench/capture.ts
  *   probe view first screen        at 100 MB and 1 GB   goal ≤ 2 s (see bench/view.ts)
  *   probe view server peak RSS     at 100 MB and 1 GB   goal ≤ 200 MB
@@ -70,8 +70,10 @@ interface Row {
 }
 const rows: Row[] = [];
 
-/** Peak RSS of each shape at each size, for the flatness figure. */
-const peaks = new Map<Shape, { label: string; mb: number }[]>();
+/** Peak RSS of each format and shape at each size, for the flatness figures. */
+const peaks = new Map<string, { label: string; mb: number }[]>();
+const notePeak = (key: string, label: string, mb: number) =>
+  peaks.set(key, [...(peaks.get(key) ?? []), { label, mb }]);
 
 for (const shape of shapes) {
   for (const mb of sizes) {
@@ -123,13 +125,19 @@ for (const shape of shapes) {
     // Memory from runs of their own (see measure.ts).
     const floorMemory = ok(await measure(deno, floorArgs, { memory: true }));
     const peak = ok(await measure(deno, analyzeArgs, { memory: true })).peakMb;
+    // The JSON is written as it is read too (lib/model/json.ts): the same bound.
+    const jsonArgs = [...analyzeArgs.slice(0, -1), report.replace(/\.md$/, ".json"), "-f", "json"];
+    const jsonPeak = ok(await measure(deno, jsonArgs, { memory: true })).peakMb;
     const ratio = analyze.seconds / floor.seconds;
     const label = `${(size / 1e6).toFixed(0)} MB${shape === "long" ? "" : ` ${shape}`}`;
-    peaks.set(shape, [...(peaks.get(shape) ?? []), { label, mb: peak }]);
+    notePeak(shape, label, peak);
+    notePeak(`${shape}, --format json`, label, jsonPeak);
     console.error(
       `bench: ${label}: floor ${floor.seconds.toFixed(2)} s, analyze ${
         analyze.seconds.toFixed(2)
-      } s, peak RSS ${peak.toFixed(0)} MB (floor ${floorMemory.peakMb.toFixed(0)} MB)`,
+      } s, peak RSS ${peak.toFixed(0)} MB (json ${jsonPeak.toFixed(0)} MB, floor ${
+        floorMemory.peakMb.toFixed(0)
+      } MB)`,
     );
     rows.push({
       name: `analyze time / parse floor, ${label}`,
@@ -145,6 +153,12 @@ for (const shape of shapes) {
       goal: "≤ 130 MB",
       ok: peak <= 130,
     });
+    rows.push({
+      name: `analyze --format json peak RSS, ${label}`,
+      value: `${jsonPeak.toFixed(0)} MB`,
+      goal: "≤ 130 MB",
+      ok: jsonPeak <= 130,
+    });
     if (!values["skip-view"] && shape === "long") {
       const { viewFigures } = await import("./view.ts");
       rows.push(...await viewFigures(file, label));
@@ -152,13 +166,13 @@ for (const shape of shapes) {
   }
 }
 
-for (const [shape, list] of peaks) {
+for (const [key, list] of peaks) {
   if (list.length < 2) continue;
   const first = list[0];
   const last = list[list.length - 1];
   const growth = last.mb / first.mb;
   rows.push({
-    name: `analyze peak RSS growth, ${shape}: ${last.label} / ${first.label}`,
+    name: `analyze peak RSS growth, ${key}: ${last.label} / ${first.label}`,
     value: `${growth.toFixed(2)}x (${last.mb.toFixed(0)} MB / ${first.mb.toFixed(0)} MB)`,
     goal: "≤ 1.10x (flat)",
     ok: growth <= 1.1,

@@ -11,7 +11,7 @@ import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
 import { rendererChooser } from "./renderer_choice.ts";
 import { exchangeDoc, type RenderedExchange, summaryDoc } from "./report.ts";
-import { ReportLog, writeAll } from "./report_log.ts";
+import { type ByteWriter, ReportLog, writeAll } from "./report_log.ts";
 import { ConversationTracker } from "./conversation.ts";
 import { AgentTally, extraRedactions } from "./recognize.ts";
 import type { PriceTable } from "./prices.ts";
@@ -19,9 +19,9 @@ import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
 import type { Entry, Renderer, ReportWriter, RequestFacts, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
-import { analysisModel, type ExchangeInput, ModelBuilder } from "./model/build.ts";
+import { type ExchangeInput, ModelBuilder } from "./model/build.ts";
+import { ModelJsonWriter } from "./model/json.ts";
 import { modelSections } from "./model/sections.ts";
-import type { AnalysisModel } from "./model/types.ts";
 
 export { rendererChooser, responseView };
 
@@ -75,8 +75,6 @@ export interface AnalyzeResult {
   problems: number;
   /** The report path, or "-". */
   output: string;
-  /** The analysis model, with `json` (a report keeps only what it shows: `keep: "digest"`). */
-  model?: AnalysisModel;
 }
 
 /** Problems listed in the summary; the rest are counted (each is shown at its exchange). */
@@ -143,8 +141,9 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     // Without a target, the agents recognised (known once every entry is read).
     agent: opts.target?.name ?? "",
     prices,
-    // A report shows the first conversations and counts: its memory must not grow with them.
-    keep: opts.json ? "all" : "digest",
+    // A report shows the first conversations and counts, the JSON is written as the capture is
+    // read: memory must grow with neither.
+    keep: opts.json ? "stream" : "digest",
   });
   const problems: string[] = [];
   let problemCount = 0;
@@ -166,6 +165,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     : undefined;
 
   await using log = new ReportLog();
+  await using json = opts.json ? new ModelJsonWriter() : undefined;
   let start: number | undefined;
   const several = paths.length > 1;
   const entries = readInputs(paths, (source, line, reason) => {
@@ -206,10 +206,11 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       );
     }
     totals.addTiming(doc.path, entry);
-    model.add(modelInput(stats.requests, line, entry, renderer, rendered));
+    const turn = model.add(modelInput(stats.requests, line, entry, renderer, rendered));
     // Key shapes are masked in the written text: whatever a renderer shows of a prompt, an
     // answer or a tool's output, a key in it does not reach the report.
-    if (!opts.json) await log.write(maskKeyShapes(writer.exchange(doc)));
+    if (json) await json.add(model, turn);
+    else await log.write(maskKeyShapes(writer.exchange(doc)));
   }
   const session = model.build();
   if (!opts.target) session.agent = agents.agents().join(", ");
@@ -218,10 +219,9 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     output: opts.output,
     problems: problemCount,
   };
-  if (opts.json) {
-    result.model = analysisModel([session], VERSION);
-    const json = maskKeyShapes(JSON.stringify(result.model, null, 1));
-    await writeReport(opts.output, json + "\n", log, "");
+  if (json) {
+    await json.add(model, undefined, true);
+    await writeReport(opts.output, (out) => json.copyTo(out, session, VERSION));
     return result;
   }
   const summary = summaryDoc({
@@ -237,7 +237,13 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     modelSections: modelSections(model.digest()),
     ...(opts.target ? {} : { agents: agents.agents() }),
   });
-  await writeReport(opts.output, maskKeyShapes(writer.begin(summary)), log, writer.end());
+  const head = new TextEncoder().encode(maskKeyShapes(writer.begin(summary)));
+  const tail = new TextEncoder().encode(writer.end());
+  await writeReport(opts.output, async (out) => {
+    await writeAll(out, head);
+    await log.copyTo(out);
+    await writeAll(out, tail);
+  });
   return result;
 }
 
@@ -272,21 +278,16 @@ function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefine
 }
 
 /**
- * Writes summary + log. A file report is written beside its destination and renamed into
- * place, so a failed run never leaves half a report where a good one was.
+ * Writes the report (`write` writes it to the sink it is given). A file report is written
+ * beside its destination and renamed into place, so a failed run never leaves half a report
+ * where a good one was.
  */
 async function writeReport(
   output: string,
-  summary: string,
-  log: ReportLog,
-  end: string,
+  write: (out: ByteWriter) => Promise<void>,
 ): Promise<void> {
-  const head = new TextEncoder().encode(summary);
-  const tail = new TextEncoder().encode(end);
   if (output === "-") {
-    await writeAll(Deno.stdout, head);
-    await log.copyTo(Deno.stdout);
-    await writeAll(Deno.stdout, tail);
+    await write(Deno.stdout);
     return;
   }
   // Written 0600 (the capture's own mode): a report holds prompts, code and account data.
@@ -297,8 +298,6 @@ async function writeReport(
       truncate: true,
       mode: 0o600,
     });
-    await writeAll(out, head);
-    await log.copyTo(out);
-    await writeAll(out, tail);
+    await write(out);
   });
 }

@@ -5,24 +5,25 @@
  * is kept (hashes of the previous request's prefix), so memory follows the number of turns,
  * not the size of the capture. A report keeps less still (`keep: "digest"`): what its
  * sections show (lib/model/types.ts `SessionDigest`) and the state of the recently active
- * threads, so its memory does not follow the number of turns or conversations either.
+ * threads, so its memory does not follow the number of turns or conversations either; so does
+ * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
 import { hashNumber, hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
 import { statusLabel, utf8Length } from "../stats.ts";
 import type { Entry, FactItem, RequestFacts, Usage } from "../types.ts";
 import {
-  type AnalysisModel,
   type CacheDiagnostics,
   type ContextComposition,
   type ContextPart,
   type Conversation,
   type ConversationEvent,
+  type ConversationRecord,
   LISTED_ROWS,
   type ListedConversation,
-  MODEL_VERSION,
   type Session,
   type SessionDigest,
+  type SessionEvent,
   type SpawnLink,
   type Tokens,
   type Turn,
@@ -73,6 +74,8 @@ interface ConvState {
   model: string | null;
   systemHash: number | null;
   lastStart: number;
+  /** Exchange indexes of its first and latest turn. */
+  firstIndex: number;
   lastIndex: number;
 }
 
@@ -101,10 +104,12 @@ export interface Spawned {
 }
 
 /**
- * What a builder keeps: "all" the conversations and turns (`--format json`, the viewer), or
- * only the "digest" the report sections show (Markdown and HTML reports, OTLP).
+ * What a builder keeps: "all" the conversations and turns (the viewer), only the "digest" the
+ * report sections show (Markdown and HTML reports, OTLP), or that and what a writer that goes
+ * along with the exchanges has not taken yet: "stream" (`--format json`: see
+ * {@link ModelBuilder.ended} and {@link ModelBuilder.events}).
  */
-export type Keep = "all" | "digest";
+export type Keep = "all" | "digest" | "stream";
 
 /** Inserts into a list kept sorted by `before` (stable) and at most `max` long. */
 function insertCapped<T>(list: T[], x: T, max: number, before: (a: T, b: T) => boolean): void {
@@ -264,6 +269,9 @@ export class ModelBuilder {
   #spawned: Spawned[] = [];
   /** One string per item role and kind ("user text"), shared by every thread's shape. */
   #tags = new Map<string, string>();
+  /** With "stream": conversations ended and events seen since the writer last took them. */
+  #ended: ConversationRecord[] = [];
+  #events: SessionEvent[] = [];
 
   constructor(
     opts: { id: string; source: string; agent: string; prices: PriceTable; keep?: Keep },
@@ -349,10 +357,13 @@ export class ModelBuilder {
     const threads = this.#groups.get(group) ?? [];
     this.#groups.delete(group);
     this.#groups.set(group, threads);
-    if (this.#keep === "digest" && this.#groups.size > KEPT_GROUPS) {
+    if (this.#keep !== "all" && this.#groups.size > KEPT_GROUPS) {
       const [oldest, gone] = this.#groups.entries().next().value!;
       this.#groups.delete(oldest);
-      for (const st of gone) this.#convs.delete(st.conv.id);
+      for (const st of gone) {
+        this.#convs.delete(st.conv.id);
+        if (this.#keep === "stream") this.#ended.push(record(st));
+      }
     }
     let best: ConvState | undefined;
     let bestShared = 0;
@@ -397,6 +408,7 @@ export class ModelBuilder {
       model: null,
       systemHash: null,
       lastStart: x.entry.timestamp,
+      firstIndex: x.index,
       lastIndex: 0,
     };
     threads.push(st);
@@ -529,7 +541,7 @@ export class ModelBuilder {
       if (this.#watched.get(h) === null) this.#watched.set(h, link);
       if (this.#spawns.has(h)) continue;
       this.#spawns.set(h, link);
-      if (this.#keep === "digest" && this.#spawns.size > KEPT_SPAWNS) {
+      if (this.#keep !== "all" && this.#spawns.size > KEPT_SPAWNS) {
         this.#spawns.delete(this.#spawns.keys().next().value!);
       }
     }
@@ -548,7 +560,7 @@ export class ModelBuilder {
       this.#firsts.set(h, id);
       if (this.#firsts.size > KEPT_FIRSTS) this.#firsts.delete(this.#firsts.keys().next().value!);
     }
-    if (this.#keep === "digest") {
+    if (this.#keep !== "all") {
       if (id > LISTED_ROWS) return;
       for (const h of hashes) {
         if (!this.#watched.has(h)) this.#watched.set(h, this.#spawns.get(h) ?? null);
@@ -581,7 +593,7 @@ export class ModelBuilder {
   }
 
   #spawnOf(hash: string): SpawnLink | undefined {
-    return (this.#keep === "digest" ? this.#watched.get(hash) : this.#spawns.get(hash)) ??
+    return (this.#keep !== "all" ? this.#watched.get(hash) : this.#spawns.get(hash)) ??
       undefined;
   }
 
@@ -604,7 +616,9 @@ export class ModelBuilder {
   }
 
   #event(conv: Conversation, event: ConversationEvent): void {
-    conv.events.push(event);
+    // Only the whole model keeps a conversation's events: a long thread's would grow with it.
+    if (this.#keep === "all") conv.events.push(event);
+    else if (this.#keep === "stream") this.#events.push({ conversation: conv.id, ...event });
     const d = this.#digest;
     d.eventCount++;
     insertCapped(
@@ -690,10 +704,51 @@ export class ModelBuilder {
     return s;
   }
 
-  /** What the report sections show (complete with either `keep`); call after {@link build}. */
+  /** What the report sections show (complete with any `keep`); call after {@link build}. */
   digest(): SessionDigest {
     return this.#digest;
   }
+
+  /**
+   * With "stream": the conversations that ended since the last call (their thread group was
+   * forgotten: no later request can join them), each once. `finish` ends the rest (the
+   * capture is over), in the order they began.
+   */
+  ended(finish = false): ConversationRecord[] {
+    if (finish && this.#keep === "stream") {
+      for (const st of this.#convs.values()) this.#ended.push(record(st));
+      this.#convs.clear();
+      this.#groups.clear();
+    }
+    const out = this.#ended;
+    this.#ended = [];
+    return out;
+  }
+
+  /** With "stream": the compactions and model switches seen since the last call. */
+  events(): SessionEvent[] {
+    const out = this.#events;
+    this.#events = [];
+    return out;
+  }
+}
+
+/** A conversation as `--format json` lists it, once it has ended. */
+function record(st: ConvState): ConversationRecord {
+  const c = st.conv;
+  return {
+    id: c.id,
+    basis: c.basis,
+    api: c.api,
+    model: c.model,
+    title: c.title,
+    tokens: c.tokens,
+    cost: c.cost,
+    cacheHitRate: c.tokens.input > 0 ? c.tokens.cached / c.tokens.input : null,
+    turnCount: st.turns,
+    firstTurn: st.firstIndex,
+    lastTurn: st.lastIndex,
+  };
 }
 
 function ms(seconds: number): number {
@@ -720,9 +775,4 @@ export function composition(
     calibrated: Boolean(reportedInput && total > 0),
     factor: Math.round(factor * 1000) / 1000,
   };
-}
-
-/** The model of several sessions. */
-export function analysisModel(sessions: Session[], generator: string): AnalysisModel {
-  return { version: MODEL_VERSION, generator, sessions };
 }

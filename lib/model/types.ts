@@ -1,19 +1,58 @@
 /**
  * The analysis model: what probe knows about a capture, computed once (lib/model/build.ts) and
  * written by every output (Markdown and HTML sections, `analyze --format json`, the viewer,
- * OTLP). Every type of the model is here; `schema.json` beside it describes the JSON form and
- * the tests validate against it. Times are seconds since the Unix epoch; durations are
- * milliseconds; sizes are bytes.
+ * OTLP). Every type of the model is here; `schema.json` beside it describes the JSON form
+ * ({@link AnalysisModel}) and the tests validate against it. Times are seconds since the Unix
+ * epoch; durations are milliseconds; sizes are bytes.
  */
 
 /** Version of the model's JSON form; changes when a field changes meaning or goes away. */
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 
+/**
+ * What `analyze --format json` writes. It is written as the capture is read (lib/model/json.ts),
+ * so nothing in it nests what grows with the capture: turns, conversations, subagent links and
+ * events are flat lists of their own, linked by conversation id and exchange index.
+ */
 export interface AnalysisModel {
   version: typeof MODEL_VERSION;
   /** probe's version that computed it. */
   generator: string;
-  sessions: Session[];
+  sessions: SessionRecord[];
+}
+
+/** A session in the JSON form: its totals, then its lists. */
+export interface SessionRecord extends Omit<Session, "conversations" | "turns"> {
+  /** Model turns (requests a renderer understood): the length of `turns`. */
+  turnCount: number;
+  conversationCount: number;
+  /** In the order they ended (their thread went idle, or the capture ended), each once. */
+  conversations: ConversationRecord[];
+  /** Subagent threads and the tool calls that spawned them, in the order they were found. */
+  subagents: SubagentLink[];
+  /** Compactions and model switches, in capture order. */
+  events: SessionEvent[];
+  /** Every model turn, in capture order; `conversation` names its thread. */
+  turns: Turn[];
+}
+
+/** A conversation in the JSON form: its turns, events and links are in the session's lists. */
+export interface ConversationRecord
+  extends Omit<Conversation, "turns" | "events" | "parent" | "children"> {
+  turnCount: number;
+  /** Exchange indexes of its first and latest turn. */
+  firstTurn: number;
+  lastTurn: number;
+}
+
+/** A subagent's thread (`conversation`) and the call that spawned it. */
+export interface SubagentLink {
+  conversation: number;
+  parent: SpawnLink;
+}
+
+export interface SessionEvent extends ConversationEvent {
+  conversation: number;
 }
 
 /** Token counts; `input` includes `cached` and `cacheWrite`, `output` includes `reasoning`. */
