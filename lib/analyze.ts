@@ -6,7 +6,7 @@
 import { replaceFile } from "./atomic_file.ts";
 import { readInputs } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
-import { headerRedactor, maskKeyShapes, redactUrl } from "./redact.ts";
+import { headerRedactor, maskEmbeddedIn, maskKeyShapes, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
 import { rendererChooser } from "./renderer_choice.ts";
@@ -210,7 +210,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     // Key shapes are masked in the written text: whatever a renderer shows of a prompt, an
     // answer or a tool's output, a key in it does not reach the report.
     if (json) await json.add(model, turn);
-    else await log.write(maskKeyShapes(writer.exchange(doc)));
+    else await log.write(maskKeyShapes(writer.exchange(maskEmbeddedIn(doc))));
   }
   const session = model.build();
   if (!opts.target) session.agent = agents.agents().join(", ");
@@ -237,7 +237,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     modelSections: modelSections(model.digest()),
     ...(opts.target ? {} : { agents: agents.agents() }),
   });
-  const head = new TextEncoder().encode(maskKeyShapes(writer.begin(summary)));
+  const head = new TextEncoder().encode(maskKeyShapes(writer.begin(maskEmbeddedIn(summary))));
   const tail = new TextEncoder().encode(writer.end());
   await writeReport(opts.output, async (out) => {
     await writeAll(out, head);

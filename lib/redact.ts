@@ -292,6 +292,69 @@ export function redactUrl(url: string): string {
     maskKeyShapes(url.slice(end));
 }
 
+/** A secret name in any spelling closing a JSON key (`"OPENAI_API_KEY":`): worth a closer look. */
+const SECRET_KEY_HINT = new RegExp(
+  `(?:${SECRET_NAMES.map((n) => [...n].join("[_-]?")).join("|")})"\\s*:`,
+  "i",
+);
+/** A JSON string field, `"key": "value"`, in text. */
+const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"\s*:\s*"((?:[^"\\\n]|\\.)*)"/g;
+
+/**
+ * Masks the values of secret JSON string fields written inside a text: a tool call's arguments
+ * or a tool's output that is JSON text, a config pasted into a prompt
+ * (`{"OPENAI_API_KEY": "…"}` → `{"OPENAI_API_KEY": "[REDACTED]"}`). Everything else is left
+ * byte for byte; a text without a secret name before a `":` is not scanned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskEmbeddedFields } from "./redact.ts";
+ *
+ * assert.equal(
+ *   maskEmbeddedFields('run {"user": "me", "apiKey": "k-1"}'),
+ *   'run {"user": "me", "apiKey": "[REDACTED]"}',
+ * );
+ * ```
+ */
+export function maskEmbeddedFields(text: string): string {
+  if (!SECRET_KEY_HINT.test(text)) return text;
+  return text.replace(
+    JSON_STRING_FIELD,
+    (field: string, key: string, value: string) =>
+      isSecretName(normalizeName(key)) && !isMasked(value)
+        ? `${field.slice(0, field.length - value.length - 1)}${REDACTED}"`
+        : field,
+  );
+}
+
+/**
+ * `value` with {@link maskEmbeddedFields} applied to every string in it (a report's document:
+ * its blocks' texts, cells and items); the same value when no string holds a secret field.
+ */
+export function maskEmbeddedIn<T>(value: T): T {
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === "string") return maskEmbeddedFields(v);
+    if (typeof v !== "object" || v === null || depth > 64) return v;
+    let changed = false;
+    const pick = (x: unknown) => {
+      const y = walk(x, depth + 1);
+      if (y !== x) changed = true;
+      return y;
+    };
+    const out = Array.isArray(v)
+      ? v.map(pick)
+      : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, pick(x)]));
+    return changed ? out : v;
+  };
+  return walk(value, 0) as T;
+}
+
+/** Key shapes and secret JSON fields written in a text masked (see {@link maskEmbeddedFields}). */
+export function maskStringSecrets(text: string): string {
+  return maskEmbeddedFields(maskKeyShapes(text));
+}
+
 /** True for a value already masked by the capture or by this module: `[REDACTED…]`. */
 export function isMasked(value: unknown): boolean {
   return typeof value === "string" && /^\[REDACTED[^\]]*\]$/.test(value);
@@ -319,7 +382,7 @@ export function isMasked(value: unknown): boolean {
  */
 export function maskSecretFields(value: unknown): unknown {
   const walk = (v: unknown, depth: number): unknown => {
-    if (typeof v === "string") return maskKeyShapes(v);
+    if (typeof v === "string") return maskStringSecrets(v);
     if (typeof v !== "object" || v === null) return v;
     if (depth > 40) return "[…]";
     if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
@@ -366,7 +429,7 @@ export function isFormEncoded(text: string): boolean {
  * gets its key shapes masked only.
  */
 export function maskFormSecrets(text: string): string {
-  if (!isFormEncoded(text)) return maskKeyShapes(text);
+  if (!isFormEncoded(text)) return maskStringSecrets(text);
   return maskPairs(text);
 }
 
@@ -397,11 +460,11 @@ export function maskTextSecrets(text: string): string {
   if (isFormEncoded(text)) return maskPairs(text);
   if (/^data:/m.test(text)) {
     return text.split("\n").map((line) => {
-      if (!line.startsWith("data:")) return maskKeyShapes(line);
+      if (!line.startsWith("data:")) return maskStringSecrets(line);
       const data = line.slice(5).trimStart();
       const masked = data[0] === "{" || data[0] === "[" ? maskJsonText(data) : undefined;
-      return masked === undefined || masked === data ? maskKeyShapes(line) : `data: ${masked}`;
+      return masked === undefined || masked === data ? maskStringSecrets(line) : `data: ${masked}`;
     }).join("\n");
   }
-  return maskKeyShapes(text);
+  return maskStringSecrets(text);
 }

@@ -152,4 +152,53 @@ Deno.test("hostile captures: every output is written", async (t) => {
     const model = JSON.parse(out.json);
     assert.ok(!/Infinity|null|-5/.test(JSON.stringify(model.sessions[0].totals)));
   });
+
+  await t.step(
+    "secret fields inside JSON text: tool arguments, tool output, pasted config",
+    async () => {
+      const config = '{"OPENAI_API_KEY": "PLANTED-1", "db": {"password" : "PLANTED-2"}}';
+      const entry: Entry = {
+        timestamp: 1770000000,
+        request: {
+          method: "POST",
+          url: "https://api.openai.com/v1/responses",
+          headers: { "content-type": "application/json" },
+          body: {
+            model: "gpt-5",
+            input: [
+              { role: "user", content: `my config is ${config}` },
+              {
+                type: "function_call",
+                call_id: "c1",
+                name: "login",
+                arguments: '{"user": "me", "apiKey": "PLANTED-3"}',
+              },
+              { type: "function_call_output", call_id: "c1", output: config },
+            ],
+          },
+        },
+        response: {
+          status_code: 200,
+          headers: { "content-type": "application/json" },
+          body: {
+            model: "gpt-5",
+            status: "completed",
+            output: [{
+              type: "function_call",
+              call_id: "c2",
+              name: "deploy",
+              arguments: '{"access_token":"PLANTED-4"}',
+            }],
+            usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
+          },
+        },
+      };
+      const out = await outputs([entry]);
+      for (const [name, text] of Object.entries(out)) {
+        if (typeof text !== "string") continue;
+        assert.ok(!text.includes("PLANTED"), `${name}: ${text.match(/.{0,80}PLANTED.{0,20}/)}`);
+      }
+      assert.match(out.markdown, /OPENAI_API_KEY/);
+    },
+  );
 });

@@ -6,7 +6,7 @@
  * known only at the end, come first in the document. So memory stays flat whatever the capture
  * holds. One record a line, so line tools (grep, head) work on it.
  */
-import { maskKeyShapes } from "../redact.ts";
+import { maskSecretFields } from "../redact.ts";
 import { type ByteWriter, ReportLog, writeAll } from "../report_log.ts";
 import type { ModelBuilder } from "./build.ts";
 import { type AnalysisModel, MODEL_VERSION, type Session, type SessionRecord } from "./types.ts";
@@ -29,8 +29,9 @@ class RecordLog {
   }
 
   async add(record: unknown): Promise<void> {
-    // Key shapes are masked as in every report: whatever a title or a problem quotes.
-    const line = maskKeyShapes(JSON.stringify(record));
+    // Secrets are masked as in every report (key shapes, secret fields written in a text):
+    // whatever a title, a preview or a problem quotes.
+    const line = JSON.stringify(maskSecretFields(record));
     await this.log.write(this.count++ === 0 ? line : ",\n" + line);
   }
 }
@@ -85,7 +86,7 @@ export class ModelJsonWriter implements AsyncDisposable {
     // The objects are written without their closing brace, and the lists after them.
     await text(
       JSON.stringify(top).slice(0, -1) + ',"sessions":[\n' +
-        maskKeyShapes(JSON.stringify(head)).slice(0, -1),
+        JSON.stringify(maskSecretFields(head)).slice(0, -1),
     );
     for (const name of LISTS) {
       const list = this.#lists[name];
