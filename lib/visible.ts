@@ -60,3 +60,19 @@ const standInOf = (c: string) => standIn(c.charCodeAt(0));
 export function visibleText(text: string): string {
   return unsafeInText.test(text) ? text.replace(UNSAFE_IN_TEXT_G, standInOf) : text;
 }
+
+const HIDDEN_IN_NAME_G = new RegExp(hiddenInName.source, "g");
+
+/**
+ * A name (tool, model, role, call id) with what {@link hiddenInName} matches made visible,
+ * line breaks included, so two names that look alike are told apart.
+ *
+ * @example
+ * ```ts
+ * import { visibleName } from "./visible.ts";
+ * visibleName("read\u200b_file"); // "read⟨U+200B⟩_file"
+ * ```
+ */
+export function visibleName(name: string): string {
+  return hiddenInName.test(name) ? name.replace(HIDDEN_IN_NAME_G, standInOf) : name;
+}

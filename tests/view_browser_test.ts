@@ -82,6 +82,27 @@ Deno.test("probe view server refuses requests without the token or with another 
       assert.doesNotMatch(bad, /sessions/);
     }
   });
+  await t.step("a request line naming another authority is refused too", async () => {
+    const path = `http://evil.example/t/${server.token}/api/sessions`;
+    const bad = await rawGet(server.port, path, `127.0.0.1:${server.port}`);
+    assert.match(bad, /^HTTP\/1\.1 421/);
+  });
+  await t.step("odd exchange numbers are answered with the same headers, not a crash", async () => {
+    const cases: [string, number][] = [
+      ["s=1&i=1.5", 404],
+      ["s=1&i=-1", 404],
+      ["s=1&i=1e400", 404],
+      ["s=1&i=0x1", 404],
+      ["s=__proto__&i=1", 404],
+      ["s=1&i=1&prev=2.5", 200], // no previous turn to compare with
+    ];
+    for (const [query, status] of cases) {
+      const res = await fetch(`${server.url}api/turn?${query}`);
+      assert.equal(res.status, status, query);
+      assert.equal(res.headers.get("content-security-policy"), VIEW_CSP, query);
+      await res.body?.cancel();
+    }
+  });
   await t.step("a preflight from another origin gets no CORS permission", async () => {
     const res = await fetch(`${server.url}api/sessions`, {
       method: "OPTIONS",
@@ -334,6 +355,44 @@ Deno.test("probe view in Chromium", async (t) => {
       })`);
       assert.deepEqual(dom, { scripts: ["app.js"], handlers: [], js: 0, imgs: 0 });
       assert.deepEqual(dialogs, []);
+      await page.close();
+    });
+
+    await t.step("a capture cannot reorder, hide or restyle what is shown", async () => {
+      // Bidi overrides and isolates, zero-width characters and terminal escapes in a tool's
+      // name, a model, a call id, the prompt and the answer; a role naming the page's classes.
+      await using server = viewer(["hostile_names_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator(".turn.sel .dhead").waitFor();
+      await page.keyboard.press("f");
+      await page.locator(".reqhead h3", { hasText: "all 3 items" }).waitFor();
+      for (const d of await page.locator("details").all()) {
+        await d.evaluate((e) => e.setAttribute("open", ""));
+      }
+      const text = await page.locator("#app").innerText();
+      // deno-lint-ignore no-control-regex -- the escape and bell must not reach the page raw
+      assert.doesNotMatch(text, /[\u202a-\u202e\u2066-\u2069\u200b\u001b\u0007]/);
+      for (
+        const shown of [
+          "run⟨U+202E⟩txt.exe",
+          "claude⟨U+200B⟩-x",
+          "tu⟨U+200B⟩1",
+          "abc⟨U+202E⟩dcba",
+          "␛]0;title␇",
+          "⟨U+202E⟩exe.txt⟨U+202C⟩",
+        ]
+      ) assert.ok(text.includes(shown), shown);
+      assert.ok(!text.includes("NAMESKEY"), "the key is redacted");
+      const dom = await page.evaluate(`({
+        overlays: document.querySelectorAll(".helpback, .help").length,
+        classes: [...new Set([...document.querySelectorAll(".msg")].flatMap((e) =>
+          [...e.classList]))].sort(),
+      })`);
+      assert.deepEqual(dom, {
+        overlays: 0,
+        classes: ["assistant", "msg", "other", "response", "text", "tool_call"],
+      });
       await page.close();
     });
   } finally {

@@ -333,7 +333,7 @@ export class CaptureIndex {
   /** Exchange `index` (1-based) read back from the capture. */
   async entry(index: number): Promise<Entry | undefined> {
     const i = index - 1;
-    if (!(i >= 0 && i < this.#offsets.length)) return undefined;
+    if (!(Number.isInteger(i) && i >= 0 && i < this.#offsets.length)) return undefined;
     using file = await Deno.open(this.path, { read: true });
     return JSON.parse(await this.#line(file, i, new TextDecoder())) as Entry;
   }

@@ -10,6 +10,7 @@ import script from "../view_assets/app.js" with { type: "text" };
 import page from "../view_assets/index.html" with { type: "text" };
 import { ProbeError } from "../errors.ts";
 import { maskKeyShapes } from "../redact.ts";
+import { visibleName, visibleText } from "../visible.ts";
 import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
 import { CaptureIndex } from "./index.ts";
@@ -71,14 +72,39 @@ function respond(body: BodyInit | null, status: number, type: string): Response 
   });
 }
 
+/** Fields of the answers that hold a name (a tool's, a model's, a role) rather than text. */
+const NAME_FIELDS = new Set(["name", "callId", "model", "toolName", "role", "agent", "method"]);
+/** Fields that hold a list of names. */
+const NAME_LISTS = new Set(["names", "added", "removed", "changed", "apis"]);
+
+/**
+ * What the page is sent hides nothing: controls, bidi overrides and isolates and zero-width
+ * characters in any string become visible stand-ins (as in the reports), and in names also
+ * the other invisible format characters, so a capture cannot reorder what is shown or make
+ * two tools look alike.
+ */
+function visibleJson(value: unknown): string {
+  return JSON.stringify(value, (key, v) => {
+    if (typeof v === "string") return NAME_FIELDS.has(key) ? visibleName(v) : visibleText(v);
+    if (Array.isArray(v) && NAME_LISTS.has(key)) {
+      return v.map((x) => typeof x === "string" ? visibleName(x) : x);
+    }
+    return v;
+  });
+}
+
 /**
  * Every JSON answer with key shapes masked, as analyze masks its written text: conversation
  * titles, previews and snippets quote prompts and tool output, which may hold a key.
  */
 const json = (value: unknown) =>
-  respond(maskKeyShapes(JSON.stringify(value)), 200, "application/json");
+  respond(maskKeyShapes(visibleJson(value)), 200, "application/json");
 const text = (status: number, message: string) =>
   respond(message + "\n", status, "text/plain; charset=utf-8");
+
+/** An exchange's number (1, 2, ...) as a query parameter gives it, else undefined. */
+const exchangeNumber = (value: string | null) =>
+  value !== null && /^[1-9][0-9]{0,14}$/.test(value) ? Number(value) : undefined;
 
 function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
@@ -169,8 +195,9 @@ export function startViewer(opts: ViewOptions): ViewServer {
   const handler = async (req: Request): Promise<Response> => {
     // DNS rebinding: a page from another origin resolving its name to 127.0.0.1 sends its own
     // name as Host. Only the address this server listens on is accepted.
-    if (req.headers.get("host") !== host) return text(421, "wrong Host");
     const url = new URL(req.url);
+    // A request line naming another authority (absolute form) is refused like another Host.
+    if (req.headers.get("host") !== host || url.host !== host) return text(421, "wrong Host");
     const prefix = `/t/`;
     if (!url.pathname.startsWith(prefix)) return text(403, "forbidden: this URL needs the token");
     const rest = url.pathname.slice(prefix.length);
@@ -211,11 +238,11 @@ export function startViewer(opts: ViewOptions): ViewServer {
       }
       case "api/turn": {
         const ix = byId.get(url.searchParams.get("s") ?? "");
-        const index = Number(url.searchParams.get("i"));
-        const prev = Number(url.searchParams.get("prev") ?? "0");
-        const entry = ix ? await ix.entry(index) : undefined;
-        if (!ix || !entry) return text(404, "no such exchange");
-        const previous = prev > 0 ? await ix.entry(prev) : undefined;
+        const index = exchangeNumber(url.searchParams.get("i"));
+        const prev = exchangeNumber(url.searchParams.get("prev"));
+        const entry = ix && index ? await ix.entry(index) : undefined;
+        if (!ix || !index || !entry) return text(404, "no such exchange");
+        const previous = prev ? await ix.entry(prev) : undefined;
         return json(
           turnDetail(index, entry, previous, ix.rendererOf(entry), (h) => ix.redactHeaders(h)),
         );
@@ -283,6 +310,9 @@ export function startViewer(opts: ViewOptions): ViewServer {
       port: opts.port ?? 0,
       onListen: () => {},
       handler,
+      // A failure answers like every other answer (same headers) and prints nothing: the
+      // terminal belongs to probe's own lines (and, in capture, to the agent).
+      onError: () => text(500, "internal error"),
     });
   } catch (err) {
     for (const ix of indexes) ix.close();

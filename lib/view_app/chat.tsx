@@ -36,6 +36,13 @@ export interface ChatProps {
   onInView(index: number | null): void;
 }
 
+/**
+ * Roles the page styles. A role is whatever the capture says, so it only becomes a class when
+ * it is one of these: a capture must not restyle the page (a role "user helpback" would turn a
+ * message into a full-window overlay).
+ */
+const ROLE_CLASSES = new Set(["user", "assistant", "model", "tool", "developer", "system"]);
+
 const isAnswer = (it: FactItem) =>
   (it.role === "assistant" || it.role === "model") &&
   (it.kind === "text" || it.kind === "reasoning");
@@ -46,15 +53,16 @@ function Item({ it, results, convs, onConv }: {
   convs: ConvSummary[];
   onConv(id: number): void;
 }) {
-  const cls = `msg ${it.role} ${it.kind}`;
+  const cls = `msg ${ROLE_CLASSES.has(it.role) ? it.role : "other"} ${it.kind}`;
   if (it.kind === "tool_call") {
     const res = it.callId ? results.get(it.callId) : undefined;
     const sub = it.callId ? convs.find((c) => c.parent?.callId === it.callId) : undefined;
     return (
       <div class={cls}>
         <div class="who">
-          tool call · {it.name || "?"}
-          {it.callId ? <span class="muted">{` ${it.callId}`}</span> : null}
+          {"tool call "}
+          <span class="ident">{it.name || "?"}</span>
+          {it.callId ? <span class="ident muted">{` ${it.callId}`}</span> : null}
         </div>
         <pre class="args">{it.text}</pre>
         {res
