@@ -290,6 +290,7 @@ function exchangeProblems(
   const problems: string[] = [];
   if (entry.error) problems.push(`failed: ${entry.error}`);
   if (entry.incomplete) problems.push("incomplete: still in flight when the capture stopped");
+  if (!entry.response && !entry.error && !entry.incomplete) problems.push("no response recorded");
   const status = entry.response?.status_code;
   // One failed exchange is one problem: the API error line already names the status.
   const apiError = `API error ${status}`;

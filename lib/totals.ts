@@ -138,11 +138,18 @@ export class Totals {
       }
       sum.cost += t.cost;
       const known = model !== UNKNOWN_MODEL && priceKey(prices, model) !== undefined;
-      const cost = !known ? "no price" : money(t.cost) + (t.unpriced ? " (partly unpriced)" : "");
+      // Not "$0.00": a request without usage (a cut stream) may well have been billed.
+      const cost = noUsage(t)
+        ? "no usage"
+        : !known
+        ? "no price"
+        : money(t.cost) + (t.unpriced ? " (partly unpriced)" : "");
       if (t.unpriced) sum.unpriced = true;
       rows.push(row(model, t, cost, withTools));
     }
-    const total = money(sum.cost) + (sum.unpriced ? " (some unpriced)" : "");
+    const total = noUsage(sum)
+      ? "no usage"
+      : money(sum.cost) + (sum.unpriced ? " (some unpriced)" : "");
     rows.push(row("Total", sum, total, withTools));
     return [
       {
@@ -172,6 +179,11 @@ export class Totals {
       },
     ];
   }
+}
+
+/** No request of the row reported usage, and no sub-call of another's ran on its model. */
+function noUsage(t: ModelTotals): boolean {
+  return t.withUsage === 0 && t.input === 0 && t.output === 0 && t.cost === 0;
 }
 
 function addTokens(t: ModelTotals, usage: Usage): void {

@@ -95,7 +95,7 @@ Deno.test("hostile captures: every output is written", async (t) => {
     const out = await outputs([line], new Map([["thrower", thrower]]));
     assert.match(out.markdown, /renderer failed: unexpected body/);
     assert.match(out.markdown, /"deep": \[\n/);
-    assert.equal(out.problems, 1);
+    assert.equal(out.problems, 2, "the renderer's failure and the missing response");
   });
 
   await t.step("usage counts that are not counts, or do not add up, are problems", async () => {
@@ -199,6 +199,35 @@ Deno.test("hostile captures: every output is written", async (t) => {
         assert.ok(!text.includes("PLANTED"), `${name}: ${text.match(/.{0,80}PLANTED.{0,20}/)}`);
       }
       assert.match(out.markdown, /OPENAI_API_KEY/);
+    },
+  );
+
+  await t.step(
+    "a model with no usage reported costs no known $0.00; a lost answer is a problem",
+    async () => {
+      const request = (ts: number) => ({
+        method: "POST",
+        url: CHAT,
+        headers: {},
+        body: { model: "gpt-4.1", stream: true, messages: [{ role: "user", content: `q${ts}` }] },
+      });
+      const out = await outputs([
+        // A stream cut before its usage chunk (billed, but the capture cannot say how much).
+        {
+          timestamp: 1,
+          request: request(1),
+          response: {
+            status_code: 200,
+            headers: { "content-type": "text/event-stream" },
+            body: 'data: {"choices":[{"index":0,"delta":{"content":"par',
+          },
+        },
+        // Recorded without a response, an error or the in-flight mark (a HAR or a hand edit).
+        { timestamp: 2, request: request(2), response: null },
+      ]);
+      assert.match(out.markdown, /\| gpt-4\.1 \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| no usage \|/);
+      assert.match(out.markdown, /\| Total \| 2 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| no usage \|/);
+      assert.match(out.markdown, /- \\#2 POST \/v1\/chat\/completions: no response recorded/);
     },
   );
 });
