@@ -39,24 +39,32 @@ export interface PriceTable {
 
 const RATE_FIELDS = ["cached_input", "cache_write", "cache_write_1h"] as const;
 
+/** The largest price a table may give (per million tokens, or per request). */
+const MAX_RATE = 1_000_000;
+
 /** Checks a parsed price table; errors name the file and the key. */
 export function checkPriceTable(value: unknown, source: string): PriceTable {
   const bad = (key: string, what: string) =>
     new InputError(source, `"${key}" must be ${what} (see the built-in table for the format)`);
-  if (typeof value !== "object" || value === null) throw bad("(top level)", "an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw bad("(top level)", "an object");
+  }
   const table = value as Record<string, unknown>;
-  if (typeof table.date !== "string") throw bad("date", "a date string");
+  if (typeof table.date !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(table.date)) {
+    throw bad("date", "a date (YYYY-MM-DD)");
+  }
+  // A negative or absurd rate would make every cost in the report negative or Infinity.
+  const rate = (v: unknown) => typeof v === "number" && v >= 0 && v <= MAX_RATE;
+  const RATE = `a number from 0 to ${MAX_RATE}`;
   if (typeof table.models !== "object" || table.models === null) {
     throw bad("models", "an object of model prices");
   }
   const checkRates = (key: string, p: Record<string, unknown>) => {
     for (const field of ["input", "output"]) {
-      if (typeof p?.[field] !== "number") throw bad(`${key}.${field}`, "a number");
+      if (!rate(p?.[field])) throw bad(`${key}.${field}`, RATE);
     }
     for (const field of RATE_FIELDS) {
-      if (p[field] !== undefined && typeof p[field] !== "number") {
-        throw bad(`${key}.${field}`, "a number");
-      }
+      if (p[field] !== undefined && !rate(p[field])) throw bad(`${key}.${field}`, RATE);
     }
   };
   for (const [name, price] of Object.entries(table.models as Record<string, unknown>)) {
@@ -84,7 +92,7 @@ export function checkPriceTable(value: unknown, source: string): PriceTable {
   const tools = table.server_tools ?? {};
   if (typeof tools !== "object" || tools === null) throw bad("server_tools", "an object");
   for (const [name, fee] of Object.entries(tools as Record<string, unknown>)) {
-    if (typeof fee !== "number") throw bad(`server_tools.${name}`, "a number (per request)");
+    if (!rate(fee)) throw bad(`server_tools.${name}`, `${RATE} (per request)`);
   }
   const out: PriceTable = {
     date: table.date,

@@ -231,3 +231,33 @@ Deno.test("hostile captures: every output is written", async (t) => {
     },
   );
 });
+
+Deno.test("a price table of your own is checked like input", async (t) => {
+  const { parsePriceTable } = await import("../lib/price_file.ts");
+  const refused = (text: string, message: RegExp) => {
+    assert.throws(() => parsePriceTable(text, "p.jsonc"), message);
+  };
+  await t.step("rates are non-negative numbers of sane size", () => {
+    refused(
+      '{"date": "2030-01-01", "models": {"m": {"input": -5, "output": 1}}}',
+      /p\.jsonc: "models\.m\.input" must be a number from 0 to 1000000/,
+    );
+    refused(
+      '{"date": "2030-01-01", "models": {"m": {"input": 1, "output": 1e308}}}',
+      /"models\.m\.output" must be a number from 0 to 1000000/,
+    );
+    refused(
+      '{"date": "2030-01-01", "models": {"m": {"input": 1, "output": 1, "cached_input": -1}}}',
+      /"models\.m\.cached_input" must be a number from 0 to 1000000/,
+    );
+    refused(
+      '{"date": "2030-01-01", "models": {}, "server_tools": {"web_search_requests": -0.01}}',
+      /"server_tools\.web_search_requests" must be a number from 0 to 1000000/,
+    );
+  });
+  await t.step("the top level is an object and the date a date", () => {
+    refused("[]", /"\(top level\)" must be an object/);
+    refused('{"date": "soon", "models": {}}', /"date" must be a date \(YYYY-MM-DD\)/);
+    assert.equal(parsePriceTable('{"date": "2030-01-01", "models": {}}', "p").date, "2030-01-01");
+  });
+});

@@ -207,7 +207,11 @@ Deno.test("price table", async (t) => {
       return true;
     });
     assert.throws(
-      () => parsePriceTable('{"date": "x", "models": {"m": {"input": "1", "output": 2}}}', "p"),
+      () =>
+        parsePriceTable(
+          '{"date": "2030-01-01", "models": {"m": {"input": "1", "output": 2}}}',
+          "p",
+        ),
       /"models\.m\.input" must be a number/,
     );
   });
