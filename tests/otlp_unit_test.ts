@@ -133,6 +133,26 @@ Deno.test("OTLP endpoint from --otlp and the OTEL_EXPORTER_OTLP_* variables", as
     assert.throws(() => resolveEndpoint("grpc://c:4317", {}), { message: /--otlp: .*http/ });
     assert.throws(() => resolveEndpoint("not a url", {}), { message: /--otlp: .*not a URL/ });
   });
+  await t.step("a login in the URL is refused without echoing its password", () => {
+    // It used to be kept, and every delivery error printed the password.
+    for (const url of ["http://me:s3cret@c:4318", "https://me:s3cret@c/otlp"]) {
+      assert.throws(() => resolveEndpoint(url, {}), (e: unknown) => {
+        const message = (e as Error).message;
+        assert.match(message, /--otlp: "https?:\/\/me:\*\*\*@c.*a login in the URL is not sent/);
+        assert.match(message, /OTEL_EXPORTER_OTLP_HEADERS/);
+        assert.ok(!message.includes("s3cret"), message);
+        return true;
+      });
+    }
+    assert.throws(
+      () => resolveEndpoint(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://u:pw9@a:4318" }),
+      (e: unknown) => !(e as Error).message.includes("pw9"),
+    );
+    assert.throws(() => resolveEndpoint("ftp://me:s3cret@c/", {}), (e: unknown) => {
+      assert.ok(!(e as Error).message.includes("s3cret"));
+      return true;
+    });
+  });
 });
 
 /** A fake OTLP endpoint replying with the given statuses in turn (then 200). */

@@ -5,6 +5,7 @@
  * percent-encoded values) and OTEL_EXPORTER_OTLP_TRACES_HEADERS add request headers.
  */
 import { UsageError } from "../errors.ts";
+import { withoutPassword } from "../upstream_url.ts";
 
 export interface OtlpEndpoint {
   /** The full traces URL. */
@@ -19,15 +20,24 @@ function tracesUrl(base: string): string {
 }
 
 function checkUrl(url: string, from: string): string {
+  // Messages name the URL without its password.
+  const shown = withoutPassword(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`${from}: "${url}" is not a URL; e.g. http://127.0.0.1:4318`);
+    throw new UsageError(`${from}: "${shown}" is not a URL; e.g. http://127.0.0.1:4318`);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new UsageError(
-      `${from}: "${url}" must be http:// or https:// (OTLP/HTTP; gRPC is not supported)`,
+      `${from}: "${shown}" must be http:// or https:// (OTLP/HTTP; gRPC is not supported)`,
+    );
+  }
+  if (parsed.username || parsed.password) {
+    // Kept, it would be printed with every delivery message.
+    throw new UsageError(
+      `${from}: "${shown}": a login in the URL is not sent; give the credentials as a header, ` +
+        `e.g. OTEL_EXPORTER_OTLP_HEADERS="authorization=Basic <base64 of user:password>"`,
     );
   }
   return url;
