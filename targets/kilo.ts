@@ -1,22 +1,5 @@
 import type { Target } from "../lib/types.ts";
-
-/**
- * The Kilo configuration laid over the user's (KILO_CONFIG_CONTENT; Kilo is a fork of opencode
- * and reads the same schema): a provider `probe` speaking the OpenAI-compatible Chat
- * Completions API through the api proxy, made the default model. The key comes from
- * OPENAI_API_KEY (`{env:NAME}` substitution).
- */
-const CONFIG = {
-  provider: {
-    probe: {
-      name: "OpenAI-compatible (via probe capture)",
-      npm: "@ai-sdk/openai-compatible",
-      options: { baseURL: "{api.url}/v1", apiKey: "{env:OPENAI_API_KEY}" },
-      models: { "gpt-4.1": { name: "gpt-4.1", tool_call: true } },
-    },
-  },
-  model: "probe/gpt-4.1",
-};
+import { OPENCODE_CONFIG } from "./opencode.ts";
 
 /**
  * Kilo Code's CLI (`@kilocode/cli`: `kilo run` / `kilo`). Its runtime (Bun) follows HTTPS_PROXY
@@ -41,7 +24,8 @@ export const kilo: Target = {
     },
   ],
   env: {
-    "KILO_CONFIG_CONTENT": JSON.stringify(CONFIG),
+    // Kilo is a fork of opencode and reads the same schema.
+    "KILO_CONFIG_CONTENT": JSON.stringify(OPENCODE_CONFIG),
   },
   manualSteps: [
     "Set OPENAI_API_KEY; forward mode: kilo run -m openai/MODEL --auto PROMPT; reverse mode: " +

@@ -1,11 +1,12 @@
 import type { Target } from "../lib/types.ts";
 
 /**
- * The opencode configuration laid over the user's (OPENCODE_CONFIG_CONTENT): a provider
- * `probe` speaking the OpenAI-compatible Chat Completions API through the api proxy, made the
- * default model. The key comes from OPENAI_API_KEY (opencode's `{env:NAME}` substitution).
+ * The opencode configuration laid over the user's (OPENCODE_CONFIG_CONTENT; Kilo, a fork of
+ * opencode, reads it too): a provider `probe` speaking the OpenAI-compatible Chat Completions
+ * API through the api proxy, made the default model. The key comes from OPENAI_API_KEY
+ * (opencode's `{env:NAME}` substitution).
  */
-const CONFIG = {
+export const OPENCODE_CONFIG = {
   provider: {
     probe: {
       name: "OpenAI-compatible (via probe capture)",
@@ -32,7 +33,7 @@ export const opencode: Target = {
     },
   ],
   env: {
-    "OPENCODE_CONFIG_CONTENT": JSON.stringify(CONFIG),
+    "OPENCODE_CONFIG_CONTENT": JSON.stringify(OPENCODE_CONFIG),
   },
   manualSteps: [
     "Set OPENAI_API_KEY; the model is probe/gpt-4.1 (for another model or server copy " +
