@@ -288,21 +288,30 @@ function exchangeProblems(
   response: RenderedBody | undefined,
 ): string[] {
   const problems: string[] = [];
-  if (entry.error) problems.push(`failed: ${entry.error}`);
   if (entry.incomplete) problems.push("incomplete: still in flight when the capture stopped");
   if (!entry.response && !entry.error && !entry.incomplete) problems.push("no response recorded");
   const status = entry.response?.status_code;
+  const failedStatus = status !== undefined && status >= 400;
   // One failed exchange is one problem: the API error line already names the status.
   const apiError = `API error ${status}`;
-  const explained = response?.problems?.some((p) => p.startsWith(apiError));
+  const isStatusLine = (p: string) => failedStatus && p.startsWith(apiError);
+  const explained = response?.problems?.some(isStatusLine);
   // How long the server asks the client to wait (a 429 or 503): said on the status's line.
-  const wait = status !== undefined && status >= 400 ? retryAfter(entry) : "";
-  if (status !== undefined && status >= 400 && !explained) problems.push(`HTTP ${status}${wait}`);
-  problems.push(...(request.problems ?? []));
-  for (const p of response?.problems ?? []) {
-    problems.push(wait && p.startsWith(apiError) ? `${p}${wait}` : p);
+  const wait = failedStatus ? retryAfter(entry) : "";
+  const httpLine = failedStatus && !explained ? [`HTTP ${status}${wait}`] : [];
+  const answer = (response?.problems ?? []).map((p) => (isStatusLine(p) ? `${p}${wait}` : p));
+  if (entry.error) {
+    // A broken connection that also has an error status is one failure: one line names both.
+    const statusLines = [...httpLine, ...answer.filter(isStatusLine)];
+    const why = statusLines.length > 0 ? ` (${statusLines.join("; ")})` : "";
+    return [
+      `failed: ${entry.error}${why}`,
+      ...problems,
+      ...(request.problems ?? []),
+      ...answer.filter((p) => !isStatusLine(p)),
+    ];
   }
-  return problems;
+  return [...problems, ...httpLine, ...(request.problems ?? []), ...answer];
 }
 
 /** The headers that say when to retry, as they were sent. */

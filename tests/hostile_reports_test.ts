@@ -232,6 +232,30 @@ Deno.test("hostile captures: every output is written", async (t) => {
   );
 });
 
+Deno.test("one failed exchange is one problem, also when the connection broke", async () => {
+  const out = await outputs([{
+    timestamp: 1,
+    request: {
+      method: "POST",
+      url: "https://api.openai.com/v1/responses",
+      headers: {},
+      body: { model: "gpt-5", input: "hi" },
+    },
+    response: {
+      status_code: 502,
+      headers: { "content-type": "application/json" },
+      body: { error: { message: "upstream reset", type: "server_error" } },
+    },
+    error: "connection reset by upstream",
+  }]);
+  const problems = out.markdown.split("## Problems")[1].split("## ")[0].trim().split("\n");
+  assert.deepEqual(problems, [
+    "- \\#1 POST /v1/responses: failed: connection reset by upstream " +
+    "(API error 502: upstream reset)",
+  ]);
+  assert.equal(out.problems, 1);
+});
+
 Deno.test("a price table of your own is checked like input", async (t) => {
   const { parsePriceTable } = await import("../lib/price_file.ts");
   const refused = (text: string, message: RegExp) => {
