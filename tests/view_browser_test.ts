@@ -9,6 +9,7 @@ import { builtinPriceTable } from "../renderers/prices.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { builtinTargets } from "../targets/mod.ts";
 import { launchChromium, type RunningBrowser } from "./tools/browser.ts";
+import { writeCapture } from "../bench/generate.ts";
 
 const data = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
 const target = builtinTargets.find((t) => t.name === "codex")!;
@@ -355,6 +356,87 @@ Deno.test("probe view in Chromium", async (t) => {
       })`);
       assert.deepEqual(dom, { scripts: ["app.js"], handlers: [], js: 0, imgs: 0 });
       assert.deepEqual(dialogs, []);
+      await page.close();
+    });
+
+    await t.step("a long conversation: r and j after scrolling away from the turn", async () => {
+      // 40 turns: the chat draws only those near its scroll position.
+      const dir = await Deno.makeTempDir({ prefix: "probe-view-long-" });
+      await writeCapture(`${dir}/long.jsonl`, { seed: 3, turns: 40, format: "mixed", sessions: 1 });
+      await using server = startViewer({
+        paths: [`${dir}/long.jsonl`],
+        targets: builtinTargets,
+        renderers: builtinRenderers,
+        prices: builtinPriceTable(),
+        follow: false,
+      });
+      const page = await context.newPage();
+      try {
+        await page.goto(server.url);
+        await page.locator(".turns .row", { hasText: "#3" }).first().click();
+        await page.locator(".turn.sel .dhead h2", { hasText: "#3 " }).waitFor();
+        const chat = page.locator(".detail");
+        await chat.evaluate((e) => e.scrollTop = e.scrollHeight / 2);
+        await page.locator(".turn.sel").waitFor({ state: "detached" });
+        // r: back to the selected turn, its raw request open and on screen.
+        await page.keyboard.press("r");
+        const raw = page.locator(".turn.sel details.raw-request[open]");
+        await raw.waitFor();
+        await page.waitForFunction(`(() => {
+          const r = document.querySelector(".turn.sel .raw-request").getBoundingClientRect();
+          const d = document.querySelector(".detail").getBoundingClientRect();
+          return r.top >= d.top - 1 && r.top < d.bottom;
+        })()`);
+        assert.match(await page.locator(".turn.sel .dhead h2").innerText(), /^#3 /);
+        // j after scrolling far down: the turn being read is selected, not #4.
+        await chat.evaluate((e) => e.scrollTop = e.scrollHeight * 0.6);
+        await page.locator(".turns .row.inview").waitFor();
+        await page.waitForTimeout(200);
+        const reading = Number(
+          (await page.locator(".turns .row.inview b").first().innerText()).slice(1),
+        );
+        assert.ok(reading > 10, `the turn in view is #${reading}`);
+        await page.keyboard.press("j");
+        await page.locator(".turn.sel .dhead h2", { hasText: `#${reading} ` }).waitFor();
+      } finally {
+        await page.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
+    await t.step("an 800 px window: nothing cut, the sessions open from ☰", async () => {
+      await using server = viewer(["sample_traffic.jsonl", "viewer_threads_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 800, height: 900 });
+      await page.goto(server.url);
+      await page.locator(".turn.sel .response .blocks").waitFor();
+      const fits = await page.evaluate(`(() => {
+        const chat = document.querySelector(".detail").getBoundingClientRect();
+        return { page: document.documentElement.scrollWidth, chatRight: chat.right,
+          chatWidth: chat.width };
+      })()`) as { page: number; chatRight: number; chatWidth: number };
+      assert.ok(fits.page <= 800, `page ${fits.page} px wide`);
+      assert.ok(fits.chatRight <= 800 && fits.chatWidth >= 400, JSON.stringify(fits));
+      assert.equal(await page.locator("nav.side").isVisible(), false);
+      await page.locator("header .menu").click();
+      // Each capture is named by its file.
+      const names = await page.locator("table.sessions td.capture .cname").allInnerTexts();
+      assert.deepEqual(names, ["sample_traffic", "viewer_threads_traffic"]);
+      await page.locator("table.sessions tbody tr").nth(1).click();
+      await page.locator("nav.side").waitFor({ state: "hidden" });
+      await page.locator(".convhead h1", { hasText: "Why does the parser drop" }).waitFor();
+      // Search results show although the column is folded away.
+      await page.fill("#search", "is_prime");
+      await page.locator("button.hit").first().waitFor({ state: "visible" });
+      await page.close();
+    });
+
+    await t.step("a capture without conversations says what it holds", async () => {
+      await using server = viewer(["ws_codex_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator(".detail .empty", { hasText: "1 exchange, none of them a model call" })
+        .waitFor();
       await page.close();
     });
 

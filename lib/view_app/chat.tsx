@@ -10,7 +10,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { ConvSummary, Turn, TurnDetail } from "./types.ts";
 import type { FactItem } from "../types.ts";
-import { fmtCost, fmtInt, fmtMs, fmtTime } from "./format.ts";
+import { fmtCost, fmtInt, fmtMs, fmtTime, plural } from "./format.ts";
 import { Blocks, CacheMarker, CompositionBar, DiffView, Legend } from "./parts.tsx";
 import { useVirtualizer } from "./virtual.ts";
 
@@ -76,7 +76,9 @@ function Item({ it, results, convs, onConv }: {
         {sub
           ? (
             <button type="button" class="btn subagent" onClick={() => onConv(sub.id)}>
-              ↳ subagent thread: {sub.title || "conversation " + sub.id} ({sub.turnCount} turns)
+              {`↳ subagent thread: ${sub.title || "conversation " + sub.id} (${
+                plural(sub.turnCount, "turn")
+              })`}
             </button>
           )
           : null}
@@ -276,8 +278,8 @@ function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boole
           <div class="reqhead">
             <h3>
               {full
-                ? `Request: all ${items.length} items`
-                : `Request: ${items.length - from} new of ${items.length} items`}
+                ? `Request: all ${plural(items.length, "item")}`
+                : `Request: ${items.length - from} new of ${plural(items.length, "item")}`}
             </h3>
             <button type="button" class="btn" onClick={p.onFull}>
               {full ? "only what is new" : "full request"} <kbd>f</kbd>
@@ -286,7 +288,9 @@ function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boole
         )
         : null}
       <div class="chat">
-        {sel && from > 0 ? <div class="muted fold">… {from} earlier items unchanged</div> : null}
+        {sel && from > 0
+          ? <div class="muted fold">{`… ${plural(from, "earlier item")} unchanged`}</div>
+          : null}
         {echoed > 0
           ? (
             <div class="muted fold">

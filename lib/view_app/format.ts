@@ -52,3 +52,6 @@ export const fmtCostShort = (c: N): string =>
     : c > 0 && c < 0.01
     ? "$" + c.toFixed(3)
     : "$" + c.toFixed(2);
+
+/** "1 turn", "3 turns". */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;

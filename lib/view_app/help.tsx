@@ -2,7 +2,7 @@
 /** The keys the page answers to, and the `?` panel that lists them. */
 
 export const KEYS: readonly [string, string][] = [
-  ["j / k", "next / previous turn (also ↓ / ↑)"],
+  ["j / k", "next / previous turn (also ↓ / ↑); after scrolling, the turn in view"],
   ["] / [", "next / previous conversation (also n / p)"],
   ["f", "the full request / only what is new"],
   ["r", "raw request of the selected turn (redacted)"],

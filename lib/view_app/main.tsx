@@ -6,7 +6,15 @@
  */
 import { render } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, type SearchHit, type StatePayload, type Turn, type TurnDetail } from "./types.ts";
+import {
+  api,
+  type SearchHit,
+  type SessionSummary,
+  type StatePayload,
+  type Turn,
+  type TurnDetail,
+} from "./types.ts";
+import { plural } from "./format.ts";
 import { Sidebar } from "./sidebar.tsx";
 import { TurnList } from "./turn_list.tsx";
 import { Chat, type RawOpen } from "./chat.tsx";
@@ -17,6 +25,26 @@ const MAX_DETAILS = 200;
 
 /** A turn's detail changes when the exchange finishes: its status is part of the key. */
 const detailKey = (sid: string | null, t: Turn) => `${sid}:${t.index}:${t.status}:${t.inProgress}`;
+
+/** Whether any of the selected turn shows in the chat column. */
+function selectedOnScreen(): boolean {
+  const chat = document.querySelector(".detail")?.getBoundingClientRect();
+  const sel = document.querySelector(".detail .turn.sel")?.getBoundingClientRect();
+  return !!chat && !!sel && sel.bottom > chat.top && sel.top < chat.bottom;
+}
+
+/** What the chat column says when there is no conversation to show. */
+function emptyText(st: StatePayload | null, cur: SessionSummary | undefined): string {
+  if (!st || !cur) return st ? "Select a session." : "Loading…";
+  if (cur.error) return cur.error;
+  if (cur.indexing) return "Reading the capture…";
+  if (cur.exchanges === 0) {
+    return st.follow ? "Waiting for the first exchange…" : "This capture has no exchanges.";
+  }
+  if ((st.session?.conversations.length ?? 0) > 0) return "Select a conversation.";
+  return `${plural(cur.exchanges, "exchange")}, none of them a model call shown as a ` +
+    "conversation here; `probe analyze` reports every exchange.";
+}
 
 function App() {
   const [st, setSt] = useState<StatePayload | null>(null);
@@ -33,6 +61,10 @@ function App() {
   const [inView, setInView] = useState<number | null>(null);
   /** The event stream broke: probe stopped, or the network between went away. */
   const [offline, setOffline] = useState(false);
+  /** The sessions column opened over the page (narrow windows, where it is hidden). */
+  const [side, setSide] = useState(false);
+  /** Counts r/R presses: each scrolls to the raw exchange, even one already open. */
+  const [rawAsked, setRawAsked] = useState(0);
   /** This page saw the capture live (it may have ended since). */
   const [wasLive, setWasLive] = useState(false);
   const [, setLoaded] = useState(0);
@@ -99,15 +131,18 @@ function App() {
   // `want`, not from this render's `sid`.
   const selectConv = (id: number) => {
     setHits(null);
+    setSide(false);
     setFocus((n) => n + 1);
     load(want.current.sid, id, null).catch(console.error);
   };
   const selectSession = (id: string) => {
     setFocus((n) => n + 1);
+    setSide(false);
     load(id, null, null).catch(console.error);
   };
   const openHit = (hit: SearchHit) => {
     setFocus((n) => n + 1);
+    setSide(false);
     load(hit.session, hit.conversation, hit.index).catch(console.error);
   };
   const copy = async (text: string) => {
@@ -187,7 +222,7 @@ function App() {
   }, [inflightNow]);
 
   // Keyboard.
-  const keyState = { turns, convs, turn, conv, full, raw, help, hits, open };
+  const keyState = { turns, convs, turn, conv, full, raw, help, hits, open, inView };
   const keys = useRef(keyState);
   keys.current = keyState;
   useEffect(() => {
@@ -200,6 +235,7 @@ function App() {
       const typing = e.target instanceof HTMLInputElement;
       if (e.key === "Escape") {
         if (typing) (e.target as HTMLInputElement).blur();
+        setSide(false);
         if (k.help) setHelp(false);
         else if (k.hits) setQuery("");
         return;
@@ -212,12 +248,16 @@ function App() {
       switch (e.key) {
         case "j":
         case "ArrowDown":
-          if (ts.length) selectTurn(step(ts, k.turn, 1));
-          break;
         case "k":
-        case "ArrowUp":
-          if (ts.length) selectTurn(step(ts, k.turn, -1));
+        case "ArrowUp": {
+          if (!ts.length) break;
+          // After the chat was scrolled away from the selected turn, the keys go on from the
+          // turn being read (the one at the chat's top), not from where the selection was.
+          if (k.inView !== null && k.inView !== k.turn && !selectedOnScreen()) {
+            selectTurn(k.inView);
+          } else selectTurn(step(ts, k.turn, e.key === "j" || e.key === "ArrowDown" ? 1 : -1));
           break;
+        }
         case "]":
         case "n":
           if (cs.length) selectConv(step(cs, k.conv, 1));
@@ -231,11 +271,14 @@ function App() {
           setFocus((n) => n + 1);
           break;
         case "r":
-          setRaw(k.raw === "request" ? null : "request");
+        case "R": {
+          const which = e.key === "r" ? "request" : "response";
+          setRaw(k.raw === which ? null : which);
+          // The selected turn may be scrolled far away (and not drawn): back to it first.
+          setFocus((n) => n + 1);
+          setRawAsked((n) => n + 1);
           break;
-        case "R":
-          setRaw(k.raw === "response" ? null : "response");
-          break;
+        }
         case "c":
           if (d && d !== "loading") copy(d.curl);
           break;
@@ -254,14 +297,33 @@ function App() {
     return () => document.removeEventListener("keydown", onKey);
   }, []);
 
-  // The raw request or response opened by a key is scrolled to.
+  // The raw request or response opened by a key is scrolled to, once its turn is drawn and
+  // its detail loaded (a few frames, or a request, after the key).
   useEffect(() => {
-    if (raw) document.querySelector(`.turn.sel .raw-${raw}`)?.scrollIntoView({ block: "start" });
-  }, [raw]);
+    if (!raw) return;
+    let frame = 0;
+    const started = performance.now();
+    const go = () => {
+      const el = document.querySelector(`.turn.sel .raw-${raw}`);
+      if (el) el.scrollIntoView({ block: "start" });
+      else if (performance.now() - started < 5000) frame = requestAnimationFrame(go);
+    };
+    frame = requestAnimationFrame(go);
+    return () => cancelAnimationFrame(frame);
+  }, [raw, rawAsked]);
 
   return (
     <>
       <header class="top">
+        <button
+          type="button"
+          class="menu"
+          aria-expanded={side}
+          title="sessions and conversations"
+          onClick={() => setSide(!side)}
+        >
+          ☰
+        </button>
         <span class="brand">probe</span>
         <span class="where">{session?.source ?? ""}</span>
         {offline
@@ -287,7 +349,7 @@ function App() {
           {KEYS.slice(0, 3).map((k) => k[0]).join(" · ")} · ? keys
         </button>
       </header>
-      <div class="layout">
+      <div class={"layout" + (side || hits ? " sideopen" : "")}>
         <Sidebar
           sessions={st?.sessions ?? []}
           sid={sid}
@@ -329,7 +391,7 @@ function App() {
           )
           : (
             <section class="detail" aria-label="Conversation">
-              <p class="empty">{st ? "Select a conversation." : "Loading…"}</p>
+              <p class="empty">{emptyText(st, cur)}</p>
             </section>
           )}
       </div>

@@ -1,7 +1,16 @@
 /// <reference lib="dom" />
 /** The left column: sessions, the open session's facts, its conversations, or search hits. */
 import type { ConvSummary, OpenSession, SearchHit, SessionSummary } from "./types.ts";
-import { fmtCost, fmtCostShort, fmtDur, fmtDurShort, fmtInt, fmtTime, pct } from "./format.ts";
+import {
+  fmtCost,
+  fmtCostShort,
+  fmtDur,
+  fmtDurShort,
+  fmtInt,
+  fmtTime,
+  pct,
+  plural,
+} from "./format.ts";
 
 export interface SidebarProps {
   sessions: SessionSummary[];
@@ -50,12 +59,22 @@ function Hits(p: SidebarProps) {
   );
 }
 
+/**
+ * A capture's short name: its file name, or its folder's when the file has probe's generic
+ * name (`traffic.jsonl` in a capture folder).
+ */
+export function captureName(source: string): string {
+  const parts = source.split("/").filter(Boolean);
+  const file = (parts.at(-1) ?? source).replace(/\.jsonl$/, "");
+  return file === "traffic" && parts.length > 1 ? parts.at(-2)! : file;
+}
+
 function SessionsTable(p: SidebarProps) {
   return (
     <table class="sessions">
       <thead>
         <tr>
-          {["Agent", "Start", "Time", "Turns", "Tokens", "Cost", "!"].map((x) => (
+          {["Capture", "Start", "Turns", "Tokens", "Cost", "!"].map((x) => (
             <th key={x} title={x === "!" ? "problems" : undefined}>{x}</th>
           ))}
         </tr>
@@ -70,11 +89,13 @@ function SessionsTable(p: SidebarProps) {
             onClick={() => p.onSession(s.id)}
             onKeyDown={(e) => e.key === "Enter" && p.onSession(s.id)}
           >
-            <td class="agent" title={s.agent || s.apis.join(", ")}>
-              {s.agent || s.apis.join(", ") || "?"}
+            <td class="capture">
+              <span class="cname">{captureName(s.source)}</span>
+              <span class="cagent" title={fmtDur(s.durationMs)}>
+                {`${s.agent || s.apis.join(", ") || "?"} · ${fmtDurShort(s.durationMs)}`}
+              </span>
             </td>
             <td class="nowrap">{fmtTime(s.start).slice(5, 16)}</td>
-            <td class="nowrap" title={fmtDur(s.durationMs)}>{fmtDurShort(s.durationMs)}</td>
             <td>{s.turns}</td>
             <td>{fmtInt(s.tokens.input + s.tokens.output)}</td>
             <td title={fmtCost(s.cost)}>{fmtCostShort(s.cost)}</td>
@@ -90,11 +111,12 @@ function Facts({ cur }: { cur: SessionSummary }) {
   return (
     <div class="sessfacts">
       <div>
-        <b>{cur.agent || "capture"}</b> · {cur.apis.join(", ")}
+        <b>{cur.agent || "capture"}</b>
+        {cur.apis.length ? ` · ${cur.apis.join(", ")}` : ""}
       </div>
       <div>{`${fmtTime(cur.start)} · ${fmtDur(cur.durationMs)}`}</div>
       <div>
-        {`${cur.turns} turns · ${fmtInt(cur.tokens.input)} in · ${
+        {`${plural(cur.turns, "turn")} · ${fmtInt(cur.tokens.input)} in · ${
           fmtInt(cur.tokens.output)
         } out · ${fmtCost(cur.cost)}`}
       </div>
@@ -142,12 +164,14 @@ function ConvTree(p: SidebarProps) {
               {(c.parent ? "↳ " : "") + (c.title || `(conversation ${c.id})`)}
             </span>
             <span class="cmeta">
-              {`${c.turnCount} turns · ${c.model || c.api} · cache ${pct(c.cacheHitRate)}`}
+              {`${plural(c.turnCount, "turn")} · ${c.model || c.api} · cache ${
+                pct(c.cacheHitRate)
+              }`}
             </span>
           </button>
         </li>
       ))}
-      {convs.length === 0 ? <li class="muted">No model conversations (yet).</li> : null}
+      {convs.length === 0 ? <li class="muted none">No model conversations (yet).</li> : null}
     </ul>
   );
 }

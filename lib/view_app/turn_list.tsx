@@ -2,7 +2,7 @@
 /** The middle column: the open conversation's head and its turns, a virtualised list. */
 import { useEffect, useRef } from "preact/hooks";
 import type { ConvSummary, InflightRow, Turn } from "./types.ts";
-import { fmtCost, fmtInt, fmtMs, fmtTime, pct } from "./format.ts";
+import { fmtCost, fmtInt, fmtMs, fmtTime, pct, plural } from "./format.ts";
 import { CacheMarker, CompositionBar } from "./parts.tsx";
 import { useVirtualizer } from "./virtual.ts";
 
@@ -81,7 +81,7 @@ export function TurnList(p: TurnListProps) {
           <div class="convhead">
             <h1>{c.title || `Conversation ${c.id}`}</h1>
             <div class="muted">
-              {`${c.api} · ${c.model || ""} · ${c.turnCount} turns · ${
+              {`${c.api} · ${c.model || ""} · ${plural(c.turnCount, "turn")} · ${
                 fmtInt(c.tokens.input)
               } in · ${fmtInt(c.tokens.output)} out · cache ${pct(c.cacheHitRate)} · ${
                 fmtCost(c.cost)
@@ -109,6 +109,7 @@ export function TurnList(p: TurnListProps) {
           </div>
         )
         : null}
+      {!c ? <p class="empty">{p.loading ? "Loading…" : "No conversation to list."}</p> : null}
       <div class="turns" tabIndex={0} ref={scroller}>
         <div class="spacer" style={{ height: `${v.getTotalSize()}px` }}>
           {c
@@ -132,7 +133,6 @@ export function TurnList(p: TurnListProps) {
             : null}
         </div>
       </div>
-      {!c ? <p class="empty">{p.loading ? "Loading…" : "No conversation selected."}</p> : null}
     </section>
   );
 }
