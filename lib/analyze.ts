@@ -4,7 +4,7 @@
  * flat; the summary (which needs every entry) is written first and the log after it.
  */
 import { replaceFile } from "./atomic_file.ts";
-import { readInputs } from "./inputs.ts";
+import { readInputs, refuseOverwritingInput } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor, maskEmbeddedIn, maskKeyShapes, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
@@ -124,6 +124,7 @@ const PROGRESS_INTERVAL = 250;
  * ```
  */
 export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  await refuseOverwritingInput(opts.output, opts.input, "--output");
   const chooseRenderer = rendererChooser(opts.renderers, opts.target, opts.renderer);
   const writer = opts.writer ?? markdownWriter;
   const prices = opts.prices;

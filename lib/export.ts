@@ -6,7 +6,7 @@
 import { replaceFile } from "./atomic_file.ts";
 import { writeHar } from "./har.ts";
 import { isHarInput } from "./har_read.ts";
-import { readInputs } from "./inputs.ts";
+import { readInputs, refuseOverwritingInput } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor } from "./redact.ts";
 import { redactEntry } from "./redact_entry.ts";
@@ -48,6 +48,7 @@ export interface ExportResult {
  * @throws {InputError} for an unreadable input; {ProbeError} when the output cannot be written.
  */
 export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
+  await refuseOverwritingInput(opts.output, opts.input, "--har");
   const redact = headerRedactor(opts.redactHeaders);
   const paths = typeof opts.input === "string" ? [opts.input] : opts.input;
   const har = new Set<string>();

@@ -195,3 +195,35 @@ export async function* readInputs(
     for (const a of active) await a.reader.return(undefined);
   }
 }
+
+/**
+ * Refuses an output that is one of the inputs (the same file by another path or a hard link
+ * too): the report or HAR would replace the capture it is made from.
+ *
+ * @throws {UsageError} naming the output and the input.
+ */
+export async function refuseOverwritingInput(
+  output: string,
+  inputs: string | readonly string[],
+  flag: string,
+): Promise<void> {
+  if (output === "-") return;
+  const id = async (path: string) => {
+    try {
+      const info = await Deno.stat(path);
+      return info.dev !== null && info.ino !== null ? `${info.dev}:${info.ino}` : undefined;
+    } catch {
+      return undefined; // missing: nothing to overwrite (or the reader says so)
+    }
+  };
+  const out = await id(output);
+  if (out === undefined) return;
+  for (const input of typeof inputs === "string" ? [inputs] : inputs) {
+    if (input !== "-" && (await id(input)) === out) {
+      throw new UsageError(
+        `${flag} ${output} is the input ${input}; writing it would overwrite the capture ` +
+          `(name another file)`,
+      );
+    }
+  }
+}

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { analyzeFile } from "../lib/analyze.ts";
+import { UsageError } from "../lib/errors.ts";
 import { exportHar } from "../lib/export.ts";
 import { htmlWriter } from "../lib/html.ts";
 import type { Entry, Renderer } from "../lib/types.ts";
@@ -254,6 +255,57 @@ Deno.test("one failed exchange is one problem, also when the connection broke", 
     "(API error 502: upstream reset)",
   ]);
   assert.equal(out.problems, 1);
+});
+
+Deno.test("a report or HAR written over its own capture is refused, the capture kept", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "probe-same-" });
+  try {
+    const capture = `${dir}/traffic.jsonl`;
+    const text = await Deno.readTextFile(
+      new URL("../testdata/sample_traffic.jsonl", import.meta.url),
+    );
+    await Deno.writeTextFile(capture, text);
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.link(capture, `${dir}/hard.jsonl`);
+    const common = {
+      renderers: builtinRenderers,
+      prices: builtinPriceTable(),
+      warn: () => {},
+    };
+    for (const output of [capture, `${dir}/sub/../traffic.jsonl`, `${dir}/hard.jsonl`]) {
+      await t.step(`analyze -o ${output.slice(dir.length)}`, async () => {
+        await assert.rejects(
+          () => analyzeFile({ ...common, input: capture, output }),
+          (e: unknown) => {
+            assert.ok(e instanceof UsageError, String(e));
+            assert.match(
+              e.message,
+              /is the input .*traffic\.jsonl; writing it would overwrite the capture/,
+            );
+            return true;
+          },
+        );
+        assert.equal(await Deno.readTextFile(capture), text);
+      });
+    }
+    await t.step("export --har over an input of several", async () => {
+      const other = `${dir}/other.jsonl`;
+      await Deno.writeTextFile(other, text);
+      await assert.rejects(
+        () =>
+          exportHar({
+            input: [other, capture],
+            output: capture,
+            redactHeaders: [],
+            warn: () => {},
+          }),
+        UsageError,
+      );
+      assert.equal(await Deno.readTextFile(capture), text);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a price table of your own is checked like input", async (t) => {
