@@ -269,9 +269,9 @@ function maskPairs(text: string): string {
 }
 
 /**
- * Masks secret query parameters in a URL (any spelling of the names), and key shapes anywhere
- * in it, leaving everything else byte for byte (no re-encoding), e.g. `?alt=sse&key=AIza…` →
- * `?alt=sse&key=[REDACTED]`.
+ * Masks secret query parameters in a URL (any spelling of the names), a login's password, and
+ * key shapes anywhere in it, leaving everything else byte for byte (no re-encoding), e.g.
+ * `?alt=sse&key=AIza…` → `?alt=sse&key=[REDACTED]`.
  *
  * @example
  * ```ts
@@ -283,7 +283,9 @@ function maskPairs(text: string): string {
  * assert.ok(!url.includes("secret-value"));
  * ```
  */
-export function redactUrl(url: string): string {
+export function redactUrl(raw: string): string {
+  // A password in the URL's login (`https://user:password@host/`), up to the host.
+  const url = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:\s]*):[^/?#@\s]+@/i, `$1:${REDACTED}@`);
   const q = url.indexOf("?");
   if (q === -1) return maskKeyShapes(url);
   const hash = url.indexOf("#", q);

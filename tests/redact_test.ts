@@ -219,6 +219,14 @@ Deno.test("a name that ends with a secret name is one (OPENAI_API_KEY, X-Api-Key
   });
 });
 
+Deno.test("redactUrl masks a password in the URL's login", () => {
+  assert.equal(
+    redactUrl("https://me:hunter2pass@api.example.com/v1/x?a=1"),
+    "https://me:[REDACTED]@api.example.com/v1/x?a=1",
+  );
+  assert.equal(redactUrl("https://api.example.com/a:b@c"), "https://api.example.com/a:b@c");
+});
+
 Deno.test("redactionPolicy hands the addon exactly these lists", () => {
   const policy = redactionPolicy(["OpenAI-Organization"]);
   assert.ok(policy.headers.includes("openai-organization"));
