@@ -281,6 +281,11 @@ Deno.test("probe view in Chromium", async (t) => {
           /^\+ Today is 2026-12-04\. Guideline 3/,
         );
         assert.match(await diff.locator(".fold").first().innerText(), /… \d+ unchanged lines/);
+        // Within the changed line, the words that changed (jsdiff's word diff).
+        assert.deepEqual(await diff.locator(".add mark").allInnerTexts(), [
+          "Today is 2026-12-04. ",
+        ]);
+        assert.equal(await diff.locator(".del mark").count(), 0, "nothing was taken out");
         // The Task call in the chat leads to the subagent's thread.
         await page.locator("button.subagent").first().click();
         await page.locator("button.conv.sel", { hasText: "Find where the CSV parser" }).waitFor();
@@ -319,6 +324,9 @@ Deno.test("probe view in Chromium", async (t) => {
       assert.match(await diff.locator(".del").first().innerText(), /Run a shell command and/);
       assert.match(await diff.locator(".add").first().innerText(), /in the sandbox/);
       assert.match(await diff.locator(".add").last().innerText(), /kill after this many ms/);
+      const words = await diff.locator(".add mark, .del mark").allInnerTexts();
+      assert.ok(words.includes("in the sandbox "), JSON.stringify(words));
+      assert.ok(words.includes("number") && words.includes("integer"), JSON.stringify(words));
       await page.close();
     });
 

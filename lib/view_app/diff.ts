@@ -3,11 +3,19 @@
  * turns, computed in the browser with jsdiff (npm `diff`): removed and added lines, unchanged
  * runs folded to a marker with a line of context either side.
  */
-import { diffLines } from "diff";
+import { diffLines, diffWordsWithSpace } from "diff";
+
+/** A run of a changed line's text, marked when it is what changed within the line. */
+export interface Segment {
+  text: string;
+  changed: boolean;
+}
 
 export interface DiffLine {
   op: "add" | "del" | "same" | "fold";
   text: string;
+  /** For a removed line replaced by added ones (and those): the words that changed. */
+  words?: Segment[];
 }
 
 /** Unchanged runs longer than this are folded. */
@@ -30,7 +38,19 @@ export function lineDiff(before: string, after: string): DiffLine[] | null {
   parts.forEach((part, at) => {
     const lines = linesOf(part.value);
     if (part.added || part.removed) {
-      for (const text of lines) out.push({ op: part.added ? "add" : "del", text });
+      const replaced = part.removed ? parts[at + 1] : parts[at - 1];
+      const words = replaced && (part.removed ? replaced.added : replaced.removed)
+        ? wordMarks(
+          part.removed ? lines : linesOf(replaced.value),
+          part.removed ? linesOf(replaced.value) : lines,
+        )
+        : null;
+      const mine = words ? words[part.removed ? 0 : 1] : null;
+      lines.forEach((text, i) => {
+        const line: DiffLine = { op: part.added ? "add" : "del", text };
+        if (mine?.[i]) line.words = mine[i];
+        out.push(line);
+      });
       return;
     }
     const head = at === 0 ? 0 : KEEP;
@@ -44,4 +64,33 @@ export function lineDiff(before: string, after: string): DiffLine[] | null {
     for (const text of lines.slice(lines.length - tail)) out.push({ op: "same", text });
   });
   return out;
+}
+
+/**
+ * The words that changed between removed lines and the lines that replaced them, line by line
+ * on either side; `null` when jsdiff runs out of time or the lines share no word (then marking
+ * every word would say nothing).
+ */
+function wordMarks(removed: string[], added: string[]): [Segment[][], Segment[][]] | null {
+  const parts = diffWordsWithSpace(removed.join("\n"), added.join("\n"), { timeout: TIMEOUT_MS });
+  if (!parts || !parts.some((p) => !p.added && !p.removed && p.value.trim() !== "")) return null;
+  const before: Segment[] = [];
+  const after: Segment[] = [];
+  for (const p of parts) {
+    if (!p.added) before.push({ text: p.value, changed: !!p.removed });
+    if (!p.removed) after.push({ text: p.value, changed: !!p.added });
+  }
+  return [byLine(before), byLine(after)];
+}
+
+/** Segments cut at line breaks: one list of segments a line. */
+function byLine(segments: Segment[]): Segment[][] {
+  const lines: Segment[][] = [[]];
+  for (const seg of segments) {
+    seg.text.split("\n").forEach((piece, i) => {
+      if (i > 0) lines.push([]);
+      if (piece) lines.at(-1)!.push({ text: piece, changed: seg.changed });
+    });
+  }
+  return lines;
 }

@@ -148,7 +148,15 @@ export function DiffView({ before, after }: { before: string; after: string }) {
   if (!lines) return <pre>{after}</pre>;
   return (
     <pre class="diff">
-      {lines.map((l, i) => <span key={i} class={l.op}>{SIGN[l.op] + l.text + "\n"}</span>)}
+      {lines.map((l, i) => (
+        <span key={i} class={l.op}>
+          {SIGN[l.op]}
+          {l.words
+            ? l.words.map((w, j) => w.changed ? <mark key={j}>{w.text}</mark> : w.text)
+            : l.text}
+          {"\n"}
+        </span>
+      ))}
     </pre>
   );
 }
