@@ -369,13 +369,53 @@ export class CaptureIndex {
     if (needle === "" || this.#offsets.length === 0) return hits;
     using file = await Deno.open(this.path, { read: true });
     const decoder = new TextDecoder();
+    const probe = rawProbe(needle);
     for (let i = 0; i < this.#offsets.length && hits.length < limit; i++) {
       const text = await this.#line(file, i, decoder);
       // Redaction only replaces text, so a line without the needle cannot match once redacted.
-      if (!text.toLowerCase().includes(needle)) continue;
-      const shown = maskKeyShapes(JSON.stringify(redactEntry(JSON.parse(text), this.#redact)));
-      if (shown.toLowerCase().includes(needle)) hits.push(i + 1);
+      if (probe !== null && !text.toLowerCase().includes(probe)) continue;
+      let entry: Entry;
+      try {
+        entry = JSON.parse(text);
+      } catch {
+        continue; // a malformed line is no exchange
+      }
+      const redacted = redactEntry(entry, this.#redact);
+      // The JSON text (keys, headers) and the strings as they read (quotes, non-ASCII).
+      const shown = maskKeyShapes(JSON.stringify(redacted)).toLowerCase();
+      if (
+        shown.includes(needle) || maskKeyShapes(stringsOf(redacted)).toLowerCase().includes(needle)
+      ) {
+        hits.push(i + 1);
+      }
     }
     return hits;
   }
+}
+
+/**
+ * What of a (lowercase) search can be looked for in a capture line's raw JSON text: JSON
+ * writes a quote, a backslash or a control character escaped, and probe's recorder (Python's
+ * json.dumps) every non-ASCII character as `\uXXXX`, so only the longest run of other
+ * characters is certain to appear as typed; `null` when no run of two is left (every line is
+ * then read whole).
+ */
+export function rawProbe(needle: string): string | null {
+  const runs = needle.split(/[^\x20-\x7e]|["\\]/);
+  const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), "");
+  return longest.length >= 2 ? longest : null;
+}
+
+/** Every string value of a JSON value, joined by line breaks. */
+function stringsOf(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number) => {
+    if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) { for (const x of v) walk(x, depth + 1); }
+    else if (typeof v === "object" && v !== null && depth < 64) {
+      for (const x of Object.values(v)) walk(x, depth + 1);
+    }
+  };
+  walk(value, 0);
+  return out.join("\n");
 }

@@ -36,13 +36,18 @@ export function searchSnippet(redacted: Entry, needle: string): Snippet | null {
     strings(redacted.response.body, parts);
   }
   const text = maskKeyShapes(parts.join("\n")).replace(/\s+/g, " ");
-  const at = text.toLowerCase().indexOf(needle);
-  if (at === -1 || needle === "") return null;
+  if (needle === "") return null;
+  // Found in the text itself, case-insensitively: an index into its lowercase copy could be
+  // off where lowercasing changes a character's length ("İ" is two in lower case).
+  const found = new RegExp(needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "iu").exec(text);
+  if (!found) return null;
+  const at = found.index;
+  const end = at + found[0].length;
   const from = Math.max(0, at - CONTEXT);
-  const to = Math.min(text.length, at + needle.length + CONTEXT);
+  const to = Math.min(text.length, end + CONTEXT);
   return {
     before: (from > 0 ? "…" : "") + text.slice(from, at),
-    match: text.slice(at, at + needle.length),
-    after: text.slice(at + needle.length, to) + (to < text.length ? "…" : ""),
+    match: text.slice(at, end),
+    after: text.slice(end, to) + (to < text.length ? "…" : ""),
   };
 }
