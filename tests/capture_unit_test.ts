@@ -107,6 +107,16 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
       ["codex", "--upstream-proxy", "http://u:p@proxy.test:"],
       "capture: --upstream-proxy http://u:***@proxy.test:: the port after ':' is missing",
     ],
+    [
+      ["claude-code", "--upstream", "example.org=http://127.0.0.1:1"],
+      "capture: --upstream example.org=http://127.0.0.1:1: claude-code does not intercept " +
+      "example.org (its hosts: api.anthropic.com; proxies: api)",
+    ],
+    [
+      ["codex", "--upstream", "chatgpt.com=http://127.0.0.1:1"],
+      "capture: --upstream chatgpt.com=http://127.0.0.1:1: no proxy named 'chatgpt.com' " +
+      "(proxies: api, chatgpt); HOST=URL works in --mode forward",
+    ],
     [["codex", "extra"], "capture: unexpected argument 'extra': put the command to run after '--'"],
     [["codex", "--output-dir", ""], "capture: --output-dir needs a non-empty value"],
   ];

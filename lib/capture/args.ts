@@ -191,6 +191,17 @@ export function parseCaptureArgs(
       hostRoutes[host[1].toLowerCase()] = parseUpstream(host[2], spec).replace(/\/+$/, "");
       continue;
     }
+    if (host) {
+      // A host name no proxy has (proxy names have no dot): say which names work here.
+      const names = proxies.map((p) => p.name).join(", ");
+      throw new UsageError(
+        mode === "forward"
+          ? `capture: --upstream ${withoutPassword(spec)}: ${target.name} does not intercept ` +
+            `${host[1]} (its hosts: ${hosts.join(", ")}; proxies: ${names})`
+          : `capture: --upstream ${withoutPassword(spec)}: no proxy named '${host[1]}' ` +
+            `(proxies: ${names}); HOST=URL works in --mode forward`,
+      );
+    }
     const [proxy, value] = pick(spec, proxies, "--upstream");
     proxy.upstream = parseUpstream(value, spec);
   }
