@@ -198,3 +198,64 @@ Deno.test(`probe capture in a terminal: one Ctrl+C keeps the proxies for an agen
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(`probe capture in a terminal that closes (hangup): the capture and its --analyze report are written, no error [mitmproxy ${mitmdump.version}]`, async () => {
+  await using upstream = await startFakeUpstream();
+  const dir = await Deno.makeTempDir({ prefix: "probe-hangup-" });
+  try {
+    await using term = new Terminal();
+    const out = `${dir}/cap`;
+    await term.start([
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "capture",
+      ...codexCaptureArgs(mitmdump.path, { api: upstream.url, outputDir: out }),
+      "--analyze",
+    ], dir);
+    const more = () => term.screen();
+    const screen = await until("the proxies", async () => {
+      const s = await term.screen();
+      return s.includes("Press Ctrl+C to stop.") ? s : undefined;
+    }, more);
+    const api = Number(/:(\d+) -> \S+\s+\(Model API/.exec(screen)?.[1]);
+    const res = await fetch(`http://127.0.0.1:${api}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", input: "before the hangup" }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    // The terminal goes away (a closed window, a lost SSH session): every later write to it
+    // fails (EIO), and the shell passes the hangup on to its job as SIGHUP (the kernel tells
+    // only the session leader, here exit_status.ts, which ignores it). probe's closing lines
+    // have nowhere to go; its work goes on.
+    const probePid = await childOf(
+      Number((await term.tmux("display-message", "-p", "-t", "t", "#{pane_pid}")).trim()),
+    );
+    await term.tmux("kill-session", "-t", "t");
+    Deno.kill(probePid, "SIGHUP");
+    const status = await until("probe's exit", () => term.exitStatus(), async () => "");
+    assert.equal(status, "0", "no internal error from writing to the closed terminal");
+    assert.ok(!(await portOpen(api)), "the proxies are stopped");
+    const entries = await readJsonl(`${out}/traffic.jsonl`);
+    assert.deepEqual(entries.map((e) => (e.request.body as { input: string }).input), [
+      "before the hangup",
+    ]);
+    const report = await Deno.readTextFile(`${out}/analysis_report.md`);
+    assert.match(report, /Total requests: 1\b/);
+  } finally {
+    upstream.release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The one child of a process (Linux: a child is listed under the thread that spawned it). */
+async function childOf(pid: number): Promise<number> {
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    const children = (await Deno.readTextFile(`/proc/${pid}/task/${task.name}/children`)).trim();
+    if (children) return Number(children.split(" ")[0]);
+  }
+  throw new Error(`process ${pid} has no child`);
+}

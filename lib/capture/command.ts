@@ -79,7 +79,9 @@ export async function captureCommand(
   const out = await prepareOutput(opts.outputDir, opts.target.name);
 
   // In all-in-one mode standard output belongs to the command: probe talks on stderr.
-  const say = opts.command ? ctx.warn : ctx.print;
+  // A closed terminal (hangup) must not stop the closing work (--analyze's report) halfway.
+  const say = untilGone(opts.command ? ctx.warn : ctx.print);
+  const warn = untilGone(ctx.warn);
   let code: number;
   {
     // Listening before the first mitmdump starts: a signal during start-up still stops them.
@@ -163,7 +165,7 @@ export async function captureCommand(
       await signals.first;
     }
   }
-  await closing(out, opts, ctx, say);
+  await closing(out, opts, ctx, say, warn);
   return code;
 }
 
@@ -339,6 +341,7 @@ async function closing(
   opts: CaptureOptions,
   ctx: CaptureContext,
   say: (line: string) => void,
+  warn: (line: string) => void,
 ): Promise<void> {
   const s = await summarize(out.file);
   const notes = [
@@ -360,7 +363,7 @@ async function closing(
       target: opts.target,
       renderers: await ctx.renderers(),
       prices: await ctx.prices(),
-      warn: ctx.warn,
+      warn,
     });
     say(`Report: ${result.output} (${result.entries} exchanges)`);
   } else {
@@ -371,6 +374,30 @@ async function closing(
       }`,
     );
   }
+}
+
+/**
+ * A line writer that goes quiet once its terminal or pipe is gone (a hangup: EIO; a closed
+ * pipe: BrokenPipe): probe's own lines are news, not work, so the capture still stops cleanly
+ * and --analyze still writes its report.
+ */
+export function untilGone(write: (line: string) => void): (line: string) => void {
+  let gone = false;
+  return (line) => {
+    if (gone) return;
+    try {
+      write(line);
+    } catch (err) {
+      if (!outputGone(err)) throw err;
+      gone = true;
+    }
+  };
+}
+
+function outputGone(err: unknown): boolean {
+  if (err instanceof Deno.errors.BrokenPipe) return true;
+  // A hung-up terminal: Deno has no class of its own for EIO.
+  return err instanceof Error && /\(os error 5\)$/.test(err.message);
 }
 
 /** Flags whose value is a key (`-k KEY`, `--api-key KEY`, ...). */
