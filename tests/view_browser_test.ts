@@ -439,12 +439,27 @@ Deno.test("probe view in Chromium", async (t) => {
       await page.close();
     });
 
-    await t.step("a capture without conversations says what it holds", async () => {
-      await using server = viewer(["ws_codex_traffic.jsonl"]);
+    await t.step("exchanges that are no model turn are listed and open", async () => {
+      // Codex's WebSocket session: one exchange, no conversation the model counts.
+      await using server = viewer(["ws_codex_traffic.jsonl", "mixed_traffic.jsonl"]);
       const page = await context.newPage();
       await page.goto(server.url);
       await page.locator(".detail .empty", { hasText: "1 exchange, none of them a model call" })
         .waitFor();
+      await page.locator("button.other", { hasText: "#1" }).click();
+      await page.locator(".detail .dhead h2", { hasText: "#1 GET" }).waitFor();
+      await page.locator(".detail .response", { hasText: "response.create" }).first().waitFor();
+      await page.keyboard.press("R");
+      await page.locator(".detail details.raw-response[open]").waitFor();
+      // The four-API capture's HEAD request, listed beside its conversations.
+      await page.locator("table.sessions tbody tr").nth(1).click();
+      await page.locator(".turn.sel .dhead").waitFor();
+      const others = await page.locator("button.other").allInnerTexts();
+      assert.deepEqual(others.map((x) => x.split(/\s+/).join(" ")), ["#1 HEAD / 200"]);
+      // A search hit in an exchange that is no turn opens that exchange.
+      await page.fill("#search", "prewarm");
+      await page.locator("button.hit").first().click();
+      await page.locator(".detail .dhead h2", { hasText: "#1 GET" }).waitFor();
       await page.close();
     });
 

@@ -159,7 +159,9 @@ export async function captureCommand(
       // the page has shown the last exchange (and the person has read it).
       viewer.end();
       say(
-        `${opts.command[0]} exited; the live view stays open for the page showing it ` +
+        `${
+          opts.command[0].split("/").pop()
+        } exited; the live view stays open for the page showing it ` +
           `(Ctrl+C stops it)`,
       );
       await signals.first;

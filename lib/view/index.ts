@@ -40,6 +40,18 @@ export interface IndexOptions {
   inflight?: string;
 }
 
+/** Exchanges that are no model turn kept to list (each is a few hundred bytes at most). */
+const MAX_OTHERS = 1000;
+
+/** An exchange that is no model turn, as the page lists it. */
+export interface OtherExchange {
+  index: number;
+  method: string;
+  url: string;
+  status: string;
+  problems: string[];
+}
+
 /** An exchange the recorder has started and not yet written. */
 export interface InflightExchange {
   id: string;
@@ -70,6 +82,9 @@ export class CaptureIndex {
   /** The end of the file was reached once (a followed capture then grows slowly). */
   caughtUp = false;
   malformed = 0;
+  /** Exchanges that are no model turn (see `others`). */
+  otherCount = 0;
+  #others: OtherExchange[] = [];
   error: string | undefined;
   #closed = false;
   #ending = false;
@@ -322,12 +337,34 @@ export class CaptureIndex {
         conversations: this.#tracker,
         full: false,
       });
-      this.#model.add(modelInput(index, line, entry, renderer, rendered));
+      const input = modelInput(index, line, entry, renderer, rendered);
+      if (!this.#model.add(input)) this.#other(index, entry, input.problems);
     } catch {
       // A renderer bug must not stop the index: the exchange is still listed.
-      this.#model.add({ index, line, entry, api: renderer.id, problems: ["render failed"] });
+      const problems = ["render failed"];
+      if (!this.#model.add({ index, line, entry, api: renderer.id, problems })) {
+        this.#other(index, entry, problems);
+      }
     }
     return true;
+  }
+
+  /** An exchange that is no model turn (a model list, telemetry, a failed upgrade...). */
+  #other(index: number, entry: Entry, problems: string[]): void {
+    this.otherCount++;
+    if (this.#others.length >= MAX_OTHERS) return;
+    this.#others.push({
+      index,
+      method: String(entry.request.method ?? "?"),
+      url: redactUrl(String(entry.request.url ?? "")).slice(0, 500),
+      status: entry.response ? String(entry.response.status_code ?? "?") : "no response",
+      problems: problems.slice(0, 5),
+    });
+  }
+
+  /** The exchanges that are no model turn, in order (the first MAX_OTHERS of them). */
+  others(): OtherExchange[] {
+    return this.#others;
   }
 
   /** Exchange `index` (1-based) read back from the capture. */

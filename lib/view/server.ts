@@ -163,6 +163,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
         indexing: !ix.caughtUp,
         inflight: ix.inflight(),
         malformed: ix.malformed,
+        otherCount: ix.otherCount,
         bytesIndexed: ix.bytesIndexed,
         size: ix.size,
         error: ix.error ?? null,
@@ -181,6 +182,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
     const conv = session.conversations.find((x) => x.id === asked) ?? session.conversations[0];
     return {
       conv: conv?.id ?? null,
+      others: ix.others(),
       session: {
         ...session,
         conversations: session.conversations.map((x) => ({
@@ -233,6 +235,7 @@ export function startViewer(opts: ViewOptions): ViewServer {
           sessions: summaries(),
           sid: payload ? sid : null,
           conv: payload?.conv ?? null,
+          others: payload?.others ?? [],
           session: payload?.session ?? null,
         });
       }

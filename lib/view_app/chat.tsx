@@ -178,7 +178,7 @@ function SystemAndTools({ d }: { d: TurnDetail }) {
   );
 }
 
-function Actions({ d, raw, onRaw, onCopy, copied }: {
+export function Actions({ d, raw, onRaw, onCopy, copied }: {
   d: TurnDetail;
   raw: RawOpen;
   onRaw(r: RawOpen): void;

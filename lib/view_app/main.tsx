@@ -19,6 +19,7 @@ import { Sidebar } from "./sidebar.tsx";
 import { TurnList } from "./turn_list.tsx";
 import { Chat, type RawOpen } from "./chat.tsx";
 import { Help, KEYS } from "./help.tsx";
+import { ExchangeView } from "./exchange.tsx";
 
 /** Turn details kept in the page; a long conversation's scroll fetches more as needed. */
 const MAX_DETAILS = 200;
@@ -41,9 +42,12 @@ function emptyText(st: StatePayload | null, cur: SessionSummary | undefined): st
   if (cur.exchanges === 0) {
     return st.follow ? "Waiting for the first exchange…" : "This capture has no exchanges.";
   }
+  if (st.follow && (st.session?.conversations.length ?? 0) === 0) {
+    return "Waiting for the first model call to finish…";
+  }
   if ((st.session?.conversations.length ?? 0) > 0) return "Select a conversation.";
   return `${plural(cur.exchanges, "exchange")}, none of them a model call shown as a ` +
-    "conversation here; `probe analyze` reports every exchange.";
+    "conversation: they are listed under Other exchanges.";
 }
 
 function App() {
@@ -65,6 +69,8 @@ function App() {
   const [side, setSide] = useState(false);
   /** Counts r/R presses: each scrolls to the raw exchange, even one already open. */
   const [rawAsked, setRawAsked] = useState(0);
+  /** An exchange that is no model turn, opened in the chat column instead of a conversation. */
+  const [exchange, setExchange] = useState<number | null>(null);
   /** This page saw the capture live (it may have ended since). */
   const [wasLive, setWasLive] = useState(false);
   const [, setLoaded] = useState(0);
@@ -122,6 +128,7 @@ function App() {
   const cur = st?.sessions.find((x) => x.id === sid);
 
   const selectTurn = (index: number) => {
+    setExchange(null);
     want.current.turn = index;
     setTurn(index);
     setRaw(null);
@@ -132,17 +139,21 @@ function App() {
   const selectConv = (id: number) => {
     setHits(null);
     setSide(false);
+    setExchange(null);
     setFocus((n) => n + 1);
     load(want.current.sid, id, null).catch(console.error);
   };
   const selectSession = (id: string) => {
     setFocus((n) => n + 1);
     setSide(false);
+    setExchange(null);
     load(id, null, null).catch(console.error);
   };
   const openHit = (hit: SearchHit) => {
     setFocus((n) => n + 1);
     setSide(false);
+    // A hit in an exchange that is no turn opens that exchange, not some conversation.
+    setExchange(hit.conversation === null ? hit.index : null);
     load(hit.session, hit.conversation, hit.index).catch(console.error);
   };
   const copy = async (text: string) => {
@@ -361,6 +372,14 @@ function App() {
           onConv={selectConv}
           onHit={openHit}
           onClearSearch={() => setQuery("")}
+          others={st?.others ?? []}
+          otherCount={cur?.otherCount ?? 0}
+          exchange={exchange}
+          onExchange={(i) => {
+            setExchange(i);
+            setRaw(null);
+            setSide(false);
+          }}
         />
         <TurnList
           conv={open}
@@ -370,7 +389,19 @@ function App() {
           inflight={cur?.inflight ?? []}
           onTurn={selectTurn}
         />
-        {open
+        {exchange !== null && sid !== null
+          ? (
+            <ExchangeView
+              sid={sid}
+              index={exchange}
+              problems={st?.others.find((x) => x.index === exchange)?.problems ?? []}
+              raw={raw}
+              onRaw={setRaw}
+              onCopy={copy}
+              copied={copied}
+            />
+          )
+          : open
           ? (
             <Chat
               conv={open}

@@ -1,6 +1,12 @@
 /// <reference lib="dom" />
 /** The left column: sessions, the open session's facts, its conversations, or search hits. */
-import type { ConvSummary, OpenSession, SearchHit, SessionSummary } from "./types.ts";
+import type {
+  ConvSummary,
+  OpenSession,
+  OtherExchange,
+  SearchHit,
+  SessionSummary,
+} from "./types.ts";
 import {
   fmtCost,
   fmtCostShort,
@@ -23,6 +29,11 @@ export interface SidebarProps {
   onConv(id: number): void;
   onHit(hit: SearchHit): void;
   onClearSearch(): void;
+  /** The open session's exchanges that are no model turn, and how many there are. */
+  others: OtherExchange[];
+  otherCount: number;
+  exchange: number | null;
+  onExchange(index: number): void;
 }
 
 function Hits(p: SidebarProps) {
@@ -120,7 +131,13 @@ function Facts({ cur }: { cur: SessionSummary }) {
           fmtInt(cur.tokens.output)
         } out · ${fmtCost(cur.cost)}`}
       </div>
-      {cur.problems ? <div class="bad">{cur.problems} exchanges with problems</div> : null}
+      {cur.problems
+        ? (
+          <div class="bad">
+            {`${plural(cur.problems, "exchange")} with problems`}
+          </div>
+        )
+        : null}
       {cur.malformed ? <div class="bad">{cur.malformed} malformed lines skipped</div> : null}
       {cur.error ? <div class="bad">{cur.error}</div> : null}
       {cur.indexing
@@ -155,7 +172,7 @@ function ConvTree(p: SidebarProps) {
         <li key={c.id}>
           <button
             type="button"
-            class={"conv" + (c.id === p.conv ? " sel" : "")}
+            class={"conv" + (c.id === p.conv && p.exchange === null ? " sel" : "")}
             style={{ paddingLeft: `${8 + depth * 16}px` }}
             onClick={() => p.onConv(c.id)}
             title={c.title}
@@ -176,6 +193,36 @@ function ConvTree(p: SidebarProps) {
   );
 }
 
+/** The exchanges that are no model turn: where failed upgrades, model lists and errors show. */
+function Others(p: SidebarProps) {
+  const path = (url: string) => url.replace(/^[a-z]+:\/\/[^/]*/i, "") || url;
+  return (
+    <>
+      <h2>{`Other exchanges (${p.otherCount})`}</h2>
+      <ul class="others">
+        {p.others.map((x) => (
+          <li key={x.index}>
+            <button
+              type="button"
+              class={"other" + (x.index === p.exchange ? " sel" : "")}
+              title={[x.url, ...x.problems].join("\n")}
+              onClick={() => p.onExchange(x.index)}
+            >
+              <b>#{x.index}</b>
+              <span class="method">{x.method}</span>
+              <span class="path">{path(x.url)}</span>
+              <span class={x.problems.length ? "status bad" : "status"}>{x.status}</span>
+            </button>
+          </li>
+        ))}
+        {p.otherCount > p.others.length
+          ? <li class="muted none">{`… ${p.otherCount - p.others.length} more`}</li>
+          : null}
+      </ul>
+    </>
+  );
+}
+
 export function Sidebar(p: SidebarProps) {
   if (p.hits) return <Hits {...p} />;
   const cur = p.sessions.find((x) => x.id === p.sid);
@@ -192,6 +239,7 @@ export function Sidebar(p: SidebarProps) {
       {cur ? <Facts cur={cur} /> : null}
       <h2>Conversations</h2>
       <ConvTree {...p} />
+      {p.otherCount ? <Others {...p} /> : null}
     </nav>
   );
 }

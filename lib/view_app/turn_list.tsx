@@ -101,7 +101,9 @@ export function TurnList(p: TurnListProps) {
                 <div class="l1">
                   <span class="badge live">in progress</span>
                   <b>{x.method}</b>
-                  <span class="url">{x.url}</span>
+                  <span class="url" title={x.url}>
+                    {x.url.replace(/^[a-z]+:\/\/[^/]*/i, "") || x.url}
+                  </span>
                   <span class="muted">started {Math.max(0, Math.round(now - x.start))} s ago</span>
                 </div>
               </div>

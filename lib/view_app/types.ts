@@ -2,6 +2,9 @@
 import type { Conversation, Session, Turn } from "../model/types.ts";
 import type { TurnDetail } from "../view/detail.ts";
 import type { Snippet } from "../view/snippet.ts";
+import type { OtherExchange } from "../view/index.ts";
+
+export type { OtherExchange };
 
 export type { Conversation, Session, Turn, TurnDetail };
 
@@ -17,6 +20,8 @@ export interface SessionSummary extends Omit<Session, "conversations"> {
   indexing: boolean;
   inflight: InflightRow[];
   malformed: number;
+  /** Exchanges that are no model turn. */
+  otherCount: number;
   bytesIndexed: number;
   size: number;
   error: string | null;
@@ -37,6 +42,8 @@ export interface StatePayload {
   sessions: SessionSummary[];
   sid: string | null;
   conv: number | null;
+  /** The open session's exchanges that are no model turn. */
+  others: OtherExchange[];
   session: OpenSession | null;
 }
 
