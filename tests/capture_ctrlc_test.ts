@@ -13,6 +13,16 @@ const AGENT = `${ROOT}/tests/tools/ctrlc_agent.ts`;
 const EXIT_STATUS = `${ROOT}/tests/tools/exit_status.ts`;
 const mitmdump = (await findMitmdumps())[0];
 
+/** `probe capture codex` to the fake upstream, proxies only until more arguments follow. */
+const probeCapture = (upstream: string, out: string) => [
+  Deno.execPath(),
+  "run",
+  "-A",
+  MAIN,
+  "capture",
+  ...codexCaptureArgs(mitmdump.path, { api: upstream, outputDir: out }),
+];
+
 const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
 
 /** A tmux server of its own (private socket) running one command in a 200x50 terminal. */
@@ -126,12 +136,7 @@ Deno.test(`probe capture in a terminal: one Ctrl+C keeps the proxies for an agen
         const log = `${dir}/${name}.log`;
         const out = `${dir}/${name}`;
         await term.start([
-          Deno.execPath(),
-          "run",
-          "-A",
-          MAIN,
-          "capture",
-          ...codexCaptureArgs(mitmdump.path, { api: upstream.url, outputDir: out }),
+          ...probeCapture(upstream.url, out),
           "--",
           Deno.execPath(),
           "run",
@@ -205,15 +210,7 @@ Deno.test(`probe capture in a terminal that closes (hangup): the capture and its
   try {
     await using term = new Terminal();
     const out = `${dir}/cap`;
-    await term.start([
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "capture",
-      ...codexCaptureArgs(mitmdump.path, { api: upstream.url, outputDir: out }),
-      "--analyze",
-    ], dir);
+    await term.start([...probeCapture(upstream.url, out), "--analyze"], dir);
     const more = () => term.screen();
     const screen = await until("the proxies", async () => {
       const s = await term.screen();

@@ -13,6 +13,19 @@ import { exists, modeOf, ProbeProcess, readJsonl, runProbe } from "./tools/captu
 import { findMitmdumps } from "./tools/paths.ts";
 
 const MITMDUMPS = await findMitmdumps();
+/** `probe capture claude-code` (forward mode) running `true`. */
+const claudeTrue = (mitmdump: string, port: string, out: string) => [
+  "capture",
+  "claude-code",
+  "--mitmdump",
+  mitmdump,
+  "--port",
+  port,
+  "-o",
+  out,
+  "--",
+  "true",
+];
 const KEY = "sk-ant-api03-forwardTESTkey0123456789abcdefghijklmnop";
 
 for (const m of MITMDUMPS) {
@@ -188,18 +201,7 @@ for (const m of MITMDUMPS) {
       await t.step("a taken port: the fix named is forward mode's own --port PORT", async () => {
         using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
         const port = (busy.addr as Deno.NetAddr).port;
-        const r = await runProbe([
-          "capture",
-          "claude-code",
-          "--mitmdump",
-          m.path,
-          "--port",
-          String(port),
-          "-o",
-          `${home}/busy`,
-          "--",
-          "true",
-        ], { env });
+        const r = await runProbe(claudeTrue(m.path, String(port), `${home}/busy`), { env });
         assert.equal(r.code, 1);
         assert.deepEqual(r.stderr, [
           `probe: error: port ${port} (proxy forward) is already in use: pick another with ` +
@@ -216,18 +218,7 @@ for (const m of MITMDUMPS) {
           "(mitmproxy-ca.pem damaged, or mitmproxy-ca-cert.pem missing): move that folder " +
           "away and run again to make a new CA (then trust the new one: probe ca)";
         const denv = { ...env, PROBE_DATA_DIR: damaged };
-        const r = await runProbe([
-          "capture",
-          "claude-code",
-          "--mitmdump",
-          m.path,
-          "--port",
-          "0",
-          "-o",
-          `${home}/damaged-run`,
-          "--",
-          "true",
-        ], { env: denv });
+        const r = await runProbe(claudeTrue(m.path, "0", `${home}/damaged-run`), { env: denv });
         assert.equal(r.code, 1);
         assert.deepEqual(r.stderr, [expected]);
         assert.equal(await exists(`${home}/damaged-run`), false, "no empty capture folder left");

@@ -61,6 +61,9 @@ Deno.test("parseCaptureArgs defaults: seed ports, no upstream proxy, proxies-onl
   );
 });
 
+const LOGIN = "a login in the URL (user:password@) is not supported: the agent's own " +
+  "credentials pass through the proxy";
+
 Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", async (t) => {
   const cases: [string[], string][] = [
     [
@@ -79,17 +82,11 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
       ["codex", "--upstream-proxy", "http://h:1/path"],
       "capture: --upstream-proxy http://h:1/path: give scheme, host and port only",
     ],
+    // A password without a user name is a login too; a refused value is echoed without it.
+    [["codex", "--upstream", "http://:pw@h/"], `capture: --upstream http://:***@h/: ${LOGIN}`],
     [
-      // A password without a user name is a login too (target files refused it already).
-      ["codex", "--upstream", "http://:pw@h/"],
-      "capture: --upstream http://:***@h/: a login in the URL (user:password@) is not " +
-      "supported: the agent's own credentials pass through the proxy",
-    ],
-    [
-      // A refused value is echoed without its password.
       ["codex", "--upstream", "api=http://me:hunter2@h/v1"],
-      "capture: --upstream api=http://me:***@h/v1: a login in the URL (user:password@) is not " +
-      "supported: the agent's own credentials pass through the proxy",
+      `capture: --upstream api=http://me:***@h/v1: ${LOGIN}`,
     ],
     [
       ["codex", "--upstream-proxy", "http://me:hunter2@proxy.test:3128/x"],

@@ -232,8 +232,9 @@ class RecorderTest(unittest.TestCase):
         run(go())
 
 
-def record(flow, keep_secrets=False):
-    """The entry the recorder writes for one flow cycled through it."""
+def record(flow, keep_secrets=False, cycle=None):
+    """The entry the recorder writes for one flow cycled through it (by `cycle(rec, flow)`,
+    else request and response)."""
 
     async def go():
         with TempDir() as d:
@@ -243,13 +244,35 @@ def record(flow, keep_secrets=False):
                 tctx.configure(
                     rec, probe_output=out, probe_redaction=POLICY, probe_keep_secrets=keep_secrets
                 )
-                # Not streamed (no responseheaders): the response body is the flow's own.
-                rec.requestheaders(flow)
-                rec.response(flow)
+                if cycle is not None:
+                    cycle(rec, flow)
+                else:
+                    # Not streamed (no responseheaders): the response body is the flow's own.
+                    rec.requestheaders(flow)
+                    rec.response(flow)
             with open(out, "rb") as f:
                 return f.read()
 
     return run(go())
+
+
+def record_websocket(content: bytes, kind: str):
+    """The entry the recorder writes for a WebSocket flow whose first message is `content`
+    (`kind`: "TEXT" or "BINARY"), the only one it sees."""
+    f = tflow.twebsocketflow()
+    f.websocket.messages[0].content = content
+    f.websocket.messages[0].type = getattr(f.websocket.messages[-1].type.__class__, kind)
+
+    def cycle(rec, flow):
+        rec.requestheaders(flow)
+        rec.response(flow)
+        saved = flow.websocket.messages
+        flow.websocket.messages = saved[:1]
+        rec.websocket_message(flow)
+        flow.websocket.messages = saved
+        rec.websocket_end(flow)
+
+    return record(f, cycle=cycle)
 
 
 fp = addon.fingerprint
@@ -406,53 +429,19 @@ class RedactionTest(unittest.TestCase):
         self.assertEqual(resp, b"access_token=" + fp("b-3").encode() + b"&note=\xfe\xfd&state=ok")
 
     def test_in_binary_websocket_messages(self):
-        async def go():
-            with TempDir() as d:
-                out = os.path.join(d, "t.jsonl")
-                rec = addon.Recorder()
-                with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
-                    f = tflow.twebsocketflow()
-                    f.websocket.messages[0].content = b"\x00\x01 " + SHAPES[2].encode() + b" \xff"
-                    f.websocket.messages[0].type = f.websocket.messages[-1].type.__class__.BINARY
-                    rec.requestheaders(f)
-                    rec.response(f)
-                    saved = f.websocket.messages
-                    f.websocket.messages = saved[:1]
-                    rec.websocket_message(f)
-                    f.websocket.messages = saved
-                    rec.websocket_end(f)
-                with open(out, "rb") as fh:
-                    return fh.read()
-
-        msg = json.loads(run(go()))["websocket"][0]
+        content = b"\x00\x01 " + SHAPES[2].encode() + b" \xff"
+        msg = json.loads(record_websocket(content, "BINARY"))["websocket"][0]
         self.assertEqual(
             base64.b64decode(msg["base64"]), b"\x00\x01 " + fp(SHAPES[2]).encode() + b" \xff"
         )
 
     def test_inside_websocket_messages(self):
-        async def go():
-            with TempDir() as d:
-                out = os.path.join(d, "t.jsonl")
-                rec = addon.Recorder()
-                with taddons.context(rec) as tctx:
-                    tctx.configure(rec, probe_output=out, probe_redaction=POLICY)
-                    f = tflow.twebsocketflow()
-                    f.websocket.messages[0].content = json.dumps(
-                        {"type": "session.update", "clientSecret": "w-1", "text": SHAPES[4]}
-                    ).encode()
-                    f.websocket.messages[0].type = f.websocket.messages[-1].type.__class__.TEXT
-                    rec.requestheaders(f)
-                    rec.response(f)
-                    saved = f.websocket.messages
-                    f.websocket.messages = saved[:1]
-                    rec.websocket_message(f)
-                    f.websocket.messages = saved
-                    rec.websocket_end(f)
-                with open(out, "rb") as fh:
-                    return fh.read()
-
-        data = run(go())
+        data = record_websocket(
+            json.dumps(
+                {"type": "session.update", "clientSecret": "w-1", "text": SHAPES[4]}
+            ).encode(),
+            "TEXT",
+        )
         self.assertNotIn(b"w-1", data)
         self.assertNotIn(SHAPES[4].encode(), data)
         msg = json.loads(json.loads(data)["websocket"][0]["text"])
