@@ -277,7 +277,7 @@ const ROWS: Row[] = [
     },
   },
   {
-    name: "capture: command not found (127); the empty capture is kept",
+    name: "capture: command not found (127); no empty capture left to refuse the retry",
     setup: (dir) => ({
       args: [
         "capture",
@@ -290,7 +290,9 @@ const ROWS: Row[] = [
     error: "probe: error: command not found: no-such-command-probe-bad-input: install it or " +
       "check PATH (proxies stopped, nothing was run)",
     async check(dir) {
-      assert.equal(await Deno.readTextFile(`${dir}/cap/traffic.jsonl`), "");
+      // Nothing ran, so nothing was recorded: the folder probe made is gone again, and the
+      // corrected command may use the same --output-dir.
+      await assert.rejects(Deno.stat(`${dir}/cap`), Deno.errors.NotFound);
     },
   },
 ];
