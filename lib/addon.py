@@ -78,7 +78,7 @@ class Policy:
         self.headers = frozenset(h.lower() for h in data["headers"])
         self.scheme_headers = frozenset(data["schemeHeaders"])
         self.secret_names = frozenset(data["secretNames"])
-        # A name ending with a secret name is one (OPENAI_API_KEY, X-Api-Key): lib/redact.ts's
+        # A name ending with a secret name is one (SERVICE_API_KEY, X-Api-Key): lib/redact.ts's
         # isSecretName.
         self.secret_ends = tuple(sorted(self.secret_names))
         self.query_names = frozenset(data["querySecretNames"])

@@ -23,7 +23,7 @@ export const SCHEME_HEADERS: readonly string[] = ["authorization", "proxy-author
 /**
  * Names of credentials, compared after lower-casing and dropping `_` and `-`, so the snake,
  * camel and kebab spellings (`refresh_token`, `refreshToken`, `refresh-token`) are one name.
- * A name that ends with one is one too: `OPENAI_API_KEY`, `X-Api-Key`, `aws_secret_access_key`,
+ * A name that ends with one is one too: `SERVICE_API_KEY`, `X-Api-Key`, `aws_secret_access_key`,
  * `github_access_token` (see {@link isSecretName}). Masked as JSON fields at any depth (bodies,
  * SSE events, WebSocket messages), as form fields, as query parameters and as headers
  * (`X-Refresh-Token`). `authorization` is an MCP server's OAuth token in a model API request.
@@ -140,7 +140,7 @@ const QUERY_NAME_SET: ReadonlySet<string> = new Set(QUERY_SECRET_NAMES);
  * import assert from "node:assert/strict";
  * import { isSecretName, normalizeName } from "./redact.ts";
  *
- * assert.ok(isSecretName(normalizeName("OPENAI_API_KEY")));
+ * assert.ok(isSecretName(normalizeName("SERVICE_API_KEY")));
  * assert.ok(!isSecretName(normalizeName("max_tokens")));
  * ```
  */
@@ -294,7 +294,7 @@ export function redactUrl(raw: string): string {
     maskKeyShapes(url.slice(end));
 }
 
-/** A secret name in any spelling closing a JSON key (`"OPENAI_API_KEY":`): worth a closer look. */
+/** A secret name in any spelling closing a JSON key (`"SERVICE_API_KEY":`): worth a closer look. */
 const SECRET_KEY_HINT = new RegExp(
   `(?:${SECRET_NAMES.map((n) => [...n].join("[_-]?")).join("|")})"\\s*:`,
   "i",
@@ -305,7 +305,7 @@ const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"\s*:\s*"((?:[^"\\\n]|\\.)*)"/g;
 /**
  * Masks the values of secret JSON string fields written inside a text: a tool call's arguments
  * or a tool's output that is JSON text, a config pasted into a prompt
- * (`{"OPENAI_API_KEY": "…"}` → `{"OPENAI_API_KEY": "[REDACTED]"}`). Everything else is left
+ * (`{"SERVICE_API_KEY": "…"}` → `{"SERVICE_API_KEY": "[REDACTED]"}`). Everything else is left
  * byte for byte; a text without a secret name before a `":` is not scanned.
  *
  * @example

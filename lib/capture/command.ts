@@ -407,7 +407,7 @@ const KEY_FLAG = /^(-k|--key|--api-key|--token|--auth-token)$/;
 /** Values that look like a provider's key or token. */
 const KEY_VALUE = /^(sk-|ghp_|gho_|github_pat_|AIza|ya29\.|xai-|gsk_)[A-Za-z0-9_\-.]{8,}$/;
 /**
- * A variable assignment whose name says it holds a secret (`OPENAI_API_KEY=…`,
+ * A variable assignment whose name says it holds a secret (`SERVICE_API_KEY=…`,
  * `GITHUB_TOKEN=…`), as `env NAME=VALUE agent` or inside a `sh -c` script; the value is quoted
  * or runs to the next blank.
  */
