@@ -166,6 +166,8 @@ export function parseTargetFile(
   path: string,
   knownRenderers?: readonly string[],
 ): Target {
+  // A byte order mark (Notepad and some editors write one) is invisible: not a syntax error.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   if (text.trim() === "") {
     throw new InputError(path, "is empty: expected one JSON object with the target's fields");
   }

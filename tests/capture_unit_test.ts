@@ -114,6 +114,14 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
       "capture: --upstream chatgpt.com=http://127.0.0.1:1: no proxy named 'chatgpt.com' " +
       "(proxies: api, chatgpt); HOST=URL works in --mode forward",
     ],
+    [
+      ["codex", "--port", "api=0", "--port", "chatgpt=0", "--port", "9999"],
+      "capture: --port 9999: api was given a --port already",
+    ],
+    [
+      ["codex", "--upstream", "http://a:1", "--upstream", "api=http://b:2"],
+      "capture: --upstream api=http://b:2: api was given a --upstream already",
+    ],
     [["codex", "extra"], "capture: unexpected argument 'extra': put the command to run after '--'"],
     [["codex", "--output-dir", ""], "capture: --output-dir needs a non-empty value"],
   ];

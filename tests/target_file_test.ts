@@ -124,6 +124,19 @@ Deno.test("parseTargetFile reads a JSONC target", async (t) => {
       );
     }
   });
+  await t.step("a file saved with a byte order mark reads as without it", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/bom.jsonc`;
+      await Deno.writeTextFile(file, "\uFEFF" + targetText());
+      assert.deepEqual(
+        loadTargetFileSync(file, RENDERERS),
+        parseTargetFile(targetText(), file, RENDERERS),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
   await t.step("loadTargetFile and loadTargetFileSync read the file", async () => {
     assert.deepEqual(await loadTargetFile(`${ROOT}/${CHATTY}`, RENDERERS), CHATTY_TARGET);
     assert.deepEqual(loadTargetFileSync(`${ROOT}/${CHATTY}`, RENDERERS), CHATTY_TARGET);

@@ -179,15 +179,19 @@ export function parseCaptureArgs(
     }
     forwardPort = parsePort(spec, spec);
   }
+  const ported = new Set<string>();
   for (const spec of mode === "forward" ? [] : values.port ?? []) {
     const [proxy, value] = pick(spec, proxies, "--port");
+    once(ported, proxy.name, "--port", spec);
     proxy.port = parsePort(value, spec);
   }
   const hostRoutes: Record<string, string> = {};
+  const routed = new Set<string>();
   const hosts = mode === "forward" ? forwardHosts(target) : [];
   for (const spec of values.upstream ?? []) {
     const host = /^([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)=(.*)$/.exec(spec);
     if (host && hosts.includes(host[1].toLowerCase())) {
+      once(routed, host[1].toLowerCase(), "--upstream", withoutPassword(spec));
       hostRoutes[host[1].toLowerCase()] = parseUpstream(host[2], spec).replace(/\/+$/, "");
       continue;
     }
@@ -203,6 +207,7 @@ export function parseCaptureArgs(
       );
     }
     const [proxy, value] = pick(spec, proxies, "--upstream");
+    once(routed, proxy.name, "--upstream", withoutPassword(spec));
     proxy.upstream = parseUpstream(value, spec);
   }
   const seen = new Map<number, string>();
@@ -251,6 +256,14 @@ export function parseCaptureArgs(
     command,
     help: false,
   };
+}
+
+/** Refuses a second value for one proxy (or host): the first would be dropped unsaid. */
+function once(seen: Set<string>, name: string, flag: string, spec: string): void {
+  if (seen.has(name)) {
+    throw new UsageError(`capture: ${flag} ${spec}: ${name} was given a ${flag} already`);
+  }
+  seen.add(name);
 }
 
 /** Splits `[NAME=]VALUE`; without NAME the value is for the first proxy. */
