@@ -21,7 +21,7 @@ function validator() {
   return ajv.compile(schema);
 }
 
-async function jsonOf(input: string): Promise<unknown> {
+async function jsonText(input: string): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-write", "--allow-env", MAIN, "analyze", "-t", "codex"]
       .concat(["-i", input, "-f", "json", "-o", "-"]),
@@ -29,8 +29,10 @@ async function jsonOf(input: string): Promise<unknown> {
     stderr: "piped",
   }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
+  return new TextDecoder().decode(out.stdout);
 }
+
+const jsonOf = async (input: string): Promise<unknown> => JSON.parse(await jsonText(input));
 
 /** The turns of conversation `id`, as a reader of the JSON finds them. */
 const turnsOf = (s: SessionRecord, id: number): Turn[] =>
@@ -137,6 +139,17 @@ Deno.test("analyze --format json validates against lib/model/schema.json", async
       assert.equal(c.lastTurn, turns.at(-1)!.index);
       assert.equal(c.tokens.input, turns.reduce((n, t) => n + (t.tokens?.input ?? 0), 0));
     }
+  });
+  await t.step("the same capture gives the same bytes, one record a line", async () => {
+    const [a, b] = [
+      await jsonText(data("mixed_traffic.jsonl")),
+      await jsonText(data("mixed_traffic.jsonl")),
+    ];
+    assert.equal(a, b);
+    const lines = a.split("\n");
+    // The session's 14 turns, 10 conversations: one line each.
+    assert.equal(lines.filter((l) => l.startsWith('{"index":')).length, 14);
+    assert.equal(lines.filter((l) => /^\{"id":\d+,/.test(l)).length, 10);
   });
   await t.step("a schema violation is caught (the validator is not vacuous)", () => {
     assert.equal(validate({ version: 1, generator: "x", sessions: [{ id: 1 }] }), false);
