@@ -8,6 +8,7 @@
 import { ConversationTracker } from "../conversation.ts";
 import { headerRedactor, maskKeyShapes, redactUrl } from "../redact.ts";
 import { redactEntry } from "../redact_entry.ts";
+import { stringValues } from "./snippet.ts";
 import { exchangeDoc } from "../report.ts";
 import { modelInput, rendererChooser, responseView } from "../analyze.ts";
 import { ModelBuilder } from "../model/build.ts";
@@ -421,7 +422,8 @@ export class CaptureIndex {
       // The JSON text (keys, headers) and the strings as they read (quotes, non-ASCII).
       const shown = maskKeyShapes(JSON.stringify(redacted)).toLowerCase();
       if (
-        shown.includes(needle) || maskKeyShapes(stringsOf(redacted)).toLowerCase().includes(needle)
+        shown.includes(needle) ||
+        maskKeyShapes(stringValues(redacted).join("\n")).toLowerCase().includes(needle)
       ) {
         hits.push(i + 1);
       }
@@ -441,18 +443,4 @@ export function rawProbe(needle: string): string | null {
   const runs = needle.split(/[^\x20-\x7e]|["\\]/);
   const longest = runs.reduce((a, b) => (b.length > a.length ? b : a), "");
   return longest.length >= 2 ? longest : null;
-}
-
-/** Every string value of a JSON value, joined by line breaks. */
-function stringsOf(value: unknown): string {
-  const out: string[] = [];
-  const walk = (v: unknown, depth: number) => {
-    if (typeof v === "string") out.push(v);
-    else if (Array.isArray(v)) { for (const x of v) walk(x, depth + 1); }
-    else if (typeof v === "object" && v !== null && depth < 64) {
-      for (const x of Object.values(v)) walk(x, depth + 1);
-    }
-  };
-  walk(value, 0);
-  return out.join("\n");
 }

@@ -20,20 +20,29 @@ const CONTEXT = 70;
 /** Fields that name a format's parts (`"type": "input_text"`), not what was said. */
 const LABELS = new Set(["type", "role", "object", "status", "id", "model", "call_id"]);
 
-function strings(value: unknown, out: string[], depth = 0): void {
+/** Every string value of a JSON value, in order, but those of fields named in `skip`. */
+export function stringValues(
+  value: unknown,
+  out: string[] = [],
+  skip: ReadonlySet<string> = new Set(),
+  depth = 0,
+): string[] {
   if (typeof value === "string") out.push(value);
-  else if (Array.isArray(value)) { for (const v of value) strings(v, out, depth + 1); }
+  else if (Array.isArray(value)) { for (const v of value) stringValues(v, out, skip, depth + 1); }
   else if (typeof value === "object" && value !== null && depth < 40) {
-    for (const [k, v] of Object.entries(value)) if (!LABELS.has(k)) strings(v, out, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      if (!skip.has(k)) stringValues(v, out, skip, depth + 1);
+    }
   }
+  return out;
 }
 
 /** `redacted`: the entry as redactEntry returns it; `needle` in lower case, as matched. */
 export function searchSnippet(redacted: Entry, needle: string): Snippet | null {
   const parts = [redacted.request.url];
-  strings(redacted.request.body, parts);
+  stringValues(redacted.request.body, parts, LABELS);
   if (redacted.response && redacted.response.body_encoding !== "base64") {
-    strings(redacted.response.body, parts);
+    stringValues(redacted.response.body, parts, LABELS);
   }
   const text = maskKeyShapes(parts.join("\n")).replace(/\s+/g, " ");
   if (needle === "") return null;

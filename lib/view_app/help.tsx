@@ -9,7 +9,7 @@ export const KEYS: readonly [string, string][] = [
   ["R", "raw response of the selected turn (redacted)"],
   ["c", "copy the selected turn as cURL (redacted)"],
   ["/", "search every session"],
-  ["Esc", "close this panel, clear the search"],
+  ["Esc", "close this panel or the sessions column, clear the search"],
   ["?", "this panel"],
 ];
 
