@@ -233,7 +233,7 @@ Deno.test(`probe capture in a terminal that closes (hangup): the capture and its
     );
     await term.tmux("kill-session", "-t", "t");
     Deno.kill(probePid, "SIGHUP");
-    const status = await until("probe's exit", () => term.exitStatus(), async () => "");
+    const status = await until("probe's exit", () => term.exitStatus(), () => Promise.resolve(""));
     assert.equal(status, "0", "no internal error from writing to the closed terminal");
     assert.ok(!(await portOpen(api)), "the proxies are stopped");
     const entries = await readJsonl(`${out}/traffic.jsonl`);
