@@ -9,6 +9,7 @@ import { builtinPriceTable } from "../renderers/prices.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { builtinTargets } from "../targets/mod.ts";
 import { launchChromium, type RunningBrowser } from "./tools/browser.ts";
+import type { Page } from "playwright-core";
 import { writeCapture } from "../bench/generate.ts";
 
 const data = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
@@ -23,6 +24,20 @@ function viewer(paths: string[]) {
     prices: builtinPriceTable(),
     follow: false,
   });
+}
+
+/**
+ * Evaluates `js` in the page until it returns something truthy (the page's policy forbids the
+ * string evaluation that playwright's waitForFunction polls with).
+ */
+async function until<T>(page: Page, js: string, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const value = await page.evaluate(js) as T;
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** A raw HTTP/1.1 GET with the Host header given (fetch would not let a test forge it). */
@@ -383,26 +398,44 @@ Deno.test("probe view in Chromium", async (t) => {
         await page.goto(server.url);
         await page.locator(".turns .row", { hasText: "#3" }).first().click();
         await page.locator(".turn.sel .dhead h2", { hasText: "#3 " }).waitFor();
-        const chat = page.locator(".detail");
-        await chat.evaluate((e) => e.scrollTop = e.scrollHeight / 2);
-        await page.locator(".turn.sel").waitFor({ state: "detached" });
+        // Scrolled until the selected turn is no longer drawn (the chat may still be settling
+        // its scroll to the selected turn, a loaded machine's frames late).
+        await until(
+          page,
+          `(() => {
+          const chat = document.querySelector(".detail");
+          chat.scrollTop = chat.scrollHeight / 2;
+          return !document.querySelector(".turn.sel");
+        })()`,
+          "the selected turn scrolled away",
+        );
         // r: back to the selected turn, its raw request open and on screen.
         await page.keyboard.press("r");
         const raw = page.locator(".turn.sel details.raw-request[open]");
         await raw.waitFor();
-        await page.waitForFunction(`(() => {
+        await until(
+          page,
+          `(() => {
           const r = document.querySelector(".turn.sel .raw-request").getBoundingClientRect();
           const d = document.querySelector(".detail").getBoundingClientRect();
           return r.top >= d.top - 1 && r.top < d.bottom;
-        })()`);
+        })()`,
+          "the raw request on screen",
+        );
         assert.match(await page.locator(".turn.sel .dhead h2").innerText(), /^#3 /);
         // j after scrolling far down: the turn being read is selected, not #4.
-        await chat.evaluate((e) => e.scrollTop = e.scrollHeight * 0.6);
-        await page.locator(".turns .row.inview").waitFor();
-        await page.waitForTimeout(200);
-        const reading = Number(
-          (await page.locator(".turns .row.inview b").first().innerText()).slice(1),
-        );
+        await page.locator(".detail").evaluate((e) => e.scrollTop = e.scrollHeight * 0.6);
+        const inView = `(() => {
+          const n = Number(document.querySelector(".turns .row.inview b")?.textContent?.slice(1));
+          return !document.querySelector(".turn.sel") && n > 10 ? n : 0;
+        })()`;
+        // The turn in view once the chat has settled (the same two reads 300 ms apart).
+        let reading = 0;
+        for (let seen = -1; seen !== reading;) {
+          seen = reading;
+          await page.waitForTimeout(300);
+          reading = await until<number>(page, inView, "a turn far down in view");
+        }
         assert.ok(reading > 10, `the turn in view is #${reading}`);
         await page.keyboard.press("j");
         await page.locator(".turn.sel .dhead h2", { hasText: `#${reading} ` }).waitFor();

@@ -33,6 +33,10 @@ Deno.test("viewer search finds what is typed, as it reads", async (t) => {
     prices: builtinPriceTable(),
     follow: false,
   });
+  // The capture is read after the server starts: searched once it is read.
+  while ((await (await fetch(`${server.url}api/sessions`)).json()).sessions[0].indexing) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const search = async (q: string) => {
     const res = await fetch(`${server.url}api/search?q=${encodeURIComponent(q)}`);
     assert.equal(res.status, 200);
