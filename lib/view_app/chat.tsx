@@ -104,14 +104,21 @@ function Item({ it, results, convs, onConv }: {
   );
 }
 
+/** An exchange's title line: number, method, URL and status (a turn's and a non-turn's). */
+export function ExchangeTitle({ d }: { d: TurnDetail }) {
+  return (
+    <h2>
+      {`#${d.index} ${d.method} `}
+      <span class="url">{d.url}</span>
+      {` → ${d.status}`}
+    </h2>
+  );
+}
+
 function SelectedHead({ t, d }: { t: Turn; d: TurnDetail }) {
   return (
     <div class="dhead">
-      <h2>
-        {`#${d.index} ${d.method} `}
-        <span class="url">{d.url}</span>
-        {` → ${d.status}`}
-      </h2>
+      <ExchangeTitle d={d} />
       <div class="stats">
         <span>{t.model || ""}</span>
         {t.tokens

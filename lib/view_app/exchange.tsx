@@ -7,7 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type TurnDetail } from "./types.ts";
 import { Blocks } from "./parts.tsx";
-import { Actions, type RawOpen } from "./chat.tsx";
+import { Actions, ExchangeTitle, type RawOpen } from "./chat.tsx";
 
 export interface ExchangeProps {
   sid: string;
@@ -41,11 +41,7 @@ export function ExchangeView(p: ExchangeProps) {
           : (
             <>
               <div class="dhead">
-                <h2>
-                  {`#${d.index} ${d.method} `}
-                  <span class="url">{d.url}</span>
-                  {` → ${d.status}`}
-                </h2>
+                <ExchangeTitle d={d} />
                 <div class="stats">
                   <span>not a model call this viewer shows as a turn</span>
                 </div>
