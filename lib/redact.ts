@@ -69,7 +69,8 @@ export const OAUTH_MARKERS: readonly string[] = [
 
 /**
  * Shapes of well-known keys, masked anywhere in text (prompts, answers, tool output, headers,
- * URLs): API keys `sk-…` (`sk-proj-…`, `sk-ant-…`), `AIza…`, `gsk_…`, `xai-…`, `hf_…`, code-host
+ * URLs): API keys `sk-…` (`sk-proj-…`, `sk-ant-…`), `AIza…`, `gsk_…`, `xai-…`, `hf_…`, OAuth
+ * access tokens `ya29.…`, code-host
  * and registry tokens `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_`, `github_pat_`, `glpat-`, `npm_`,
  * payment keys `sk_live_`/`rk_live_`, cloud access key ids `AKIA…`/`ASIA…`, chat-app tokens
  * `xox[abprs]-…` and JWTs. One regular expression source that JavaScript and Python read
@@ -78,7 +79,7 @@ export const OAUTH_MARKERS: readonly string[] = [
  */
 export const KEY_SHAPES_SOURCE = "(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))(?:sk-[A-Za-z0-9_\\-]{20,}" +
   "|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_\\-]{20,}" +
-  "|[sr]k_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36,})" +
+  "|[sr]k_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36,}|ya29\\.[A-Za-z0-9_\\-]{20,})" +
   "|gh[oprsu]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|(?:AKIA|ASIA)[0-9A-Z]{16}" +
   "|AIza[0-9A-Za-z_\\-]{30,}|xox[abprs]-[A-Za-z0-9\\-]{10,}" +
   "|eyJ[A-Za-z0-9_\\-]{8,}\\.eyJ[A-Za-z0-9_\\-]{8,}\\.[A-Za-z0-9_\\-]{8,}";
@@ -93,6 +94,7 @@ export const KEY_SHAPE_PREFIXES: readonly string[] = [
   "sk_live_",
   "rk_live_",
   "npm_",
+  "ya29.",
   "ghp_",
   "gho_",
   "ghu_",
@@ -195,6 +197,29 @@ export function redactionPolicy(extraHeaders: readonly string[]): RedactionPolic
 export function maskKeyShapes(text: string): string {
   if (!hasKeyShapePrefix(text)) return text;
   return text.replace(KEY_SHAPES, REDACTED);
+}
+
+/** Shortest key a whole value is taken for when it starts with a key shape's prefix. */
+const SHORT_KEY = /^[A-Za-z0-9_\-.]{8,}$/;
+
+/**
+ * A whole value is a key: a key shape, or a known prefix followed by at least eight key
+ * characters (a short or test key given as an argument, which text scanning would leave).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isKeyShaped } from "./redact.ts";
+ *
+ * assert.ok(isKeyShaped("sk-proj-abcdefgh"));
+ * assert.ok(!isKeyShaped("sk-short"));
+ * assert.ok(!isKeyShaped("task-abcdefghijkl"));
+ * ```
+ */
+export function isKeyShaped(value: string): boolean {
+  if (maskKeyShapes(value) === REDACTED) return true;
+  const prefix = KEY_SHAPE_PREFIXES.find((p) => value.startsWith(p));
+  return prefix !== undefined && SHORT_KEY.test(value.slice(prefix.length));
 }
 
 function hasKeyShapePrefix(text: string): boolean {

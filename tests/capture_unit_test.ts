@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { parseCaptureArgs, withoutCredentials } from "../lib/capture/args.ts";
 import { captureCommand, hideKeys } from "../lib/capture/command.ts";
+import { KEY_SHAPE_PREFIXES } from "../lib/redact.ts";
 import { locateMitmdump, startupError } from "../lib/capture/mitmdump.ts";
 import { defaultOutputDir, prepareOutput } from "../lib/capture/output.ts";
 import { buildCommand, exitCodeOf, shellQuote } from "../lib/capture/run.ts";
@@ -296,6 +297,31 @@ Deno.test("hideKeys masks keys given as arguments in the echoed command", () => 
     ]),
     ["cline", "-k", "[REDACTED]", "-m", "gpt-4o", "--api-key=[REDACTED]", "[REDACTED]", "hi"],
   );
+});
+
+Deno.test("hideKeys hides every key shape lib/redact.ts knows, whole or inside a script", async (t) => {
+  // One sample per shape: a shape added to lib/redact.ts without a sample here fails the test.
+  const rest = (prefix: string): string =>
+    prefix === "eyJ"
+      ? "hbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmnop"
+      : /^(AKIA|ASIA)$/.test(prefix)
+      ? "ABCDEFGHIJKLMNOP"
+      : "Abcdefghij0123456789abcdefghij0123456789";
+  for (const prefix of KEY_SHAPE_PREFIXES) {
+    await t.step(prefix, () => {
+      const key = prefix + rest(prefix);
+      const short = `${prefix}abcd1234`;
+      const echoed = hideKeys(["agent", key, short, "sh", "-c", `echo ${key} | agent`]);
+      assert.deepEqual(echoed, [
+        "agent",
+        "[REDACTED]",
+        "[REDACTED]",
+        "sh",
+        "-c",
+        "echo [REDACTED] | agent",
+      ]);
+    });
+  }
 });
 
 Deno.test("hideKeys masks keys in variable assignments, after auth schemes and inside scripts", () => {

@@ -97,6 +97,7 @@ Deno.test("maskKeyShapes masks well-known key shapes anywhere in text", async (t
       "sk_live_abcdefghijklmnopqrstuvwx",
       "rk_live_abcdefghijklmnopqrstuvwx",
       "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+      "ya29.a0AfH6SMBabcdefghijklmnopqrstuvwxyz",
     ]
   ) {
     await t.step(key.slice(0, 12), () => {

@@ -8,7 +8,7 @@ import { type CaPaths, caPaths, finishCa, prepareCaDir } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
 import type { PriceTable } from "../prices.ts";
-import { maskKeyShapes, REDACTED } from "../redact.ts";
+import { isKeyShaped, maskKeyShapes, REDACTED } from "../redact.ts";
 import type { Renderer, Target } from "../types.ts";
 import {
   CAPTURE_USAGE,
@@ -404,8 +404,6 @@ function outputGone(err: unknown): boolean {
 
 /** Flags whose value is a key (`-k KEY`, `--api-key KEY`, ...). */
 const KEY_FLAG = /^(-k|--key|--api-key|--token|--auth-token)$/;
-/** Values that look like a provider's key or token. */
-const KEY_VALUE = /^(sk-|ghp_|gho_|github_pat_|AIza|ya29\.|xai-|gsk_)[A-Za-z0-9_\-.]{8,}$/;
 /**
  * A variable assignment whose name says it holds a secret (`SERVICE_API_KEY=…`,
  * `GITHUB_TOKEN=…`), as `env NAME=VALUE agent` or inside a `sh -c` script; the value is quoted
@@ -425,7 +423,7 @@ export function hideKeys(argv: readonly string[]): string[] {
   return argv.map((arg, i) => {
     const flagValue = /^(--(?:key|api-key|token|auth-token))=(.*)$/.exec(arg);
     if (flagValue) return `${flagValue[1]}=${REDACTED}`;
-    if ((i > 0 && KEY_FLAG.test(argv[i - 1])) || KEY_VALUE.test(arg)) return REDACTED;
+    if ((i > 0 && KEY_FLAG.test(argv[i - 1])) || isKeyShaped(arg)) return REDACTED;
     return maskKeyShapes(arg)
       .replace(SECRET_ASSIGNMENT, `$1=${REDACTED}`)
       .replace(SCHEME_CREDENTIAL, `$1 ${REDACTED}`);
