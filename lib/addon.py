@@ -93,15 +93,21 @@ class Policy:
         for prefix in self.prefixes:
             heads = self.prefix_groups.setdefault(_anchor(prefix), {})
             heads.setdefault(prefix[0], []).append(prefix)
-        # A JSON key that may be a secret name in any spelling, e.g. "refresh_token":. Only an
+        # A JSON key that may be a secret name in any spelling, e.g. "refresh_token":, also as
+        # written inside a JSON string (\"refresh_token\": in a tool call's arguments). Only an
         # SSE event or WebSocket message where this is found is parsed and walked. Letters as
         # [aA] classes: IGNORECASE made the scan half as fast again.
         names = sorted(self.secret_names | {"code"})
         spelled = "|".join("[_-]?".join(_either_case(c) for c in n) for n in names)
-        self.json_name = re.compile('(?:%s)"\\s*:' % spelled)
+        self.json_name = re.compile('(?:%s)\\\\?"\\s*:' % spelled)
         # A JSON string field, for text that is not parsed as JSON (a body that is not
         # UTF-8): a value whose key is a secret name is masked where it stands.
         self.json_field = re.compile('("((?:[^"\\\\]|\\\\.)*)"\\s*:\\s*")((?:[^"\\\\]|\\\\.)*)"')
+        # A JSON key written in a string (JSON text inside JSON), as the string reads and as
+        # its JSON text holds it (\"apiKey\":): scanning for keys and looking each up costs
+        # a tenth of searching for the spelled-out names.
+        self.json_key = re.compile('"([^"\\\\\\n]{1,128})"\\s*:')
+        self.escaped_json_key = re.compile('\\\\"([^"\\\\]{1,128})\\\\"\\s*:')
         self._norm: typing.Dict[str, str] = {}
 
     @classmethod
@@ -167,8 +173,15 @@ class Policy:
         return (self.mask_shapes(url[: q + 1]) + self.query(url[q + 1 : end])
                 + self.mask_shapes(url[end:]))
 
-    def json_value(self, value):
-        """Returns (new_value, changed): secret fields fingerprinted at any depth."""
+    def json_value(self, value, embedded: bool = False):
+        """Returns (new_value, changed): secret fields fingerprinted at any depth; with
+        `embedded`, also secret fields written as JSON inside its strings (a tool's arguments
+        or output, a config pasted into a prompt), as reports mask them."""
+        if isinstance(value, str):
+            if embedded:
+                masked = self.embedded_fields(value)
+                return masked, masked is not value
+            return value, False
         if isinstance(value, dict):
             changed = False
             out = {}
@@ -187,7 +200,7 @@ class Policy:
                     out[k] = fingerprint(v)
                     changed = True
                 else:
-                    nv, c = self.json_value(v)
+                    nv, c = self.json_value(v, embedded)
                     out[k] = nv
                     changed = changed or c
             return (out if changed else value), changed
@@ -195,7 +208,7 @@ class Policy:
             changed = False
             out = []
             for v in value:
-                nv, c = self.json_value(v)
+                nv, c = self.json_value(v, embedded)
                 out.append(nv)
                 changed = changed or c
             return (out if changed else value), changed
@@ -211,8 +224,16 @@ class Policy:
             value = json.loads(text)
         except (ValueError, RecursionError):
             return text
-        value, changed = self.json_value(value)
+        value, changed = self.json_value(value, embedded=True)
         return json.dumps(value, separators=(",", ":")) if changed else text
+
+    def embedded_fields(self, text: str) -> str:
+        """A string with the values of secret JSON string fields written in it fingerprinted
+        (`run {"apiKey": "k-1"}`), everything else as it was; the same object when nothing was."""
+        if not self.holds_secret_key(text):
+            return text
+        masked = self.json_field.sub(self._masked_field, text)
+        return text if masked == text else masked
 
     def raw_bytes(self, data: bytes, content_type: str) -> bytes:
         """A body or message that is not UTF-8 (stored as base64): key shapes, JSON string
@@ -226,8 +247,24 @@ class Policy:
             masked = self.query(masked)
         return data if masked == text else masked.encode("latin-1")
 
+    def holds_secret_key(self, text: str) -> bool:
+        """True when a JSON key written in the text is a secret name (`{"apiKey": …}`)."""
+        return any(self.secret(self.norm(m.group(1))) for m in self.json_key.finditer(text))
+
+    def holds_escaped_secret_key(self, text: str) -> bool:
+        """True when a JSON text holds, inside one of its strings, JSON whose key is a secret
+        name (`"{\\"apiKey\\": …}"`). Splitting at `\\":` and looking up each key once cost a
+        third of a regular expression's scan (0.27 against 0.8 ms for 174 KB)."""
+        parts = text.split('\\":')
+        keys = {part[part.rfind('\\"') + 2 :] for part in parts[:-1]}
+        if any(self.secret(self.norm(k)) for k in keys):
+            return True
+        return '\\" :' in text and any(
+            self.secret(self.norm(m.group(1))) for m in self.escaped_json_key.finditer(text)
+        )
+
     def _masked_field(self, m) -> str:
-        if not self.secret(self.norm(m.group(2))):
+        if not self.secret(self.norm(m.group(2))) or _already_masked(m.group(3)):
             return m.group(0)
         return m.group(1) + fingerprint(m.group(3)) + '"'
 
@@ -426,8 +463,9 @@ def _body_fields(
     changed = False
     if policy is not None:
         if isinstance(body, (dict, list)):
-            if check is not None and check.secret:
-                body, changed = policy.json_value(body)
+            embedded = check is not None and policy.holds_escaped_secret_key(text)
+            if check is not None and (check.secret or embedded):
+                body, changed = policy.json_value(body, embedded)
         elif "x-www-form-urlencoded" in ct:
             body = policy.query(text)
     if check is not None:

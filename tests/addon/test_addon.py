@@ -447,6 +447,52 @@ class RedactionTest(unittest.TestCase):
         msg = json.loads(json.loads(data)["websocket"][0]["text"])
         self.assertEqual(msg["clientSecret"], fp("w-1"))
 
+    def test_secret_fields_written_as_json_inside_strings(self):
+        # A tool call's arguments, a tool's output and a config pasted into a prompt are JSON
+        # text inside the body: reports, HAR and the viewer mask their secret fields, so the
+        # capture must too.
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        args = json.dumps({"url": "https://x", "headers": {"X-Api-Key": "j-1"}})
+        body = {
+            "input": [
+                {"type": "function_call", "name": "fetch", "arguments": args},
+                {"type": "function_call_output", "output": '{"ok": true, "refresh_token" : "j-2"}'},
+                {"role": "user", "content": ['use {"client_secret": "j-3", "user": "me"}']},
+                {"role": "user", "content": 'already {"password": "%s"}' % fp("x")},
+            ],
+            "max_tokens": 5,
+        }
+        f.request.content = json.dumps(body).encode()
+        f.response.headers["content-type"] = "text/event-stream"
+        done = {"type": "response.function_call_arguments.done", "arguments": '{"apiKey":"j-4"}'}
+        f.response.content = ("data: %s\n\n" % json.dumps(done)).encode()
+        data = record(f)
+        for secret in [b"j-1", b"j-2", b"j-3", b"j-4"]:
+            self.assertNotIn(secret, data, secret)
+        entry = json.loads(data)
+        items = entry["request"]["body"]["input"]
+        self.assertEqual(
+            json.loads(items[0]["arguments"]),
+            {"url": "https://x", "headers": {"X-Api-Key": fp("j-1")}},
+        )
+        self.assertEqual(items[1]["output"], '{"ok": true, "refresh_token" : "%s"}' % fp("j-2"))
+        self.assertEqual(items[2]["content"], ['use {"client_secret": "%s", "user": "me"}' % fp("j-3")])
+        self.assertEqual(items[3]["content"], 'already {"password": "%s"}' % fp("x"))
+        self.assertEqual(entry["request"]["body"]["max_tokens"], 5)
+        event = json.loads(entry["response"]["body"].split("\n")[0][len("data: "):])
+        self.assertEqual(event["arguments"], '{"apiKey":"%s"}' % fp("j-4"))
+        # In a WebSocket message too (Codex's response.create carries the same input).
+        ws = record_websocket(json.dumps({"type": "response.create", "input": body["input"]}).encode(), "TEXT")
+        for secret in [b"j-1", b"j-2", b"j-3"]:
+            self.assertNotIn(secret, ws, secret)
+        # JSON text without a secret field stays the body's own bytes.
+        g = tflow.tflow(resp=True)
+        g.request.headers["content-type"] = "application/json"
+        plain = b'{"input":[{"arguments":"{\\"path\\": \\"a.ts\\", \\"tokens\\": 5}"}]}'
+        g.request.content = plain
+        self.assertIn(plain, record(g))
+
     def test_keep_secrets_keeps_everything_raw(self):
         f = tflow.tflow(resp=True)
         f.request.headers["content-type"] = "application/json"

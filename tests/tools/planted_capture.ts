@@ -101,11 +101,17 @@ export const STREAM_BODY = {
       type: "message",
       content: [{ type: "input_text", text: `my keys ${S["prompt-sk-proj"]} ${S["prompt-aws"]}` }],
     },
-    { type: "function_call", call_id: "c1", name: "shell", arguments: '{"cmd":"env"}' },
+    {
+      type: "function_call",
+      call_id: "c1",
+      name: "shell",
+      arguments: JSON.stringify({ cmd: "env", apiKey: S["tool-arguments-apiKey"] }),
+    },
     {
       type: "function_call_output",
       call_id: "c1",
-      output: `GH=${S["tool-output-ghp"]}\nPAT=${S["tool-output-github-pat"]}`,
+      output: `GH=${S["tool-output-ghp"]}\nPAT=${S["tool-output-github-pat"]}\n` +
+        JSON.stringify({ user: "me", password: S["tool-output-password"] }),
     },
   ],
 };
