@@ -192,11 +192,23 @@ export function Actions({ d, raw, onRaw, onCopy, copied }: {
   onCopy(text: string): void;
   copied: string;
 }) {
-  const toggle = (which: "request" | "response") => (e: Event) => {
-    const open = (e.currentTarget as HTMLDetailsElement).open;
-    if (open && raw !== which) onRaw(which);
-    if (!open && raw === which) onRaw(null);
-  };
+  const rawPart = (which: "request" | "response", key: string) => (
+    <details
+      class={`raw-${which}`}
+      open={raw === which}
+      onToggle={(e: Event) => {
+        const open = (e.currentTarget as HTMLDetailsElement).open;
+        if (open && raw !== which) onRaw(which);
+        if (!open && raw === which) onRaw(null);
+      }}
+    >
+      <summary>
+        {`Raw ${which} (redacted) `}
+        <kbd>{key}</kbd>
+      </summary>
+      <pre>{d.raw[which]}</pre>
+    </details>
+  );
   return (
     <div class="actions">
       <button type="button" class="btn" onClick={() => onCopy(d.curl)}>
@@ -206,18 +218,8 @@ export function Actions({ d, raw, onRaw, onCopy, copied }: {
         <summary>cURL</summary>
         <pre>{d.curl}</pre>
       </details>
-      <details class="raw-request" open={raw === "request"} onToggle={toggle("request")}>
-        <summary>
-          Raw request (redacted) <kbd>r</kbd>
-        </summary>
-        <pre>{d.raw.request}</pre>
-      </details>
-      <details class="raw-response" open={raw === "response"} onToggle={toggle("response")}>
-        <summary>
-          Raw response (redacted) <kbd>R</kbd>
-        </summary>
-        <pre>{d.raw.response}</pre>
-      </details>
+      {rawPart("request", "r")}
+      {rawPart("response", "R")}
     </div>
   );
 }

@@ -16,14 +16,16 @@ export const fmtCost = (c: N): string =>
 export const fmtMs = (ms: N): string =>
   ms === null || ms === undefined ? "–" : ms >= 1000 ? (ms / 1000).toFixed(1) + " s" : ms + " ms";
 
-export function fmtDur(ms: N): string {
+/**
+ * A duration: "1 h 5 min", "7 min 12 s", "38 s"; `short` for a narrow table cell: "1h5m",
+ * "7m", "38s".
+ */
+export function fmtDur(ms: N, short = false): string {
   if (ms === null || ms === undefined) return "–";
   const s = Math.round(ms / 1000);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min`
-    : s >= 60
-    ? `${Math.floor(s / 60)} min ${s % 60} s`
-    : `${s} s`;
+  const [h, m] = [Math.floor(s / 3600), Math.floor(s % 3600 / 60)];
+  if (short) return h ? `${h}h${m}m` : m ? `${m}m` : `${s}s`;
+  return h ? `${h} h ${m} min` : m ? `${m} min ${s % 60} s` : `${s} s`;
 }
 
 export const fmtTime = (t: N): string =>
@@ -31,17 +33,6 @@ export const fmtTime = (t: N): string =>
 
 export const pct = (r: N): string =>
   r === null || r === undefined ? "–" : Math.round(r * 100) + "%";
-
-/** A duration in a narrow table cell: 38s, 7m, 2h5m. */
-export function fmtDurShort(ms: N): string {
-  if (ms === null || ms === undefined) return "–";
-  const s = Math.round(ms / 1000);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${Math.floor(s % 3600 / 60)}m`
-    : s >= 60
-    ? `${Math.floor(s / 60)}m`
-    : `${s}s`;
-}
 
 /** Money in a narrow table cell: $12, $0.07, $0.006. */
 export const fmtCostShort = (c: N): string =>

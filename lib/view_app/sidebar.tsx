@@ -7,16 +7,7 @@ import type {
   SearchHit,
   SessionSummary,
 } from "./types.ts";
-import {
-  fmtCost,
-  fmtCostShort,
-  fmtDur,
-  fmtDurShort,
-  fmtInt,
-  fmtTime,
-  pct,
-  plural,
-} from "./format.ts";
+import { fmtCost, fmtCostShort, fmtDur, fmtInt, fmtTime, pct, plural } from "./format.ts";
 
 export interface SidebarProps {
   sessions: SessionSummary[];
@@ -103,7 +94,7 @@ function SessionsTable(p: SidebarProps) {
             <td class="capture">
               <span class="cname">{captureName(s.source)}</span>
               <span class="cagent" title={fmtDur(s.durationMs)}>
-                {`${s.agent || s.apis.join(", ") || "?"} · ${fmtDurShort(s.durationMs)}`}
+                {`${s.agent || s.apis.join(", ") || "?"} · ${fmtDur(s.durationMs, true)}`}
               </span>
             </td>
             <td class="nowrap">{fmtTime(s.start).slice(5, 16)}</td>
