@@ -16,6 +16,7 @@ import { responseView } from "../lib/response_view.ts";
 import { Totals } from "../lib/totals.ts";
 import type { Block, Entry, Target, Usage } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
+import type { AnalysisModel } from "../lib/model/types.ts";
 import {
   codeTexts,
   fieldMap,
@@ -453,6 +454,68 @@ Deno.test("corpus: Gemini code execution parts in produced order", async () => {
     ],
   }]);
   assert.deepEqual(usageOf(x), { input: 180, output: 45, total: 225, toolPrompt: 60 });
+});
+
+/** The Markdown report and the JSON model of one corpus file. */
+async function reportAndModel(name: string): Promise<{ md: string; model: AnalysisModel }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const common = {
+      input: new URL(`${name}.jsonl`, DIR).pathname,
+      target: PROBE_TARGET,
+      renderers: builtinRenderers,
+      prices: builtinPriceTable(),
+      warn: () => {},
+    };
+    await analyzeFile({ ...common, output: `${dir}/r.md` });
+    await analyzeFile({ ...common, output: `${dir}/m.json`, json: true });
+    return {
+      md: await Deno.readTextFile(`${dir}/r.md`),
+      model: JSON.parse(await Deno.readTextFile(`${dir}/m.json`)),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The rows of the Markdown table under `## title`, split into cells. */
+function mdRows(md: string, title: string): string[][] {
+  const body = md.split(`\n## ${title}\n`)[1].split("\n## ")[0];
+  return body.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| ---"))
+    .slice(1).map((l) => l.slice(2, -2).split(" | "));
+}
+
+Deno.test("corpus: sub-calls are counted apart from a conversation's own tokens, and add up", async () => {
+  const { md, model } = await reportAndModel("anthropic_compaction_advisor");
+  const total = mdRows(md, "Token Usage").find((r) => r[0] === "Total")!;
+  assert.equal(total[3], "207200");
+  const convs = mdRows(md, "Conversations");
+  assert.deepEqual(convs.map((r) => r.slice(5)), [
+    ["23000", "1000", "180000 in, 3500 out", "0%", "$0.68"],
+    ["1800", "240", "2400 in, 310 out", "0%", "$0.03"],
+  ]);
+  assert.match(md, /Sub-calls are the compaction and advisor calls billed with them/);
+  const s = model.sessions[0];
+  assert.equal(s.tokens.input + s.subCalls.input, 207200);
+  assert.equal(s.tokens.output + s.subCalls.output, Number(total[6]));
+  assert.deepEqual(s.conversations.map((c) => c.subCalls.input), [180000, 2400]);
+  // The turn's own tokens are what its cache diagnosis reads.
+  assert.deepEqual(s.turns.map((t) => [t.tokens?.input, t.subCalls?.input]), [
+    [23000, 180000],
+    [1800, 2400],
+  ]);
+  // 23,000 reported tokens for 77 bytes: compaction, not a calibration of what was sent.
+  const [composition] = mdRows(md, "Context Composition");
+  assert.equal(composition[6], "19 (77 B)");
+  assert.match(composition[7], /^no: reported ×1194\.805 the estimate, so it counts context/);
+  assert.equal(s.turns[0].context.calibrated, false);
+});
+
+Deno.test("corpus: a conversation without a price says so, as Token Usage does", async () => {
+  const { md } = await reportAndModel("openai_chat_provider_extras");
+  const row = mdRows(md, "Conversations").find((r) => r[3].startsWith("gpt-4o-search-preview"))!;
+  assert.equal(row.at(-1), "no price");
+  assert.equal(mdRows(md, "Conversations").filter((r) => r.at(-1) === "").length, 0);
 });
 
 Deno.test("corpus: the HTML report's conversation cost matches the token table's", async () => {

@@ -296,6 +296,7 @@ Deno.test("--format json's stream has every conversation, turn, link and event o
           model: c.model,
           title: c.title,
           tokens: c.tokens,
+          subCalls: c.subCalls,
           cost: c.cost,
           cacheHitRate: c.cacheHitRate,
           turnCount: c.turns.length,

@@ -8,6 +8,7 @@ import { Ajv } from "ajv";
 import { analyzeFile } from "../lib/analyze.ts";
 import type { AnalysisModel, SessionRecord, Turn } from "../lib/model/types.ts";
 import { CONTEXT_PARTS } from "../lib/model/types.ts";
+import { composition, MAX_CALIBRATION } from "../lib/model/build.ts";
 import schema from "../lib/model/schema.json" with { type: "json" };
 import { builtinRenderers } from "../renderers/mod.ts";
 import { builtinTargets } from "../targets/mod.ts";
@@ -238,6 +239,15 @@ Deno.test("ModelBuilder context composition sums to the reported input tokens", 
   assert.ok(t2.context.bytes.toolResults > 0);
   assert.equal(t2.context.bytes.newInput, 0);
   assert.deepEqual(t2.toolCalls, [{ name: "Bash", callId: "tu1" }]);
+});
+
+Deno.test("context composition is scaled up to a limit, beyond it left as estimated", () => {
+  const bytes = { system: 400, tools: 0, history: 0, toolResults: 0, newInput: 400 };
+  const scaled = composition(bytes, 200 * MAX_CALIBRATION);
+  assert.deepEqual([scaled.calibrated, scaled.factor, scaled.tokens.system], [true, 10, 1000]);
+  const server = composition(bytes, 200 * MAX_CALIBRATION + 1);
+  assert.deepEqual([server.calibrated, server.factor, server.tokens.system], [false, 10.005, 100]);
+  assert.deepEqual(composition(bytes, undefined).tokens.newInput, 100);
 });
 
 Deno.test("ModelBuilder links a subagent thread to its spawning tool call", async () => {

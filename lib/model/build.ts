@@ -49,6 +49,13 @@ export interface ExchangeInput {
 /** Estimated bytes per token when the API reported no usage to calibrate against. */
 export const BYTES_PER_TOKEN = 4;
 
+/**
+ * The largest factor the estimate is scaled by. Tokenizers and hidden prompt overhead stay well
+ * within it; a larger one means the reported input counts context the request did not carry
+ * (a compaction, a conversation stored by the server), which no part of the request explains.
+ */
+export const MAX_CALIBRATION = 10;
+
 /** A fall in the cached share at least this large is diagnosed as a cache miss. */
 export const MISS_DROP = 0.2;
 
@@ -128,6 +135,14 @@ function addTokens(sum: Tokens, t: Tokens): void {
   sum.cacheWrite += t.cacheWrite;
   sum.output += t.output;
   sum.reasoning += t.reasoning;
+}
+
+/** The tokens of an exchange's billed sub-calls, or null when it reported none. */
+function subCallTokens(u: Usage | undefined): Tokens | null {
+  if (!u?.subCalls?.length) return null;
+  const sum = zeroTokens();
+  for (const sub of u.subCalls) addTokens(sum, tokensOf(sub.usage));
+  return sum;
 }
 
 function tokensOf(u: Usage): Tokens {
@@ -289,6 +304,7 @@ export class ModelBuilder {
       exchanges: 0,
       turns: 0,
       tokens: zeroTokens(),
+      subCalls: zeroTokens(),
       cost: null,
       currency: opts.prices.currency,
       problems: 0,
@@ -336,6 +352,10 @@ export class ModelBuilder {
     if (turn.tokens) {
       addTokens(s.tokens, turn.tokens);
       addTokens(state.conv.tokens, turn.tokens);
+    }
+    if (turn.subCalls) {
+      addTokens(s.subCalls, turn.subCalls);
+      addTokens(state.conv.subCalls, turn.subCalls);
     }
     if (turn.cost !== null) {
       s.cost = (s.cost ?? 0) + turn.cost;
@@ -395,6 +415,7 @@ export class ModelBuilder {
       turns: [],
       events: [],
       tokens: zeroTokens(),
+      subCalls: zeroTokens(),
       cost: null,
       cacheHitRate: null,
     };
@@ -513,6 +534,7 @@ export class ModelBuilder {
       inProgress: inProgress || entry.incomplete === true,
       model,
       tokens,
+      subCalls: subCallTokens(x.usage),
       cost,
       ttfbMs: t && typeof t.first_byte === "number" ? ms(t.first_byte - t.start) : null,
       durationMs: t && typeof t.end === "number" ? ms(t.end - t.start) : null,
@@ -743,6 +765,7 @@ function record(st: ConvState): ConversationRecord {
     model: c.model,
     title: c.title,
     tokens: c.tokens,
+    subCalls: c.subCalls,
     cost: c.cost,
     cacheHitRate: c.tokens.input > 0 ? c.tokens.cached / c.tokens.input : null,
     turnCount: st.turns,
@@ -767,12 +790,10 @@ export function composition(
     total += estimate[k];
   }
   const factor = reportedInput && total > 0 ? reportedInput / total : 1;
+  const calibrated = Boolean(reportedInput && total > 0) && factor <= MAX_CALIBRATION;
   const tokens = zeroParts();
-  for (const k of Object.keys(bytes) as ContextPart[]) tokens[k] = Math.round(estimate[k] * factor);
-  return {
-    bytes,
-    tokens,
-    calibrated: Boolean(reportedInput && total > 0),
-    factor: Math.round(factor * 1000) / 1000,
-  };
+  for (const k of Object.keys(bytes) as ContextPart[]) {
+    tokens[k] = Math.round(estimate[k] * (calibrated ? factor : 1));
+  }
+  return { bytes, tokens, calibrated, factor: Math.round(factor * 1000) / 1000 };
 }

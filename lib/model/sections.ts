@@ -4,7 +4,16 @@
  * model-switch events.
  */
 import type { Block, ReportSection } from "../types.ts";
-import { CONTEXT_PARTS, type ContextPart, LISTED_ROWS, type SessionDigest } from "./types.ts";
+import { MAX_CALIBRATION } from "./build.ts";
+import {
+  CONTEXT_PARTS,
+  type ContextComposition,
+  type ContextPart,
+  type Conversation,
+  LISTED_ROWS,
+  type SessionDigest,
+  type Tokens,
+} from "./types.ts";
 
 const PART_LABELS: Record<ContextPart, string> = {
   system: "System prompt",
@@ -15,8 +24,22 @@ const PART_LABELS: Record<ContextPart, string> = {
 };
 
 const pct = (r: number | null) => r === null ? "" : `${Math.round(r * 100)}%`;
-const money = (n: number | null) =>
-  n === null ? "" : n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
+const money = (n: number) => n > 0 && n < 0.01 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
+const counted = (t: Tokens) => t.input + t.output > 0;
+
+/** The cost cell, in Token Usage's words when there is no figure. */
+function costCell(c: Conversation): string {
+  if (c.cost !== null) return money(c.cost);
+  return counted(c.tokens) || counted(c.subCalls) ? "no price" : "no usage";
+}
+
+/** The Calibrated cell: the factor, or why the estimate was left unscaled. */
+function calibratedCell(ctx: ContextComposition): string {
+  if (ctx.calibrated) return `yes (×${ctx.factor})`;
+  if (ctx.factor <= MAX_CALIBRATION) return "no";
+  return `no: reported ×${ctx.factor} the estimate, so it counts context the request did ` +
+    "not carry (a compaction, a conversation the server keeps)";
+}
 
 function capped(count: number, what: string): Block[] {
   const blocks: Block[] = [];
@@ -37,6 +60,9 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
       blocks: [{ kind: "paragraph", text: "No model conversations in this capture." }],
     }];
   }
+  // Sub-calls (compaction, advisor) get their own column: the turns' own tokens stay what
+  // the cache hit rate and the cache diagnosis read.
+  const subCalls = digest.conversations.some(({ conversation: c }) => counted(c.subCalls));
   const convRows = digest.conversations.map(({ conversation: c, turns }) => [
     String(c.id),
     c.title,
@@ -45,8 +71,9 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
     String(turns),
     String(c.tokens.input),
     String(c.tokens.output),
+    ...(subCalls ? [`${c.subCalls.input} in, ${c.subCalls.output} out`] : []),
     pct(c.cacheHitRate),
-    money(c.cost),
+    costCell(c),
   ]);
   const sections: ReportSection[] = [{
     title: "Conversations",
@@ -61,11 +88,20 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
           "Turns",
           "Input",
           "Output",
+          ...(subCalls ? ["Sub-calls"] : []),
           "Cache hit",
           "Est. cost",
         ],
         rows: convRows,
       },
+      ...(subCalls
+        ? [{
+          kind: "paragraph" as const,
+          text: "Input and Output are the requests' own tokens, which the cache hit rate is " +
+            "of; Sub-calls are the compaction and advisor calls billed with them (in Token " +
+            "Usage under the model that ran them). The cost includes both.",
+        }]
+        : []),
       ...capped(count, "conversations"),
     ],
   }];
@@ -75,7 +111,7 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
     String(conversation.id),
     `#${t.index}`,
     ...CONTEXT_PARTS.map((p) => `${t.context.tokens[p]} (${t.context.bytes[p]} B)`),
-    t.context.calibrated ? `yes (×${t.context.factor})` : "no",
+    calibratedCell(t.context),
   ]);
   sections.push({
     title: "Context Composition",

@@ -80,8 +80,11 @@ export interface Session {
   exchanges: number;
   /** Model turns (requests a renderer understood). */
   turns: number;
+  /** The turns' own tokens (what their requests carried and their answers used). */
   tokens: Tokens;
-  /** Estimated cost in `currency`; null when no turn had a price. */
+  /** Tokens of sub-calls billed with the turns (compaction, advisor), apart from `tokens`. */
+  subCalls: Tokens;
+  /** Estimated cost in `currency`, sub-calls included; null when no turn had a price. */
   cost: number | null;
   currency: string;
   /** Exchanges with at least one problem. */
@@ -107,6 +110,7 @@ export interface Conversation {
   turns: Turn[];
   events: ConversationEvent[];
   tokens: Tokens;
+  subCalls: Tokens;
   cost: number | null;
   /** Cache reads over all input tokens of its turns (0-1); null without usage. */
   cacheHitRate: number | null;
@@ -139,7 +143,11 @@ export interface Turn {
   /** The exchange was still in flight (being streamed, or when the capture stopped). */
   inProgress: boolean;
   model: string | null;
+  /** The request's own tokens (what its cache diagnosis reads); null without usage. */
   tokens: Tokens | null;
+  /** Tokens of sub-calls billed with it (compaction, advisor); null when it reported none. */
+  subCalls: Tokens | null;
+  /** Its estimated cost, sub-calls included. */
   cost: number | null;
   ttfbMs: number | null;
   durationMs: number | null;
@@ -172,7 +180,11 @@ export interface ContextComposition {
    * when they are the plain estimate (bytes / 4).
    */
   calibrated: boolean;
-  /** Reported input tokens per estimated token (1 when not calibrated). */
+  /**
+   * Reported input tokens per estimated token (1 without reported usage). Above
+   * `MAX_CALIBRATION` (lib/model/build.ts) the tokens stay the plain estimate (`calibrated`
+   * false): the reported input then counts context the request did not carry.
+   */
   factor: number;
 }
 
