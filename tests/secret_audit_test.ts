@@ -224,7 +224,25 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
           model.request.url,
           `${upstream.url}v1/responses?alt=json&key=${fp(S["query-key"])}`,
         );
-        assert.deepEqual(model.request.body, { ...MODEL_BODY, api_key: fp(S["body-api-key"]) });
+        // The config pasted into the prompt keeps its text; only the secret field's value goes.
+        const prompt = `audit me with {"access_token":"${fp(S["prompt-config-token"])}"}`;
+        const input = [{ ...MODEL_BODY.input[0], content: [{ type: "input_text", text: prompt }] }];
+        assert.deepEqual(model.request.body, {
+          ...MODEL_BODY,
+          input,
+          api_key: fp(S["body-api-key"]),
+        });
+        // JSON text inside the streamed request: the tool's arguments and output.
+        const stream = entries.find((e) => e.request.url.includes("accessToken="))!;
+        const [, call, output] = (stream.request.body as { input: Record<string, string>[] }).input;
+        assert.deepEqual(JSON.parse(call.arguments), {
+          cmd: "env",
+          apiKey: fp(S["tool-arguments-apiKey"]),
+        });
+        assert.ok(
+          output.output.endsWith(`{"user":"me","password":"${fp(S["tool-output-password"])}"}`),
+          output.output,
+        );
         for (const e of [model, oauth]) {
           assert.equal(
             e.response!.headers["set-cookie"],

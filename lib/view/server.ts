@@ -9,7 +9,7 @@ import css from "../view_assets/app.css" with { type: "text" };
 import script from "../view_assets/app.js" with { type: "text" };
 import page from "../view_assets/index.html" with { type: "text" };
 import { ProbeError } from "../errors.ts";
-import { maskKeyShapes } from "../redact.ts";
+import { maskEmbeddedIn, maskKeyShapes } from "../redact.ts";
 import { visibleName, visibleText } from "../visible.ts";
 import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
@@ -94,11 +94,12 @@ function visibleJson(value: unknown): string {
 }
 
 /**
- * Every JSON answer with key shapes masked, as analyze masks its written text: conversation
- * titles, previews and snippets quote prompts and tool output, which may hold a key.
+ * Every JSON answer with key shapes and secret fields written as JSON text masked, as analyze
+ * masks its written text: conversation titles, previews and snippets quote prompts and tool
+ * output, which may hold a key or a pasted config (`{"apiKey": "…"}`).
  */
 const json = (value: unknown) =>
-  respond(maskKeyShapes(visibleJson(value)), 200, "application/json");
+  respond(maskKeyShapes(visibleJson(maskEmbeddedIn(value))), 200, "application/json");
 const text = (status: number, message: string) =>
   respond(message + "\n", status, "text/plain; charset=utf-8");
 

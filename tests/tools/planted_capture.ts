@@ -49,7 +49,14 @@ export const MODEL_HEADERS: Record<string, string> = {
 export const MODEL_BODY = {
   model: "gpt-audit",
   stream: false,
-  input: [{ role: "user", type: "message", content: [{ type: "input_text", text: "audit me" }] }],
+  input: [{
+    role: "user",
+    type: "message",
+    content: [{
+      type: "input_text",
+      text: `audit me with ${JSON.stringify({ access_token: S["prompt-config-token"] })}`,
+    }],
+  }],
   api_key: S["body-api-key"],
 };
 export const MODEL_ANSWER = {
