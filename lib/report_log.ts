@@ -29,7 +29,8 @@ const BATCH = 64 << 10;
 export class ReportLog implements AsyncDisposable {
   #limit: number;
   #encoder = new TextEncoder();
-  #buffer = new Uint8Array(PIECE);
+  /** Made on the first write: a log that is never written (an empty list) holds nothing. */
+  #buffer: Uint8Array | undefined;
   #used = 0;
   /** Texts written and not yet encoded. */
   #pending: string[] = [];
@@ -74,6 +75,7 @@ export class ReportLog implements AsyncDisposable {
         return;
       }
     }
+    this.#buffer ??= new Uint8Array(PIECE);
     this.#used += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#used)).written;
   }
 
@@ -115,7 +117,7 @@ export class ReportLog implements AsyncDisposable {
   /** Moves the encoding buffer's bytes to the log. */
   async #store(): Promise<void> {
     const used = this.#used;
-    if (used === 0) return;
+    if (used === 0 || !this.#buffer) return;
     this.#used = 0;
     // A mostly full buffer is kept as it is (and replaced); a short piece is copied, so memory
     // held is never much more than the bytes kept.
@@ -123,7 +125,7 @@ export class ReportLog implements AsyncDisposable {
     if (this.#fits(whole ? PIECE : used)) {
       this.#pieces.push(whole ? this.#buffer.subarray(0, used) : this.#buffer.slice(0, used));
       this.#kept += whole ? PIECE : used;
-      if (whole) this.#buffer = new Uint8Array(PIECE);
+      if (whole) this.#buffer = undefined;
       return;
     }
     await this.#toFile(this.#buffer.subarray(0, used));

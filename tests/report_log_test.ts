@@ -56,3 +56,15 @@ Deno.test("ReportLog keeps what is written, in order", async (t) => {
     );
   });
 });
+
+Deno.test("a ReportLog that is never written holds no buffer", async () => {
+  // --format json makes a log per list and a report log it never writes: 1 MiB each before.
+  const before = Deno.memoryUsage().external;
+  const logs = Array.from({ length: 64 }, () => new ReportLog());
+  const grown = Deno.memoryUsage().external - before;
+  assert.ok(grown < 8 << 20, `64 unused logs hold ${grown} bytes`);
+  // The measure sees a buffer: one written log has one.
+  await logs[0].write("x".repeat(64 << 10));
+  assert.ok(Deno.memoryUsage().external - before >= 1 << 20, "a written log has its buffer");
+  for (const log of logs) await log[Symbol.asyncDispose]();
+});
