@@ -16,7 +16,7 @@ import { depthCapped } from "./json.ts";
 import { checkUsage } from "./usage_check.ts";
 import { getHeader } from "./headers.ts";
 import { exchangeCost, type PriceTable } from "./prices.ts";
-import type { CaptureStats, KeyStat } from "./stats.ts";
+import type { CaptureStats, KeyTable } from "./stats.ts";
 import type { Totals } from "./totals.ts";
 import { statusLabel, urlPath } from "./stats.ts";
 import type {
@@ -106,16 +106,8 @@ export function summaryDoc(input: SummaryInput): SummaryDoc {
               "SSE response counts as the array of its events' JSON data, so its keys start " +
               'with "[]". Count = bodies containing the key.',
           },
-          {
-            kind: "heading",
-            text: `Request keys (top ${TOP_KEYS} of ${stats.requestKeys.distinct})`,
-          },
-          keyTable(stats.requestKeys.top(TOP_KEYS)),
-          {
-            kind: "heading",
-            text: `Response keys (top ${TOP_KEYS} of ${stats.responseKeys.distinct})`,
-          },
-          keyTable(stats.responseKeys.top(TOP_KEYS)),
+          ...keySection("Request keys", stats.requestKeys),
+          ...keySection("Response keys", stats.responseKeys),
         ],
       },
     ],
@@ -139,13 +131,20 @@ function countTable(label: string, counts: [string, number][]): Block {
   return { kind: "table", header: [label, "Count"], rows: counts.map(([k, n]) => [k, String(n)]) };
 }
 
-function keyTable(keys: KeyStat[]): Block {
-  if (keys.length === 0) return { kind: "paragraph", text: "(no JSON keys)" };
-  return {
-    kind: "table",
-    header: ["Key", "Count", "Types"],
-    rows: keys.map((k) => [k.path, String(k.count), k.types.join(", ")]),
-  };
+/** A heading ("Request keys (top 30 of 106)", or "(29)" when all are shown) and the table. */
+function keySection(title: string, keys: KeyTable): Block[] {
+  const shown = keys.top(TOP_KEYS);
+  const count = keys.distinct > shown.length
+    ? `top ${shown.length} of ${keys.distinct}`
+    : String(keys.distinct);
+  const table: Block = shown.length === 0
+    ? { kind: "paragraph", text: "(no JSON keys)" }
+    : {
+      kind: "table",
+      header: ["Key", "Count", "Types"],
+      rows: shown.map((k) => [k.path, String(k.count), k.types.join(", ")]),
+    };
+  return [{ kind: "heading", text: `${title} (${count})` }, table];
 }
 
 export interface ExchangeInput {

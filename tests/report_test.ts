@@ -163,6 +163,11 @@ Deno.test("hostile capture keeps the report's structure", async (t) => {
     assert.ok(!hs.some(([, h]) => h.includes("not a heading")));
   });
 
+  await t.step("key tables say how many keys there are when all are shown", () => {
+    const keys = hs.filter(([, h]) => h.includes(" keys ("));
+    assert.deepEqual(keys, [["h3", "Request keys (15)"], ["h3", "Response keys (18)"]]);
+  });
+
   await t.step("no HTML tokens, so <script> stays text", () => {
     const html = tokens.filter((tk) =>
       tk.type.startsWith("html") ||
