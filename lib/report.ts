@@ -137,13 +137,11 @@ function keySection(title: string, keys: KeyTable): Block[] {
   const count = keys.distinct > shown.length
     ? `top ${shown.length} of ${keys.distinct}`
     : String(keys.distinct);
-  const table: Block = shown.length === 0
-    ? { kind: "paragraph", text: "(no JSON keys)" }
-    : {
-      kind: "table",
-      header: ["Key", "Count", "Types"],
-      rows: shown.map((k) => [k.path, String(k.count), k.types.join(", ")]),
-    };
+  const table: Block = shown.length === 0 ? { kind: "paragraph", text: "(no JSON keys)" } : {
+    kind: "table",
+    header: ["Key", "Count", "Types"],
+    rows: shown.map((k) => [k.path, String(k.count), k.types.join(", ")]),
+  };
   return [{ kind: "heading", text: `${title} (${count})` }, table];
 }
 
