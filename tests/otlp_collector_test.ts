@@ -164,6 +164,30 @@ Deno.test("probe export --otlp: the mixed four-API capture", async (t) => {
     // of its own beside the two turns of its session.
     assert.deepEqual(traceNumbers(spans), [1, 1, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 9, 10]);
   });
+  await t.step("without --target, each span's resource names the agent its request names", () => {
+    assert.deepEqual(spans.map((s) => [s.span.name, s.resource["service.name"]]), [
+      ["HEAD", "claude-code"],
+      ["chat claude-opus-4-8", "claude-code"],
+      ["chat claude-opus-4-8", "claude-code"],
+      ["chat gpt-6.1-sol", "codex"],
+      ["chat gpt-6.1-sol", "codex"],
+      ["generate_content gemini-3.5-flash-lite", "gemini-cli"],
+      ["generate_content gemini-3.8-flash", "gemini-cli"],
+      ["generate_content gemini-3.8-flash", "gemini-cli"],
+      ["chat gpt-4.1", "opencode"],
+      ["chat gpt-4.1", "opencode"],
+      ["chat gpt-4.1", "opencode"],
+      ["chat gpt-5-mini", "probe"],
+      ["chat gpt-4.1-mini", "probe"],
+      ["chat claude-haiku-4-5", "probe"],
+      ["generate_content gemini-2.5-pro", "probe"],
+    ]);
+    for (const s of spans) {
+      const agent = s.resource["service.name"];
+      assert.equal(s.resource["gen_ai.agent.name"], agent === "probe" ? undefined : agent);
+      assert.equal(s.resource["host.name"], Deno.hostname());
+    }
+  });
   await t.step("the non-model request is a plain HTTP client span", () => {
     assert.equal(spans[0].span.kind, 3);
     assert.deepEqual(a[0], {

@@ -4,8 +4,8 @@
  */
 import { rendererChooser } from "../renderer_choice.ts";
 import { UsageError } from "../errors.ts";
-import { extraRedactions } from "../recognize.ts";
-import type { Renderer, Target } from "../types.ts";
+import { AgentTally, extraRedactions } from "../recognize.ts";
+import type { Entry, Renderer, Target } from "../types.ts";
 import { type OtlpEndpoint, resolveEndpoint } from "./endpoint.ts";
 import { LiveExport } from "./live.ts";
 
@@ -55,6 +55,7 @@ export async function otlpExportCommand(opts: {
     endpoint,
     content: opts.content,
     agent: opts.target?.name,
+    recognize: recognizer(opts.targets),
     rendererFor: rendererChooser(opts.renderers, opts.target),
     ...targetHeaders(opts.target, opts.targets),
     warn: opts.warn,
@@ -65,6 +66,12 @@ export async function otlpExportCommand(opts: {
     `Sent ${result.spans} spans (${result.entries} exchanges) to ${endpoint.url}` +
       (opts.content ? " with content" : ""),
   );
+}
+
+/** The agent whose `recognizedBy` headers an exchange's request carries, by name. */
+function recognizer(targets: readonly Target[]): (entry: Entry) => string | undefined {
+  const tally = new AgentTally(targets);
+  return (entry) => tally.recognize(entry.request.headers)?.name;
 }
 
 /** Starts following a capture file being written, sending its exchanges as spans. */

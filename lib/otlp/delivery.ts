@@ -13,6 +13,8 @@ export interface DeliveryOptions {
   /** Extra request headers (OTEL_EXPORTER_OTLP_HEADERS). */
   headers?: Record<string, string>;
   resource: Resource;
+  /** The resource of a span that names its agent (`Span.agent`). */
+  resourceFor?: (agent: string) => Resource;
   scope: Scope;
   /** Spans held at most; more are dropped. */
   maxQueue?: number;
@@ -49,7 +51,9 @@ export interface DeliveryStats {
   lastError?: string;
 }
 
-type Settings = Required<DeliveryOptions>;
+type Settings =
+  & Required<Omit<DeliveryOptions, "resourceFor">>
+  & Pick<DeliveryOptions, "resourceFor">;
 
 class RetryableError extends Error {
   constructor(message: string, readonly retryAfterMs?: number) {
@@ -172,7 +176,9 @@ export class SpanDelivery implements AsyncDisposable {
 
   /** Sends one batch, retrying while that makes sense and delivery is not aborted. */
   async #deliver(batch: Span[]): Promise<void> {
-    const body = await this.#body(encodeTraces(this.#opts.resource, this.#opts.scope, batch));
+    const body = await this.#body(
+      encodeTraces(this.#opts.resource, this.#opts.scope, batch, this.#opts.resourceFor),
+    );
     let delay = this.#opts.backoffMs;
     const giveUpAt = Date.now() + this.#opts.giveUpMs;
     for (let attempt = 0;; attempt++) {

@@ -43,6 +43,11 @@ export interface Span {
   /** Spans of other traces this one relates to (a subagent's call that spawned it). */
   links?: { traceId: string; spanId: string; attributes: Attributes }[];
   status?: { code: number; message?: string };
+  /**
+   * The agent that sent the exchange, when the export recognised it (no --target): the span is
+   * reported under a resource naming it. Not an attribute of its own.
+   */
+  agent?: string;
 }
 
 /** Who produced the spans: the `resource` of a ResourceSpans. */
@@ -118,16 +123,33 @@ function encodeSpan(s: Span): Record<string, unknown> {
   return out;
 }
 
-/** The body of one `POST /v1/traces`: an ExportTraceServiceRequest holding `spans`. */
-export function encodeTraces(resource: Resource, scope: Scope, spans: readonly Span[]): string {
+/**
+ * The body of one `POST /v1/traces`: an ExportTraceServiceRequest holding `spans`, under
+ * `resource`, or a span naming its agent under `resourceFor(agent)` (one ResourceSpans each).
+ */
+export function encodeTraces(
+  resource: Resource,
+  scope: Scope,
+  spans: readonly Span[],
+  resourceFor?: (agent: string) => Resource,
+): string {
+  const groups = new Map<string | undefined, Span[]>();
+  for (const s of spans) {
+    const agent = resourceFor ? s.agent : undefined;
+    const group = groups.get(agent);
+    if (group) group.push(s);
+    else groups.set(agent, [s]);
+  }
   return JSON.stringify({
-    resourceSpans: [{
-      resource: { attributes: keyValues(resource.attributes) },
+    resourceSpans: [...groups].map(([agent, group]) => ({
+      resource: {
+        attributes: keyValues((agent !== undefined ? resourceFor!(agent) : resource).attributes),
+      },
       scopeSpans: [{
         scope: { name: scope.name, version: scope.version },
-        spans: spans.map(encodeSpan),
+        spans: group.map(encodeSpan),
       }],
-    }],
+    })),
   });
 }
 

@@ -10,7 +10,7 @@ import { headerRedactor } from "../redact.ts";
 import type { Entry, Renderer } from "../types.ts";
 import { type DeliveryStats, lastReason, SpanDelivery } from "./delivery.ts";
 import type { OtlpEndpoint } from "./endpoint.ts";
-import { probeResource, SCOPE } from "./resource.ts";
+import { agentResources, probeResource, SCOPE } from "./resource.ts";
 import { SpanBuilder } from "./spans.ts";
 
 export interface OtlpExportOptions {
@@ -21,6 +21,11 @@ export interface OtlpExportOptions {
   content: boolean;
   /** The agent, for the resource (the target's name), when known. */
   agent?: string;
+  /**
+   * Without `agent`: the agent an exchange's request headers name (`recognizedBy`), if any;
+   * its spans are reported under a resource naming it.
+   */
+  recognize?: (entry: Entry) => string | undefined;
   rendererFor: (entry: Entry) => Renderer;
   /** Header names to redact besides the built-in list. */
   redactHeaders: readonly string[];
@@ -44,12 +49,14 @@ export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportRes
     content: opts.content,
     agent: opts.agent,
     sessionHeaders: opts.sessionHeaders,
+    agentOf: opts.agent === undefined ? opts.recognize : undefined,
   });
   const patience = opts.patienceMs ?? 30_000;
   const delivery = new SpanDelivery({
     url: opts.endpoint.url,
     headers: opts.endpoint.headers,
     resource: probeResource(opts.agent),
+    resourceFor: agentResources(),
     scope: SCOPE,
     giveUpMs: patience,
   });

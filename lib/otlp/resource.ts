@@ -1,6 +1,6 @@
 /**
- * The resource every span of one probe run is reported under: which agent (the target) on
- * which host, and that probe produced it.
+ * The resource every span of one probe run is reported under: which agent (the target, or
+ * the agent an exported exchange's headers name) on which host, and that probe produced it.
  */
 import { VERSION } from "../version.ts";
 import type { Resource, Scope } from "./encode.ts";
@@ -9,6 +9,16 @@ import type { Resource, Scope } from "./encode.ts";
 const ARCH: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
 
 export const SCOPE: Scope = { name: "probe", version: VERSION };
+
+/** {@link probeResource} by agent, each made once: for spans that name their agent. */
+export function agentResources(): (agent: string) => Resource {
+  const made = new Map<string, Resource>();
+  return (agent) => {
+    let r = made.get(agent);
+    if (!r) made.set(agent, r = probeResource(agent));
+    return r;
+  };
+}
 
 export function probeResource(agent: string | undefined): Resource {
   let host: string | undefined;

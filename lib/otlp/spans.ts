@@ -40,6 +40,8 @@ export interface SpanBuilderOptions {
   agent?: string;
   /** The agents' own session headers (`Target.sessionHeaders`), besides the common names. */
   sessionHeaders?: readonly string[];
+  /** The agent that sent an exchange, when each names its own (`Span.agent`). */
+  agentOf?: (entry: Entry) => string | undefined;
 }
 
 /** Non-model spans held while no conversation has started yet, at most. */
@@ -86,8 +88,18 @@ export class SpanBuilder {
     });
   }
 
-  /** The spans ready for export after this entry (none while waiting for a trace). */
+  /**
+   * The spans ready for export after this entry (none while waiting for a trace), each naming
+   * the agent of the exchange it stands for; a held request that names none is reported under
+   * the agent of the model call that starts its trace.
+   */
   add(entry: Entry): Span[] {
+    const agent = this.#opts.agentOf?.(entry);
+    const spans = this.#spansOf(entry, agent);
+    return agent === undefined ? spans : spans.map((s) => s.agent ? s : { ...s, agent });
+  }
+
+  #spansOf(entry: Entry, agent: string | undefined): Span[] {
     this.#index++;
     const renderer = this.#opts.rendererFor(entry);
     const view = renderer.genai || renderer.genaiTurns ? responseView(entry) : undefined;
@@ -101,7 +113,7 @@ export class SpanBuilder {
     if (!call) {
       const span = httpSpan(entry, this.#lastTrace ?? "");
       if (this.#lastTrace) return [span];
-      this.#pending.push(span);
+      this.#pending.push(agent ? { ...span, agent } : span);
       // A capture with no model call for a long time: those requests get a trace of their own.
       return this.#pending.length >= MAX_PENDING ? this.#release(randomHex(16)) : [];
     }
