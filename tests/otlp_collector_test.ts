@@ -391,6 +391,72 @@ Deno.test("probe export --otlp --otlp-content: messages in the conventions' sche
   });
 });
 
+/** Spans with their trace and span ids renumbered by first appearance (ids are random). */
+function comparable(spans: CollectedSpan[]): unknown[] {
+  const ids = new Map<string, string>();
+  const id = (x: unknown) => {
+    if (typeof x !== "string" || x === "") return x;
+    if (!ids.has(x)) ids.set(x, `#${ids.size + 1}`);
+    return ids.get(x);
+  };
+  return spans.map((s) => ({
+    ...s,
+    span: {
+      ...s.span,
+      traceId: id(s.span.traceId),
+      spanId: id(s.span.spanId),
+      parentSpanId: id(s.span.parentSpanId),
+      links: (s.span.links as Record<string, unknown>[] | undefined)?.map((l) => ({
+        ...l,
+        traceId: id(l.traceId),
+        spanId: id(l.spanId),
+      })),
+    },
+  }));
+}
+
+Deno.test("probe export --otlp: OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", async (t) => {
+  await t.step("the Collector reads the same spans as from JSON, content included", async () => {
+    for (const input of [MIXED, SAMPLE]) {
+      await using json = await Collector.start();
+      await using proto = await Collector.start();
+      const a = await exportTo(json, input, ["--otlp-content"]);
+      const b = await runProbe(
+        ["export", "--otlp", proto.url, "--input", input, "--otlp-content"],
+        { env: { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }, timeoutMs: 60_000 },
+      );
+      assert.equal(a.code, 0, a.stderr.join("\n"));
+      assert.equal(b.code, 0, b.stderr.join("\n"));
+      assert.match(b.stdout.join("\n"), /^Sent \d+ spans .* with content \(protobuf\)$/);
+      const n = Number(/Sent (\d+) spans/.exec(a.stdout.join("\n"))![1]);
+      const fromJson = await json.waitForSpans(n);
+      const fromProto = await proto.waitForSpans(n);
+      assert.equal(fromProto.length, n);
+      assert.deepEqual(comparable(fromProto), comparable(fromJson));
+    }
+  });
+  await t.step("gRPC or an unknown protocol: one usage error naming the variable", async () => {
+    for (
+      const [name, value] of [
+        ["OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"],
+        ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/xml"],
+      ]
+    ) {
+      const run = await runProbe(
+        ["export", "--otlp", "http://127.0.0.1:4318", "--input", SAMPLE],
+        { env: { [name]: value } },
+      );
+      assert.equal(run.code, 2);
+      assert.deepEqual(run.stderr, [
+        `probe: error: ${name}="${value}": probe speaks OTLP over HTTP; set http/protobuf or ` +
+        `http/json${
+          value === "grpc" ? " (gRPC is not supported; the Collector's HTTP port is 4318)" : ""
+        }`,
+      ]);
+    }
+  });
+});
+
 Deno.test("probe export --otlp: a Collector that is down, then up", async (t) => {
   await t.step("the export waits and retries until it comes back", async () => {
     const port = freePort();

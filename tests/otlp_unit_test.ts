@@ -202,6 +202,43 @@ Deno.test("OTLP delivery", async (t) => {
       assert.equal(r.headers.get("authorization"), "Bearer t");
     }
   });
+  await t.step(
+    "protobuf: its content type; partial success and errors read from protobuf",
+    async () => {
+      // ExportTraceServiceResponse{partial_success{rejected_spans: 3, error_message: "x"}}, and a
+      // google.rpc.Status{code: 3, message: "bad span"}.
+      const partial = new Uint8Array([0x0a, 0x05, 0x08, 0x03, 0x12, 0x01, 0x78]);
+      const status = new Uint8Array([
+        0x08,
+        0x03,
+        0x12,
+        0x08,
+        ...new TextEncoder().encode("bad span"),
+      ]);
+      const answers = [new Response(partial), new Response(status, { status: 400 })];
+      const seen: string[] = [];
+      const fetch = (_url: string | URL | Request, init?: RequestInit) => {
+        seen.push(new Headers(init?.headers).get("content-type") ?? "");
+        const r = answers.shift()!;
+        const headers = { "content-type": "application/x-protobuf" };
+        return Promise.resolve(new Response(r.body, { status: r.status, headers }));
+      };
+      const d = new SpanDelivery({
+        url: "http://127.0.0.1:1/v1/traces",
+        protocol: "http/protobuf",
+        resource: RESOURCE,
+        scope: SCOPE,
+        maxBatch: 5,
+        flushMs: 10,
+        fetch: fetch as typeof globalThis.fetch,
+      });
+      for (let i = 0; i < 10; i++) d.offer(span(i));
+      const stats = await d.close();
+      assert.deepEqual(seen, ["application/x-protobuf", "application/x-protobuf"]);
+      assert.deepEqual([stats.sent, stats.failed], [2, 8]);
+      assert.equal(stats.lastError, "http://127.0.0.1:1/v1/traces: HTTP 400 bad span");
+    },
+  );
   await t.step("429 and 5xx are retried with backoff until accepted", async () => {
     await using ep = fakeEndpoint([429, 503, 500]);
     const d = new SpanDelivery({

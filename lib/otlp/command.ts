@@ -64,7 +64,8 @@ export async function otlpExportCommand(opts: {
   });
   opts.print(
     `Sent ${result.spans} spans (${result.entries} exchanges) to ${endpoint.url}` +
-      (opts.content ? " with content" : ""),
+      (opts.content ? " with content" : "") +
+      (endpoint.protocol === "http/protobuf" ? " (protobuf)" : ""),
   );
 }
 

@@ -5,13 +5,17 @@
  * is full a new span is dropped and counted, never waited for (`offer`). A reader that can
  * wait (export of a file) uses `put`, which waits for room instead.
  */
-import { encodeTraces, type Resource, type Scope, type Span } from "./encode.ts";
+import { byResource, encodeTraces, type Resource, type Scope, type Span } from "./encode.ts";
+import type { OtlpProtocol } from "./endpoint.ts";
+import { encodeTracesProto, rejectedSpansProto, statusMessageProto } from "./protobuf.ts";
 
 export interface DeliveryOptions {
   /** The traces endpoint, e.g. http://127.0.0.1:4318/v1/traces. */
   url: string;
   /** Extra request headers (OTEL_EXPORTER_OTLP_HEADERS). */
   headers?: Record<string, string>;
+  /** The body's encoding: OTLP's JSON mapping (the default) or protobuf. */
+  protocol?: OtlpProtocol;
   resource: Resource;
   /** The resource of a span that names its agent (`Span.agent`). */
   resourceFor?: (agent: string) => Resource;
@@ -89,6 +93,7 @@ export class SpanDelivery implements AsyncDisposable {
   constructor(opts: DeliveryOptions) {
     this.#opts = {
       headers: {},
+      protocol: "http/json",
       maxQueue: 2048,
       maxBatch: 512,
       flushMs: 1000,
@@ -176,8 +181,11 @@ export class SpanDelivery implements AsyncDisposable {
 
   /** Sends one batch, retrying while that makes sense and delivery is not aborted. */
   async #deliver(batch: Span[]): Promise<void> {
+    const { resource, scope, resourceFor } = this.#opts;
     const body = await this.#body(
-      encodeTraces(this.#opts.resource, this.#opts.scope, batch, this.#opts.resourceFor),
+      this.#opts.protocol === "http/protobuf"
+        ? encodeTracesProto(byResource(resource, batch, resourceFor), scope)
+        : new TextEncoder().encode(encodeTraces(resource, scope, batch, resourceFor)),
     );
     let delay = this.#opts.backoffMs;
     const giveUpAt = Date.now() + this.#opts.giveUpMs;
@@ -208,10 +216,11 @@ export class SpanDelivery implements AsyncDisposable {
     }
   }
 
-  async #body(json: string): Promise<Uint8Array> {
-    const bytes = new TextEncoder().encode(json);
+  async #body(bytes: Uint8Array): Promise<Uint8Array> {
     if (!this.#opts.gzip) return bytes;
-    const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+    const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
+      new CompressionStream("gzip"),
+    );
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
 
@@ -219,7 +228,9 @@ export class SpanDelivery implements AsyncDisposable {
   async #post(body: Uint8Array): Promise<number> {
     const headers: Record<string, string> = {
       ...this.#opts.headers,
-      "content-type": "application/json",
+      "content-type": this.#opts.protocol === "http/protobuf"
+        ? "application/x-protobuf"
+        : "application/json",
     };
     if (this.#opts.gzip) headers["content-encoding"] = "gzip";
     const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
@@ -234,8 +245,13 @@ export class SpanDelivery implements AsyncDisposable {
     } catch (err) {
       throw new RetryableError(`${this.#opts.url}: ${oneLine((err as Error).message)}`);
     }
-    const text = await res.text().catch(() => "");
-    if (res.ok) return rejectedSpans(text);
+    const answer = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    const proto = res.headers.get("content-type")?.includes("protobuf") ?? false;
+    if (res.ok) {
+      return proto ? rejectedSpansProto(answer) : rejectedSpans(new TextDecoder().decode(answer));
+    }
+    // A protobuf error answer is a google.rpc.Status: its message is what a person can read.
+    const text = proto ? statusMessageProto(answer) : new TextDecoder().decode(answer);
     const what = `${this.#opts.url}: HTTP ${res.status}${text ? ` ${oneLine(text, 200)}` : ""}`;
     if (res.status === 429 || res.status === 502 || res.status === 503 || res.status === 504) {
       throw new RetryableError(what, retryAfter(res.headers.get("retry-after")));

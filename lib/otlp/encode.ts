@@ -133,6 +133,23 @@ export function encodeTraces(
   spans: readonly Span[],
   resourceFor?: (agent: string) => Resource,
 ): string {
+  return JSON.stringify({
+    resourceSpans: byResource(resource, spans, resourceFor).map(([r, group]) => ({
+      resource: { attributes: keyValues(r.attributes) },
+      scopeSpans: [{
+        scope: { name: scope.name, version: scope.version },
+        spans: group.map(encodeSpan),
+      }],
+    })),
+  });
+}
+
+/** `spans` by resource: `resource`, or for a span naming its agent `resourceFor(agent)`. */
+export function byResource(
+  resource: Resource,
+  spans: readonly Span[],
+  resourceFor?: (agent: string) => Resource,
+): [Resource, Span[]][] {
   const groups = new Map<string | undefined, Span[]>();
   for (const s of spans) {
     const agent = resourceFor ? s.agent : undefined;
@@ -140,17 +157,10 @@ export function encodeTraces(
     if (group) group.push(s);
     else groups.set(agent, [s]);
   }
-  return JSON.stringify({
-    resourceSpans: [...groups].map(([agent, group]) => ({
-      resource: {
-        attributes: keyValues((agent !== undefined ? resourceFor!(agent) : resource).attributes),
-      },
-      scopeSpans: [{
-        scope: { name: scope.name, version: scope.version },
-        spans: group.map(encodeSpan),
-      }],
-    })),
-  });
+  return [...groups].map(([agent, group]) => [
+    agent !== undefined ? resourceFor!(agent) : resource,
+    group,
+  ]);
 }
 
 /** Seconds since the epoch (as captures record them) to integer nanoseconds. */

@@ -2,15 +2,34 @@
  * Where spans go and with which headers: `--otlp URL` (a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT;
  * `/v1/traces` is appended) or the standard variables OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used
  * as is) and OTEL_EXPORTER_OTLP_ENDPOINT; OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`,
- * percent-encoded values) and OTEL_EXPORTER_OTLP_TRACES_HEADERS add request headers.
+ * percent-encoded values) and OTEL_EXPORTER_OTLP_TRACES_HEADERS add request headers;
+ * OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL pick `http/json` (probe's
+ * default) or `http/protobuf`.
  */
 import { UsageError } from "../errors.ts";
 import { withoutPassword } from "../upstream_url.ts";
+
+export type OtlpProtocol = "http/json" | "http/protobuf";
 
 export interface OtlpEndpoint {
   /** The full traces URL. */
   url: string;
   headers: Record<string, string>;
+  protocol: OtlpProtocol;
+}
+
+/** The protocol the standard variables ask for (the signal's own first), http/json if none. */
+function protocolOf(env: Record<string, string | undefined>): OtlpProtocol {
+  for (const name of ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    if (value === "http/json" || value === "http/protobuf") return value;
+    throw new UsageError(
+      `${name}="${value}": probe speaks OTLP over HTTP; set http/protobuf or http/json` +
+        (value === "grpc" ? " (gRPC is not supported; the Collector's HTTP port is 4318)" : ""),
+    );
+  }
+  return "http/json";
 }
 
 /** `base` + `/v1/traces`, unless the URL already names that path. */
@@ -77,6 +96,7 @@ export function resolveEndpoint(
     url = tracesUrl(checkUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT"));
   }
   if (url === undefined) return undefined;
+  const protocol = protocolOf(env);
   const headers = {
     ...parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS ?? "", "OTEL_EXPORTER_OTLP_HEADERS"),
     ...parseHeaders(
@@ -84,5 +104,5 @@ export function resolveEndpoint(
       "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     ),
   };
-  return { url, headers };
+  return { url, headers, protocol };
 }

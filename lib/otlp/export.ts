@@ -55,6 +55,7 @@ export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportRes
   const delivery = new SpanDelivery({
     url: opts.endpoint.url,
     headers: opts.endpoint.headers,
+    protocol: opts.endpoint.protocol,
     resource: probeResource(opts.agent),
     resourceFor: agentResources(),
     scope: SCOPE,

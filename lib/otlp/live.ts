@@ -69,6 +69,7 @@ export class LiveExport implements AsyncDisposable {
     this.#delivery = new SpanDelivery({
       url: opts.endpoint.url,
       headers: opts.endpoint.headers,
+      protocol: opts.endpoint.protocol,
       resource: probeResource(opts.agent),
       scope: SCOPE,
     });
