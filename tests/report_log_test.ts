@@ -63,8 +63,9 @@ Deno.test("a ReportLog that is never written holds no buffer", async () => {
   const logs = Array.from({ length: 64 }, () => new ReportLog());
   const grown = Deno.memoryUsage().external - before;
   assert.ok(grown < 8 << 20, `64 unused logs hold ${grown} bytes`);
-  // The measure sees a buffer: one written log has one.
-  await logs[0].write("x".repeat(64 << 10));
-  assert.ok(Deno.memoryUsage().external - before >= 1 << 20, "a written log has its buffer");
+  // The measure sees buffers (by a margin that a collection of other garbage cannot close).
+  for (const log of logs) await log.write("x".repeat(64 << 10));
+  const written = Deno.memoryUsage().external - before;
+  assert.ok(written >= 32 << 20, `64 written logs hold ${written} bytes`);
   for (const log of logs) await log[Symbol.asyncDispose]();
 });
