@@ -131,6 +131,7 @@ export class Totals {
     const sum = emptyTotals();
     const models = [...this.#models.entries()].sort((a, b) => b[1].requests - a[1].requests);
     const withTools = models.some(([, t]) => t.serverTools.size > 0);
+    let priced = false;
     for (const [model, t] of models) {
       for (const k of COUNTS) sum[k] += t[k];
       for (const [tool, n] of t.serverTools) {
@@ -145,10 +146,14 @@ export class Totals {
         ? "no price"
         : money(t.cost) + (t.unpriced ? " (partly unpriced)" : "");
       if (t.unpriced) sum.unpriced = true;
+      if (known && !noUsage(t)) priced = true;
       rows.push(row(model, t, cost, withTools));
     }
+    // "$0.00 (some unpriced)" would read as a price when the table knows none of the models.
     const total = noUsage(sum)
       ? "no usage"
+      : !priced
+      ? "no price"
       : money(sum.cost) + (sum.unpriced ? " (some unpriced)" : "");
     rows.push(row("Total", sum, total, withTools));
     return [

@@ -385,3 +385,18 @@ Deno.test("Totals: sub-calls per model, server tools, per-exchange tiers", () =>
   assert.equal(byModel["mystery-model"].at(-1), "no price");
   assert.match(byModel.Total.at(-1)!, /\(some unpriced\)$/);
 });
+
+Deno.test("Totals: a capture whose models the table knows none of costs no price", () => {
+  const totals = new Totals(builtinPriceTable());
+  totals.addUsage("mystery-model", { input: 5, output: 5, total: 10 });
+  totals.addUsage("another-unlisted-model", { input: 7, output: 1, total: 8 });
+  const [table] = totals.usageBlocks();
+  assert.equal(table.kind, "table");
+  if (table.kind !== "table") return;
+  // Was "$0.00 (some unpriced)": a price where there is none.
+  assert.deepEqual(table.rows.map((r) => [r[0], r.at(-1)]), [
+    ["mystery-model", "no price"],
+    ["another-unlisted-model", "no price"],
+    ["Total", "no price"],
+  ]);
+});
