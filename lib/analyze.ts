@@ -10,16 +10,17 @@ import { headerRedactor, maskEmbeddedIn, maskKeyShapes, redactUrl } from "./reda
 import { markdownWriter } from "./markdown.ts";
 import { responseView } from "./response_view.ts";
 import { rendererChooser } from "./renderer_choice.ts";
-import { exchangeDoc, type RenderedExchange, summaryDoc } from "./report.ts";
+import { exchangeDoc, summaryDoc } from "./report.ts";
 import { type ByteWriter, ReportLog, writeAll } from "./report_log.ts";
 import { ConversationTracker } from "./conversation.ts";
 import { AgentTally, extraRedactions } from "./recognize.ts";
 import type { PriceTable } from "./prices.ts";
 import { CaptureStats } from "./stats.ts";
 import { Totals } from "./totals.ts";
-import type { Entry, Renderer, ReportWriter, RequestFacts, Target } from "./types.ts";
+import type { Renderer, ReportWriter, Target } from "./types.ts";
 import { VERSION } from "./version.ts";
-import { type ExchangeInput, ModelBuilder } from "./model/build.ts";
+import { ModelBuilder } from "./model/build.ts";
+import { modelInput } from "./model/input.ts";
 import { ModelJsonWriter } from "./model/json.ts";
 import { modelSections } from "./model/sections.ts";
 
@@ -200,17 +201,23 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     });
     const { doc } = rendered;
     for (const p of rendered.problems) problem(`#${doc.index} ${doc.method} ${doc.path}: ${p}`);
-    if (renderer.modelTurns !== false) {
-      totals.addUsage(
-        rendered.response?.model ?? rendered.request.model,
-        rendered.response?.usage,
-      );
-    }
+    const input = modelInput(stats.requests, line, entry, renderer, {
+      conversation: rendered.conversation,
+      requestModel: rendered.request.model,
+      response: rendered.response,
+      problems: rendered.problems,
+    });
+    if (renderer.modelTurns === false) {
+      // not a model turn: no tokens counted
+    } else if (input.calls) {
+      // An exchange that carries several model calls counts each as a request.
+      for (const c of input.calls) totals.addUsage(c.model, c.usage);
+    } else totals.addUsage(input.model, input.usage);
     totals.addTiming(doc.path, entry);
-    const turn = model.add(modelInput(stats.requests, line, entry, renderer, rendered));
+    const turns = model.add(input);
     // Key shapes are masked in the written text: whatever a renderer shows of a prompt, an
     // answer or a tool's output, a key in it does not reach the report.
-    if (json) await json.add(model, turn);
+    if (json) await json.add(model, turns);
     else await log.write(maskKeyShapes(writer.exchange(maskEmbeddedIn(doc))));
   }
   const session = model.build();
@@ -221,7 +228,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     problems: problemCount,
   };
   if (json) {
-    await json.add(model, undefined, true);
+    await json.add(model, [], true);
     await writeReport(opts.output, (out) => json.copyTo(out, session, VERSION));
     return result;
   }
@@ -246,36 +253,6 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
     await writeAll(out, tail);
   });
   return result;
-}
-
-/** What the model builder needs of an exchange the report pipeline has just rendered. */
-export function modelInput(
-  index: number,
-  line: number,
-  entry: Entry,
-  renderer: Renderer,
-  rendered: RenderedExchange,
-): ExchangeInput {
-  const x: ExchangeInput = { index, line, entry, api: renderer.id, problems: rendered.problems };
-  if (rendered.conversation) {
-    x.conversation = { id: rendered.conversation.id, basis: rendered.conversation.basis };
-    const facts = requestFacts(renderer, entry);
-    if (facts) x.facts = facts;
-  }
-  const usage = rendered.response?.usage;
-  if (usage) x.usage = usage;
-  const m = rendered.response?.model ?? rendered.request.model;
-  if (m) x.model = m;
-  return x;
-}
-
-function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefined {
-  if (!renderer.requestFacts || entry.request.body_encoding === "base64") return undefined;
-  try {
-    return renderer.requestFacts(entry.request.body, entry);
-  } catch {
-    return undefined; // the report shows the body; the model counts no turn for it
-  }
 }
 
 /**

@@ -245,7 +245,10 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
     renderedResponse = entry.response.body_encoding === "base64"
       ? { blocks: [binaryNote(entry.response.body)] }
       : checkedResponse(
-        safeRender(() => renderer.renderResponse(response, entry), entry.response.body),
+        safeRender(
+          () => renderer.renderResponse(response, entry, { full: input.full }),
+          entry.response.body,
+        ),
       );
     blocks.push(...nested(renderedResponse.blocks));
   } else {

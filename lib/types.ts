@@ -241,6 +241,46 @@ export interface RenderedBody {
    * for writers that map it onto another schema (OTLP's GenAI messages).
    */
   final?: Record<string, unknown>;
+  /**
+   * The model calls of a response that carries several (a WebSocket with one turn per
+   * request), each as the exchange it would be on its own; absent for one call per exchange.
+   * The analysis model, the token totals and OTLP count these calls instead of the exchange.
+   */
+  calls?: ModelCall[];
+}
+
+/**
+ * One model call inside an exchange that carries several (see {@link RenderedBody.calls}),
+ * as an exchange of its own: everything downstream reads it like an HTTP exchange of the
+ * same API.
+ */
+export interface ModelCall {
+  /** 1-based, in the order of the exchange. */
+  number: number;
+  /**
+   * The call as an exchange: its request body as sent, its response's status and headers
+   * (null when it never finished), `timing` from its own messages, `incomplete` when the
+   * capture stopped during it, `error` when it was cut off otherwise; no message list.
+   */
+  entry: Entry;
+  /** The call's response rendered (usage, model, response id, problems); absent when none came. */
+  response?: RenderedBody;
+  /**
+   * The request's facts as the server saw them, when the call continues what came before it
+   * in the exchange (a history the server kept); else the renderer's `requestFacts` of the body.
+   */
+  facts?: RequestFacts;
+  /** The call's problems, one line each: its response's, and e.g. that it was cut off. */
+  problems: string[];
+}
+
+/** How a writer wants a renderer to show what a response holds. */
+export interface RenderOptions {
+  /**
+   * Show every request inside the response (a WebSocket's turns) in full instead of only what
+   * is new since the previous one.
+   */
+  full?: boolean;
 }
 
 /**
@@ -380,16 +420,6 @@ export interface DetectInput {
   entry: Entry;
 }
 
-/** One model call of an exchange that holds several, in seconds since the epoch. */
-export interface GenAiTurn {
-  call: GenAiCall;
-  response?: RenderedBody;
-  start: number;
-  end: number;
-  /** When the first event of the answer came. */
-  firstChunk?: number;
-}
-
 /** Tier 2: turns one API format's request and response bodies into blocks. */
 export interface Renderer {
   /** Stable id, used by targets and `--renderer`, e.g. "chat_api". */
@@ -408,7 +438,7 @@ export interface Renderer {
    */
   modelTurns?: boolean;
   renderRequest(body: unknown, entry: Entry): RenderedBody;
-  renderResponse(response: ResponseView, entry: Entry): RenderedBody;
+  renderResponse(response: ResponseView, entry: Entry, options?: RenderOptions): RenderedBody;
   /**
    * The request's repeated parts, for the per-turn delta view; undefined when the body is
    * not a request of this format (the report then shows `renderRequest` in full).
@@ -417,15 +447,10 @@ export interface Renderer {
   /**
    * The exchange as a GenAI model call (OpenTelemetry conventions), from the request and the
    * rendered response; undefined when it is not a model call of this format. Content fields
-   * are filled only when `content` is true.
+   * are filled only when `content` is true. For an exchange whose response carries several
+   * calls (`RenderedBody.calls`) it is asked once per call, with the call's entry and response.
    */
   genai?(entry: Entry, response: RenderedBody | undefined, content: boolean): GenAiCall | undefined;
-  /**
-   * The model calls of an exchange that holds several (a WebSocket carrying one turn per
-   * `response.create`), each with its rendered response and times; undefined when the
-   * exchange is not of that kind.
-   */
-  genaiTurns?(entry: Entry, view: ResponseView, content: boolean): GenAiTurn[] | undefined;
   /** The request's facts for the analysis model; undefined when not a request of this format. */
   requestFacts?(body: unknown, entry: Entry): RequestFacts | undefined;
 }

@@ -1,4 +1,4 @@
-import type { Entry, Renderer, ResponseView } from "../lib/types.ts";
+import type { Renderer } from "../lib/types.ts";
 import { anthropicFacts } from "./anthropic_facts.ts";
 import { anthropicGenai } from "./anthropic_genai.ts";
 import { anthropicMessages } from "./anthropic_messages.ts";
@@ -10,8 +10,7 @@ import { openaiChat } from "./openai_chat.ts";
 import { chatFacts } from "./openai_chat_facts.ts";
 import { chatGenai } from "./openai_chat_genai.ts";
 import { openaiResponses } from "./openai_responses.ts";
-import { responsesFacts } from "./openai_responses_facts.ts";
-import { responsesGenai, responsesGenaiTurns } from "./openai_responses_genai.ts";
+import { responsesGenai } from "./openai_responses_genai.ts";
 
 /**
  * Every built-in renderer by id, each model API with its GenAI (OpenTelemetry) mapping and the
@@ -19,13 +18,7 @@ import { responsesGenai, responsesGenaiTurns } from "./openai_responses_genai.ts
  */
 export const builtinRenderers: ReadonlyMap<string, Renderer> = new Map(
   [
-    {
-      ...openaiResponses,
-      genai: responsesGenai,
-      genaiTurns: (entry: Entry, view: ResponseView, content: boolean) =>
-        responsesGenaiTurns(entry, view, content, openaiResponses.renderResponse),
-      requestFacts: responsesFacts,
-    },
+    { ...openaiResponses, genai: responsesGenai },
     { ...openaiChat, genai: chatGenai, requestFacts: chatFacts },
     { ...anthropicMessages, genai: anthropicGenai, requestFacts: anthropicFacts },
     { ...gemini, genai: geminiGenai, requestFacts: geminiFacts },

@@ -54,6 +54,7 @@ import {
 } from "./values.ts";
 import { citationBlocks } from "./citations.ts";
 import { withWebSocket } from "./openai_responses_ws.ts";
+import { responsesFacts } from "./openai_responses_facts.ts";
 
 /** Length of a table cell excerpt. */
 const CELL = 200;
@@ -866,4 +867,6 @@ export const openaiResponses: Renderer = withWebSocket({
   renderRequest,
   renderResponse,
   requestParts,
+  // Also the wrapper's: a WebSocket turn's facts are those of its `response.create` frame.
+  requestFacts: responsesFacts,
 });

@@ -2,15 +2,7 @@
  * The OpenAI Responses API as GenAI model calls (OpenTelemetry conventions): the facts of a
  * request and its response, and with `content` its messages in the conventions' schema.
  */
-import type {
-  Entry,
-  GenAiMessage,
-  GenAiPart,
-  GenAiTurn,
-  RenderedBody,
-  ResponseView,
-} from "../lib/types.ts";
-import { sessionOf } from "./openai_ws_turns.ts";
+import type { GenAiMessage, GenAiPart } from "../lib/types.ts";
 import { arr, isRecord, type JsonObject, str } from "../lib/json.ts";
 import {
   chatCall,
@@ -124,52 +116,3 @@ export const responsesGenai = forObjectBody((entry, body, response, content) => 
   }
   return call;
 });
-
-/**
- * The turns of a Responses WebSocket (Codex's transport): one model call per
- * `response.create` that generates (prewarms left out), its events rendered as the SSE stream
- * of the same API by `renderResponse`.
- */
-export function responsesGenaiTurns(
-  entry: Entry,
-  view: ResponseView,
-  content: boolean,
-  renderResponse: (view: ResponseView, entry: Entry) => RenderedBody,
-): GenAiTurn[] | undefined {
-  if (!entry.websocket) return undefined;
-  const session = sessionOf(view, entry);
-  if (!session) return undefined;
-  // The turn as a plain request of the API: no WebSocket left for the renderer to split again.
-  const plain: Entry = { ...entry, websocket: undefined };
-  const out: GenAiTurn[] = [];
-  for (const turn of session.turns) {
-    const frame = turn.request?.json;
-    if (!frame || turn.prewarm) continue;
-    const body = isRecord(frame.response) && !("input" in frame) && !("model" in frame)
-      ? frame.response
-      : frame;
-    const turnEntry: Entry = { ...plain, request: { ...entry.request, method: "POST", body } };
-    const response = turn.events.length > 0
-      ? renderResponse({
-        kind: "sse",
-        status: view.status,
-        contentType: "text/event-stream",
-        body: null,
-        events: turn.events,
-      }, turnEntry)
-      : undefined;
-    const call = responsesGenai(turnEntry, response, content);
-    if (!call) continue;
-    call.stream = true;
-    const start = turn.request!.t;
-    const end = Number.isFinite(turn.end) ? turn.end : start;
-    out.push({
-      call,
-      ...(response ? { response } : {}),
-      start,
-      end,
-      ...(Number.isFinite(turn.start) ? { firstChunk: turn.start } : {}),
-    });
-  }
-  return out;
-}

@@ -15,12 +15,14 @@ import {
   advanceConversation,
   type Conversation,
   deltaBlocks,
+  fullRequestBlocks,
   requestDelta,
 } from "../lib/conversation.ts";
 import { getHeader } from "../lib/headers.ts";
 import type {
   Block,
   Entry,
+  ModelCall,
   RenderedBody,
   Renderer,
   RequestParts,
@@ -81,9 +83,11 @@ export function withWebSocket(base: Renderer): Renderer {
     ...base,
     renderRequest: (body, entry) =>
       isUpgrade(entry) && isEmpty(body) ? handshakeRequest(entry) : base.renderRequest(body, entry),
-    renderResponse: (view, entry) => {
+    renderResponse: (view, entry, options) => {
       const session = websocketMessages(entry) ? sessionOf(view, entry) : undefined;
-      return session ? renderSession(base, session, view, entry) : base.renderResponse(view, entry);
+      return session
+        ? renderSession(base, session, view, entry, options?.full ?? false)
+        : base.renderResponse(view, entry, options);
     },
   };
   if (base.requestParts) {
@@ -176,6 +180,11 @@ interface RenderedTurn {
   usage?: Usage;
   model?: string;
   responseId?: string;
+  /** The `response.create` frame as a request body of the API. */
+  body?: JsonObject;
+  response?: RenderedBody;
+  /** The turn's problems (its response's among them), without the turn's number. */
+  own?: string[];
 }
 
 function renderSession(
@@ -183,6 +192,7 @@ function renderSession(
   session: WsSession,
   view: ResponseView,
   entry: Entry,
+  full: boolean,
 ): RenderedBody {
   const t0 = entry.timing?.start ?? entry.timestamp;
   const at = (t: number) =>
@@ -190,7 +200,7 @@ function renderSession(
   const conversations = new Map<string, Conversation>();
   const rendered = session.turns.map((turn) => {
     try {
-      return renderTurn(base, turn, view, entry, conversations, at);
+      return renderTurn(base, turn, view, entry, { conversations, full }, at);
     } catch (err) {
       return rawTurn(turn, at, (err as Error).message);
     }
@@ -227,7 +237,7 @@ function renderSession(
   }
   for (const r of rendered) blocks.push(...r.blocks);
 
-  const out: RenderedBody = { blocks, problems };
+  const out: RenderedBody = { blocks, problems, calls: modelCalls(base, session, rendered, entry) };
   if (usage) out.usage = usage;
   // Totals count the exchange under one model: the last one that answered.
   const model = rendered.map((r) => r.model).filter(Boolean).pop();
@@ -241,7 +251,7 @@ function renderTurn(
   turn: WsTurn,
   view: ResponseView,
   entry: Entry,
-  conversations: Map<string, Conversation>,
+  requests: { conversations: Map<string, Conversation>; full: boolean },
   at: (t: number) => string,
 ): RenderedTurn {
   if (turn.number === 0) return renderLeadIn(turn, at);
@@ -254,7 +264,7 @@ function renderTurn(
   if (turn.request && body) {
     const kind = turn.prewarm ? "response.create, prewarm (generate: false)" : TURN_START;
     blocks.push(heading(`${label} request: ${kind} (${at(turn.request.t)})`));
-    const request = requestBlocks(base, body, entry, conversations, turn.number);
+    const request = requestBlocks(base, body, entry, requests, turn.number);
     requestModel = request.model;
     blocks.push(...nested(request.blocks));
   }
@@ -297,6 +307,7 @@ function renderTurn(
   if (cut) own.unshift(cut);
   const notJson = turn.others.filter((f) => f.from === "server" && f.text !== undefined).length;
   if (notJson > 0) own.push(`${notJson} server frame(s) that are not JSON objects`);
+  const callProblems = own;
   own = own.map((p) => `turn ${turn.number}: ${p}`);
   problems.push(...own);
 
@@ -320,7 +331,9 @@ function renderTurn(
     outputSummary(turn),
     response?.usage ? String(response.usage.total) : "",
   ];
-  const out: RenderedTurn = { blocks, row, problems };
+  const out: RenderedTurn = { blocks, row, problems, own: callProblems };
+  if (body) out.body = body;
+  if (response) out.response = response;
   if (response?.usage) out.usage = response.usage;
   const model = response?.model ?? requestModel;
   if (model) out.model = model;
@@ -380,7 +393,7 @@ function requestBlocks(
   base: Renderer,
   body: JsonObject,
   entry: Entry,
-  conversations: Map<string, Conversation>,
+  requests: { conversations: Map<string, Conversation>; full: boolean },
   number: number,
 ): { blocks: Block[]; model?: string } {
   const parts = base.requestParts ? safe(() => base.requestParts!(body, entry)) : undefined;
@@ -388,6 +401,8 @@ function requestBlocks(
     const r = base.renderRequest(body, entry);
     return { blocks: r.blocks, model: r.model };
   }
+  if (requests.full) return { blocks: fullRequestBlocks(parts), model: parts.model };
+  const { conversations } = requests;
   const key = parts.conversationKey ?? "";
   let conv = conversations.get(key);
   if (!conv) {
@@ -534,4 +549,90 @@ export function sumUsage(usages: (Usage | undefined)[]): Usage | undefined {
     }
   }
   return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The turns as model calls (for the analysis model, the token totals and OTLP)
+
+/** Responses whose context is kept for a later turn that continues one of them. */
+const KEPT_CONTEXTS = 16;
+
+/**
+ * The turns that are model calls (a prewarm is one only when it reported usage: it was
+ * billed), each as an exchange of its own. A turn that continues a response of the same
+ * socket (`previous_response_id`) sends only its new input: the server holds the rest, so its
+ * facts are those of the whole input the server saw (that response's input and output, then
+ * the new input), as a request over HTTP would send it.
+ */
+function modelCalls(
+  base: Renderer,
+  session: WsSession,
+  rendered: RenderedTurn[],
+  entry: Entry,
+): ModelCall[] {
+  /** Response id → the input a turn continuing it has before its own. */
+  const contexts = new Map<string, unknown[]>();
+  const calls: ModelCall[] = [];
+  session.turns.forEach((turn, i) => {
+    const r = rendered[i];
+    if (turn.number === 0 || !turn.request || !r.body) return;
+    const call = callEntry(entry, turn, r.body);
+    const previous = str(r.body.previous_response_id);
+    const input = [...(previous ? contexts.get(previous) ?? [] : []), ...inputItems(r.body)];
+    const whole = { ...r.body, input };
+    const facts = base.requestFacts ? safe(() => base.requestFacts!(whole, call)) : undefined;
+    const id = r.response?.responseId;
+    if (id) {
+      contexts.set(id, [...input, ...arr(r.response?.final?.output)]);
+      if (contexts.size > KEPT_CONTEXTS) contexts.delete(contexts.keys().next().value!);
+    }
+    if (turn.prewarm && !r.response?.usage) return;
+    calls.push({
+      number: turn.number,
+      entry: call,
+      ...(r.response ? { response: r.response } : {}),
+      ...(facts ? { facts } : {}),
+      problems: r.own ?? [],
+    });
+  });
+  return calls;
+}
+
+/** A request's `input` as a list of items (a string is one user message). */
+function inputItems(body: JsonObject): unknown[] {
+  const input = body.input;
+  if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
+  return arr(input);
+}
+
+/**
+ * The turn as the HTTP exchange it stands for: the handshake's URL and headers, the frame as
+ * the body, the turn's own times; no response when it was cut off (`incomplete` when the
+ * capture stopped during it, an `error` saying how otherwise).
+ */
+function callEntry(entry: Entry, turn: WsTurn, body: JsonObject): Entry {
+  const sent = turn.request?.t;
+  const start = sent !== undefined && Number.isFinite(sent) ? sent : entry.timestamp;
+  const answer = turn.frames.find((f) => f.from === "server" && Number.isFinite(f.t))?.t;
+  const end = Number.isFinite(turn.end) ? turn.end : null;
+  const call: Entry = {
+    timestamp: start,
+    request: {
+      method: entry.request.method,
+      url: entry.request.url,
+      headers: entry.request.headers,
+      body,
+    },
+    response: turn.cut || !entry.response ? null : {
+      status_code: entry.response.status_code,
+      headers: entry.response.headers,
+      body: null,
+    },
+    timing: { start, first_byte: answer ?? null, end },
+  };
+  if (entry.id !== undefined) call.id = entry.id;
+  if (entry.proxy !== undefined) call.proxy = entry.proxy;
+  if (turn.cut === "capture stopped") call.incomplete = true;
+  else if (turn.cut) call.error = cutText(turn);
+  return call;
 }

@@ -217,7 +217,7 @@ Deno.test("a cache miss names the first prefix element that changed or went", as
       },
       usage: { input: 5000, output: 10, cached, total: 5010 },
       problems: [],
-    })!.cache.miss?.changed;
+    })[0].cache.miss?.changed;
   };
   const tools = [tool("read", "1"), tool("write", "1")];
   const items = [text("user", "first"), call("read", '{"path":"a"}', "c1"), text("user", "x")];

@@ -472,27 +472,41 @@ Deno.test("probe view in Chromium", async (t) => {
       await page.close();
     });
 
-    await t.step("exchanges that are no model turn are listed and open", async () => {
-      // Codex's WebSocket session: one exchange, no conversation the model counts.
-      await using server = viewer(["ws_codex_traffic.jsonl", "mixed_traffic.jsonl"]);
+    await t.step("a WebSocket session's turns are chat turns", async () => {
+      // Codex's WebSocket session: one exchange carrying a prewarm and two generating turns.
+      await using server = viewer(["ws_codex_traffic.jsonl"]);
       const page = await context.newPage();
       await page.goto(server.url);
-      await page.locator(".detail .empty", { hasText: "1 exchange, none of them a model call" })
-        .waitFor();
-      await page.locator("button.other", { hasText: "#1" }).click();
-      await page.locator(".detail .dhead h2", { hasText: "#1 GET" }).waitFor();
-      await page.locator(".detail .response", { hasText: "response.create" }).first().waitFor();
-      await page.keyboard.press("R");
-      await page.locator(".detail details.raw-response[open]").waitFor();
+      await page.locator(".convhead h1", { hasText: "Run the echo tool once" }).waitFor();
+      const rows = page.locator(".turns .row b");
+      await rows.nth(1).waitFor();
+      assert.deepEqual(await rows.allInnerTexts(), ["#1.2", "#1.3"]);
+      await page.locator(".turn.sel .dhead h2", { hasText: "#1.2 GET" }).waitFor();
+      // The second turn: the tool's result is its new input, the answer its response.
+      await page.keyboard.press("j");
+      await page.locator(".turn.sel .dhead h2", { hasText: "#1.3 GET" }).waitFor();
+      await page.locator(".turn.sel", { hasText: "probe-ws-tool-ran" }).first().waitFor();
+      await page.locator(".turn.sel .response", { hasText: "FAKE WS ANSWER" }).first().waitFor();
+      assert.equal(await page.locator("button.other").count(), 0, "no other exchange");
+      await page.close();
+    });
+
+    await t.step("exchanges that are no model turn are listed and open", async () => {
+      await using server = viewer(["mixed_traffic.jsonl", "ws_codex_traffic.jsonl"]);
+      const page = await context.newPage();
+      await page.goto(server.url);
       // The four-API capture's HEAD request, listed beside its conversations.
-      await page.locator("table.sessions tbody tr").nth(1).click();
       await page.locator(".turn.sel .dhead").waitFor();
       const others = await page.locator("button.other").allInnerTexts();
       assert.deepEqual(others.map((x) => x.split(/\s+/).join(" ")), ["#1 HEAD / 200"]);
-      // A search hit in an exchange that is no turn opens that exchange.
+      await page.locator("button.other", { hasText: "#1" }).click();
+      await page.locator(".detail .dhead h2", { hasText: "#1 HEAD" }).waitFor();
+      await page.keyboard.press("R");
+      await page.locator(".detail details.raw-response[open]").waitFor();
+      // A search hit in the WebSocket exchange opens its conversation.
       await page.fill("#search", "prewarm");
       await page.locator("button.hit").first().click();
-      await page.locator(".detail .dhead h2", { hasText: "#1 GET" }).waitFor();
+      await page.locator(".convhead h1", { hasText: "Run the echo tool once" }).waitFor();
       await page.close();
     });
 

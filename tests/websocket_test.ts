@@ -602,14 +602,15 @@ Deno.test("analyze renders the recorded Codex WebSocket capture", async (t) => {
       return lines.slice(at, at + n);
     };
 
-    await t.step("summary: no problems, the handshake status, usage summed over turns", () => {
+    await t.step("summary: no problems, the handshake status, usage of each turn", () => {
       assert.deepEqual(after("## Problems", 3), ["## Problems", "", "None found."]);
       assert.ok(lines.includes("| 101 | 1 |"));
       const usage = lines.filter((l) => /^\| (gpt-5|Total) \|/.test(l))
         .map((l) => l.split(" | ").slice(0, 8).join(" | "));
+      // Each generating turn is a request (tests/ws_model_test.ts); the prewarm is none.
       assert.deepEqual(usage, [
-        "| gpt-5 | 1 | 1 | 2100 | 1800 | 0 | 80 | 20",
-        "| Total | 1 | 1 | 2100 | 1800 | 0 | 80 | 20",
+        "| gpt-5 | 2 | 2 | 2100 | 1800 | 0 | 80 | 20",
+        "| Total | 2 | 2 | 2100 | 1800 | 0 | 80 | 20",
       ]);
     });
 

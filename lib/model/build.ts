@@ -44,7 +44,27 @@ export interface ExchangeInput {
   /** Model that answered, else the one asked for. */
   model?: string;
   problems: string[];
+  /**
+   * The model calls of an exchange that carries several (`RenderedBody.calls`): each is a turn
+   * of the exchange's conversation; the fields above then describe the exchange only.
+   */
+  calls?: CallInput[];
 }
+
+/** One model call of an exchange that carries several, as the builder needs it. */
+export interface CallInput {
+  /** 1-based within the exchange. */
+  number: number;
+  /** The call as an exchange of its own (its request, status and times). */
+  entry: Entry;
+  facts?: RequestFacts;
+  usage?: Usage;
+  model?: string;
+  problems: string[];
+}
+
+/** What makes one turn: an exchange, or one call of an exchange that carries several. */
+type TurnInput = Omit<ExchangeInput, "calls"> & { call?: number };
 
 /** Estimated bytes per token when the API reported no usage to calibrate against. */
 export const BYTES_PER_TOKEN = 4;
@@ -312,8 +332,11 @@ export class ModelBuilder {
     };
   }
 
-  /** Adds one exchange; returns its turn when it belongs to a conversation. */
-  add(x: ExchangeInput): Turn | undefined {
+  /**
+   * Adds one exchange; returns its turns: one when it belongs to a conversation, one per model
+   * call when it carries several (`calls`), none otherwise.
+   */
+  add(x: ExchangeInput): Turn[] {
     const s = this.#session;
     const { entry } = x;
     s.exchanges++;
@@ -321,6 +344,32 @@ export class ModelBuilder {
     const end = entry.timing?.end ?? entry.timing?.start ?? entry.timestamp;
     s.end = s.end === null ? end : Math.max(s.end, end);
     if (x.problems.length > 0) this.#problemExchanges++;
+    if (!x.calls) {
+      const turn = this.#addTurn(x);
+      return turn ? [turn] : [];
+    }
+    const turns: Turn[] = [];
+    for (const c of x.calls) {
+      const { facts, usage, model } = c;
+      const turn = this.#addTurn({
+        index: x.index,
+        line: x.line,
+        entry: c.entry,
+        api: x.api,
+        ...(x.conversation ? { conversation: x.conversation } : {}),
+        ...(facts ? { facts } : {}),
+        ...(usage ? { usage } : {}),
+        ...(model ? { model } : {}),
+        problems: c.problems,
+        call: c.number,
+      });
+      if (turn) turns.push(turn);
+    }
+    return turns;
+  }
+
+  #addTurn(x: TurnInput): Turn | undefined {
+    const s = this.#session;
     if (!x.conversation || !x.facts) return undefined;
     this.#apis.set(x.api, (this.#apis.get(x.api) ?? 0) + 1);
     const itemHashes = x.facts.items.map((it) => hashNumber(it.key));
@@ -344,7 +393,12 @@ export class ModelBuilder {
       d.missCount++;
       insertCapped(
         d.misses,
-        { conversation: state.conv.id, turn: turn.index, miss: turn.cache.miss },
+        {
+          conversation: state.conv.id,
+          turn: turn.index,
+          ...(turn.call !== undefined ? { call: turn.call } : {}),
+          miss: turn.cache.miss,
+        },
         LISTED_ROWS,
         (a, b) => a.conversation < b.conversation,
       );
@@ -372,7 +426,7 @@ export class ModelBuilder {
    * whose history it continues, or the one whose system prompt and model it keeps while
    * sending a shorter history (a compaction), or starts a thread of its own.
    */
-  #state(x: ExchangeInput, itemHashes: number[], systemHash: number | null): ConvState {
+  #state(x: TurnInput, itemHashes: number[], systemHash: number | null): ConvState {
     const group = x.conversation!.id;
     const threads = this.#groups.get(group) ?? [];
     this.#groups.delete(group);
@@ -440,7 +494,7 @@ export class ModelBuilder {
   }
 
   #turn(
-    x: ExchangeInput,
+    x: TurnInput,
     facts: RequestFacts,
     st: ConvState,
     itemHashes: number[],
@@ -527,6 +581,7 @@ export class ModelBuilder {
     const inProgress = entry.response === null && !entry.error;
     return {
       index: x.index,
+      ...(x.call !== undefined ? { call: x.call } : {}),
       line: x.line,
       conversation: st.conv.id,
       start: entry.timestamp,

@@ -46,11 +46,11 @@ export class ModelJsonWriter implements AsyncDisposable {
 
   /**
    * Takes what `model` (built with `keep: "stream"`) finished with the exchange just added to
-   * it, `turn` being that exchange's turn (if it was one); `end` once the capture is over.
+   * it, `turns` being that exchange's turns; `end` once the capture is over.
    */
-  async add(model: ModelBuilder, turn?: unknown, end = false): Promise<void> {
+  async add(model: ModelBuilder, turns: readonly unknown[] = [], end = false): Promise<void> {
     const l = this.#lists;
-    if (turn !== undefined) await l.turns.add(turn);
+    for (const turn of turns) await l.turns.add(turn);
     for (const e of model.events()) await l.events.add(e);
     for (const s of model.spawned()) {
       await l.subagents.add({ conversation: s.conversation, parent: s.link });
@@ -71,7 +71,7 @@ export class ModelJsonWriter implements AsyncDisposable {
 
   /**
    * Writes the document: `session` (from the builder's `build()`) with its totals, then the
-   * lists. Call after `add(model, undefined, true)`.
+   * lists. Call after `add(model, [], true)`.
    */
   async copyTo(out: ByteWriter, session: Session, generator: string): Promise<void> {
     const { conversations: _, turns, ...totals } = session;

@@ -13,6 +13,7 @@ import {
   LISTED_ROWS,
   type SessionDigest,
   type Tokens,
+  turnLabel,
 } from "./types.ts";
 
 const PART_LABELS: Record<ContextPart, string> = {
@@ -109,7 +110,7 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
   // Context composition of each conversation's latest turn: what its context holds now.
   const compRows = digest.conversations.map(({ conversation, latest: t }) => [
     String(conversation.id),
-    `#${t.index}`,
+    turnLabel(t),
     ...CONTEXT_PARTS.map((p) => `${t.context.tokens[p]} (${t.context.bytes[p]} B)`),
     calibratedCell(t.context),
   ]);
@@ -131,8 +132,8 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
     ],
   });
 
-  const misses = digest.misses.map(({ conversation, turn, miss }) => [
-    `#${turn}`,
+  const misses = digest.misses.map(({ conversation, turn, call, miss }) => [
+    turnLabel({ index: turn, call }),
     String(conversation),
     pct(miss.from),
     pct(miss.to),

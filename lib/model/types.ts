@@ -135,6 +135,11 @@ export interface ConversationEvent {
 export interface Turn {
   /** The exchange's 1-based index in the capture (the report's #N). */
   index: number;
+  /**
+   * Which model call of its exchange this turn is (1-based), when the exchange carries several
+   * (a WebSocket with a turn per request; the report's #N.C); absent otherwise.
+   */
+  call?: number;
   /** 1-based line of the capture. */
   line: number;
   conversation: number;
@@ -209,6 +214,11 @@ export interface CacheMiss {
   gapSeconds: number;
 }
 
+/** How the report names a turn: "#N", or "#N.C" for call C of exchange N. */
+export function turnLabel(t: { index: number; call?: number }): string {
+  return t.call === undefined ? `#${t.index}` : `#${t.index}.${t.call}`;
+}
+
 /** Rows a report table lists (the first ones); `--format json` has every conversation and turn. */
 export const LISTED_ROWS = 100;
 
@@ -221,7 +231,7 @@ export const LISTED_ROWS = 100;
 export interface SessionDigest {
   conversations: ListedConversation[];
   conversationCount: number;
-  misses: { conversation: number; turn: number; miss: CacheMiss }[];
+  misses: { conversation: number; turn: number; call?: number; miss: CacheMiss }[];
   missCount: number;
   events: { conversation: number; event: ConversationEvent }[];
   eventCount: number;

@@ -8,17 +8,17 @@
  */
 import { advanceConversation, ConversationTracker, requestDelta } from "../conversation.ts";
 import { ModelBuilder } from "../model/build.ts";
-import type { Tokens } from "../model/types.ts";
+import { modelInput } from "../model/input.ts";
+import type { Tokens, Turn } from "../model/types.ts";
 import { NO_PRICES } from "../prices.ts";
 import { responseView } from "../response_view.ts";
 import type {
   Entry,
   GenAiCall,
   GenAiMessage,
-  GenAiTurn,
+  ModelCall,
   RenderedBody,
   Renderer,
-  RequestFacts,
 } from "../types.ts";
 import {
   type Attributes,
@@ -64,8 +64,6 @@ export class SpanBuilder {
   readonly #opts: SpanBuilderOptions;
   readonly #conversations: ConversationTracker;
   readonly #model: ModelBuilder;
-  /** Traces of WebSocket exchanges, by session id (or exchange). */
-  readonly #socketTraces = new Map<string, TraceState>();
   /** By conversation number; least recently used first. */
   readonly #traces = new Map<number, TraceState>();
   #lastTrace?: string;
@@ -102,34 +100,84 @@ export class SpanBuilder {
   #spansOf(entry: Entry, agent: string | undefined): Span[] {
     this.#index++;
     const renderer = this.#opts.rendererFor(entry);
-    const view = renderer.genai || renderer.genaiTurns ? responseView(entry) : undefined;
-    const turns = view && renderer.genaiTurns?.(entry, view, this.#opts.content);
-    if (turns && turns.length > 0) return this.#turnSpans(entry, turns);
+    const view = renderer.genai ? responseView(entry) : undefined;
     const response = view && renderer.genai ? renderer.renderResponse(view, entry) : undefined;
-    const found = renderer.genai?.(entry, response, this.#opts.content);
-    // A session id the agent sends in a header is the conversation's id; else the body's.
-    const sessionId = found && this.#conversations.sessionId(entry.request.headers);
-    const call = found && sessionId ? { ...found, conversationId: sessionId } : found;
-    if (!call) {
-      const span = httpSpan(entry, this.#lastTrace ?? "");
-      if (this.#lastTrace) return [span];
-      this.#pending.push(agent ? { ...span, agent } : span);
-      // A capture with no model call for a long time: those requests get a trace of their own.
-      return this.#pending.length >= MAX_PENDING ? this.#release(randomHex(16)) : [];
+    if (response?.calls) {
+      return this.#spansOfCalls(renderer, entry, response, response.calls, agent);
     }
-    const { trace, tokens } = this.#turnOf(renderer, entry, response);
-    const span = modelSpan(entry, call, response, tokens, trace, this.#opts.content, {
-      start: startOf(entry),
-      end: endOf(entry),
-      firstChunk: entry.timing?.first_byte ?? undefined,
-    });
-    trace.first ??= { spanId: span.spanId, start: startOf(entry) };
+    const found = renderer.genai?.(entry, response, this.#opts.content);
+    if (!found) return this.#asHttp(entry, agent);
+    const [turn] = this.#turnsOf(renderer, entry, response);
+    const trace = this.#traceOf(turn?.conversation ?? -this.#index);
+    const span = modelSpan(
+      entry,
+      this.#withSession(entry, found),
+      response,
+      turn?.tokens ?? null,
+      trace,
+      this.#opts.content,
+    );
+    this.#noteCallSpan(trace, span, startOf(entry));
+    return [...this.#release(trace.traceId), span, ...this.#subagentSpans(startOf(entry))];
+  }
+
+  /** A session id the agent sends in a header is the conversation's id; else the body's. */
+  #withSession(entry: Entry, call: GenAiCall): GenAiCall {
+    const sessionId = this.#conversations.sessionId(entry.request.headers);
+    return sessionId ? { ...call, conversationId: sessionId } : call;
+  }
+
+  #noteCallSpan(trace: TraceState, span: Span, start: number): void {
+    trace.first ??= { spanId: span.spanId, start };
     this.#callSpans.set(this.#index, { traceId: span.traceId, spanId: span.spanId });
     if (this.#callSpans.size > MAX_CALL_SPANS) {
       this.#callSpans.delete(this.#callSpans.keys().next().value!);
     }
     this.#lastTrace = trace.traceId;
-    return [...this.#release(trace.traceId), span, ...this.#subagentSpans(startOf(entry))];
+  }
+
+  /**
+   * One span per model call of an exchange that carries several (a WebSocket's turns), each
+   * with its own times and tokens, in the trace of the conversation the model puts it in.
+   */
+  #spansOfCalls(
+    renderer: Renderer,
+    entry: Entry,
+    response: RenderedBody,
+    calls: readonly ModelCall[],
+    agent: string | undefined,
+  ): Span[] {
+    const turns = this.#turnsOf(renderer, entry, response);
+    const spans: Span[] = [];
+    let released: Span[] = [];
+    for (const c of calls) {
+      const found = renderer.genai?.(c.entry, c.response, this.#opts.content);
+      if (!found) continue;
+      const turn = turns.find((t) => t.call === c.number);
+      const trace = this.#traceOf(turn?.conversation ?? -this.#index);
+      const span = modelSpan(
+        c.entry,
+        this.#withSession(entry, found),
+        c.response,
+        turn?.tokens ?? null,
+        trace,
+        this.#opts.content,
+      );
+      this.#noteCallSpan(trace, span, startOf(c.entry));
+      released = [...released, ...this.#release(trace.traceId)];
+      spans.push(span);
+    }
+    if (spans.length === 0) return this.#asHttp(entry, agent);
+    return [...released, ...spans, ...this.#subagentSpans(endOf(entry))];
+  }
+
+  /** An exchange that is no model call: a plain HTTP span in the latest trace. */
+  #asHttp(entry: Entry, agent: string | undefined): Span[] {
+    const span = httpSpan(entry, this.#lastTrace ?? "");
+    if (this.#lastTrace) return [span];
+    this.#pending.push(agent ? { ...span, agent } : span);
+    // A capture with no model call for a long time: those requests get a trace of their own.
+    return this.#pending.length >= MAX_PENDING ? this.#release(randomHex(16)) : [];
   }
 
   /**
@@ -165,40 +213,6 @@ export class SpanBuilder {
     return out;
   }
 
-  /**
-   * One span per model call of an exchange that holds several (a WebSocket): one trace for
-   * the socket's session (its session header), or for the socket. The analysis model counts
-   * no turns for such an exchange, so the tokens are the API's usage of each turn.
-   */
-  #turnSpans(entry: Entry, turns: GenAiTurn[]): Span[] {
-    const sessionId = this.#conversations.sessionId(entry.request.headers);
-    const key = sessionId ? `session ${sessionId}` : `exchange ${this.#index}`;
-    let trace = this.#socketTraces.get(key);
-    if (!trace) {
-      trace = { traceId: randomHex(16) };
-      this.#socketTraces.set(key, trace);
-      if (this.#socketTraces.size > MAX_REMEMBERED) {
-        this.#socketTraces.delete(this.#socketTraces.keys().next().value!);
-      }
-    }
-    const spans = turns.map((t) => {
-      const u = t.response?.usage;
-      const tokens: Tokens | null = u
-        ? {
-          input: u.input,
-          cached: u.cached ?? 0,
-          cacheWrite: u.cacheWrite ?? 0,
-          output: u.output,
-          reasoning: u.reasoning ?? 0,
-        }
-        : null;
-      const call = sessionId ? { ...t.call, conversationId: sessionId } : t.call;
-      return modelSpan(entry, call, t.response, tokens, trace, this.#opts.content, t);
-    });
-    this.#lastTrace = trace.traceId;
-    return [...this.#release(trace.traceId), ...spans];
-  }
-
   /** Spans still held (non-model requests of a capture without any model call). */
   finish(): Span[] {
     return this.#release(this.#lastTrace ?? randomHex(16));
@@ -211,60 +225,36 @@ export class SpanBuilder {
   }
 
   /**
-   * The model's turn of a model call: its conversation's trace and its tokens. The tracker
-   * groups requests as for the report; the model splits a group into its threads.
+   * The model's turns of an exchange (one per model call it carries): the tracker groups
+   * requests as for the report; the model splits a group into its threads.
    */
-  #turnOf(
-    renderer: Renderer,
-    entry: Entry,
-    response: RenderedBody | undefined,
-  ): { trace: TraceState; tokens: Tokens | null } {
+  #turnsOf(renderer: Renderer, entry: Entry, response: RenderedBody | undefined): Turn[] {
     const parts = renderer.requestParts?.(entry.request.body, entry);
-    const facts = parts ? requestFacts(renderer, entry) : undefined;
-    let number = -this.#index; // not a request the model understands: a trace of its own
-    let tokens: Tokens | null = null;
-    if (parts) {
-      const conv = this.#conversations.assign(parts, entry.request.headers, renderer.id);
-      // Moves the conversation on to this request, so the next one is compared with it.
-      advanceConversation(conv, parts, requestDelta(parts, conv), this.#index);
-      if (response?.responseId) this.#conversations.noteResponse(conv, response.responseId);
-      const turn = facts
-        ? this.#model.add({
-          index: this.#index,
-          line: this.#index,
-          entry,
-          api: renderer.id,
-          conversation: { id: conv.id, basis: conv.basis },
-          facts,
-          ...(response?.usage ? { usage: response.usage } : {}),
-          ...(response?.model ?? facts.model ? { model: response?.model ?? facts.model } : {}),
-          problems: [],
-        })
-        : undefined;
-      if (turn) {
-        number = turn.conversation;
-        tokens = turn.tokens;
-      }
-    }
-    let state = this.#traces.get(number);
-    if (state) this.#traces.delete(number);
+    if (!parts) return [];
+    const conv = this.#conversations.assign(parts, entry.request.headers, renderer.id);
+    // Moves the conversation on to this request, so the next one is compared with it.
+    advanceConversation(conv, parts, requestDelta(parts, conv), this.#index);
+    if (response?.responseId) this.#conversations.noteResponse(conv, response.responseId);
+    return this.#model.add(
+      modelInput(this.#index, this.#index, entry, renderer, {
+        conversation: conv,
+        ...(response ? { response } : {}),
+        problems: [],
+      }),
+    );
+  }
+
+  /** The trace of a conversation (a negative number: an exchange of its own). */
+  #traceOf(conversation: number): TraceState {
+    let state = this.#traces.get(conversation);
+    if (state) this.#traces.delete(conversation);
     else state = { traceId: randomHex(16) };
-    this.#traces.set(number, state);
+    this.#traces.set(conversation, state);
     if (this.#traces.size > MAX_REMEMBERED) {
       // Evicted conversations keep their trace id only if they come back soon enough.
-      const oldest = this.#traces.keys().next().value!;
-      this.#traces.delete(oldest);
+      this.#traces.delete(this.#traces.keys().next().value!);
     }
-    return { trace: state, tokens };
-  }
-}
-
-function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefined {
-  if (!renderer.requestFacts || entry.request.body_encoding === "base64") return undefined;
-  try {
-    return renderer.requestFacts(entry.request.body, entry);
-  } catch {
-    return undefined; // as in analyze: no turn for a request the facts cannot be read from
+    return state;
   }
 }
 
@@ -336,11 +326,12 @@ function modelSpan(
   tokens: Tokens | null,
   trace: TraceState,
   content: boolean,
-  times: { start: number; end: number; firstChunk?: number },
 ): Span {
+  // The call's own times (a call within an exchange has its own entry and timing).
+  const times = { start: startOf(entry), end: endOf(entry) };
   // Cache and reasoning counts an API did not report are zero in the model: left out here.
   const some = (n: number | undefined) => n ? n : undefined;
-  const firstByte = times.firstChunk;
+  const firstByte = entry.timing?.first_byte;
   const attributes: Attributes = {
     "gen_ai.operation.name": call.operation,
     "gen_ai.provider.name": call.provider,

@@ -6,10 +6,20 @@
  */
 import { redactEntry } from "../redact_entry.ts";
 import { responseView } from "../analyze.ts";
-import type { Block, Entry, FactItem, Headers, Renderer, RequestFacts } from "../types.ts";
+import type {
+  Block,
+  Entry,
+  FactItem,
+  Headers,
+  ModelCall,
+  Renderer,
+  RequestFacts,
+} from "../types.ts";
 
 export interface TurnDetail {
   index: number;
+  /** The call's number when the exchange carries several model calls (a WebSocket's turns). */
+  call?: number;
   method: string;
   url: string;
   status: string;
@@ -44,6 +54,17 @@ function factsOf(renderer: Renderer, entry: Entry): RequestFacts | undefined {
   }
 }
 
+/** Call `number` of an exchange whose response carries several model calls. */
+function callOf(renderer: Renderer, entry: Entry, number: number): ModelCall | undefined {
+  const view = responseView(entry);
+  if (!view) return undefined;
+  try {
+    return renderer.renderResponse(view, entry).calls?.find((c) => c.number === number);
+  } catch {
+    return undefined;
+  }
+}
+
 function rawText(headers: Headers, body: unknown, first: string): string {
   const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\n");
   const text = typeof body === "string" ? body : JSON.stringify(body, null, 2);
@@ -73,17 +94,28 @@ export function turnDetail(
   rawPrevious: Entry | undefined,
   renderer: Renderer,
   redact: (h: Headers) => Headers,
+  calls: { call?: number; previous?: number } = {},
 ): TurnDetail {
-  const entry = redactEntry(raw, redact);
-  const previous = rawPrevious && redactEntry(rawPrevious, redact);
-  const facts = factsOf(renderer, entry);
-  const before = previous ? factsOf(renderer, previous) : undefined;
+  const whole = redactEntry(raw, redact);
+  const previousWhole = rawPrevious && redactEntry(rawPrevious, redact);
+  // A turn that is one call of an exchange carrying several is shown as that call alone.
+  const call = calls.call ? callOf(renderer, whole, calls.call) : undefined;
+  const previousCall = calls.previous && previousWhole
+    ? callOf(renderer, previousWhole, calls.previous)
+    : undefined;
+  const entry = call?.entry ?? whole;
+  const previous = previousCall?.entry ?? previousWhole;
+  const facts = call?.facts ?? factsOf(renderer, entry);
+  const before = previousCall?.facts ?? (previous ? factsOf(renderer, previous) : undefined);
   const url = entry.request.url;
   const reqHeaders = entry.request.headers ?? {};
   let response: Block[] = [];
   let responseProblems: string[] = [];
-  const view = responseView(entry);
-  if (view && entry.response?.body_encoding !== "base64") {
+  const view = call ? undefined : responseView(entry);
+  if (call) {
+    response = call.response?.blocks ?? [];
+    responseProblems = call.problems;
+  } else if (view && entry.response?.body_encoding !== "base64") {
     try {
       const r = renderer.renderResponse(view, entry);
       response = r.blocks;
@@ -134,6 +166,7 @@ export function turnDetail(
   ].join(" \\\n");
   return {
     index,
+    ...(call ? { call: call.number } : {}),
     method: entry.request.method,
     url,
     status: entry.response

@@ -10,7 +10,8 @@ import { headerRedactor, maskKeyShapes, redactUrl } from "../redact.ts";
 import { redactEntry } from "../redact_entry.ts";
 import { stringValues } from "./snippet.ts";
 import { exchangeDoc } from "../report.ts";
-import { modelInput, rendererChooser, responseView } from "../analyze.ts";
+import { rendererChooser, responseView } from "../analyze.ts";
+import { modelInput } from "../model/input.ts";
 import { ModelBuilder } from "../model/build.ts";
 import type { Session } from "../model/types.ts";
 import type { PriceTable } from "../prices.ts";
@@ -338,12 +339,17 @@ export class CaptureIndex {
         conversations: this.#tracker,
         full: false,
       });
-      const input = modelInput(index, line, entry, renderer, rendered);
-      if (!this.#model.add(input)) this.#other(index, entry, input.problems);
+      const input = modelInput(index, line, entry, renderer, {
+        conversation: rendered.conversation,
+        requestModel: rendered.request.model,
+        response: rendered.response,
+        problems: rendered.problems,
+      });
+      if (this.#model.add(input).length === 0) this.#other(index, entry, input.problems);
     } catch {
       // A renderer bug must not stop the index: the exchange is still listed.
       const problems = ["render failed"];
-      if (!this.#model.add({ index, line, entry, api: renderer.id, problems })) {
+      if (this.#model.add({ index, line, entry, api: renderer.id, problems }).length === 0) {
         this.#other(index, entry, problems);
       }
     }

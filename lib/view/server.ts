@@ -247,8 +247,20 @@ export function startViewer(opts: ViewOptions): ViewServer {
         const entry = ix && index ? await ix.entry(index) : undefined;
         if (!ix || !index || !entry) return text(404, "no such exchange");
         const previous = prev ? await ix.entry(prev) : undefined;
+        // A turn that is one call of an exchange carrying several (a WebSocket's turns).
+        const calls = {
+          call: exchangeNumber(url.searchParams.get("c")),
+          previous: exchangeNumber(url.searchParams.get("pc")),
+        };
         return json(
-          turnDetail(index, entry, previous, ix.rendererOf(entry), (h) => ix.redactHeaders(h)),
+          turnDetail(
+            index,
+            entry,
+            previous,
+            ix.rendererOf(entry),
+            (h) => ix.redactHeaders(h),
+            calls,
+          ),
         );
       }
       case "api/search": {

@@ -10,7 +10,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { ConvSummary, Turn, TurnDetail } from "./types.ts";
 import type { FactItem } from "../types.ts";
-import { fmtCost, fmtInt, fmtMs, fmtTime, plural } from "./format.ts";
+import { fmtCost, fmtInt, fmtMs, fmtTime, plural, turnKey, turnName } from "./format.ts";
 import { Blocks, CacheMarker, CompositionBar, DiffView, Legend } from "./parts.tsx";
 import { useVirtualizer } from "./virtual.ts";
 
@@ -108,7 +108,7 @@ function Item({ it, results, convs, onConv }: {
 export function ExchangeTitle({ d }: { d: TurnDetail }) {
   return (
     <h2>
-      {`#${d.index} ${d.method} `}
+      {`${turnName(d)} ${d.method} `}
       <span class="url">{d.url}</span>
       {` → ${d.status}`}
     </h2>
@@ -226,12 +226,12 @@ export function Actions({ d, raw, onRaw, onCopy, copied }: {
 
 function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boolean }) {
   const { t } = p;
-  const sel = t.index === p.turn;
+  const sel = turnKey(t) === p.turn;
   const d = p.detail(t, p.prev);
   const events = p.conv.events.filter((e) => e.turn === t.index);
   const head = (
-    <div class="thead" onClick={() => !sel && p.onTurn(t.index)}>
-      <b>#{t.index}</b>
+    <div class="thead" onClick={() => !sel && p.onTurn(turnKey(t))}>
+      <b>{turnName(t)}</b>
       {t.inProgress ? <span class="badge live">in progress</span> : null}
       <span class="muted">{fmtTime(t.start).slice(11)}</span>
       <span>{t.model || ""}</span>
@@ -339,16 +339,16 @@ export function Chat(p: ChatProps) {
     count: turns.length,
     estimateSize: () => 320,
     overscan: 2,
-    getItemKey: (i) => turns[i]?.index ?? i,
+    getItemKey: (i) => turns[i] ? turnKey(turns[i]) : i,
     paddingEnd: 200,
   });
-  const at = turns.findIndex((t) => t.index === p.turn);
+  const at = turns.findIndex((t) => turnKey(t) === p.turn);
   useEffect(() => {
     if (at >= 0) v.scrollToIndex(at, { align: "start" });
   }, [p.focus, p.conv.id]);
   const offset = v.scrollOffset ?? 0;
   const top = v.getVirtualItems().find((item) => item.end > offset + 1);
-  const inView = top ? turns[top.index]?.index ?? null : null;
+  const inView = top && turns[top.index] ? turnKey(turns[top.index]) : null;
   useEffect(() => p.onInView(inView), [inView]);
   return (
     <section class="detail" aria-label="Conversation" ref={scroller}>
@@ -358,7 +358,7 @@ export function Chat(p: ChatProps) {
           if (!t) return null;
           return (
             <div
-              key={t.index}
+              key={turnKey(t)}
               class="vturn"
               data-index={item.index}
               ref={(el) => {

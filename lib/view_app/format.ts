@@ -46,3 +46,14 @@ export const fmtCostShort = (c: N): string =>
 
 /** "1 turn", "3 turns". */
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * A turn's identity on the page: its exchange's number, with its call's number as a fraction
+ * when the exchange carries several model calls (a WebSocket's turns share one exchange).
+ */
+export const turnKey = (t: { index: number; call?: number }): number =>
+  t.call === undefined ? t.index : t.index + t.call / 1000;
+
+/** How the page names a turn: "#12", or "#12.3" for call 3 of exchange 12. */
+export const turnName = (t: { index: number; call?: number }): string =>
+  t.call === undefined ? `#${t.index}` : `#${t.index}.${t.call}`;

@@ -14,7 +14,7 @@ import {
   type Turn,
   type TurnDetail,
 } from "./types.ts";
-import { plural } from "./format.ts";
+import { plural, turnKey } from "./format.ts";
 import { Sidebar } from "./sidebar.tsx";
 import { TurnList } from "./turn_list.tsx";
 import { Chat, type RawOpen } from "./chat.tsx";
@@ -25,7 +25,8 @@ import { ExchangeView } from "./exchange.tsx";
 const MAX_DETAILS = 200;
 
 /** A turn's detail changes when the exchange finishes: its status is part of the key. */
-const detailKey = (sid: string | null, t: Turn) => `${sid}:${t.index}:${t.status}:${t.inProgress}`;
+const detailKey = (sid: string | null, t: Turn) =>
+  `${sid}:${turnKey(t)}:${t.status}:${t.inProgress}`;
 
 /** Whether any of the selected turn shows in the chat column. */
 function selectedOnScreen(): boolean {
@@ -90,11 +91,11 @@ function App() {
     if (want.current.sid !== s || want.current.conv !== c) return; // a newer choice won
     const open = data.session?.conversations.find((x) => x.id === data.conv);
     const turns = open?.turns ?? [];
-    const keep = turns.some((x) => x.index === want.current.turn);
+    const keep = turns.some((x) => turnKey(x) === want.current.turn);
     setSt(data);
     setSid(data.sid);
     setConv(data.conv);
-    setTurn(keep ? want.current.turn : turns[0]?.index ?? null);
+    setTurn(keep ? want.current.turn : turns[0] ? turnKey(turns[0]) : null);
     want.current = { sid: data.sid, conv: data.conv, turn: keep ? want.current.turn : null };
   }, []);
 
@@ -105,7 +106,8 @@ function App() {
     if (have) return have;
     details.current.set(key, "loading");
     api<TurnDetail>(
-      `api/turn?s=${encodeURIComponent(sid ?? "")}&i=${t.index}&prev=${prev?.index ?? 0}`,
+      `api/turn?s=${encodeURIComponent(sid ?? "")}&i=${t.index}&c=${t.call ?? 0}` +
+        `&prev=${prev?.index ?? 0}&pc=${prev?.call ?? 0}`,
     )
       .then((d) => {
         details.current.set(key, d);
@@ -252,9 +254,9 @@ function App() {
         return;
       }
       if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-      const ts = k.turns.map((t) => t.index);
+      const ts = k.turns.map(turnKey);
       const cs = k.convs.map((c) => c.id);
-      const sel = k.turns.find((t) => t.index === k.turn);
+      const sel = k.turns.find((t) => turnKey(t) === k.turn);
       const d = sel ? details.current.get(detailKey(want.current.sid, sel)) : undefined;
       switch (e.key) {
         case "j":

@@ -2,7 +2,7 @@
 /** The middle column: the open conversation's head and its turns, a virtualised list. */
 import { useEffect, useRef } from "preact/hooks";
 import type { ConvSummary, InflightRow, Turn } from "./types.ts";
-import { fmtCost, fmtInt, fmtMs, fmtTime, pct, plural } from "./format.ts";
+import { fmtCost, fmtInt, fmtMs, fmtTime, pct, plural, turnKey, turnName } from "./format.ts";
 import { CacheMarker, CompositionBar } from "./parts.tsx";
 import { useVirtualizer } from "./virtual.ts";
 
@@ -24,7 +24,7 @@ function Row({ t, conv }: { t: Turn; conv: ConvSummary }) {
   return (
     <>
       <div class="l1">
-        <b>#{t.index}</b>
+        <b>{turnName(t)}</b>
         {t.inProgress ? <span class="badge live">in progress</span> : null}
         <span class="muted">{fmtTime(t.start).slice(11)}</span>
         <span class="tok">
@@ -62,13 +62,13 @@ export function TurnList(p: TurnListProps) {
     count: turns.length,
     estimateSize: () => ROW,
     overscan: 10,
-    getItemKey: (i) => turns[i]?.index ?? i,
+    getItemKey: (i) => turns[i] ? turnKey(turns[i]) : i,
   });
-  const at = turns.findIndex((t) => t.index === p.turn);
+  const at = turns.findIndex((t) => turnKey(t) === p.turn);
   useEffect(() => {
     if (at >= 0) v.scrollToIndex(at, { align: "auto" });
   }, [at, p.conv?.id]);
-  const seen = turns.findIndex((t) => t.index === p.inView);
+  const seen = turns.findIndex((t) => turnKey(t) === p.inView);
   useEffect(() => {
     if (seen >= 0) v.scrollToIndex(seen, { align: "auto" });
   }, [seen]);
@@ -120,13 +120,13 @@ export function TurnList(p: TurnListProps) {
               if (!t) return null;
               return (
                 <div
-                  key={t.index}
-                  class={"row" + (t.index === p.turn ? " sel" : "") +
-                    (t.index === p.inView ? " inview" : "") +
+                  key={turnKey(t)}
+                  class={"row" + (turnKey(t) === p.turn ? " sel" : "") +
+                    (turnKey(t) === p.inView ? " inview" : "") +
                     (t.problems.length ? " has-problem" : "")}
                   style={{ top: `${item.start}px`, height: `${ROW - 4}px` }}
-                  data-index={t.index}
-                  onClick={() => p.onTurn(t.index)}
+                  data-index={turnKey(t)}
+                  onClick={() => p.onTurn(turnKey(t))}
                 >
                   <Row t={t} conv={c} />
                 </div>
