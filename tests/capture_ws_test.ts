@@ -155,10 +155,18 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
       const cached = WS_USAGE.tool.input_tokens_details.cached_tokens +
         WS_USAGE.answer.input_tokens_details.cached_tokens;
       const output = WS_USAGE.tool.output_tokens + WS_USAGE.answer.output_tokens;
+      // Each generating turn is a model call (the prewarm is none): two requests, one
+      // conversation of two turns with the session's totals.
       assert.ok(
-        report.includes(`| gpt-5 | 1 | 1 | ${input} | ${cached} | 0 | ${output} | 20 |`),
-        "the Token Usage table sums the turns",
+        report.includes(`| gpt-5 | 2 | 2 | ${input} | ${cached} | 0 | ${output} | 20 |`),
+        "the Token Usage table counts the two turns",
       );
+      assert.match(
+        report,
+        new RegExp(`\\| 1 \\| ${PROMPT} \\| main \\| gpt-5 \\| 2 \\| ${input} \\| ${output} \\|`),
+        "the Conversations table lists the session's two turns",
+      );
+      assert.match(report, /\| 1 \| #1\.3 \|/, "Context Composition: the latest turn, #1.3");
       assert.ok(report.includes("## Problems\n\nNone found.\n"), "no problems");
       for (const [name, text] of [["capture", capture], ["report", report]]) {
         assert.ok(!text.includes(KEY), `no key in the ${name}`);

@@ -304,6 +304,17 @@ Deno.test("OTLP: a span per WebSocket turn, in the conversation's trace with its
   assert.deepEqual(a.map((x) => x["gen_ai.usage.input_tokens"]), [1000, 1100, 1300]);
   assert.deepEqual(a.map((x) => x["gen_ai.conversation.id"]), [SESSION, SESSION, SESSION]);
   assert.deepEqual(a.map((x) => x["gen_ai.response.model"]), ["gpt-5", "gpt-5", "gpt-5"]);
+  assert.deepEqual(a.map((x) => x["server.address"]), ["127.0.0.1", "127.0.0.1", "127.0.0.1"]);
+  assert.deepEqual(a.map((x) => x["gen_ai.request.previous_response.id"]), [
+    "resp_ws1",
+    "resp_ws2",
+    undefined,
+  ]);
+  // Each span has its call's own times: from its request frame to its last answer frame.
+  assert.deepEqual(spans.slice(0, 2).map((s) => [s.startNs, s.endNs]), [
+    [1795634115154070000n, 1795634115162311000n],
+    [1795634115267904000n, 1795634115277284000n],
+  ]);
   // As for an HTTP stream: time to the first answer frame, from the turn's request frame.
   const ttfc = a.map((x) =>
     Number((x["gen_ai.response.time_to_first_chunk"] as { value: number }).value)
