@@ -268,8 +268,10 @@ export interface ModelCall {
   /**
    * The request's facts as the server saw them, when the call continues what came before it
    * in the exchange (a history the server kept); else the renderer's `requestFacts` of the body.
+   * Computed when asked, once per call: a long exchange's contexts are large, and only one
+   * call's need to be in memory at a time.
    */
-  facts?: RequestFacts;
+  facts?(): RequestFacts | undefined;
   /** The call's problems, one line each: its response's, and e.g. that it was cut off. */
   problems: string[];
 }

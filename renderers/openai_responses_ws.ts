@@ -580,7 +580,7 @@ function modelCalls(
     const previous = str(r.body.previous_response_id);
     const input = [...(previous ? contexts.get(previous) ?? [] : []), ...inputItems(r.body)];
     const whole = { ...r.body, input };
-    const facts = base.requestFacts ? safe(() => base.requestFacts!(whole, call)) : undefined;
+    const facts = base.requestFacts ? () => safe(() => base.requestFacts!(whole, call)) : undefined;
     const id = r.response?.responseId;
     if (id) {
       contexts.set(id, [...input, ...arr(r.response?.final?.output)]);

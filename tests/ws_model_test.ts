@@ -325,7 +325,9 @@ Deno.test("OTLP: a span per WebSocket turn, in the conversation's trace with its
 });
 
 Deno.test("a renderer defined in a test splits an exchange into calls with no change in lib/", async () => {
-  // A toy batch API: POST /batch sends several prompts; the answer holds one result each.
+  // A toy batch API: POST /batch sends several prompts; the answer holds one result each, and
+  // each call's context is the prompts before it.
+  let asked = 0;
   const toy: Renderer = {
     id: "toy_batch",
     name: "Toy Batch API",
@@ -364,6 +366,21 @@ Deno.test("a renderer defined in a test splits an exchange into calls with no ch
             usage: { input: ans.n, output: 1, total: ans.n + 1 },
             model: "toy-1",
           },
+          // The context the server kept, asked for when the call is counted.
+          facts: () => {
+            asked++;
+            return {
+              tools: [],
+              items: prompts.slice(0, i + 1).map((q) => ({
+                role: "user",
+                kind: "text" as const,
+                text: q,
+                key: JSON.stringify(q),
+              })),
+              order: ["items" as const],
+              model: "toy-1",
+            };
+          },
           problems: [],
         })),
       };
@@ -384,10 +401,12 @@ Deno.test("a renderer defined in a test splits an exchange into calls with no ch
     },
   };
   const { md, json } = await reports([entry], new Map([["toy_batch", toy]]));
-  assert.deepEqual(json.turns.map((x) => [x.index, x.call, x.tokens?.input]), [
-    [1, 1, 10],
-    [1, 2, 20],
-    [1, 3, 30],
+  // Three reports (Markdown, --full, JSON), each asking each call's facts once.
+  assert.equal(asked, 9);
+  assert.deepEqual(json.turns.map((x) => [x.index, x.call, x.tokens?.input, x.newFrom, x.items]), [
+    [1, 1, 10, 0, 1],
+    [1, 2, 20, 1, 2],
+    [1, 3, 30, 2, 3],
   ]);
   assert.deepEqual(rowsAfter(md, "## Token Usage")[1].split(" | ").slice(0, 4), [
     "| toy-1",

@@ -57,7 +57,8 @@ export interface CallInput {
   number: number;
   /** The call as an exchange of its own (its request, status and times). */
   entry: Entry;
-  facts?: RequestFacts;
+  /** Asked once, when the call is added (see `ModelCall.facts`). */
+  facts?(): RequestFacts | undefined;
   usage?: Usage;
   model?: string;
   problems: string[];
@@ -350,7 +351,8 @@ export class ModelBuilder {
     }
     const turns: Turn[] = [];
     for (const c of x.calls) {
-      const { facts, usage, model } = c;
+      const { usage, model } = c;
+      const facts = c.facts?.();
       const turn = this.#addTurn({
         index: x.index,
         line: x.line,

@@ -40,11 +40,16 @@ export function modelInput(
 }
 
 function callInput(renderer: Renderer, call: ModelCall): CallInput {
-  const c: CallInput = { number: call.number, entry: call.entry, problems: call.problems };
-  const facts = call.facts ?? requestFacts(renderer, call.entry);
-  if (facts) c.facts = facts;
+  const own = () => requestFacts(renderer, call.entry);
+  const c: CallInput = {
+    number: call.number,
+    entry: call.entry,
+    problems: call.problems,
+    facts: call.facts ? () => call.facts!() : own,
+  };
   if (call.response?.usage) c.usage = call.response.usage;
-  const m = call.response?.model ?? facts?.model;
+  // The model asked for is the same in the body as sent as in the whole context.
+  const m = call.response?.model ?? own()?.model;
   if (m) c.model = m;
   return c;
 }

@@ -105,8 +105,8 @@ export function turnDetail(
     : undefined;
   const entry = call?.entry ?? whole;
   const previous = previousCall?.entry ?? previousWhole;
-  const facts = call?.facts ?? factsOf(renderer, entry);
-  const before = previousCall?.facts ?? (previous ? factsOf(renderer, previous) : undefined);
+  const facts = call?.facts?.() ?? factsOf(renderer, entry);
+  const before = previousCall?.facts?.() ?? (previous ? factsOf(renderer, previous) : undefined);
   const url = entry.request.url;
   const reqHeaders = entry.request.headers ?? {};
   let response: Block[] = [];
