@@ -168,8 +168,16 @@ function isDirectory(path: string): boolean {
 }
 
 /** The `--input` values and the positionals after them (`--input captures/*\/traffic.jsonl`). */
+/**
+ * `/dev/stdin` and `/dev/stdout` are `-`: they lead into /proc, which Deno opens only with
+ * --allow-all, and standard input and output are what the user means.
+ */
+function streamAlias(path: string): string {
+  return path === "/dev/stdin" || path === "/dev/stdout" ? "-" : path;
+}
+
 function inputValues(values: { input?: string[] }, positionals: string[], command: string) {
-  const inputs = [...(values.input ?? []), ...positionals];
+  const inputs = [...(values.input ?? []), ...positionals].map(streamAlias);
   if (inputs.length === 0) throw new UsageError(`${command}: --input FILE is required`);
   return inputs;
 }
@@ -234,7 +242,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
   if (format !== "markdown" && format !== "html" && format !== "json") {
     throw new UsageError(`analyze: --format must be markdown, html or json, not "${format}"`);
   }
-  const output = values.output ??
+  const output = (values.output && streamAlias(values.output)) ??
     besideInput(
       inputs[0],
       `analysis_report.${{ markdown: "md", html: "html", json: "json" }[format]}`,
@@ -340,16 +348,17 @@ async function exportCommand(args: string[]): Promise<number> {
     });
   }
   if (!values.har) return 0;
+  const har = streamAlias(values.har);
   const { exportHar } = await import("./lib/export.ts");
   const result = await exportHar({
     input: files,
     sourceLabel: inputsLabel(inputs, files),
     limits,
-    output: values.har,
+    output: har,
     redactHeaders: extra,
     warn,
   });
-  if (values.har !== "-") print(`Wrote ${values.har} (${result.entries} entries)`);
+  if (har !== "-") print(`Wrote ${har} (${result.entries} entries)`);
   return 0;
 }
 

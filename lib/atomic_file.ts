@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ProbeError } from "./errors.ts";
+import { fileReason, ProbeError } from "./errors.ts";
 
 /**
  * Calls `write` with a temporary path beside `output`, then renames it to `output`. On any
@@ -41,6 +41,6 @@ export async function replaceFile<T>(
   } catch (err) {
     await Deno.remove(partial).catch(() => {});
     if (err instanceof ProbeError) throw err;
-    throw new ProbeError(`cannot write ${what} ${output}: ${(err as Error).message}`);
+    throw new ProbeError(`cannot write ${what} ${output}: ${fileReason(err)}; name another path`);
   }
 }

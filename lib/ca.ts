@@ -4,7 +4,7 @@
  * how a person trusts it. mitmdump creates the CA itself on first start in this folder (its
  * `confdir`); probe only makes the folder, tightens the files and reads the certificate.
  */
-import { ProbeError } from "./errors.ts";
+import { fileReason, ProbeError } from "./errors.ts";
 
 /** The CA's files in its folder (mitmproxy's names: its confdir is this folder). */
 export interface CaPaths {
@@ -48,7 +48,7 @@ export async function prepareCaDir(paths: CaPaths): Promise<void> {
     await Deno.chmod(paths.dir, 0o700);
   } catch (err) {
     throw new ProbeError(
-      `cannot create probe's CA folder ${paths.dir} (${(err as Error).message}): ` +
+      `cannot create probe's CA folder ${paths.dir} (${fileReason(err)}): ` +
         "make it writable or point PROBE_DATA_DIR at a folder of your own",
     );
   }
@@ -90,7 +90,7 @@ export async function finishCa(
   } catch (err) {
     if (err instanceof ProbeError) throw err;
     throw new ProbeError(
-      `cannot finish probe's CA in ${paths.dir} (${(err as Error).message}): make that folder ` +
+      `cannot finish probe's CA in ${paths.dir} (${fileReason(err)}): make that folder ` +
         "writable, or point PROBE_DATA_DIR at a folder of your own",
     );
   }

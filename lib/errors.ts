@@ -21,14 +21,28 @@ export class UsageError extends ProbeError {
   }
 }
 
-/** An input file that cannot be analyzed (missing, a directory, empty, not JSONL). */
+/**
+ * An input file that cannot be analyzed (missing, a directory, empty, not JSONL); `line`
+ * (1-based) when the mistake is on one, said as `FILE:LINE:` like a compiler.
+ */
 export class InputError extends ProbeError {
   path: string;
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
+  constructor(path: string, message: string, line?: number) {
+    super(`${path}${line === undefined ? "" : `:${line}`}: ${message}`);
     this.name = "InputError";
     this.path = path;
   }
+}
+
+/**
+ * Why a file could not be read or written, in words a user can act on: Deno's own for a
+ * system path (/proc, /sys, /dev) advises a flag of Deno's, which a probe user cannot pass.
+ */
+export function fileReason(err: unknown): string {
+  if (err instanceof Deno.errors.NotCapable) {
+    return "probe reads and writes no system path under /proc, /sys or /dev";
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** The one line for an input that cannot be opened or read (`what`: "open", "read"). */
@@ -39,5 +53,5 @@ export function inputFileError(path: string, err: unknown, what = "open"): Input
   if (err instanceof Deno.errors.PermissionDenied) {
     return new InputError(path, "permission denied; check the file's permissions");
   }
-  return new InputError(path, `cannot ${what}: ${(err as Error).message}`);
+  return new InputError(path, `cannot ${what}: ${fileReason(err)}`);
 }

@@ -4,7 +4,7 @@
  * in time order. Captures that do not overlap in time are read one after the other, so only
  * one is open at a time; overlapping ones are merged entry by entry.
  */
-import { InputError, UsageError } from "./errors.ts";
+import { fileReason, InputError, UsageError } from "./errors.ts";
 import { readCaptureEntries } from "./har_read.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import type { NumberedEntry } from "./types.ts";
@@ -50,7 +50,7 @@ export async function expandInputs(values: readonly string[]): Promise<string[]>
       if (err instanceof Deno.errors.NotFound) {
         throw new InputError(value, "no such file; check the --input path");
       }
-      throw new InputError(value, `cannot read: ${(err as Error).message}`);
+      throw new InputError(value, `cannot read: ${fileReason(err)}`);
     }
     if (!info.isDirectory) {
       add(value);
@@ -75,7 +75,7 @@ async function captureFilesIn(dir: string): Promise<string[]> {
     try {
       for await (const e of Deno.readDir(path)) names.push(e);
     } catch (err) {
-      throw new InputError(path, `cannot list the folder: ${(err as Error).message}`);
+      throw new InputError(path, `cannot list the folder: ${fileReason(err)}`);
     }
     for (const e of names) {
       const child = `${path.replace(/\/+$/, "")}/${e.name}`;

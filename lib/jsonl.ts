@@ -2,7 +2,7 @@
  * Reads a capture as a stream: bytes → lines → entries, one line in memory at a time (plus
  * the chunks read ahead, a few megabytes), so memory does not grow with the file.
  */
-import { InputError, inputFileError } from "./errors.ts";
+import { fileReason, InputError, inputFileError } from "./errors.ts";
 import type { Entry, NumberedEntry } from "./types.ts";
 
 const MIB = 1024 * 1024;
@@ -350,7 +350,7 @@ function streamSource(
           if (err instanceof InputError) throw err;
           throw new InputError(
             name,
-            `${what}cannot read: ${(err as Error).message}` +
+            `${what}cannot read: ${fileReason(err)}` +
               (what ? " (a truncated or corrupt .gz file?)" : ""),
           );
         }

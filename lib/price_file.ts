@@ -3,7 +3,7 @@
  * other mistakes the key.
  */
 import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
-import { InputError } from "./errors.ts";
+import { fileReason, InputError } from "./errors.ts";
 import { checkPriceTable, type PriceTable } from "./prices.ts";
 
 /** Parses and checks a price table's text; `source` names it in errors. */
@@ -24,7 +24,7 @@ export async function loadPriceTable(path: string): Promise<PriceTable> {
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    throw new InputError(path, `cannot read price table: ${(err as Error).message}`);
+    throw new InputError(path, `cannot read price table: ${fileReason(err)}`);
   }
   return parsePriceTable(text, path);
 }

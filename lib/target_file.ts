@@ -16,8 +16,14 @@
  * e.g. `my-agent.jsonc: proxies[0].port must be an integer 1-65535`; syntax errors name the
  * line and column.
  */
-import { type Node, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
-import { InputError } from "./errors.ts";
+import {
+  findNodeAtLocation,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "jsonc-parser";
+import { fileReason, InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
 import { upstreamProblem, withoutPassword } from "./upstream_url.ts";
@@ -79,13 +85,13 @@ function unreadable(path: string, err: unknown): InputError {
   if (err instanceof Deno.errors.NotFound) {
     return new InputError(
       path,
-      "no such target file (a --target value with '/' or ending in .jsonc is a file)",
+      "no such target file; check the path (a target with '/' or ending in .jsonc is a file)",
     );
   }
   if (err instanceof Deno.errors.IsADirectory) {
     return new InputError(path, "is a directory, not a target file");
   }
-  return new InputError(path, `cannot read the target file: ${(err as Error).message}`);
+  return new InputError(path, `cannot read the target file: ${fileReason(err)}`);
 }
 
 const TARGET_KEYS = [
@@ -121,12 +127,24 @@ function keyPath(segments: readonly Segment[]): string {
   return out;
 }
 
+/** 1-based line of a character offset. */
+function lineOf(text: string, offset: number): number {
+  return text.slice(0, offset).split("\n").length;
+}
+
 /** 1-based line and column of a character offset. */
 function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  const column = offset - (before.lastIndexOf("\n") + 1) + 1;
-  return `${line}:${column}`;
+  const column = offset - (text.lastIndexOf("\n", offset - 1) + 1) + 1;
+  return `${lineOf(text, offset)}:${column}`;
+}
+
+/** The line of the value at `segments`, or of its nearest ancestor there is (a missing key). */
+function lineAt(root: Node, text: string, segments: readonly Segment[]): number {
+  for (let n = segments.length; n > 0; n--) {
+    const node = findNodeAtLocation(root, segments.slice(0, n));
+    if (node) return lineOf(text, node.offset);
+  }
+  return lineOf(text, root.offset);
 }
 
 /** "CommaExpected" -> "comma expected". */
@@ -183,26 +201,29 @@ export function parseTargetFile(
   if (!root || root.type !== "object") {
     throw new InputError(path, "must hold one JSON object with the target's fields");
   }
-  const fail = (segments: Segment[], what: string): never => {
-    throw new InputError(path, `${keyPath(segments)} ${what}`);
+  const fail: Fail = (segments, what, { node, named = true } = {}) => {
+    const line = node ? lineOf(text, node.offset) : lineAt(root, text, segments);
+    throw new InputError(path, named ? `${keyPath(segments)} ${what}` : what, line);
   };
   checkDuplicates(root, [], fail);
   return checkTarget(valueOf(root) as Record<string, unknown>, path, knownRenderers, fail);
 }
 
+/**
+ * Throws one line naming the file, the line of `node` (else of the value at `segments`) and,
+ * unless `named` is false (the message names it), the key path.
+ */
+type Fail = (segments: Segment[], what: string, at?: { node?: Node; named?: boolean }) => never;
+
 /** Rejects a key given twice in one object (JSON would silently keep the last). */
-function checkDuplicates(
-  node: Node,
-  at: Segment[],
-  fail: (s: Segment[], what: string) => never,
-): void {
+function checkDuplicates(node: Node, at: Segment[], fail: Fail): void {
   if (node.type === "object") {
     const seen = new Set<string>();
     for (const prop of node.children ?? []) {
       const [k, v] = prop.children ?? [];
       if (!k) continue;
       const key = k.value as string;
-      if (seen.has(key)) fail([...at, key], "is given twice");
+      if (seen.has(key)) fail([...at, key], "is given twice", { node: k });
       seen.add(key);
       if (v) checkDuplicates(v, [...at, key], fail);
     }
@@ -215,14 +236,15 @@ function checkKeys(
   obj: Record<string, unknown>,
   known: readonly string[],
   at: Segment[],
-  path: string,
+  fail: Fail,
 ): void {
   for (const key of Object.keys(obj)) {
     if (known.includes(key) || (at.length === 0 && key === "$schema")) continue;
     const where = at.length ? `${keyPath(at)}: ` : "";
-    throw new InputError(
-      path,
+    fail(
+      [...at, key],
       `${where}unknown key ${JSON.stringify(key)} (known: ${known.join(", ")})`,
+      { named: false },
     );
   }
 }
@@ -231,9 +253,9 @@ function checkTarget(
   raw: Record<string, unknown>,
   path: string,
   knownRenderers: readonly string[] | undefined,
-  fail: (s: Segment[], what: string) => never,
+  fail: Fail,
 ): Target {
-  checkKeys(raw, TARGET_KEYS, [], path);
+  checkKeys(raw, TARGET_KEYS, [], fail);
   const str = (v: unknown, at: Segment[], what = "must be a string"): string =>
     typeof v === "string" ? v : fail(at, what);
   const strings = (v: unknown, at: Segment[]): string[] => {
@@ -266,7 +288,7 @@ function checkTarget(
   const proxies: ProxySpec[] = (raw.proxies as unknown[]).map((p, i) => {
     const at: Segment[] = ["proxies", i];
     if (!isRecord(p)) return fail(at, "must be an object {name, port, upstream, purpose}");
-    checkKeys(p, PROXY_KEYS, at, path);
+    checkKeys(p, PROXY_KEYS, at, fail);
     const pname = str(p.name, [...at, "name"]);
     if (!/^[A-Za-z0-9_-]+$/.test(pname)) {
       fail([...at, "name"], "must be letters, digits, '-' or '_' (used in --port NAME=PORT)");
@@ -345,7 +367,7 @@ function checkTarget(
     }
     target.recognizedBy = (raw.recognizedBy as unknown[]).map((r, i) => {
       if (!isRecord(r)) return fail(["recognizedBy", i], "must be an object {header, pattern}");
-      checkKeys(r, RECOGNIZE_KEYS, ["recognizedBy", i], path);
+      checkKeys(r, RECOGNIZE_KEYS, ["recognizedBy", i], fail);
       const header = str(r.header, ["recognizedBy", i, "header"]);
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
         fail(["recognizedBy", i, "header"], "must be an HTTP header name");
@@ -365,7 +387,7 @@ function checkTarget(
   if (raw.commandArgs !== undefined) {
     const c = raw.commandArgs;
     if (!isRecord(c)) return fail(["commandArgs"], "must be an object {program, args}");
-    checkKeys(c, COMMAND_KEYS, ["commandArgs"], path);
+    checkKeys(c, COMMAND_KEYS, ["commandArgs"], fail);
     const program = str(c.program, ["commandArgs", "program"]);
     if (program === "" || /[\\/]/.test(program)) {
       fail(["commandArgs", "program"], "must be a program name without a path (e.g. my-agent)");

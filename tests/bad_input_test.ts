@@ -171,7 +171,9 @@ const ROWS: Row[] = [
     name: "analyze: JSONC target file with a wrong type",
     setup: () => ({ args: ["analyze", "--target", BAD_TYPE, "--input", SAMPLE, "--output", "-"] }),
     code: 1,
-    error: new RegExp(`^probe: error: ${literal(BAD_TYPE)}: proxies must be a non-empty array\\b`),
+    error: new RegExp(
+      `^probe: error: ${literal(BAD_TYPE)}:7: proxies must be a non-empty array\\b`,
+    ),
   },
   {
     name: "capture: JSONC target file with a wrong type",
@@ -179,7 +181,9 @@ const ROWS: Row[] = [
       args: ["capture", BAD_TYPE, "--mitmdump", MITMDUMP, "--output-dir", `${dir}/cap`],
     }),
     code: 1,
-    error: new RegExp(`^probe: error: ${literal(BAD_TYPE)}: proxies must be a non-empty array\\b`),
+    error: new RegExp(
+      `^probe: error: ${literal(BAD_TYPE)}:7: proxies must be a non-empty array\\b`,
+    ),
     check: noCaptureFolder,
   },
   (() => {

@@ -233,22 +233,38 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
           assert.equal(entries[0].incomplete, true);
         });
       }
-      await t.step("all-in-one: the command's own exit status, no crash reported", async () => {
-        const script = `Deno.writeTextFileSync(${JSON.stringify(`${dir}/started`)}, "");
-          Deno.addSignalListener("SIGINT", () => Deno.exit(42));
+      /**
+       * An all-in-one capture of a command that exits with `code` on `signal`, sent to the
+       * whole group (`group`: a terminal's Ctrl+C) or to probe alone (a `kill PID`).
+       */
+      const signalled = async (signal: Deno.Signal, code: number, group: boolean) => {
+        const started = `${dir}/started-${signal}`;
+        const script = `Deno.writeTextFileSync(${JSON.stringify(started)}, "");
+          Deno.addSignalListener(${JSON.stringify(signal)}, () => Deno.exit(${code}));
           await new Promise((r) => setTimeout(r, 120000));`;
         const p = capture([
-          ...codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/b` }),
+          ...codexCaptureArgs(mitmdump, { api: upstream.url, outputDir: `${dir}/${signal}-b` }),
           "--",
           Deno.execPath(),
           "eval",
           script,
         ], { ownGroup: true });
-        while (!(await exists(`${dir}/started`))) await new Promise((r) => setTimeout(r, 50));
-        Deno.kill(-p.child.pid, "SIGINT");
+        while (!(await exists(started))) await new Promise((r) => setTimeout(r, 50));
+        Deno.kill(group ? -p.child.pid : p.child.pid, signal);
         const status = await p.finish();
-        assert.equal(status.code, 42, p.stderr.join("\n"));
-        assert.ok(!p.stderr.join("\n").includes("probe: error"), p.stderr.join("\n"));
+        const said = [...p.stdout, ...p.stderr].join("\n");
+        assert.equal(status.code, code, said);
+        assert.ok(!p.stderr.join("\n").includes("probe: error"), said);
+        return said;
+      };
+      await t.step("all-in-one: the command's own exit status, no crash reported", async () => {
+        await signalled("SIGINT", 42, true);
+      });
+      await t.step("all-in-one: a SIGTERM to probe alone is said and passed on", async () => {
+        assert.match(
+          await signalled("SIGTERM", 43, false),
+          /probe: SIGTERM: stopping; passed on to \S+, a second signal forces \(the proxies stay up until \S+ exits\)/,
+        );
       });
     } finally {
       upstream.release();

@@ -146,9 +146,51 @@ Deno.test("parseTargetFile reads a JSONC target", async (t) => {
     assert.equal(t.renderer, "future_api");
     assert.throws(
       () => parseTargetFile(targetText({ renderer: "Not An Id" }), "x.jsonc"),
-      { message: "x.jsonc: renderer must be a renderer id (lowercase letters, digits and _)" },
+      { message: "x.jsonc:1: renderer must be a renderer id (lowercase letters, digits and _)" },
     );
   });
+});
+
+Deno.test("a mistake at a key names its line, as a syntax error does", async (t) => {
+  const text = [
+    "// My agent",
+    "{",
+    '  "name": "mine",',
+    '  "renderer": "openai_chat",',
+    '  "proxies": [',
+    "    {",
+    '      "name": "api",',
+    '      "port": "9000",',
+    '      "upstream": "https://api.example.com/"',
+    "    }",
+    "  ]",
+    "}",
+  ];
+  const file = (patch: (lines: string[]) => string[]) => patch([...text]).join("\n");
+  const cases: [string, string, string][] = [
+    ["a wrong type", file((l) => l), ":8: proxies[0].port must be"],
+    [
+      "an unknown key",
+      file((l) => l.toSpliced(8, 0, '      "purpse": "x",')),
+      ':9: proxies[0]: unknown key "purpse"',
+    ],
+    [
+      "a key given twice (the second)",
+      file((l) => l.toSpliced(11, 0, '  , "name": "again"')),
+      ":12: name is given twice",
+    ],
+    [
+      "a missing key (the object that lacks it)",
+      file((l) => l.toSpliced(6, 1)),
+      ":6: proxies[0].name must be a string",
+    ],
+  ];
+  for (const [name, input, want] of cases) {
+    await t.step(
+      name,
+      () => assert.ok(errorOf(input).startsWith(`my-agent.jsonc${want}`), errorOf(input)),
+    );
+  }
 });
 
 Deno.test("parseTargetFile rejects mistakes in one line naming the file and the key", async (t) => {
@@ -374,13 +416,15 @@ Deno.test("parseTargetFile rejects mistakes in one line naming the file and the 
   ];
   for (const [name, text, message] of cases) {
     await t.step(name, () => {
-      assert.equal(errorOf(text), `my-agent.jsonc: ${message}`);
+      // Every text here is one line: a mistake at a key is on line 1.
+      const line = /^(is empty|must hold|syntax error)/.test(message) ? "" : ":1";
+      assert.equal(errorOf(text), `my-agent.jsonc${line}: ${message}`);
     });
   }
   await t.step("a missing file, a directory", async () => {
     await assert.rejects(loadTargetFile(`${ROOT}/testdata/targets/nope.jsonc`, RENDERERS), {
-      message: `${ROOT}/testdata/targets/nope.jsonc: no such target file (a --target value ` +
-        "with '/' or ending in .jsonc is a file)",
+      message: `${ROOT}/testdata/targets/nope.jsonc: no such target file; check the path ` +
+        "(a target with '/' or ending in .jsonc is a file)",
     });
     assert.throws(() => loadTargetFileSync(`${ROOT}/testdata/targets`, RENDERERS), {
       message: `${ROOT}/testdata/targets: is a directory, not a target file`,
@@ -514,8 +558,15 @@ Deno.test("probe accepts a target file wherever it takes a target", async (t) =>
     assertOneLine(
       await probe(["capture", "my-agent.jsonc"]),
       1,
-      "probe: error: my-agent.jsonc: no such target file (a --target value with '/' or ending " +
-        "in .jsonc is a file)",
+      "probe: error: my-agent.jsonc: no such target file; check the path (a target with '/' " +
+        "or ending in .jsonc is a file)",
+    );
+    // probe targets FILE has no --target: the same line, which names no flag.
+    assertOneLine(
+      await probe(["targets", "./missing.jsonc"]),
+      1,
+      "probe: error: ./missing.jsonc: no such target file; check the path (a target with '/' " +
+        "or ending in .jsonc is a file)",
     );
   });
   await t.step("an unknown name mentions target files", async () => {

@@ -304,10 +304,15 @@ async function runCommand(
   let forcedBy: Deno.Signal | undefined;
   signals.onSignal((signal, n) => {
     if (n === 1) {
-      if (signal === "SIGINT") {
-        say(`probe: stopping; Ctrl-C again to force (the proxies stay up until ${argv[0]} exits)`);
-      }
-      if (signal === "SIGTERM" || !sharesTerminal) kill(signal);
+      const passOn = signal === "SIGTERM" || !sharesTerminal;
+      const keep = `the proxies stay up until ${argv[0]} exits`;
+      say(
+        signal === "SIGINT"
+          ? `probe: stopping; Ctrl-C again to force (${keep})`
+          : `probe: ${signal}: stopping; ${passOn ? `passed on to ${argv[0]}, ` : ""}` +
+            `a second signal forces (${keep})`,
+      );
+      if (passOn) kill(signal);
       return;
     }
     forcedBy ??= signal;

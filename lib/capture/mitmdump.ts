@@ -69,10 +69,16 @@ export async function checkMitmdumpVersion(path: string): Promise<string> {
   }
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   const m = /Mitmproxy:\s*(\d+)\.(\d+)(?:\.(\d+))?/i.exec(text);
-  if (!out.success || !m) {
+  if (!out.success) {
     throw new ProbeError(
       `${path} --version failed (status ${out.code}); is it mitmproxy's mitmdump? ${INSTALL_HINT}` +
         tail(text),
+    );
+  }
+  if (!m) {
+    throw new ProbeError(
+      `${path} is not mitmproxy's mitmdump (its --version names no mitmproxy version): ` +
+        INSTALL_HINT + tail(text),
     );
   }
   const version = `${m[1]}.${m[2]}${m[3] !== undefined ? "." + m[3] : ""}`;

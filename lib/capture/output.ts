@@ -3,7 +3,7 @@
  * appended to by surprise. The JSONL file is created here (0600, empty = valid) so it exists
  * whatever happens next.
  */
-import { ProbeError } from "../errors.ts";
+import { fileReason, ProbeError } from "../errors.ts";
 import { readEntries } from "../jsonl.ts";
 
 export const CAPTURE_FILE = "traffic.jsonl";
@@ -64,7 +64,7 @@ export async function prepareOutput(
     } catch (err) {
       if (err instanceof Deno.errors.AlreadyExists) continue;
       throw new ProbeError(
-        `cannot create ${candidate} (${(err as Error).message}): pass --output-dir DIR`,
+        `cannot create ${candidate} (${fileReason(err)}): pass --output-dir DIR`,
       );
     }
     const file = `${candidate}/${CAPTURE_FILE}`;
@@ -94,7 +94,7 @@ async function makeDir(dir: string): Promise<void> {
       );
     }
     throw new ProbeError(
-      `cannot create output folder ${dir} (${(err as Error).message}): pick another --output-dir`,
+      `cannot create output folder ${dir} (${fileReason(err)}): pick another --output-dir`,
     );
   }
 }
@@ -123,7 +123,7 @@ async function createNew(file: string): Promise<boolean> {
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) return false;
     throw new ProbeError(
-      `cannot create ${file} (${(err as Error).message}): pick another --output-dir`,
+      `cannot create ${file} (${fileReason(err)}): pick another --output-dir`,
     );
   }
 }
