@@ -524,7 +524,7 @@ Deno.test("probe accepts a target file wherever it takes a target", async (t) =>
   });
   await t.step("a bad file is one error line and exit 1, for every command", async () => {
     const bad = "testdata/targets/bad_port.jsonc";
-    const line = `probe: error: ${bad}: proxies[0].port must be an integer 1-65535`;
+    const line = `probe: error: ${bad}:5: proxies[0].port must be an integer 1-65535`;
     assertOneLine(await probe(["targets", bad]), 1, line);
     assertOneLine(
       await probe(["analyze", "--target", bad, "--input", "testdata/sample_traffic.jsonl"]),
