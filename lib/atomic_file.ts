@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { fileReason, ProbeError } from "./errors.ts";
 
 /**
@@ -33,14 +34,28 @@ export async function replaceFile<T>(
   what: string,
   write: (path: string) => Promise<T>,
 ): Promise<T> {
-  const partial = `${output}.partial-${Deno.pid}`;
+  const cannot = (reason: string) => new ProbeError(`cannot write ${what} ${output}: ${reason}`);
+  const info = await Deno.stat(output).catch(() => undefined);
+  if (info?.isDirectory) throw cannot("it is a folder; name a file (in it or elsewhere)");
+  // A device or a pipe (/dev/null, a FIFO) is written as it is: nothing to replace, and no
+  // file can be made beside it.
+  const special = info !== undefined && !info.isFile;
+  const partial = special ? output : `${output}.partial-${Deno.pid}`;
   try {
     const result = await write(partial);
-    await Deno.rename(partial, output);
+    if (!special) await Deno.rename(partial, output);
     return result;
   } catch (err) {
-    await Deno.remove(partial).catch(() => {});
+    if (!special) await Deno.remove(partial).catch(() => {});
     if (err instanceof ProbeError) throw err;
-    throw new ProbeError(`cannot write ${what} ${output}: ${fileReason(err)}; name another path`);
+    const folder = dirname(output);
+    if (err instanceof Deno.errors.NotFound && !(await isFolder(folder))) {
+      throw cannot(`there is no folder ${folder}; create it or name another path`);
+    }
+    throw cannot(`${fileReason(err)}; name another path`);
   }
+}
+
+function isFolder(path: string): Promise<boolean> {
+  return Deno.stat(path).then((s) => s.isDirectory, () => false);
 }

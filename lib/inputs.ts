@@ -89,8 +89,11 @@ async function captureFilesIn(dir: string): Promise<string[]> {
 
 /** How several inputs are named in a report's header and an export's comment. */
 export function inputsLabel(values: readonly string[], files: readonly string[]): string {
-  const named = values.map(inputName).join(", ");
-  return files.length === values.length ? named : `${named} (${files.length} capture files)`;
+  // A value given twice is read once (expandInputs), and named once.
+  const unique = [...new Set(values)];
+  const named = unique.map(inputName).join(", ");
+  const n = files.length;
+  return n === unique.length ? named : `${named} (${n} capture file${n === 1 ? "" : "s"})`;
 }
 
 /**

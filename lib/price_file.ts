@@ -1,8 +1,9 @@
 /**
- * A price table from the user's own JSONC file (`--prices FILE`): syntax errors name the line,
- * other mistakes the key.
+ * A price table from the user's own JSONC file (`--prices FILE`): syntax errors name the line
+ * and column, other mistakes the key.
  */
-import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { parse, type ParseError } from "jsonc-parser";
+import { syntaxError } from "./jsonc_error.ts";
 import { fileReason, InputError } from "./errors.ts";
 import { checkPriceTable, type PriceTable } from "./prices.ts";
 
@@ -11,9 +12,7 @@ export function parsePriceTable(text: string, source: string): PriceTable {
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
-    const e = errors[0];
-    const line = text.slice(0, e.offset).split("\n").length;
-    throw new InputError(source, `line ${line}: ${printParseErrorCode(e.error)} in price table`);
+    throw new InputError(source, `${syntaxError(text, errors[0])} (in the price table)`);
   }
   return checkPriceTable(value, source);
 }

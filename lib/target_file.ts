@@ -16,13 +16,8 @@
  * e.g. `my-agent.jsonc: proxies[0].port must be an integer 1-65535`; syntax errors name the
  * line and column.
  */
-import {
-  findNodeAtLocation,
-  type Node,
-  type ParseError,
-  parseTree,
-  printParseErrorCode,
-} from "jsonc-parser";
+import { findNodeAtLocation, type Node, type ParseError, parseTree } from "jsonc-parser";
+import { lineOf, syntaxError } from "./jsonc_error.ts";
 import { fileReason, InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
@@ -127,17 +122,6 @@ function keyPath(segments: readonly Segment[]): string {
   return out;
 }
 
-/** 1-based line of a character offset. */
-function lineOf(text: string, offset: number): number {
-  return text.slice(0, offset).split("\n").length;
-}
-
-/** 1-based line and column of a character offset. */
-function lineColumn(text: string, offset: number): string {
-  const column = offset - (text.lastIndexOf("\n", offset - 1) + 1) + 1;
-  return `${lineOf(text, offset)}:${column}`;
-}
-
 /** The line of the value at `segments`, or of its nearest ancestor there is (a missing key). */
 function lineAt(root: Node, text: string, segments: readonly Segment[]): number {
   for (let n = segments.length; n > 0; n--) {
@@ -145,11 +129,6 @@ function lineAt(root: Node, text: string, segments: readonly Segment[]): number 
     if (node) return lineOf(text, node.offset);
   }
   return lineOf(text, root.offset);
-}
-
-/** "CommaExpected" -> "comma expected". */
-function words(code: string): string {
-  return code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 }
 
 /** The node's value as plain JSON (what `JSON.parse` would give). */
@@ -192,11 +171,7 @@ export function parseTargetFile(
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
-    const e = errors[0];
-    throw new InputError(
-      path,
-      `syntax error at ${lineColumn(text, e.offset)}: ${words(printParseErrorCode(e.error))}`,
-    );
+    throw new InputError(path, syntaxError(text, errors[0]));
   }
   if (!root || root.type !== "object") {
     throw new InputError(path, "must hold one JSON object with the target's fields");

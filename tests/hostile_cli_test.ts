@@ -68,3 +68,43 @@ Deno.test("--mitmdump naming another program says it is not mitmdump", async () 
     /^probe: error: \/bin\/true is not mitmproxy's mitmdump \(its --version names no mitmproxy version\): install mitmproxy/,
   );
 });
+
+Deno.test("--output names a device, a folder or a path in no folder", async (t) => {
+  await t.step("/dev/null takes the report (a CI gate with --strict)", async () => {
+    for (const args of [["analyze", "-i", SAMPLE, "--strict"], ["export", "-i", SAMPLE, "--har"]]) {
+      const r = await probe([...args, ...(args[0] === "analyze" ? ["-o"] : []), "/dev/null"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Wrote \/dev\/null \(3 /);
+    }
+  });
+  const dir = await Deno.makeTempDir({ prefix: "probe-output-" });
+  try {
+    await t.step("a folder", async () => {
+      const r = await probe(["analyze", "-i", SAMPLE, "-o", dir]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `probe: error: cannot write report ${dir}: it is a folder; name a file (in it or elsewhere)`,
+      );
+    });
+    await t.step("a file in a folder that does not exist", async () => {
+      const r = await probe(["export", "-i", SAMPLE, "--har", `${dir}/no/x.har`]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `probe: error: cannot write HAR ${dir}/no/x.har: there is no folder ${dir}/no; create it ` +
+          "or name another path",
+      );
+    });
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no partial file left");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a capture given twice is read and named once", async () => {
+  const r = await probe(["analyze", "-i", SAMPLE, "-i", SAMPLE, "-o", "-"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^- Source file: ${SAMPLE}$`, "m"));
+  assert.match(r.stdout, /^- Total requests: 3$/m);
+});

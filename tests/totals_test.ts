@@ -194,7 +194,8 @@ Deno.test("price table", async (t) => {
       assert.equal(bad.code, 1);
       assert.equal(
         new TextDecoder().decode(bad.stderr),
-        `probe: error: ${prices}: line 2: PropertyNameExpected in price table\n`,
+        `probe: error: ${prices}: syntax error at 2:13: property name expected (in the price ` +
+          "table)\n",
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -203,7 +204,7 @@ Deno.test("price table", async (t) => {
   await t.step("errors name the file, the line or the key", () => {
     assert.throws(() => parsePriceTable('{\n  "date": ,\n}', "p.jsonc"), (e: unknown) => {
       assert.ok(e instanceof InputError);
-      assert.match(e.message, /^p\.jsonc: line 2: /);
+      assert.match(e.message, /^p\.jsonc: syntax error at 2:11: value expected/);
       return true;
     });
     assert.throws(
