@@ -4,7 +4,7 @@
  * flat; the summary (which needs every entry) is written first and the log after it.
  */
 import { replaceFile } from "./atomic_file.ts";
-import { readInputs, refuseOverwritingInput } from "./inputs.ts";
+import { malformedWarner, readInputs, refuseOverwritingInput } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor, maskEmbeddedIn, maskKeyShapes, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
@@ -170,8 +170,9 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   await using json = opts.json ? new ModelJsonWriter() : undefined;
   let start: number | undefined;
   const several = paths.length > 1;
+  const warnMalformed = malformedWarner(opts.warn);
   const entries = readInputs(paths, (source, line, reason) => {
-    opts.warn(`warning: ${source}:${line}: skipping malformed line (${reason})`);
+    warnMalformed(source, line, reason);
     problem(`${several ? `${source}:` : "line "}${line}: malformed line skipped (${reason})`);
   }, {
     onBytes,

@@ -6,7 +6,7 @@
 import { replaceFile } from "./atomic_file.ts";
 import { writeHar } from "./har.ts";
 import { isHarInput } from "./har_read.ts";
-import { readInputs, refuseOverwritingInput } from "./inputs.ts";
+import { malformedWarner, readInputs, refuseOverwritingInput } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor } from "./redact.ts";
 import { redactEntry } from "./redact_entry.ts";
@@ -53,10 +53,7 @@ export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
   const paths = typeof opts.input === "string" ? [opts.input] : opts.input;
   const har = new Set<string>();
   for (const p of paths) if (await isHarInput(p)) har.add(inputName(p));
-  const source = readInputs(paths, (name, line, reason) => {
-    const what = har.has(name) ? "entry" : "line";
-    opts.warn(`warning: ${name}:${line}: skipping malformed ${what} (${reason})`);
-  }, {
+  const source = readInputs(paths, malformedWarner(opts.warn, har), {
     limits: opts.limits,
     onSkipped: (message) => opts.warn(`warning: skipping ${message}`),
   });

@@ -17,6 +17,44 @@ export interface SourcedEntry extends NumberedEntry {
 /** Reports a skipped line or HAR entry: the input's name, the line and the reason. */
 export type SourcedMalformedHandler = (source: string, line: number, reason: string) => void;
 
+/** Malformed lines warned about one by one in a run; the rest are only counted. */
+export const MALFORMED_WARNINGS = 10;
+
+/**
+ * Warns about each malformed line (an `entry` of an input in `harInputs`) up to `limit`, then
+ * once that the rest are skipped unshown: a JSON document spread over lines would otherwise
+ * print a warning for every line it has.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { malformedWarner } from "./inputs.ts";
+ *
+ * const said: string[] = [];
+ * const warn = malformedWarner((line) => said.push(line), new Set(), 1);
+ * for (const n of [1, 2, 3]) warn("x.json", n, "not JSON");
+ * assert.deepEqual(said, [
+ *   "warning: x.json:1: skipping malformed line (not JSON)",
+ *   "warning: x.json: more malformed lines skipped, not shown one by one",
+ * ]);
+ * ```
+ */
+export function malformedWarner(
+  warn: (line: string) => void,
+  harInputs: ReadonlySet<string> = new Set(),
+  limit = MALFORMED_WARNINGS,
+): SourcedMalformedHandler {
+  let count = 0;
+  return (source, line, reason) => {
+    count++;
+    const what = harInputs.has(source) ? "entry" : "line";
+    if (count <= limit) warn(`warning: ${source}:${line}: skipping malformed ${what} (${reason})`);
+    else if (count === limit + 1) {
+      warn(`warning: ${source}: more malformed ${what}s skipped, not shown one by one`);
+    }
+  };
+}
+
 /** File names a folder is searched for: JSONL captures (plain or gzip) and HAR files. */
 const CAPTURE_FILE = /\.(jsonl|jsonl\.gz|har)$/i;
 

@@ -125,6 +125,8 @@ Deno.test("parseCaptureArgs throws UsageError naming the flag and the fix", asyn
     ],
     [["codex", "extra"], "capture: unexpected argument 'extra': put the command to run after '--'"],
     [["codex", "--output-dir", ""], "capture: --output-dir needs a non-empty value"],
+    [["codex", "--", ""], "capture: the command after '--' is an empty word; name a program"],
+    [["codex", "--", " ", "x"], "capture: the command after '--' is an empty word; name a program"],
   ];
   for (const [argv, message] of cases) {
     await t.step(argv.join(" "), () => {

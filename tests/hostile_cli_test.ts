@@ -108,3 +108,19 @@ Deno.test("a capture given twice is read and named once", async () => {
   assert.match(r.stdout, new RegExp(`^- Source file: ${SAMPLE}$`, "m"));
   assert.match(r.stdout, /^- Total requests: 3$/m);
 });
+
+Deno.test("a JSON document over many lines is ten warnings and one line, not one a line", async () => {
+  const input = `${ROOT}/testdata/har_not_har.json`; // 45 lines of pretty-printed JSON
+  for (const args of [["analyze", "-o", "-"], ["export", "--har", "-"]]) {
+    const r = await probe([...args, "-i", input]);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.split("\n");
+    assert.equal(lines.filter((l) => / skipping malformed line /.test(l)).length, 10, r.stderr);
+    assert.equal(
+      lines[10],
+      `warning: ${input}: more malformed lines skipped, not shown one by one`,
+    );
+    assert.match(lines[11], /^probe: error: /);
+    assert.equal(lines.length, 12, r.stderr);
+  }
+});

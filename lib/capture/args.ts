@@ -160,6 +160,9 @@ export function parseCaptureArgs(
   if (command !== null && command.length === 0) {
     throw new UsageError("capture: '--' must be followed by the command to run");
   }
+  if (command !== null && command[0].trim() === "") {
+    throw new UsageError("capture: the command after '--' is an empty word; name a program");
+  }
   if (target.proxies.length === 0) {
     throw new UsageError(`capture: target '${target.name}' defines no proxy`);
   }
