@@ -42,6 +42,13 @@ const RATE_FIELDS = ["cached_input", "cache_write", "cache_write_1h"] as const;
 /** The largest price a table may give (per million tokens, or per request). */
 const MAX_RATE = 1_000_000;
 
+/** YYYY-MM-DD naming a day of the calendar (not 2030-13-45, which the report would print). */
+function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(text);
+}
+
 /** Checks a parsed price table; errors name the file and the key. */
 export function checkPriceTable(value: unknown, source: string): PriceTable {
   const bad = (key: string, what: string) =>
@@ -50,7 +57,7 @@ export function checkPriceTable(value: unknown, source: string): PriceTable {
     throw bad("(top level)", "an object");
   }
   const table = value as Record<string, unknown>;
-  if (typeof table.date !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(table.date)) {
+  if (typeof table.date !== "string" || !isCalendarDate(table.date)) {
     throw bad("date", "a date (YYYY-MM-DD)");
   }
   // A negative or absurd rate would make every cost in the report negative or Infinity.

@@ -334,6 +334,11 @@ Deno.test("a price table of your own is checked like input", async (t) => {
   await t.step("the top level is an object and the date a date", () => {
     refused("[]", /"\(top level\)" must be an object/);
     refused('{"date": "soon", "models": {}}', /"date" must be a date \(YYYY-MM-DD\)/);
+    // The report prints the date: one no calendar has is refused too.
+    for (const day of ["2030-13-45", "2030-02-30", "2030-00-10"]) {
+      refused(`{"date": "${day}", "models": {}}`, /"date" must be a date \(YYYY-MM-DD\)/);
+    }
+    assert.equal(parsePriceTable('{"date": "2028-02-29", "models": {}}', "p").date, "2028-02-29");
     assert.equal(parsePriceTable('{"date": "2030-01-01", "models": {}}', "p").date, "2030-01-01");
   });
 });
