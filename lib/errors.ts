@@ -39,7 +39,9 @@ export class InputError extends ProbeError {
  * system path (/proc, /sys, /dev) advises a flag of Deno's, which a probe user cannot pass.
  */
 export function fileReason(err: unknown): string {
-  if (err instanceof Deno.errors.NotCapable) {
+  // Only a system path needs "all access"; a permission not granted (a sandboxed run) keeps
+  // Deno's words, which name the permission.
+  if (err instanceof Deno.errors.NotCapable && /Requires all access/.test(err.message)) {
     return "probe reads and writes no system path under /proc, /sys or /dev";
   }
   return err instanceof Error ? err.message : String(err);
