@@ -160,6 +160,12 @@ const SNIFF_BYTES = 64 * 1024;
  */
 const READ_SIZE = 1 << 19;
 
+/** Text saved as UTF-16 (a Windows editor's "Unicode") starts with FF FE or FE FF. */
+function isUtf16Bom(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 &&
+    ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
+}
+
 /** Where bytes come from: an open file, standard input, or a decompressing stream. */
 interface ByteSource {
   read(buffer: Uint8Array): Promise<number | null>;
@@ -200,7 +206,9 @@ function sourceText(
           if (nul !== -1) {
             throw new InputError(
               path,
-              `binary data (NUL byte at offset ${offset + nul}); this is not a JSONL capture`,
+              offset === 0 && isUtf16Bom(fresh)
+                ? "UTF-16 text; probe reads captures as UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)"
+                : `binary data (NUL byte at offset ${offset + nul}); this is not a JSONL capture`,
             );
           }
         }

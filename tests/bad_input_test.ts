@@ -109,6 +109,21 @@ const ROWS: Row[] = [
     (f) => `probe: error: ${f}: binary data (NUL byte at offset 8); this is not a JSONL capture`,
   ),
   analyzeRow(
+    "analyze: a capture saved as UTF-16",
+    async (f) => {
+      const text = await Deno.readTextFile(SAMPLE);
+      const utf16 = new Uint8Array(2 + text.length * 2);
+      utf16.set([0xff, 0xfe]);
+      for (let i = 0; i < text.length; i++) {
+        new DataView(utf16.buffer).setUint16(2 + i * 2, text.charCodeAt(i), true);
+      }
+      await Deno.writeFile(f, utf16);
+    },
+    (f) =>
+      `probe: error: ${f}: UTF-16 text; probe reads captures as UTF-8 (convert it, e.g. ` +
+      "iconv -f UTF-16 -t UTF-8)",
+  ),
+  analyzeRow(
     "analyze: a folder without a capture file as input",
     (f) => Deno.mkdir(f),
     (f) =>
