@@ -207,12 +207,24 @@ function findTarget(name: string): Promise<Target> {
 }
 
 function parse<const T extends OptionSpecs>(args: string[], options: T, command: string) {
+  let parsed: ReturnType<typeof parseArgs<T>>;
   try {
-    return parseArgs(args, options);
+    parsed = parseArgs(args, options);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     throw new UsageError(`${command}: ${err.message} (see probe ${command} --help)`);
   }
+  // An empty value (an unset shell variable, `-o ""`) names nothing: said, not taken as absent
+  // (`--prices ""` used the built-in table) or passed on to fail later.
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === "" || (Array.isArray(value) && value.includes(""))) {
+      throw new UsageError(`${command}: --${name} needs a non-empty value`);
+    }
+  }
+  if (parsed.positionals.includes("")) {
+    throw new UsageError(`${command}: an argument is empty ("")`);
+  }
+  return parsed;
 }
 
 /** `probe analyze`'s options. */

@@ -124,3 +124,21 @@ Deno.test("a JSON document over many lines is ten warnings and one line, not one
     assert.equal(lines.length, 12, r.stderr);
   }
 });
+
+Deno.test("an empty value (an unset shell variable) is a usage error naming the option", async () => {
+  for (
+    const [args, line] of [
+      [["analyze", "-i", SAMPLE, "-o", ""], "analyze: --output needs a non-empty value"],
+      [["analyze", "-i", SAMPLE, "--prices", ""], "analyze: --prices needs a non-empty value"],
+      [["analyze", "-i", SAMPLE, "--target", ""], "analyze: --target needs a non-empty value"],
+      [["analyze", "--input", ""], "analyze: --input needs a non-empty value"],
+      [["analyze", ""], 'analyze: an argument is empty ("")'],
+      [["export", "-i", SAMPLE, "--har", ""], "export: --har needs a non-empty value"],
+      [["prices", "--prices", ""], "prices: --prices needs a non-empty value"],
+    ] as [string[], string][]
+  ) {
+    const r = await probe(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stderr, `probe: error: ${line}`);
+  }
+});
