@@ -9,6 +9,7 @@ import type { ReadLimits } from "./lib/jsonl.ts";
 import { type OptionSpecs, parseArgs } from "./lib/args.ts";
 import { forwardHosts } from "./lib/capture/forward.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
+import { plural } from "./lib/plural.ts";
 import { extraRedactions } from "./lib/recognize.ts";
 import type { PriceTable } from "./lib/prices.ts";
 import { resolveTarget } from "./lib/target_path.ts";
@@ -291,10 +292,14 @@ async function analyzeCommand(args: string[]): Promise<number> {
   });
   if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
   if (output !== "-") {
-    print(`Wrote ${output} (${result.entries} requests, ${result.problems} problems)`);
+    print(
+      `Wrote ${output} (${plural(result.entries, "request")}, ${
+        plural(result.problems, "problem")
+      })`,
+    );
   }
   if (values.strict && result.problems > 0) {
-    warn(`probe: ${result.problems} problems found (--strict)`);
+    warn(`probe: ${plural(result.problems, "problem")} found (--strict)`);
     return 3;
   }
   return 0;
@@ -370,7 +375,9 @@ async function exportCommand(args: string[]): Promise<number> {
     redactHeaders: extra,
     warn,
   });
-  if (har !== "-") print(`Wrote ${har} (${result.entries} entries)`);
+  if (har !== "-") {
+    print(`Wrote ${har} (${result.entries === 1 ? "1 entry" : `${result.entries} entries`})`);
+  }
   return 0;
 }
 

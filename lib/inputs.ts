@@ -5,6 +5,7 @@
  * one is open at a time; overlapping ones are merged entry by entry.
  */
 import { fileReason, InputError, UsageError } from "./errors.ts";
+import { plural } from "./plural.ts";
 import { readCaptureEntries } from "./har_read.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import type { NumberedEntry } from "./types.ts";
@@ -131,7 +132,7 @@ export function inputsLabel(values: readonly string[], files: readonly string[])
   const unique = [...new Set(values)];
   const named = unique.map(inputName).join(", ");
   const n = files.length;
-  return n === unique.length ? named : `${named} (${n} capture file${n === 1 ? "" : "s"})`;
+  return n === unique.length ? named : `${named} (${plural(n, "capture file")})`;
 }
 
 /**

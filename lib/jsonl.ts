@@ -3,6 +3,7 @@
  * the chunks read ahead, a few megabytes), so memory does not grow with the file.
  */
 import { fileReason, InputError, inputFileError } from "./errors.ts";
+import { plural } from "./plural.ts";
 import type { Entry, NumberedEntry } from "./types.ts";
 
 const MIB = 1024 * 1024;
@@ -452,8 +453,8 @@ export async function* readEntries(
     throw new InputError(
       name,
       malformed > 0
-        ? `no valid entries (${malformed} malformed line${
-          malformed === 1 ? "" : "s"
+        ? `no valid entries (${
+          plural(malformed, "malformed line")
         }); is this a probe JSONL capture?`
         : "no entries (only blank lines); nothing was captured",
     );

@@ -180,7 +180,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
       assert.deepEqual(p.stdout, ["child got 200 true"], "stdout belongs to the command");
       const err = p.stderr.join("\n");
       assert.match(err, /export OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/v1/);
-      assert.ok(err.includes(`Report: ${dir}/cap/analysis_report.md (1 exchanges)`), err);
+      assert.ok(err.includes(`Report: ${dir}/cap/analysis_report.md (1 exchange)`), err);
       const [e] = await entriesOf(`${dir}/cap/traffic.jsonl`);
       assert.equal(e.proxy, "api");
       const report = await Deno.readTextFile(`${dir}/cap/analysis_report.md`);

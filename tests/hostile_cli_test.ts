@@ -142,3 +142,11 @@ Deno.test("an empty value (an unset shell variable) is a usage error naming the 
     assert.equal(r.stderr, `probe: error: ${line}`);
   }
 });
+
+Deno.test("one of a thing is said in the singular", async () => {
+  const input = `${ROOT}/testdata/hostile_traffic.jsonl`; // 2 requests, 1 problem
+  const r = await probe(["analyze", "-i", input, "--strict", "-o", "/dev/null"]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stdout, "Wrote /dev/null (2 requests, 1 problem)\n");
+  assert.equal(r.stderr, "probe: 1 problem found (--strict)");
+});

@@ -88,7 +88,7 @@ Deno.test("several captures are read as one, in time order", async (t) => {
     await t.step("probe analyze FOLDER: one report, in time order", async () => {
       const run = await probe(["analyze", "-t", "codex", "-i", `${dir}/captures`]);
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, /Wrote .*captures\/analysis_report\.md \(8 requests, 1 problems\)/);
+      assert.match(run.stdout, /Wrote .*captures\/analysis_report\.md \(8 requests, 1 problem\)/);
       assert.match(run.stderr, /^warning: skipping .*d-empty\/traffic\.jsonl: empty file/);
       const report = await Deno.readTextFile(`${dir}/captures/analysis_report.md`);
       const order = [...report.matchAll(/^### \d+\\\. GET \/(\w+)/gm)].map((m) => m[1]);

@@ -8,6 +8,7 @@ import { type CaPaths, caPaths, finishCa, prepareCaDir } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import { fillAll, fillEnv } from "../placeholders.ts";
 import type { PriceTable } from "../prices.ts";
+import { plural } from "../plural.ts";
 import { isKeyShaped, maskKeyShapes, REDACTED } from "../redact.ts";
 import type { Renderer, Target } from "../types.ts";
 import {
@@ -356,7 +357,7 @@ async function closing(
     s.failed ? `${s.failed} failed` : "",
   ].filter(Boolean);
   say(
-    `Capture stopped: ${s.entries} exchange${s.entries === 1 ? "" : "s"} recorded` +
+    `Capture stopped: ${plural(s.entries, "exchange")} recorded` +
       (notes.length ? ` (${notes.join(", ")})` : "") + ` in ${out.file}`,
   );
   const report = `${out.dir.replace(/\/+$/, "")}/${REPORT_FILE}`;
@@ -372,7 +373,7 @@ async function closing(
       prices: await ctx.prices(),
       warn,
     });
-    say(`Report: ${result.output} (${result.entries} exchanges)`);
+    say(`Report: ${result.output} (${plural(result.entries, "exchange")})`);
   } else {
     say("Analyze it with:");
     say(
