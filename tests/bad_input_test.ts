@@ -154,7 +154,7 @@ const ROWS: Row[] = [
       );
       assert.match(
         r.stdout.join("\n"),
-        new RegExp(`^Wrote ${dir}/analysis_report\\.md \\(2 requests, \\d+ problems\\)$`),
+        new RegExp(`^Wrote ${dir}/analysis_report\\.md \\(2 requests, 1 problem\\)$`),
       );
       const report = await Deno.readTextFile(`${dir}/analysis_report.md`);
       assert.ok(report.includes("- Total requests: 2\n"));

@@ -6,6 +6,7 @@
 import { unreadableCa } from "../ca.ts";
 import { ProbeError } from "../errors.ts";
 import type { ProxySpec } from "../types.ts";
+import { exists } from "../path_exists.ts";
 
 /** Oldest mitmproxy the addon supports. */
 export const MIN_VERSION: readonly [number, number] = [8, 1];
@@ -388,15 +389,6 @@ export function tail(text: string, lines = 12): string {
   const kept = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
   if (kept.length === 0) return " (no output)";
   return "\n" + kept.slice(-lines).map((l) => `    ${l}`).join("\n");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Waits for `promise`, at most `ms`; the timer is cleared either way (no leaked timers). */

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { CaptureSession, type SessionOptions } from "../../lib/capture/session.ts";
 import type { Entry, Target } from "../../lib/types.ts";
 import { findMitmdumps, type Mitmdump, ROOT } from "./paths.ts";
+import { exists } from "../../lib/path_exists.ts";
+export { exists };
 
 /** The CLI's entry point. */
 export const MAIN = `${ROOT}/main.ts`;
@@ -354,15 +356,6 @@ export async function listening(port: number): Promise<boolean> {
   try {
     const c = await Deno.connect({ hostname: "127.0.0.1", port });
     c.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
     return true;
   } catch {
     return false;

@@ -25,15 +25,7 @@ import {
   VENV12_MITMDUMP,
   VENV_MITMDUMP,
 } from "./paths.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { exists } from "../../lib/path_exists.ts";
 
 /**
  * Whether a program of a venv runs: a venv is not relocatable (its scripts name the Python of
