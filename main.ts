@@ -6,7 +6,7 @@
  * table to `lib/`, which imports none of them.
  */
 import type { ReadLimits } from "./lib/jsonl.ts";
-import { type OptionSpecs, parseArgs } from "./lib/args.ts";
+import { type OptionSpecs, parseCommandArgs } from "./lib/args.ts";
 import { forwardHosts } from "./lib/capture/forward.ts";
 import { ProbeError, UsageError } from "./lib/errors.ts";
 import { plural } from "./lib/plural.ts";
@@ -207,27 +207,6 @@ function findTarget(name: string): Promise<Target> {
   }));
 }
 
-function parse<const T extends OptionSpecs>(args: string[], options: T, command: string) {
-  let parsed: ReturnType<typeof parseArgs<T>>;
-  try {
-    parsed = parseArgs(args, options);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    throw new UsageError(`${command}: ${err.message} (see probe ${command} --help)`);
-  }
-  // An empty value (an unset shell variable, `-o ""`) names nothing: said, not taken as absent
-  // (`--prices ""` used the built-in table) or passed on to fail later.
-  for (const [name, value] of Object.entries(parsed.values)) {
-    if (value === "" || (Array.isArray(value) && value.includes(""))) {
-      throw new UsageError(`${command}: --${name} needs a non-empty value`);
-    }
-  }
-  if (parsed.positionals.includes("")) {
-    throw new UsageError(`${command}: an argument is empty ("")`);
-  }
-  return parsed;
-}
-
 /** `probe analyze`'s options. */
 export const ANALYZE_OPTIONS = {
   target: { type: "string", short: "t" },
@@ -243,7 +222,7 @@ export const ANALYZE_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 async function analyzeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, ANALYZE_OPTIONS, "analyze");
+  const { values, positionals } = parseCommandArgs(args, ANALYZE_OPTIONS, "analyze");
   if (values.help) {
     print(ANALYZE_HELP);
     return 0;
@@ -326,7 +305,7 @@ function progressReporter(inputs: string[]): (bytes: number, entries: number) =>
 }
 
 async function exportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parseCommandArgs(args, {
     har: { type: "string" },
     otlp: { type: "string" },
     "otlp-content": { type: "boolean" },
@@ -386,7 +365,11 @@ function hostsOf(t: Target): string {
 }
 
 async function targetsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { help: { type: "boolean", short: "h" } }, "targets");
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { help: { type: "boolean", short: "h" } },
+    "targets",
+  );
   if (values.help) {
     print(TARGETS_HELP);
     return 0;
@@ -428,7 +411,7 @@ async function targetsCommand(args: string[]): Promise<number> {
 }
 
 async function pricesCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parseCommandArgs(args, {
     prices: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, "prices");
@@ -464,7 +447,7 @@ $PROBE_DATA_DIR/ca, else $XDG_DATA_HOME/probe/ca, else ~/.local/share/probe/ca (
 key 0600).`;
 
 async function caCommandLazy(args: string[]): Promise<number> {
-  const { values, positionals } = parse(
+  const { values, positionals } = parseCommandArgs(
     args,
     { help: { type: "boolean", short: "h" }, mitmdump: { type: "string" } },
     "ca",

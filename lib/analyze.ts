@@ -4,7 +4,7 @@
  * flat; the summary (which needs every entry) is written first and the log after it.
  */
 import { replaceFile } from "./atomic_file.ts";
-import { malformedWarner, readInputs, refuseOverwritingInput } from "./inputs.ts";
+import { harInputNames, malformedWarner, readInputs, refuseOverwritingInput } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor, maskEmbeddedIn, maskKeyShapes, redactUrl } from "./redact.ts";
 import { markdownWriter } from "./markdown.ts";
@@ -170,7 +170,7 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
   await using json = opts.json ? new ModelJsonWriter() : undefined;
   let start: number | undefined;
   const several = paths.length > 1;
-  const warnMalformed = malformedWarner(opts.warn);
+  const warnMalformed = malformedWarner(opts.warn, await harInputNames(paths));
   const entries = readInputs(paths, (source, line, reason) => {
     warnMalformed(source, line, reason);
     problem(`${several ? `${source}:` : "line "}${line}: malformed line skipped (${reason})`);

@@ -113,3 +113,43 @@ export function parseArgs<const T extends OptionSpecs>(
   }
   return { values: values as ParsedValues<T>, positionals };
 }
+
+/**
+ * {@link parseArgs} for one of probe's commands: errors name the command and its help, and an
+ * empty value or argument (an unset shell variable, `-o ""`) is one, not taken as absent
+ * (`--prices ""` used the built-in table) or passed on to fail later.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCommandArgs } from "./args.ts";
+ *
+ * const options = { output: { type: "string", short: "o" } } as const;
+ * assert.equal(parseCommandArgs(["-o", "r.md"], options, "analyze").values.output, "r.md");
+ * assert.throws(() => parseCommandArgs(["-o", ""], options, "analyze"), {
+ *   message: "analyze: --output needs a non-empty value",
+ * });
+ * ```
+ */
+export function parseCommandArgs<const T extends OptionSpecs>(
+  args: readonly string[],
+  options: T,
+  command: string,
+): { values: ParsedValues<T>; positionals: string[] } {
+  let parsed: { values: ParsedValues<T>; positionals: string[] };
+  try {
+    parsed = parseArgs(args, options);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`${command}: ${err.message} (see probe ${command} --help)`);
+  }
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === "" || (Array.isArray(value) && value.includes(""))) {
+      throw new UsageError(`${command}: --${name} needs a non-empty value`);
+    }
+  }
+  if (parsed.positionals.includes("")) {
+    throw new UsageError(`${command}: an argument is empty ("")`);
+  }
+  return parsed;
+}

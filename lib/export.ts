@@ -5,8 +5,7 @@
  */
 import { replaceFile } from "./atomic_file.ts";
 import { writeHar } from "./har.ts";
-import { isHarInput } from "./har_read.ts";
-import { malformedWarner, readInputs, refuseOverwritingInput } from "./inputs.ts";
+import { harInputNames, malformedWarner, readInputs, refuseOverwritingInput } from "./inputs.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import { headerRedactor } from "./redact.ts";
 import { redactEntry } from "./redact_entry.ts";
@@ -51,9 +50,7 @@ export async function exportHar(opts: ExportOptions): Promise<ExportResult> {
   await refuseOverwritingInput(opts.output, opts.input, "--har");
   const redact = headerRedactor(opts.redactHeaders);
   const paths = typeof opts.input === "string" ? [opts.input] : opts.input;
-  const har = new Set<string>();
-  for (const p of paths) if (await isHarInput(p)) har.add(inputName(p));
-  const source = readInputs(paths, malformedWarner(opts.warn, har), {
+  const source = readInputs(paths, malformedWarner(opts.warn, await harInputNames(paths)), {
     limits: opts.limits,
     onSkipped: (message) => opts.warn(`warning: skipping ${message}`),
   });

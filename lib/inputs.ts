@@ -6,7 +6,7 @@
  */
 import { fileReason, InputError, UsageError } from "./errors.ts";
 import { plural } from "./plural.ts";
-import { readCaptureEntries } from "./har_read.ts";
+import { isHarInput, readCaptureEntries } from "./har_read.ts";
 import { inputName, type ReadLimits } from "./jsonl.ts";
 import type { NumberedEntry } from "./types.ts";
 
@@ -17,6 +17,13 @@ export interface SourcedEntry extends NumberedEntry {
 
 /** Reports a skipped line or HAR entry: the input's name, the line and the reason. */
 export type SourcedMalformedHandler = (source: string, line: number, reason: string) => void;
+
+/** The inputs that are HAR files, by the name warnings give them (their malformed "entry"). */
+export async function harInputNames(paths: readonly string[]): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const p of paths) if (await isHarInput(p)) names.add(inputName(p));
+  return names;
+}
 
 /** Malformed lines warned about one by one in a run; the rest are only counted. */
 export const MALFORMED_WARNINGS = 10;

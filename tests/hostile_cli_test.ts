@@ -150,3 +150,22 @@ Deno.test("one of a thing is said in the singular", async () => {
   assert.equal(r.stdout, "Wrote /dev/null (2 requests, 1 problem)\n");
   assert.equal(r.stderr, "probe: 1 problem found (--strict)");
 });
+
+Deno.test("every command words the same things the same way", async (t) => {
+  await t.step("view: an empty argument or value", async () => {
+    const r = await probe(["view", "", "--no-open"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, 'probe: error: view: an argument is empty ("")');
+    const port = await probe(["view", "--no-open", "--port", ""]);
+    assert.equal(port.stderr, "probe: error: view: --port needs a non-empty value");
+  });
+  await t.step("a HAR's malformed entry is an entry in analyze as in export", async () => {
+    const input = `${ROOT}/testdata/har_malformed.har`;
+    const analyze = await probe(["analyze", "-i", input, "-o", "/dev/null"]);
+    const exported = await probe(["export", "-i", input, "--har", "/dev/null"]);
+    const warnings = (s: string) => s.split("\n").filter((l) => l.startsWith("warning:"));
+    assert.ok(warnings(analyze.stderr).length > 0, analyze.stderr);
+    assert.deepEqual(warnings(analyze.stderr), warnings(exported.stderr));
+    assert.match(warnings(analyze.stderr)[0], /: skipping malformed entry \(entry 2: /);
+  });
+});

@@ -2,7 +2,7 @@
  * `probe view [PATH ...] [--port P] [--no-open]`: finds the captures, starts the viewer,
  * prints its URL on a line of its own, opens a browser, and serves until Ctrl+C.
  */
-import { parseArgs } from "../args.ts";
+import { parseCommandArgs } from "../args.ts";
 import { ProbeError, UsageError } from "../errors.ts";
 import type { PriceTable } from "../prices.ts";
 import type { Renderer, Target } from "../types.ts";
@@ -99,14 +99,7 @@ export interface ViewDeps {
 }
 
 export async function viewCommand(args: string[], deps: ViewDeps): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs(args, VIEW_OPTIONS);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    throw new UsageError(`view: ${err.message} (see probe view --help)`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, VIEW_OPTIONS, "view");
   if (values.help) {
     deps.print(VIEW_HELP);
     return 0;
