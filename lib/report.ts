@@ -9,8 +9,10 @@ import {
   type ConversationTracker,
   deltaBlocks,
   fullRequestBlocks,
+  type RequestDelta,
   requestDelta,
 } from "./conversation.ts";
+import { wholeRequest } from "./model/input.ts";
 import { base64Bytes } from "./base64.ts";
 import { depthCapped } from "./json.ts";
 import { checkUsage } from "./usage_check.ts";
@@ -24,6 +26,7 @@ import type {
   Entry,
   ExchangeDoc,
   Headers,
+  ModelCall,
   RenderedBody,
   Renderer,
   ReportSection,
@@ -220,16 +223,16 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   blocks.push(heading("Request Headers"), headerTable(input.redactHeaders(request.headers)));
   blocks.push(heading("Request Body"));
   let renderedRequest: RenderedBody;
+  let delta: RequestDelta | undefined;
   if (binaryRequest) {
     renderedRequest = { blocks: [binaryNote(request.body)] };
   } else if (parts && conversation) {
-    // The conversation moves on in both views; only the delta view renders the delta.
-    const delta = requestDelta(parts, conversation);
+    // The conversation moves on in both views (below); only the delta view renders the delta.
+    delta = requestDelta(parts, conversation);
     renderedRequest = {
       blocks: input.full ? fullRequestBlocks(parts) : deltaBlocks(parts, delta),
       ...(parts.model ? { model: parts.model } : {}),
     };
-    advanceConversation(conversation, parts, delta, index);
   } else {
     renderedRequest = safeRender(() => renderer.renderRequest(request.body, entry), request.body);
   }
@@ -260,6 +263,13 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
         ? "No response: the capture stopped before the upstream answered."
         : "No response recorded.",
     });
+  }
+  if (parts && conversation && delta) {
+    // An exchange carrying several calls moves its conversation on to its last call's request
+    // as the server saw it: a later request continues that, not the exchange's own request.
+    const last = lastCallParts(renderer, renderedResponse?.calls);
+    if (last) advanceConversation(conversation, last, requestDelta(last, conversation), index);
+    else advanceConversation(conversation, parts, delta, index);
   }
   if (conversation && renderedResponse?.responseId) {
     input.conversations.noteResponse(conversation, renderedResponse.responseId);
@@ -323,6 +333,17 @@ function retryAfter(entry: Entry): string {
   const said = RETRY_HEADERS.map((h) => [h, getHeader(headers, h).slice(0, 100)])
     .filter(([, v]) => v !== "");
   return said.length > 0 ? ` (${said.map(([h, v]) => `${h}: ${v}`).join(", ")})` : "";
+}
+
+/** The request parts of the last of an exchange's calls, as the server saw it. */
+function lastCallParts(
+  renderer: Renderer,
+  calls: readonly ModelCall[] | undefined,
+): RequestParts | undefined {
+  const last = calls?.at(-1);
+  if (!last) return undefined;
+  const entry = wholeRequest(last);
+  return requestParts(renderer, entry.request.body, entry);
 }
 
 /** The renderer's request parts, or undefined when it has none or fails on this body. */

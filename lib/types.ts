@@ -266,12 +266,13 @@ export interface ModelCall {
   /** The call's response rendered (usage, model, response id, problems); absent when none came. */
   response?: RenderedBody;
   /**
-   * The request's facts as the server saw them, when the call continues what came before it
-   * in the exchange (a history the server kept); else the renderer's `requestFacts` of the body.
-   * Computed when asked, once per call: a long exchange's contexts are large, and only one
-   * call's need to be in memory at a time.
+   * The request as the server saw it, when the call sent only what is new since a response the
+   * server kept (earlier in the exchange): its whole context, as a request of the API over HTTP
+   * would send it. The analysis model's facts and the conversation's delta view are computed
+   * from it (the entry keeps the body as sent). Built when asked: a long exchange's contexts
+   * are large, and only one call's need to be in memory at a time.
    */
-  facts?(): RequestFacts | undefined;
+  wholeBody?(): unknown;
   /** The call's problems, one line each: its response's, and e.g. that it was cut off. */
   problems: string[];
 }

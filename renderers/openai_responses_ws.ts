@@ -237,7 +237,7 @@ function renderSession(
   }
   for (const r of rendered) blocks.push(...r.blocks);
 
-  const out: RenderedBody = { blocks, problems, calls: modelCalls(base, session, rendered, entry) };
+  const out: RenderedBody = { blocks, problems, calls: modelCalls(session, rendered, entry) };
   if (usage) out.usage = usage;
   // Totals count the exchange under one model: the last one that answered.
   const model = rendered.map((r) => r.model).filter(Boolean).pop();
@@ -561,26 +561,20 @@ const KEPT_CONTEXTS = 16;
  * The turns that are model calls (a prewarm is one only when it reported usage: it was
  * billed), each as an exchange of its own. A turn that continues a response of the same
  * socket (`previous_response_id`) sends only its new input: the server holds the rest, so its
- * facts are those of the whole input the server saw (that response's input and output, then
- * the new input), as a request over HTTP would send it.
+ * whole body is the input the server saw (that response's input and output, then the new
+ * input), as a request over HTTP would send it.
  */
-function modelCalls(
-  base: Renderer,
-  session: WsSession,
-  rendered: RenderedTurn[],
-  entry: Entry,
-): ModelCall[] {
+function modelCalls(session: WsSession, rendered: RenderedTurn[], entry: Entry): ModelCall[] {
   /** Response id → the input a turn continuing it has before its own. */
   const contexts = new Map<string, unknown[]>();
   const calls: ModelCall[] = [];
   session.turns.forEach((turn, i) => {
     const r = rendered[i];
-    if (turn.number === 0 || !turn.request || !r.body) return;
-    const call = callEntry(entry, turn, r.body);
-    const previous = str(r.body.previous_response_id);
-    const input = [...(previous ? contexts.get(previous) ?? [] : []), ...inputItems(r.body)];
-    const whole = { ...r.body, input };
-    const facts = base.requestFacts ? () => safe(() => base.requestFacts!(whole, call)) : undefined;
+    const body = r.body;
+    if (turn.number === 0 || !turn.request || !body) return;
+    const previous = str(body.previous_response_id);
+    const kept = previous ? contexts.get(previous) : undefined;
+    const input = [...(kept ?? []), ...inputItems(body)];
     const id = r.response?.responseId;
     if (id) {
       contexts.set(id, [...input, ...arr(r.response?.final?.output)]);
@@ -589,9 +583,9 @@ function modelCalls(
     if (turn.prewarm && !r.response?.usage) return;
     calls.push({
       number: turn.number,
-      entry: call,
+      entry: callEntry(entry, turn, body),
       ...(r.response ? { response: r.response } : {}),
-      ...(facts ? { facts } : {}),
+      ...(kept ? { wholeBody: () => ({ ...body, input }) } : {}),
       problems: r.own ?? [],
     });
   });

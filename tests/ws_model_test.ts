@@ -277,6 +277,9 @@ Deno.test("an HTTP fallback of the same Codex session continues the WebSocket's 
   const [, , h] = json.turns;
   assert.deepEqual([h.newFrom, h.items], [5, 7], JSON.stringify(h));
   assert.equal(h.context.bytes.newInput, 125, "the new prompt only");
+  // The report's log shows the HTTP request's delta from the socket's last turn as the server
+  // saw it (not from the socket's handshake, which sent no items).
+  assert.ok(md.includes("##### Input items: 2 new, 7 earlier items unchanged"));
   assert.deepEqual(
     rowsAfter(md, "## Token Usage")[1],
     "| gpt-5 | 3 | 3 | 3400 | 2900 | 0 | 85 | 20 | $0.0018 |",
@@ -338,17 +341,21 @@ Deno.test("a renderer defined in a test splits an exchange into calls with no ch
       extra: [],
       conversationKey: String((body as { key: string }).key),
     }),
-    requestFacts: (body) => ({
-      tools: [],
-      items: [{
-        role: "user",
-        kind: "text",
-        text: String((body as { q: string }).q),
-        key: JSON.stringify(body),
-      }],
-      order: ["items"],
-      model: "toy-1",
-    }),
+    // A call sends one prompt (`q`); the server keeps the batch's earlier ones (`context`).
+    requestFacts: (body) => {
+      const { q, context = [] } = body as { q: string; context?: string[] };
+      return {
+        tools: [],
+        items: [...context, q].map((text) => ({
+          role: "user",
+          kind: "text" as const,
+          text,
+          key: JSON.stringify(text),
+        })),
+        order: ["items"],
+        model: "toy-1",
+      };
+    },
     renderResponse: (view, entry) => {
       const answers = (view.body as { answers: { q: string; n: number }[] }).answers;
       const prompts = (entry.request.body as { prompts: string[] }).prompts;
@@ -366,20 +373,10 @@ Deno.test("a renderer defined in a test splits an exchange into calls with no ch
             usage: { input: ans.n, output: 1, total: ans.n + 1 },
             model: "toy-1",
           },
-          // The context the server kept, asked for when the call is counted.
-          facts: () => {
+          // The request as the server saw it, asked for when the call is counted.
+          wholeBody: () => {
             asked++;
-            return {
-              tools: [],
-              items: prompts.slice(0, i + 1).map((q) => ({
-                role: "user",
-                kind: "text" as const,
-                text: q,
-                key: JSON.stringify(q),
-              })),
-              order: ["items" as const],
-              model: "toy-1",
-            };
+            return { key: "k", q: prompts[i], context: prompts.slice(0, i) };
           },
           problems: [],
         })),
@@ -401,8 +398,9 @@ Deno.test("a renderer defined in a test splits an exchange into calls with no ch
     },
   };
   const { md, json } = await reports([entry], new Map([["toy_batch", toy]]));
-  // Three reports (Markdown, --full, JSON), each asking each call's facts once.
-  assert.equal(asked, 9);
+  // Three reports (Markdown, --full, JSON), each asking each call's whole request once for the
+  // model and the last call's once more for the conversation's delta view.
+  assert.equal(asked, 12);
   assert.deepEqual(json.turns.map((x) => [x.index, x.call, x.tokens?.input, x.newFrom, x.items]), [
     [1, 1, 10, 0, 1],
     [1, 2, 20, 1, 2],

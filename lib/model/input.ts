@@ -40,21 +40,31 @@ export function modelInput(
 }
 
 function callInput(renderer: Renderer, call: ModelCall): CallInput {
-  const own = () => requestFacts(renderer, call.entry);
   const c: CallInput = {
     number: call.number,
     entry: call.entry,
     problems: call.problems,
-    facts: call.facts ? () => call.facts!() : own,
+    facts: () => requestFacts(renderer, wholeRequest(call)),
   };
   if (call.response?.usage) c.usage = call.response.usage;
-  // The model asked for is the same in the body as sent as in the whole context.
-  const m = call.response?.model ?? own()?.model;
+  // The model asked for is the same in the body as sent as in the whole request.
+  const m = call.response?.model ?? requestFacts(renderer, call.entry)?.model;
   if (m) c.model = m;
   return c;
 }
 
-function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefined {
+/**
+ * A call's entry with the request the server saw (`ModelCall.wholeBody`), for what compares
+ * requests (facts, the conversation's delta); the entry itself when the call sent it whole.
+ */
+export function wholeRequest(call: ModelCall): Entry {
+  if (!call.wholeBody) return call.entry;
+  const { body_encoding: _, body_size: __, ...request } = call.entry.request;
+  return { ...call.entry, request: { ...request, body: call.wholeBody() } };
+}
+
+/** The renderer's facts of an entry's request; undefined when it has none for it. */
+export function requestFacts(renderer: Renderer, entry: Entry): RequestFacts | undefined {
   if (!renderer.requestFacts || entry.request.body_encoding === "base64") return undefined;
   try {
     return renderer.requestFacts(entry.request.body, entry);

@@ -6,15 +6,8 @@
  */
 import { redactEntry } from "../redact_entry.ts";
 import { responseView } from "../analyze.ts";
-import type {
-  Block,
-  Entry,
-  FactItem,
-  Headers,
-  ModelCall,
-  Renderer,
-  RequestFacts,
-} from "../types.ts";
+import { requestFacts, wholeRequest } from "../model/input.ts";
+import type { Block, Entry, FactItem, Headers, ModelCall, Renderer } from "../types.ts";
 
 export interface TurnDetail {
   index: number;
@@ -45,14 +38,6 @@ const MAX_TEXT = 200_000;
 
 const cap = (s: string) =>
   s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) + `\n… (${s.length - MAX_TEXT} more characters)` : s;
-
-function factsOf(renderer: Renderer, entry: Entry): RequestFacts | undefined {
-  try {
-    return renderer.requestFacts?.(entry.request.body, entry);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Call `number` of an exchange whose response carries several model calls. */
 function callOf(renderer: Renderer, entry: Entry, number: number): ModelCall | undefined {
@@ -105,8 +90,13 @@ export function turnDetail(
     : undefined;
   const entry = call?.entry ?? whole;
   const previous = previousCall?.entry ?? previousWhole;
-  const facts = call?.facts?.() ?? factsOf(renderer, entry);
-  const before = previousCall?.facts?.() ?? (previous ? factsOf(renderer, previous) : undefined);
+  // A call is compared as the server saw it (its whole request), as the model does.
+  const facts = requestFacts(renderer, call ? wholeRequest(call) : entry);
+  const before = previousCall
+    ? requestFacts(renderer, wholeRequest(previousCall))
+    : previous
+    ? requestFacts(renderer, previous)
+    : undefined;
   const url = entry.request.url;
   const reqHeaders = entry.request.headers ?? {};
   let response: Block[] = [];
