@@ -47,12 +47,16 @@ export const fmtCostShort = (c: N): string =>
 /** "1 turn", "3 turns". */
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** Calls of one exchange the page tells apart (a socket of a million turns, at most). */
+const CALLS_PER_EXCHANGE = 1_000_000;
+
 /**
- * A turn's identity on the page: its exchange's number, with its call's number as a fraction
- * when the exchange carries several model calls (a WebSocket's turns share one exchange).
+ * A turn's identity on the page: its exchange's number, or for one of several model calls of
+ * an exchange (a WebSocket's turns share one) a negative number made of both, which no
+ * exchange's number can be.
  */
 export const turnKey = (t: { index: number; call?: number }): number =>
-  t.call === undefined ? t.index : t.index + t.call / 1000;
+  t.call === undefined ? t.index : -(t.index * CALLS_PER_EXCHANGE + t.call);
 
 /** How the page names a turn: "#12", or "#12.3" for call 3 of exchange 12. */
 export const turnName = (t: { index: number; call?: number }): string =>
