@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ParseError, printParseErrorCode } from "jsonc-parser";
+import { findNodeAtLocation, type Node, type ParseError, printParseErrorCode } from "jsonc-parser";
 
 /** 1-based line of a character offset. */
 export function lineOf(text: string, offset: number): number {
@@ -31,4 +31,13 @@ export function syntaxError(text: string, error: ParseError): string {
   // "CommaExpected" -> "comma expected".
   const reason = printParseErrorCode(error.error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
   return `syntax error at ${lineOf(text, error.offset)}:${column}: ${reason}`;
+}
+
+/** The line of the value at `segments`, or of its nearest ancestor there is (a missing key). */
+export function lineAt(root: Node, text: string, segments: readonly (string | number)[]): number {
+  for (let n = segments.length; n > 0; n--) {
+    const node = findNodeAtLocation(root, segments.slice(0, n));
+    if (node) return lineOf(text, node.offset);
+  }
+  return lineOf(text, root.offset);
 }

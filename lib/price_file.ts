@@ -2,19 +2,25 @@
  * A price table from the user's own JSONC file (`--prices FILE`): syntax errors name the line
  * and column, other mistakes the key.
  */
-import { parse, type ParseError } from "jsonc-parser";
-import { syntaxError } from "./jsonc_error.ts";
+import { parse, type ParseError, parseTree } from "jsonc-parser";
+import { lineAt, syntaxError } from "./jsonc_error.ts";
 import { fileReason, InputError } from "./errors.ts";
 import { checkPriceTable, type PriceTable } from "./prices.ts";
 
 /** Parses and checks a price table's text; `source` names it in errors. */
 export function parsePriceTable(text: string, source: string): PriceTable {
   const errors: ParseError[] = [];
-  const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const options = { allowTrailingComma: true, disallowComments: false };
+  const value = parse(text, errors, options);
   if (errors.length > 0) {
     throw new InputError(source, `${syntaxError(text, errors[0])} (in the price table)`);
   }
-  return checkPriceTable(value, source);
+  // The tree is built only to name the line of a mistake.
+  const line = (segments: string[]) => {
+    const root = parseTree(text, [], options);
+    return root ? lineAt(root, text, segments) : 1;
+  };
+  return checkPriceTable(value, source, line);
 }
 
 /** Reads, parses and checks a price table file. */

@@ -49,57 +49,69 @@ function isCalendarDate(text: string): boolean {
   return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(text);
 }
 
-/** Checks a parsed price table; errors name the file and the key. */
-export function checkPriceTable(value: unknown, source: string): PriceTable {
-  const bad = (key: string, what: string) =>
-    new InputError(source, `"${key}" must be ${what} (see the built-in table for the format)`);
+/**
+ * Checks a parsed price table; errors name the file, the key and, given `lineAt` (the line of
+ * the value at a key path, when the text is at hand), its line.
+ */
+export function checkPriceTable(
+  value: unknown,
+  source: string,
+  lineAt?: (segments: string[]) => number,
+): PriceTable {
+  const bad = (segments: string[], what: string) =>
+    new InputError(
+      source,
+      `"${segments.join(".") || "(top level)"}" must be ${what} (see the built-in table for ` +
+        "the format)",
+      lineAt?.(segments),
+    );
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw bad("(top level)", "an object");
+    throw bad([], "an object");
   }
   const table = value as Record<string, unknown>;
   if (typeof table.date !== "string" || !isCalendarDate(table.date)) {
-    throw bad("date", "a date (YYYY-MM-DD)");
+    throw bad(["date"], "a date (YYYY-MM-DD)");
   }
   // A negative or absurd rate would make every cost in the report negative or Infinity.
   const rate = (v: unknown) => typeof v === "number" && v >= 0 && v <= MAX_RATE;
   const RATE = `a number from 0 to ${MAX_RATE}`;
   if (typeof table.models !== "object" || table.models === null) {
-    throw bad("models", "an object of model prices");
+    throw bad(["models"], "an object of model prices");
   }
-  const checkRates = (key: string, p: Record<string, unknown>) => {
+  const checkRates = (key: string[], p: Record<string, unknown>) => {
     for (const field of ["input", "output"]) {
-      if (!rate(p?.[field])) throw bad(`${key}.${field}`, RATE);
+      if (!rate(p?.[field])) throw bad([...key, field], RATE);
     }
     for (const field of RATE_FIELDS) {
-      if (p[field] !== undefined && !rate(p[field])) throw bad(`${key}.${field}`, RATE);
+      if (p[field] !== undefined && !rate(p[field])) throw bad([...key, field], RATE);
     }
   };
   for (const [name, price] of Object.entries(table.models as Record<string, unknown>)) {
     const p = price as Record<string, unknown>;
-    checkRates(`models.${name}`, p);
+    checkRates(["models", name], p);
     if (p.long_context !== undefined) {
       const lc = p.long_context as Record<string, unknown>;
       if (typeof lc !== "object" || lc === null) {
-        throw bad(`models.${name}.long_context`, "an object");
+        throw bad(["models", name, "long_context"], "an object");
       }
-      checkRates(`models.${name}.long_context`, lc);
+      checkRates(["models", name, "long_context"], lc);
       if (typeof lc.above !== "number") {
-        throw bad(`models.${name}.long_context.above`, "a number of input tokens");
+        throw bad(["models", name, "long_context", "above"], "a number of input tokens");
       }
     }
   }
   const models = table.models as Record<string, ModelPrice>;
   const aliases = table.aliases ?? {};
-  if (typeof aliases !== "object" || aliases === null) throw bad("aliases", "an object");
+  if (typeof aliases !== "object" || aliases === null) throw bad(["aliases"], "an object");
   for (const [alias, target] of Object.entries(aliases as Record<string, unknown>)) {
     if (typeof target !== "string" || !(target in models)) {
-      throw bad(`aliases.${alias}`, 'the name of a model in "models"');
+      throw bad(["aliases", alias], 'the name of a model in "models"');
     }
   }
   const tools = table.server_tools ?? {};
-  if (typeof tools !== "object" || tools === null) throw bad("server_tools", "an object");
+  if (typeof tools !== "object" || tools === null) throw bad(["server_tools"], "an object");
   for (const [name, fee] of Object.entries(tools as Record<string, unknown>)) {
-    if (!rate(fee)) throw bad(`server_tools.${name}`, `${RATE} (per request)`);
+    if (!rate(fee)) throw bad(["server_tools", name], `${RATE} (per request)`);
   }
   const out: PriceTable = {
     date: table.date,

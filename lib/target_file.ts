@@ -16,8 +16,8 @@
  * e.g. `my-agent.jsonc: proxies[0].port must be an integer 1-65535`; syntax errors name the
  * line and column.
  */
-import { findNodeAtLocation, type Node, type ParseError, parseTree } from "jsonc-parser";
-import { lineOf, syntaxError } from "./jsonc_error.ts";
+import { type Node, type ParseError, parseTree } from "jsonc-parser";
+import { lineAt, lineOf, syntaxError } from "./jsonc_error.ts";
 import { fileReason, InputError } from "./errors.ts";
 import { isRecord } from "./json.ts";
 import type { ProxySpec, Target } from "./types.ts";
@@ -120,15 +120,6 @@ function keyPath(segments: readonly Segment[]): string {
     else out += `[${JSON.stringify(s)}]`;
   }
   return out;
-}
-
-/** The line of the value at `segments`, or of its nearest ancestor there is (a missing key). */
-function lineAt(root: Node, text: string, segments: readonly Segment[]): number {
-  for (let n = segments.length; n > 0; n--) {
-    const node = findNodeAtLocation(root, segments.slice(0, n));
-    if (node) return lineOf(text, node.offset);
-  }
-  return lineOf(text, root.offset);
 }
 
 /** The node's value as plain JSON (what `JSON.parse` would give). */

@@ -316,7 +316,7 @@ Deno.test("a price table of your own is checked like input", async (t) => {
   await t.step("rates are non-negative numbers of sane size", () => {
     refused(
       '{"date": "2030-01-01", "models": {"m": {"input": -5, "output": 1}}}',
-      /p\.jsonc: "models\.m\.input" must be a number from 0 to 1000000/,
+      /p\.jsonc:1: "models\.m\.input" must be a number from 0 to 1000000/,
     );
     refused(
       '{"date": "2030-01-01", "models": {"m": {"input": 1, "output": 1e308}}}',
@@ -329,6 +329,16 @@ Deno.test("a price table of your own is checked like input", async (t) => {
     refused(
       '{"date": "2030-01-01", "models": {}, "server_tools": {"web_search_requests": -0.01}}',
       /"server_tools\.web_search_requests" must be a number from 0 to 1000000/,
+    );
+  });
+  await t.step("a mistake names its line, and a model id with dots stays whole", () => {
+    refused(
+      '{"date": "2030-01-01",\n "models": {\n  "gpt-4.1": {"input": 1, "output": -2}}}',
+      /p\.jsonc:3: "models\.gpt-4\.1\.output" must be a number/,
+    );
+    refused(
+      '{\n"date": "2030-01-01",\n"models": {},\n"aliases": {"x": "y"}}',
+      /p\.jsonc:4: "aliases\.x" must be/,
     );
   });
   await t.step("the top level is an object and the date a date", () => {
