@@ -413,3 +413,20 @@ Deno.test("a renderer defined in a test splits an exchange into calls with no ch
     "60",
   ]);
 });
+
+Deno.test("an event in a WebSocket turn names that turn (#N.C)", async () => {
+  // The last turn answered by another model: a model switch at call 3 of exchange 1.
+  const entry = await fixture();
+  entry.websocket = entry.websocket!.map((m) => {
+    const f = frameJson(m);
+    if (f?.response?.id !== "resp_ws3") return m;
+    return { ...m, text: JSON.stringify({ ...f, response: { ...f.response, model: "gpt-5.1" } }) };
+  });
+  const { md, json } = await reports([entry]);
+  assert.deepEqual(json.events, [
+    { conversation: 1, kind: "model_switch", turn: 1, call: 3, detail: "gpt-5 → gpt-5.1" },
+  ]);
+  assert.deepEqual(rowsAfter(md, "## Compactions and Model Switches").slice(1), [
+    "| #1.3 | 1 | model switch | gpt-5 → gpt-5.1 |",
+  ]);
+});

@@ -520,6 +520,7 @@ export class ModelBuilder {
       this.#event(st.conv, {
         kind: "compaction",
         turn: x.index,
+        ...(x.call !== undefined ? { call: x.call } : {}),
         detail: `history went from ${prevItems.length} to ${itemHashes.length} items ` +
           `(${shared} kept as they were)`,
       });
@@ -529,6 +530,7 @@ export class ModelBuilder {
       this.#event(st.conv, {
         kind: "model_switch",
         turn: x.index,
+        ...(x.call !== undefined ? { call: x.call } : {}),
         detail: `${st.model} → ${model}`,
       });
     }

@@ -153,7 +153,7 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
   });
 
   const events = digest.events.map(({ conversation, event: e }) => [
-    `#${e.turn}`,
+    turnLabel({ index: e.turn, call: e.call }),
     String(conversation),
     e.kind.replace("_", " "),
     e.detail,

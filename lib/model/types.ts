@@ -128,6 +128,8 @@ export interface ConversationEvent {
   kind: "compaction" | "model_switch";
   /** Exchange index of the turn where it was seen. */
   turn: number;
+  /** The call of that exchange, when it carries several (`Turn.call`). */
+  call?: number;
   detail: string;
 }
 

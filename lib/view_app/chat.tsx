@@ -228,7 +228,7 @@ function TurnView(p: ChatProps & { t: Turn; prev: Turn | undefined; first: boole
   const { t } = p;
   const sel = turnKey(t) === p.turn;
   const d = p.detail(t, p.prev);
-  const events = p.conv.events.filter((e) => e.turn === t.index);
+  const events = p.conv.events.filter((e) => e.turn === t.index && e.call === t.call);
   const head = (
     <div class="thead" onClick={() => !sel && p.onTurn(turnKey(t))}>
       <b>{turnName(t)}</b>

@@ -20,7 +20,7 @@ export interface TurnListProps {
 }
 
 function Row({ t, conv }: { t: Turn; conv: ConvSummary }) {
-  const events = conv.events.filter((e) => e.turn === t.index);
+  const events = conv.events.filter((e) => e.turn === t.index && e.call === t.call);
   return (
     <>
       <div class="l1">
