@@ -9,6 +9,12 @@ import { checkPriceTable, type PriceTable } from "./prices.ts";
 
 /** Parses and checks a price table's text; `source` names it in errors. */
 export function parsePriceTable(text: string, source: string): PriceTable {
+  if (text.trim() === "") {
+    throw new InputError(
+      source,
+      "is empty: expected a price table (probe prices shows the format)",
+    );
+  }
   const errors: ParseError[] = [];
   const options = { allowTrailingComma: true, disallowComments: false };
   const value = parse(text, errors, options);

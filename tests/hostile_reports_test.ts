@@ -342,6 +342,7 @@ Deno.test("a price table of your own is checked like input", async (t) => {
     );
   });
   await t.step("the top level is an object and the date a date", () => {
+    refused(" \n", /p\.jsonc: is empty: expected a price table/);
     refused("[]", /"\(top level\)" must be an object/);
     refused('{"date": "soon", "models": {}}', /"date" must be a date \(YYYY-MM-DD\)/);
     // The report prints the date: one no calendar has is refused too.
