@@ -507,7 +507,8 @@ Deno.test("corpus: sub-calls are counted apart from a conversation's own tokens,
   // 23,000 reported tokens for 77 bytes: compaction, not a calibration of what was sent.
   const [composition] = mdRows(md, "Context Composition");
   assert.equal(composition[6], "19 (77 B)");
-  assert.match(composition[7], /^no: reported ×1194\.805 the estimate, so it counts context/);
+  assert.equal(composition[7], "no: reported ×1194.805 the estimate (see below)");
+  assert.match(md, /A reported input more than ×10 the estimate counts context the request did/);
   assert.equal(s.turns[0].context.calibrated, false);
 });
 

@@ -37,10 +37,11 @@ function costCell(c: Conversation): string {
 /** The Calibrated cell: the factor, or why the estimate was left unscaled. */
 function calibratedCell(ctx: ContextComposition): string {
   if (ctx.calibrated) return `yes (×${ctx.factor})`;
-  if (ctx.factor <= MAX_CALIBRATION) return "no";
-  return `no: reported ×${ctx.factor} the estimate, so it counts context the request did ` +
-    "not carry (a compaction, a conversation the server keeps)";
+  return uncapped(ctx) ? `no: reported ×${ctx.factor} the estimate (see below)` : "no";
 }
+
+/** Reported far above what the request carried: the estimate was left unscaled. */
+const uncapped = (ctx: ContextComposition) => !ctx.calibrated && ctx.factor > MAX_CALIBRATION;
 
 function capped(count: number, what: string): Block[] {
   const blocks: Block[] = [];
@@ -128,6 +129,14 @@ export function modelSections(digest: SessionDigest): ReportSection[] {
         header: ["Conversation", "Turn", ...CONTEXT_PARTS.map((p) => PART_LABELS[p]), "Calibrated"],
         rows: compRows,
       },
+      ...(digest.conversations.some(({ latest }) => uncapped(latest.context))
+        ? [{
+          kind: "paragraph" as const,
+          text: `A reported input more than ×${MAX_CALIBRATION} the estimate counts context ` +
+            "the request did not carry (a compaction, a conversation the server keeps): " +
+            "those rows show the plain estimate.",
+        }]
+        : []),
       ...capped(count, "conversations"),
     ],
   });
