@@ -21,8 +21,69 @@ interface ModelTotals {
 }
 
 interface Latency {
-  ttfb: number[];
-  duration: number[];
+  ttfb: LatencySeries;
+  duration: LatencySeries;
+}
+
+/**
+ * Latencies kept exactly per series; past this many, they are counted per whole millisecond
+ * (what the report shows), so memory grows with the spread of the values, not their number.
+ */
+export const EXACT_LATENCIES = 4096;
+
+/**
+ * One endpoint's latencies (ms), for their median and max: exact values while there are few,
+ * then counts per whole millisecond (the median is then that of the values rounded to the ms,
+ * which differs from the exact one by half a millisecond at most).
+ */
+export class LatencySeries {
+  #exact: number[] | undefined = [];
+  #counts = new Map<number, number>();
+  #n = 0;
+  #max = -Infinity;
+
+  add(ms: number): void {
+    this.#n++;
+    if (ms > this.#max) this.#max = ms;
+    if (this.#exact) {
+      this.#exact.push(ms);
+      if (this.#exact.length <= EXACT_LATENCIES) return;
+      for (const v of this.#exact) this.#count(v);
+      this.#exact = undefined;
+      return;
+    }
+    this.#count(ms);
+  }
+
+  #count(ms: number): void {
+    const key = Math.round(ms);
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  /** The median and the max, as report cells ("12 ms"), or blanks when there is none. */
+  cells(): [string, string] {
+    if (this.#n === 0) return ["", ""];
+    return [`${Math.round(this.#median())} ms`, `${Math.round(this.#max)} ms`];
+  }
+
+  #median(): number {
+    if (this.#exact) {
+      const sorted = [...this.#exact].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+    // The values at positions lo and hi (0-based) of the sorted series: the middle one or two.
+    const hi = this.#n >> 1;
+    const lo = this.#n % 2 ? hi : hi - 1;
+    let seen = 0;
+    let low: number | undefined;
+    for (const [ms, count] of [...this.#counts].sort((a, b) => a[0] - b[0])) {
+      seen += count;
+      if (low === undefined && seen > lo) low = ms;
+      if (seen > hi) return (low! + ms) / 2;
+    }
+    return this.#max;
+  }
 }
 
 const UNKNOWN_MODEL = "(unknown model)";
@@ -99,11 +160,11 @@ export class Totals {
     if (!t || typeof t.start !== "number") return;
     let l = this.#latency.get(path);
     if (!l) {
-      l = { ttfb: [], duration: [] };
+      l = { ttfb: new LatencySeries(), duration: new LatencySeries() };
       this.#latency.set(path, l);
     }
-    if (typeof t.first_byte === "number") l.ttfb.push((t.first_byte - t.start) * 1000);
-    if (typeof t.end === "number") l.duration.push((t.end - t.start) * 1000);
+    if (typeof t.first_byte === "number") l.ttfb.add((t.first_byte - t.start) * 1000);
+    if (typeof t.end === "number") l.duration.add((t.end - t.start) * 1000);
   }
 
   get hasUsage(): boolean {
@@ -114,7 +175,7 @@ export class Totals {
   latencyCells(path: string): string[] {
     const l = this.#latency.get(path);
     if (!l) return ["", "", "", ""];
-    return [...medianMax(l.ttfb), ...medianMax(l.duration)];
+    return [...l.ttfb.cells(), ...l.duration.cells()];
   }
 
   get hasTiming(): boolean {
@@ -219,12 +280,4 @@ function row(model: string, t: ModelTotals, cost: string, withTools: boolean): s
 
 function money(amount: number): string {
   return amount < 0.01 && amount > 0 ? `$${amount.toFixed(4)}` : `$${amount.toFixed(2)}`;
-}
-
-function medianMax(values: number[]): [string, string] {
-  if (values.length === 0) return ["", ""];
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return [`${Math.round(median)} ms`, `${Math.round(sorted[sorted.length - 1])} ms`];
 }

@@ -4,7 +4,7 @@ import { InputError } from "../lib/errors.ts";
 import { costOf, exchangeCost, priceFor } from "../lib/prices.ts";
 import { builtinPriceTable } from "../renderers/prices.ts";
 import { loadPriceTable, parsePriceTable } from "../lib/price_file.ts";
-import { Totals } from "../lib/totals.ts";
+import { EXACT_LATENCIES, LatencySeries, Totals } from "../lib/totals.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 
@@ -400,4 +400,43 @@ Deno.test("Totals: a capture whose models the table knows none of costs no price
     ["another-unlisted-model", "no price"],
     ["Total", "no price"],
   ]);
+});
+
+Deno.test("latency median and max stay exact, then bounded, for any number of exchanges", async (t) => {
+  const exactMedian = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  };
+  // Deterministic, spread values with fractions (a recorder's timings are in seconds).
+  const values = (n: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => ((i * 7919 + seed * 104729) % 100003) / 37.3);
+  await t.step("up to EXACT_LATENCIES values: the exact median, an even count averaged", () => {
+    for (const n of [1, 2, 3, 10, EXACT_LATENCIES]) {
+      const xs = values(n, n);
+      const s = new LatencySeries();
+      xs.forEach((x) => s.add(x));
+      assert.deepEqual(s.cells(), [
+        `${Math.round(exactMedian(xs))} ms`,
+        `${Math.round(Math.max(...xs))} ms`,
+      ]);
+    }
+    assert.deepEqual(new LatencySeries().cells(), ["", ""]);
+  });
+  await t.step("beyond: the median of the values to the ms, the exact max", () => {
+    for (const n of [EXACT_LATENCIES + 1, EXACT_LATENCIES + 2, 3 * EXACT_LATENCIES + 7]) {
+      const xs = values(n, 3);
+      const s = new LatencySeries();
+      xs.forEach((x) => s.add(x));
+      const [median, max] = s.cells();
+      assert.equal(median, `${Math.round(exactMedian(xs.map(Math.round)))} ms`);
+      assert.equal(max, `${Math.round(Math.max(...xs))} ms`);
+      assert.ok(Math.abs(Number.parseInt(median) - exactMedian(xs)) <= 1);
+    }
+  });
+  await t.step("many equal values and a few outliers", () => {
+    const s = new LatencySeries();
+    for (let i = 0; i < 3 * EXACT_LATENCIES; i++) s.add(i % 100 === 0 ? 9000.4 : 120.2);
+    assert.deepEqual(s.cells(), ["120 ms", "9000 ms"]);
+  });
 });
