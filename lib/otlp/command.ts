@@ -4,6 +4,7 @@
  */
 import { rendererChooser } from "../renderer_choice.ts";
 import { UsageError } from "../errors.ts";
+import { plural } from "../plural.ts";
 import { AgentTally, extraRedactions } from "../recognize.ts";
 import type { Entry, Renderer, Target } from "../types.ts";
 import { type OtlpEndpoint, resolveEndpoint } from "./endpoint.ts";
@@ -63,7 +64,8 @@ export async function otlpExportCommand(opts: {
     patienceMs: Number(Deno.env.get("PROBE_OTLP_PATIENCE_MS")) || undefined,
   });
   opts.print(
-    `Sent ${result.spans} spans (${result.entries} exchanges) to ${endpoint.url}` +
+    `Sent ${plural(result.spans, "span")} (${plural(result.entries, "exchange")}) to ` +
+      endpoint.url +
       (opts.content ? " with content" : "") +
       (endpoint.protocol === "http/protobuf" ? " (protobuf)" : ""),
   );

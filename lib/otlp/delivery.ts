@@ -39,6 +39,8 @@ export interface DeliveryOptions {
   giveUpMs?: number;
   /** Injected by tests. */
   fetch?: typeof fetch;
+  /** Told once, at the first failure that will be retried, with its reason. */
+  onRetrying?: (reason: string) => void;
 }
 
 /** What happened to the spans, for the closing message. */
@@ -56,8 +58,8 @@ export interface DeliveryStats {
 }
 
 type Settings =
-  & Required<Omit<DeliveryOptions, "resourceFor">>
-  & Pick<DeliveryOptions, "resourceFor">;
+  & Required<Omit<DeliveryOptions, "resourceFor" | "onRetrying">>
+  & Pick<DeliveryOptions, "resourceFor" | "onRetrying">;
 
 class RetryableError extends Error {
   constructor(message: string, readonly retryAfterMs?: number) {
@@ -87,6 +89,7 @@ export class SpanDelivery implements AsyncDisposable {
   /** Wakes `put` callers waiting for room. */
   #room: (() => void)[] = [];
   #closing = false;
+  #toldRetrying = false;
   /** Aborted when delivery must stop now (close's deadline passed). */
   #abort = new AbortController();
 
@@ -203,6 +206,10 @@ export class SpanDelivery implements AsyncDisposable {
         ) {
           this.#stats.failed += batch.length;
           return;
+        }
+        if (!this.#toldRetrying) {
+          this.#toldRetrying = true;
+          this.#opts.onRetrying?.(lastReason(this.#stats, this.#opts.url) ?? "");
         }
         // Full jitter keeps many probes from retrying in step against one Collector.
         const wait = err.retryAfterMs ?? delay * (0.5 + Math.random() / 2);

@@ -60,6 +60,12 @@ export async function exportOtlp(opts: OtlpExportOptions): Promise<OtlpExportRes
     resourceFor: agentResources(),
     scope: SCOPE,
     giveUpMs: patience,
+    // Said at once: the export may otherwise wait out its patience without a word.
+    onRetrying: (reason) =>
+      opts.warn(
+        `warning: ${opts.endpoint.url} did not take the spans (${reason}); ` +
+          `retrying for up to ${Math.round(patience / 1000)} s`,
+      ),
   });
   let entries = 0;
   let spans = 0;
