@@ -208,12 +208,10 @@ export async function analyzeFile(opts: AnalyzeOptions): Promise<AnalyzeResult> 
       response: rendered.response,
       problems: rendered.problems,
     });
-    if (renderer.modelTurns === false) {
-      // not a model turn: no tokens counted
-    } else if (input.calls) {
+    if (renderer.modelTurns !== false) {
       // An exchange that carries several model calls counts each as a request.
-      for (const c of input.calls) totals.addUsage(c.model, c.usage);
-    } else totals.addUsage(input.model, input.usage);
+      for (const c of input.calls ?? [input]) totals.addUsage(c.model, c.usage);
+    }
     totals.addTiming(doc.path, entry);
     const turns = model.add(input);
     // Key shapes are masked in the written text: whatever a renderer shows of a prompt, an

@@ -5,7 +5,7 @@
  * is full a new span is dropped and counted, never waited for (`offer`). A reader that can
  * wait (export of a file) uses `put`, which waits for room instead.
  */
-import { byResource, encodeTraces, type Resource, type Scope, type Span } from "./encode.ts";
+import { encodeTraces, type Resource, type Scope, type Span } from "./encode.ts";
 import type { OtlpProtocol } from "./endpoint.ts";
 import { encodeTracesProto, rejectedSpansProto, statusMessageProto } from "./protobuf.ts";
 
@@ -187,7 +187,7 @@ export class SpanDelivery implements AsyncDisposable {
     const { resource, scope, resourceFor } = this.#opts;
     const body = await this.#body(
       this.#opts.protocol === "http/protobuf"
-        ? encodeTracesProto(byResource(resource, batch, resourceFor), scope)
+        ? encodeTracesProto(resource, scope, batch, resourceFor)
         : new TextEncoder().encode(encodeTraces(resource, scope, batch, resourceFor)),
     );
     let delay = this.#opts.backoffMs;

@@ -3,8 +3,15 @@
  * ExportTraceServiceRequest of opentelemetry-proto's collector/trace/v1, written field by field
  * (no generated code). Field numbers are trace.proto's, common.proto's and resource.proto's.
  */
-import { type Attributes, type AttrValue, Double, type Scope, type Span } from "./encode.ts";
-import type { Resource } from "./encode.ts";
+import {
+  type Attributes,
+  type AttrValue,
+  byResource,
+  Double,
+  type Resource,
+  type Scope,
+  type Span,
+} from "./encode.ts";
 
 const VARINT = 0;
 const FIXED64 = 1;
@@ -152,21 +159,26 @@ function span(w: Writer, s: Span): void {
   }
 }
 
-/** The protobuf body of one `POST /v1/traces`: spans grouped by resource, one scope. */
+/**
+ * The protobuf body of one `POST /v1/traces`, as {@link encodeTraces} groups it: `spans` under
+ * `resource`, or a span naming its agent under `resourceFor(agent)`; one scope.
+ */
 export function encodeTracesProto(
-  groups: readonly (readonly [Resource, readonly Span[]])[],
+  resource: Resource,
   scope: Scope,
+  spans: readonly Span[],
+  resourceFor?: (agent: string) => Resource,
 ): Uint8Array {
   const w = new Writer();
-  for (const [resource, spans] of groups) {
+  for (const [r, group] of byResource(resource, spans, resourceFor)) {
     w.message(1, (rs) => {
-      rs.message(1, (r) => keyValues(r, 1, resource.attributes));
+      rs.message(1, (m) => keyValues(m, 1, r.attributes));
       rs.message(2, (ss) => {
         ss.message(1, (sc) => {
           sc.string(1, scope.name);
           sc.string(2, scope.version);
         });
-        for (const s of spans) ss.message(2, (m) => span(m, s));
+        for (const s of group) ss.message(2, (m) => span(m, s));
       });
     });
   }

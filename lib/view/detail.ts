@@ -92,11 +92,8 @@ export function turnDetail(
   const previous = previousCall?.entry ?? previousWhole;
   // A call is compared as the server saw it (its whole request), as the model does.
   const facts = requestFacts(renderer, call ? wholeRequest(call) : entry);
-  const before = previousCall
-    ? requestFacts(renderer, wholeRequest(previousCall))
-    : previous
-    ? requestFacts(renderer, previous)
-    : undefined;
+  const before = previous &&
+    requestFacts(renderer, previousCall ? wholeRequest(previousCall) : previous);
   const url = entry.request.url;
   const reqHeaders = entry.request.headers ?? {};
   let response: Block[] = [];
