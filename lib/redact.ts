@@ -222,7 +222,8 @@ export function isKeyShaped(value: string): boolean {
   return prefix !== undefined && SHORT_KEY.test(value.slice(prefix.length));
 }
 
-function hasKeyShapePrefix(text: string): boolean {
+/** Whether `text` holds the prefix of a key shape: worth searching for the whole key. */
+export function hasKeyShapePrefix(text: string): boolean {
   for (const prefix of KEY_SHAPE_PREFIXES) if (text.includes(prefix)) return true;
   return false;
 }

@@ -26,6 +26,7 @@ import { sseEventsBlocks, sseJson, sseRaw } from "./sse_events.ts";
 import { capText, excerpt, truncate } from "./text.ts";
 import { compactJson, inlineValue, prettyJson } from "./values.ts";
 import { maskFormSecrets, maskSecretFields } from "../lib/redact.ts";
+import { maskSplitSecrets } from "../lib/redact_split.ts";
 
 /** Cap for a JSON body shown as a code block. */
 const MAX_JSON = 8_000;
@@ -255,11 +256,15 @@ function sseBlocks(events: SseEvent[]): Block[] {
     return (isRecord(value) ? str(value.type) : undefined) ?? (str(e?.type) || "message");
   };
   const blocks = sseEventsBlocks(events.map(typeOf));
-  const sample = events.slice(0, SAMPLE_EVENTS).map((e) => {
+  const shown = events.slice(0, SAMPLE_EVENTS);
+  // Listed one by one, a key the events split is no longer whole for the report's masking.
+  const datas = maskSplitSecrets(shown.map((e) => {
     const value = sseJson(e);
-    const data = value === undefined ? sseRaw(e) : compactJson(maskSecretFields(value), MAX_STRING);
-    return `event: ${str(e?.type) || "message"}\ndata: ${truncate(data, 1000)}`;
-  });
+    return value === undefined ? sseRaw(e) : compactJson(maskSecretFields(value), MAX_STRING);
+  }));
+  const sample = shown.map((e, i) =>
+    `event: ${str(e?.type) || "message"}\ndata: ${truncate(datas[i], 1000)}`
+  );
   if (sample.length > 0) {
     const title = events.length > SAMPLE_EVENTS ? `First ${SAMPLE_EVENTS} events` : "Events";
     blocks.push(heading(title), code(sample.join("\n\n"), "text"));

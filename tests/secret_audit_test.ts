@@ -97,10 +97,10 @@ function startAuditUpstream(): AuditUpstream {
   };
 }
 
-/** A WebSocket that answers every message with one holding a key shape. */
+/** A WebSocket that answers every message with WS_BACK's: key shapes, one split across two. */
 function auditSocket(req: Request): Response {
   const { socket, response } = Deno.upgradeWebSocket(req);
-  socket.onmessage = () => socket.send(WS_BACK);
+  socket.onmessage = () => WS_BACK.forEach((m) => socket.send(m));
   return response;
 }
 
@@ -157,11 +157,12 @@ async function capture(
   return `${dir}/traffic.jsonl`;
 }
 
-/** One WebSocket message each way through the proxy: a secret field out, a key shape back. */
+/** One WebSocket message out through the proxy (a secret field) and WS_BACK's answers back. */
 async function webSocketTurn(url: string): Promise<void> {
   const ws = new WebSocket(url);
+  let answers = 0;
   const answered = new Promise<void>((resolve, reject) => {
-    ws.onmessage = () => resolve();
+    ws.onmessage = () => ++answers === WS_BACK.length && resolve();
     ws.onerror = () => reject(new Error(`WebSocket ${url} failed`));
   });
   await new Promise<void>((resolve, reject) => {

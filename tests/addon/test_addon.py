@@ -17,7 +17,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from mitmproxy import exceptions
+from mitmproxy import exceptions, websocket
 from mitmproxy.test import taddons, tflow
 
 import addon
@@ -275,6 +275,38 @@ def record_websocket(content: bytes, kind: str):
     return record(f, cycle=cycle)
 
 
+def record_socket(messages):
+    """The entry the recorder writes for a WebSocket flow whose text messages are
+    `messages`: (from_client, text) pairs in order."""
+    f = tflow.twebsocketflow()
+    text = f.websocket.messages[1].type
+    f.websocket.messages = [
+        websocket.WebSocketMessage(text, client, content.encode()) for client, content in messages
+    ]
+
+    def cycle(rec, flow):
+        rec.requestheaders(flow)
+        rec.response(flow)
+        saved = flow.websocket.messages
+        for i in range(len(saved)):
+            flow.websocket.messages = saved[: i + 1]
+            rec.websocket_message(flow)
+        flow.websocket.messages = saved
+        rec.websocket_end(flow)
+
+    return record(f, cycle=cycle)
+
+
+def sse(events):
+    """An SSE body of `data:` events, each JSON."""
+    return "".join("event: e\ndata: %s\n\n" % json.dumps(e) for e in events).encode()
+
+
+def data_events(body):
+    """The JSON of each `data:` line of an SSE body; every one must parse."""
+    return [json.loads(line[len("data: "):]) for line in body.split("\n") if line.startswith("data: ")]
+
+
 fp = addon.fingerprint
 SHAPES = [
     "sk-proj-PLANTEDproj0123456789abcdef",
@@ -492,6 +524,82 @@ class RedactionTest(unittest.TestCase):
         plain = b'{"input":[{"arguments":"{\\"path\\": \\"a.ts\\", \\"tokens\\": 5}"}]}'
         g.request.content = plain
         self.assertIn(plain, record(g))
+
+    def test_a_key_split_across_stream_events(self):
+        # Reports read a streamed answer joined, so they mask a key its deltas split; the
+        # capture must not keep the pieces raw. Split inside the prefix, inside the body, and
+        # with the same key sent whole in another event.
+        key, google = SHAPES[1], SHAPES[7]
+        anthropic = ["Here is ", "the key: s", key[1:15], key[15:28], key[28:], " and ", key, "."]
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse(
+            [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}
+             for t in anthropic]
+        )
+        body = json.loads(record(f))["response"]["body"]
+        text = "".join(e["delta"]["text"] for e in data_events(body))
+        self.assertEqual(text, "Here is the key: %s and %s." % (fp(key), fp(key)))
+        for piece in anthropic[2:5]:
+            self.assertNotIn(piece, body)
+        # Chat Completions: the pieces are `content` deltas, a Google key split after "AIz".
+        chat = ["my key ", "AIz", google[3:20], google[20:], " ok"]
+        g = tflow.tflow(resp=True)
+        g.response.headers["content-type"] = "text/event-stream; charset=utf-8"
+        g.response.content = sse(
+            [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in chat]
+        )
+        body = json.loads(record(g))["response"]["body"]
+        text = "".join(e["choices"][0]["delta"]["content"] for e in data_events(body))
+        self.assertEqual(text, "my key %s ok" % fp(google))
+        self.assertNotIn(google[3:20], body)
+
+    def test_a_key_split_across_chunks_of_a_json_array_stream(self):
+        key = SHAPES[9]
+        chunks = [{"candidates": [{"content": {"parts": [{"text": t}]}}]}
+                  for t in ("jwt ", key[:12], key[12:], " end")]
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "application/json"
+        f.response.content = json.dumps(chunks).encode()
+        body = json.loads(record(f))["response"]["body"]
+        text = "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in body)
+        self.assertEqual(text, "jwt %s end" % fp(key))
+
+    def test_a_secret_field_streamed_in_pieces(self):
+        # A tool call's arguments arrive as pieces of JSON text; reports mask the secret field
+        # of the joined arguments, so its value must not stay raw in a piece.
+        pieces = ['{"url": "https://x", "pass', 'word": "hun', "ter2", '", "user": "me"}']
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse(
+            [{"type": "content_block_delta", "index": 1,
+              "delta": {"type": "input_json_delta", "partial_json": p}} for p in pieces]
+        )
+        body = json.loads(record(f))["response"]["body"]
+        self.assertNotIn("hun", body)
+        self.assertNotIn("ter2", body)
+        args = "".join(e["delta"]["partial_json"] for e in data_events(body))
+        self.assertEqual(json.loads(args), {"url": "https://x", "password": fp("hunter2"), "user": "me"})
+
+    def test_streams_without_secrets_stay_byte_for_byte(self):
+        text = ["the task-", "runner ", "uses mask-", "ing; s", "k-short", " and AIz", "a."]
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse([{"type": "delta", "item_id": "msg_1", "delta": t} for t in text])
+        self.assertEqual(json.loads(record(f))["response"]["body"], f.response.content.decode())
+
+    def test_a_key_split_across_websocket_messages(self):
+        key = SHAPES[0]
+        deltas = ["use ", key[:9], key[9:], " now"]
+        messages = [(True, json.dumps({"type": "response.create", "input": "hi"}))] + [
+            (False, json.dumps({"type": "response.output_text.delta", "delta": d})) for d in deltas
+        ]
+        data = record_socket(messages)
+        entry = json.loads(data)
+        server = [json.loads(m["text"]) for m in entry["websocket"] if m["from"] == "server"]
+        self.assertEqual("".join(m["delta"] for m in server), "use %s now" % fp(key))
+        self.assertNotIn(key[9:].encode(), data)
+        self.assertEqual(json.loads(entry["websocket"][0]["text"])["input"], "hi")
 
     def test_keep_secrets_keeps_everything_raw(self):
         f = tflow.tflow(resp=True)

@@ -122,11 +122,20 @@ export const STREAM_BODY = {
     },
   ],
 };
-/** Its answer as SSE: key shapes in the text deltas and a token field in an event. */
+/**
+ * Its answer as SSE: key shapes in the text deltas, a key split across two of them, a token
+ * field in an event, a password field of tool arguments streamed in pieces.
+ */
 export const STREAM_ANSWER = [
   { type: "response.created", response: { id: "resp_s", model: "gpt-audit" } },
   { type: "response.output_text.delta", delta: `streamed ${S["answer-sk-ant"]} ` },
-  { type: "response.output_text.delta", delta: `and ${S["answer-google"]}` },
+  { type: "response.output_text.delta", delta: `and ${S["answer-google"]} split sk-proj-` },
+  { type: "response.output_text.delta", delta: `${S["answer-split-key"]} end` },
+  ...['{"cmd": "login", "pass', 'word": "', S["stream-arguments-password"], '"}'].map((delta) => ({
+    type: "response.function_call_arguments.delta",
+    item_id: "fc_1",
+    delta,
+  })),
   { type: "session.token", accessToken: S["sse-access-token"] },
   {
     type: "response.completed",
@@ -143,12 +152,15 @@ export const STREAM_ANSWER = [
 /** A plain-text answer with key shapes. */
 export const PLAIN_ANSWER = `plain answer: ${S["answer-slack"]} and ${S["answer-jwt"]}`;
 
-/** One WebSocket message each way: a secret field out, a key shape back. */
+/** The WebSocket message out: a secret field. */
 export const WS_OUT = JSON.stringify({
   type: "session.update",
   client_secret: S["ws-client-secret"],
 });
-export const WS_BACK = JSON.stringify({ type: "response.output_text.delta", delta: S["ws-sk"] });
+/** The answers to each message: a key shape, then a key split across two messages. */
+export const WS_BACK = [S["ws-sk"], " and AKIA", `${S["ws-split-key"]} end`].map((delta) =>
+  JSON.stringify({ type: "response.output_text.delta", delta })
+);
 
 const HOST = "http://127.0.0.1:40123";
 const T0 = 1795634284;
@@ -213,7 +225,7 @@ export function plantedEntries(): Entry[] {
       {
         websocket: [
           { from: "client", t: T0 + 4.1, text: WS_OUT },
-          { from: "server", t: T0 + 4.2, text: WS_BACK },
+          ...WS_BACK.map((text, i) => ({ from: "server" as const, t: T0 + 4.2 + i / 100, text })),
         ],
       },
     ),

@@ -1,0 +1,153 @@
+/**
+ * Secrets that only a stream's pieces read together show: a key its deltas split (`"s"`,
+ * `"k-proj-…"`), a secret field of JSON streamed in pieces (`{\"pass`, `word\": \"…\"}`).
+ * Reports read a streamed answer or tool call joined, so they mask these; the capture addon
+ * (lib/addon.py, `split_secrets`) masks them in the JSONL the same way, and this module in the
+ * raw bodies and messages of a `--keep-secrets` capture (HAR, the viewer, OTLP).
+ */
+import {
+  hasKeyShapePrefix,
+  isMasked,
+  isSecretName,
+  KEY_SHAPES_SOURCE,
+  normalizeName,
+  REDACTED,
+} from "./redact.ts";
+
+/** A JSON string field `"name": "value"` as written, escapes kept. */
+const STRING_FIELD = /"([^"\\\n]{1,64})"\s*:\s*"([^"\\\n]*(?:\\.[^"\\\n]*)*)"/g;
+/**
+ * The same written inside a JSON string (`\"name\": \"value\"`): the value ends at the first
+ * quote that the inner JSON does not escape.
+ */
+const ESCAPED_FIELD =
+  /\\"([^"\\]{1,128})\\"\s*:\s*\\"((?:[^"\\]|\\\\\\"|\\\\\\\\|\\\\[^"\\]|\\[^"\\])*)\\"/g;
+const KEY_SHAPES = new RegExp(KEY_SHAPES_SOURCE, "g");
+
+/** Where one field's value stands: which text, from, to. */
+interface Piece {
+  text: number;
+  from: number;
+  to: number;
+}
+
+/** A secret found in a channel's joined text: the part to mask, and where its match starts. */
+interface Found {
+  from: number;
+  to: number;
+  matchFrom: number;
+}
+
+/** One cut into a text: replace from..to with `mask`. */
+interface Cut {
+  from: number;
+  to: number;
+  mask: string;
+}
+
+/**
+ * `texts` (a stream's SSE text, or the messages one side of a WebSocket sent, in order) with
+ * the secrets masked that show only when the string fields of one name are read joined. The
+ * piece where a secret starts gets the mask, the others lose their part of it. Fields are read
+ * as written, escapes kept: a key's characters are never escaped, so the pieces are cut where
+ * they stand and every text stays the JSON it was. The same array when nothing was masked.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskSplitSecrets } from "./redact_split.ts";
+ *
+ * const deltas = ["key: s", "k-proj-0123456789", "abcdefghijk done"]
+ *   .map((d) => `data: {"delta":"${d}"}\n\n`);
+ * assert.equal(
+ *   maskSplitSecrets([deltas.join("")])[0],
+ *   'data: {"delta":"key: [REDACTED]"}\n\ndata: {"delta":""}\n\ndata: {"delta":" done"}\n\n',
+ * );
+ * ```
+ */
+export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
+  const channels = new Map<string, Piece[]>();
+  texts.forEach((text, index) => {
+    for (const m of text.matchAll(STRING_FIELD)) {
+      const to = m.index + m[0].length - 1;
+      const pieces = channels.get(m[1]) ?? [];
+      pieces.push({ text: index, from: to - m[2].length, to });
+      channels.set(m[1], pieces);
+    }
+  });
+  const cuts = new Map<number, Cut[]>();
+  for (const pieces of channels.values()) {
+    if (pieces.length < 2) continue;
+    const values = pieces.map((p) => texts[p.text].slice(p.from, p.to));
+    const found = secretsIn(values.join(""));
+    if (found.length === 0) continue;
+    const starts = [0];
+    for (const v of values) starts.push(starts[starts.length - 1] + v.length);
+    for (const f of found) {
+      const last = pieceAt(starts, f.to - 1);
+      if (pieceAt(starts, f.matchFrom) === last) continue; // the per-event masking sees it
+      const first = pieceAt(starts, f.from);
+      for (let k = first; k <= last; k++) {
+        const p = pieces[k];
+        const cut = {
+          from: p.from + Math.max(f.from - starts[k], 0),
+          to: p.from + Math.min(f.to - starts[k], p.to - p.from),
+          mask: k === first ? REDACTED : "",
+        };
+        cuts.set(p.text, [...(cuts.get(p.text) ?? []), cut]);
+      }
+    }
+  }
+  if (cuts.size === 0) return texts;
+  return texts.map((text, index) => {
+    const todo = cuts.get(index);
+    return todo ? applyCuts(text, todo) : text;
+  });
+}
+
+/**
+ * Each secret field's value of JSON written in `joined`, and each key shape outside those:
+ * a key inside a field's value is covered by the field's mask.
+ */
+function secretsIn(joined: string): Found[] {
+  const fields: Found[] = [];
+  if (joined.includes('\\"')) {
+    for (const m of joined.matchAll(ESCAPED_FIELD)) {
+      const value = m[2];
+      if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
+      const to = m.index + m[0].length - 2;
+      fields.push({ from: to - value.length, to, matchFrom: m.index });
+    }
+  }
+  if (!hasKeyShapePrefix(joined)) return fields;
+  const keys: Found[] = [];
+  for (const m of joined.matchAll(KEY_SHAPES)) {
+    if (fields.some((f) => f.from <= m.index && m.index < f.to)) continue;
+    keys.push({ from: m.index, to: m.index + m[0].length, matchFrom: m.index });
+  }
+  return [...fields, ...keys];
+}
+
+/** The index of the piece holding character `offset` of the joined text. */
+function pieceAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function applyCuts(text: string, cuts: readonly Cut[]): string {
+  const sorted = [...cuts].sort((a, b) => a.from - b.from || a.to - b.to);
+  let out = "";
+  let pos = 0;
+  for (const cut of sorted) {
+    if (cut.from < pos) continue;
+    out += text.slice(pos, cut.from) + cut.mask;
+    pos = cut.to;
+  }
+  return out + text.slice(pos);
+}

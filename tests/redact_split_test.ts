@@ -1,0 +1,78 @@
+/**
+ * Secrets that a stream's pieces show only read together (lib/redact_split.ts): what the HAR,
+ * the viewer and OTLP show of a `--keep-secrets` capture, as lib/addon.py masks the JSONL.
+ */
+import assert from "node:assert/strict";
+import { redactEntry } from "../lib/redact_entry.ts";
+import { maskSplitSecrets } from "../lib/redact_split.ts";
+import type { Entry } from "../lib/types.ts";
+
+const KEY = "sk-proj-SPLITsecret0123456789abcdef";
+const sse = (events: unknown[]) =>
+  events.map((e) => `event: e\ndata: ${JSON.stringify(e)}\n\n`).join("");
+const dataOf = (body: string) =>
+  body.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)));
+
+Deno.test("maskSplitSecrets masks what a stream's pieces show joined", async (t) => {
+  await t.step("a key split inside its prefix and body, and the same key whole", () => {
+    const deltas = ["key: s", KEY.slice(1, 12), KEY.slice(12), " and ", KEY, "."];
+    const [body] = maskSplitSecrets([sse(deltas.map((delta) => ({ type: "d", delta })))]);
+    const text = dataOf(body).map((e) => e.delta).join("");
+    // The key sent whole is the per-event masking's: this leaves it to that.
+    assert.equal(text, `key: [REDACTED] and ${KEY}.`);
+    assert.deepEqual(dataOf(body).slice(1, 3).map((e) => e.delta), ["", ""]);
+  });
+  await t.step("a secret field of JSON streamed in pieces", () => {
+    const pieces = ['{"url": "x", "pass', 'word": "hun', "ter2", '", "user": "me"}'];
+    const [body] = maskSplitSecrets([sse(pieces.map((p) => ({ partial_json: p })))]);
+    const args = dataOf(body).map((e) => e.partial_json).join("");
+    assert.deepEqual(JSON.parse(args), { url: "x", password: "[REDACTED]", user: "me" });
+    assert.ok(!body.includes("hun") && !body.includes("ter2"), body);
+  });
+  await t.step("an escaped quote inside the field's value ends it only where JSON does", () => {
+    const pieces = ['{"pass', 'word": "a\\"b', 'c", "user": "me"}'];
+    const [body] = maskSplitSecrets([sse(pieces.map((p) => ({ partial_json: p })))]);
+    const args = dataOf(body).map((e) => e.partial_json).join("");
+    assert.deepEqual(JSON.parse(args), { password: "[REDACTED]", user: "me" });
+  });
+  await t.step("a text without secrets is the same array, byte for byte", () => {
+    const texts = [sse(["the task-", "runner ", "uses mask-", "ing; s", "k-short", " AIz", "a."]
+      .map((delta) => ({ delta })))];
+    assert.equal(maskSplitSecrets(texts), texts);
+  });
+});
+
+Deno.test("redactEntry masks keys split across SSE events, JSON chunks and messages", async (t) => {
+  const none = (h: Record<string, string>) => h;
+  const base: Entry = {
+    timestamp: 1,
+    request: { method: "POST", url: "http://127.0.0.1/v1/x", headers: {}, body: null },
+    response: { status_code: 200, headers: {}, body: null },
+  };
+  await t.step("an SSE body", () => {
+    const body = sse(["use ", KEY.slice(0, 10), KEY.slice(10), " now"].map((delta) => ({ delta })));
+    const out = redactEntry({ ...base, response: { ...base.response!, body } }, none);
+    const text = dataOf(out.response!.body as string).map((e) => e.delta).join("");
+    assert.equal(text, "use [REDACTED] now");
+  });
+  await t.step("a JSON array of stream chunks", () => {
+    const body = ["a ", KEY.slice(0, 10), KEY.slice(10)].map((text) => ({ parts: [{ text }] }));
+    const out = redactEntry({ ...base, response: { ...base.response!, body } }, none);
+    const chunks = out.response!.body as { parts: { text: string }[] }[];
+    assert.equal(chunks.map((c) => c.parts[0].text).join(""), "a [REDACTED]");
+  });
+  await t.step("one side's WebSocket messages, the other side's apart", () => {
+    const msg = (delta: string) => JSON.stringify({ delta });
+    const out = redactEntry({
+      ...base,
+      websocket: [
+        { from: "server", t: 1, text: msg(KEY.slice(0, 10)) },
+        { from: "client", t: 2, text: msg("x") },
+        { from: "server", t: 3, text: msg(KEY.slice(10)) },
+        { from: "client", t: 4, text: msg(KEY.slice(10)) },
+      ],
+    }, none);
+    const texts = out.websocket!.map((m) => JSON.parse(m.text!).delta);
+    assert.deepEqual(texts, ["[REDACTED]", "x", "", KEY.slice(10)]);
+  });
+});
