@@ -4,6 +4,8 @@
  *   analyze time / parse floor     at 100 MB and 1 GB   goal ≤ 1.3x
  *   analyze peak RSS               at 100 MB and 1 GB   goal ≤ 130 MB, flat (the largest size
  *                                  within 10% of the smallest); Markdown and --format json
+ *   analyze live heap              at 100 MB and 1 GB   flat, as above: what the analysis holds
+ *                                  after full collections, garbage left out (bench/live_heap.ts)
  *   capture figures                see bench/capture.ts
  *   probe view first screen        at 100 MB and 1 GB   goal ≤ 2 s (see bench/view.ts)
  *   probe view server peak RSS     at 100 MB and 1 GB   goal ≤ 200 MB
@@ -75,6 +77,8 @@ const rows: Row[] = [];
 const peaks = new Map<string, { label: string; mb: number; runs: number[] }[]>();
 const notePeak = (key: string, label: string, mb: number, runs: number[]) =>
   peaks.set(key, [...(peaks.get(key) ?? []), { label, mb, runs }]);
+/** The live heap's median and largest sample of each shape at each size. */
+const lives = new Map<string, { label: string; median: number; max: number }[]>();
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -165,6 +169,32 @@ for (const shape of shapes) {
       goal: "≤ 1.3x",
       ok: ratio <= 1.3,
     });
+    const live = JSON.parse(
+      ok(
+        await measure(deno, [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          ...RUNTIME_FLAGS,
+          `${root}bench/live_heap.ts`,
+          file,
+          report.replace(/\.md$/, ".live.md"),
+        ]),
+      ).stdout,
+    );
+    lives.set(shape, [
+      ...(lives.get(shape) ?? []),
+      { label, median: live.medianMb, max: live.maxMb },
+    ]);
+    rows.push({
+      name: `analyze live heap, ${label}`,
+      value: `median ${live.medianMb.toFixed(1)} MB, largest ${
+        live.maxMb.toFixed(1)
+      } MB (${live.samples} samples)`,
+      goal: "(figure)",
+      ok: true,
+    });
     rows.push({
       name: `analyze peak RSS, ${label}`,
       value: `${peak.toFixed(0)} MB${range(peaks)}`,
@@ -194,6 +224,21 @@ for (const [key, list] of peaks) {
     value: `${growth.toFixed(2)}x (median of ${last.runs.length}: ${last.mb.toFixed(0)} MB / ${
       first.mb.toFixed(0)
     } MB)`,
+    goal: "≤ 1.10x (flat)",
+    ok: growth <= 1.1,
+  });
+}
+
+for (const [shape, list] of lives) {
+  if (list.length < 2) continue;
+  const first = list[0];
+  const last = list[list.length - 1];
+  const growth = last.median / first.median;
+  rows.push({
+    name: `analyze live heap growth, ${shape}: ${last.label} / ${first.label}`,
+    value: `${growth.toFixed(2)}x (medians: ${last.median.toFixed(1)} MB / ${
+      first.median.toFixed(1)
+    } MB; largest ${last.max.toFixed(1)} / ${first.max.toFixed(1)} MB)`,
     goal: "≤ 1.10x (flat)",
     ok: growth <= 1.1,
   });

@@ -94,9 +94,13 @@ interface ConvState {
   /** Its turns so far (`conv.turns` is empty when only the digest is kept). */
   turns: number;
   itemHashes: number[];
-  /** Hashes of the previous request's prefix elements, in the API's cache order. */
-  prefix: number[];
-  /** What those elements were, to name one that is no longer sent. */
+  /**
+   * Hashes of the previous request's tool definitions. Its prefix (the elements in the API's
+   * cache order) is rebuilt from these, the system's and the items' only when a cache miss is
+   * diagnosed: kept whole, it doubled what each of hundreds of remembered threads holds.
+   */
+  toolHashes: number[];
+  /** What the prefix elements were, to name one that changed or is no longer sent. */
   shape: PrefixShape;
   hitRate: number | null;
   model: string | null;
@@ -233,18 +237,37 @@ interface PrefixShape {
   order: RequestFacts["order"];
   system: boolean;
   tools: string[];
-  items: string[];
+  /**
+   * Each item's tag as its index in `tags` (two bytes an item, where a string reference takes
+   * eight), or the tags themselves when the table is full (a hostile capture).
+   */
+  items: Uint16Array | string[];
+  /** The builder's table of tags (shared). */
+  tags: readonly string[];
 }
 
-const noShape: PrefixShape = { order: [], system: false, tools: [], items: [] };
+const noShape: PrefixShape = { order: [], system: false, tools: [], items: [], tags: [] };
+
+/** The tag of item `i` of a shape ("user text"). */
+function itemTag(shape: PrefixShape, i: number): string {
+  const item = shape.items[i];
+  return typeof item === "number" ? shape.tags[item] : item;
+}
+
+/** A request's hashes: what its prefix is made of. */
+interface PrefixHashes {
+  system: number | null;
+  tools: readonly number[];
+  items: readonly number[];
+}
 
 /** Hashes of the prefix elements in the order the API's cache reads them. */
-function prefixOf(facts: RequestFacts, itemHashes: number[], systemHash: number | null): number[] {
+function prefixOf(order: RequestFacts["order"], hashes: PrefixHashes): number[] {
   const out: number[] = [];
-  for (const part of facts.order) {
-    if (part === "system" && systemHash !== null) out.push(systemHash);
-    else if (part === "tools") { for (const t of facts.tools) out.push(hashNumber(t.key)); }
-    else if (part === "items") { for (const h of itemHashes) out.push(h); }
+  for (const part of order) {
+    if (part === "system" && hashes.system !== null) out.push(hashes.system);
+    else if (part === "tools") out.push(...hashes.tools);
+    else if (part === "items") { for (const h of hashes.items) out.push(h); }
   }
   return out;
 }
@@ -260,7 +283,7 @@ function prefixLabel(shape: PrefixShape, at: number): string {
       if (i < shape.tools.length) return `the definition of tool ${shape.tools[i]}`;
       i -= shape.tools.length;
     } else if (part === "items") {
-      if (i < shape.items.length) return `item ${i + 1} (${shape.items[i]})`;
+      if (i < shape.items.length) return `item ${i + 1} (${itemTag(shape, i)})`;
       i -= shape.items.length;
     }
   }
@@ -304,7 +327,9 @@ export class ModelBuilder {
   #reported = new Set<number>();
   #spawned: Spawned[] = [];
   /** One string per item role and kind ("user text"), shared by every thread's shape. */
-  #tags = new Map<string, string>();
+  #tags = new Map<string, number>();
+  /** The tags by index (see {@link PrefixShape}). */
+  #tagList: string[] = [];
   /** With "stream": conversations ended and events seen since the writer last took them. */
   #ended: ConversationRecord[] = [];
   #events: SessionEvent[] = [];
@@ -479,7 +504,7 @@ export class ModelBuilder {
       conv,
       turns: 0,
       itemHashes: [],
-      prefix: [],
+      toolHashes: [],
       shape: noShape,
       hitRate: null,
       model: null,
@@ -568,12 +593,13 @@ export class ModelBuilder {
       ? exchangeCost(this.#prices, model, x.usage)
       : undefined;
     const cost = priced && priced.byModel.size > 0 ? priced.cost : null;
-    const prefix = prefixOf(facts, itemHashes, systemHash);
+    const toolHashes = facts.tools.map((t) => hashNumber(t.key));
     const shape = this.#shape(facts);
-    const cache = this.#cache(tokens, st, prefix, shape, entry.timestamp);
+    const hashes = { system: systemHash, tools: toolHashes, items: itemHashes };
+    const cache = this.#cache(tokens, st, hashes, shape, entry.timestamp);
 
     st.itemHashes = itemHashes;
-    st.prefix = prefix;
+    st.toolHashes = toolHashes;
     st.shape = shape;
     st.systemHash = systemHash;
     if (cache.hitRate !== null) st.hitRate = cache.hitRate;
@@ -680,19 +706,24 @@ export class ModelBuilder {
 
   /** The names of a request's prefix elements, their strings shared across requests. */
   #shape(facts: RequestFacts): PrefixShape {
-    const tag = (text: string) => {
-      let shared = this.#tags.get(text);
-      if (shared === undefined) {
-        shared = text;
-        if (this.#tags.size < MAX_TAGS) this.#tags.set(text, text);
+    const tags = this.#tagList;
+    const tag = (text: string): number | undefined => {
+      let id = this.#tags.get(text);
+      if (id === undefined && tags.length < MAX_TAGS) {
+        id = tags.push(text) - 1;
+        this.#tags.set(text, id);
       }
-      return shared;
+      return id;
     };
+    const tools = facts.tools.map((t) => tags[tag(t.name) ?? -1] ?? t.name);
+    const names = facts.items.map((it) => `${it.role} ${it.kind.replace("_", " ")}`);
+    const ids = names.map(tag);
     return {
       order: facts.order,
       system: facts.system !== undefined,
-      tools: facts.tools.map((t) => tag(t.name)),
-      items: facts.items.map((it) => tag(`${it.role} ${it.kind.replace("_", " ")}`)),
+      tools,
+      items: ids.every((id) => id !== undefined) ? Uint16Array.from(ids as number[]) : names,
+      tags,
     };
   }
 
@@ -713,7 +744,7 @@ export class ModelBuilder {
   #cache(
     tokens: Tokens | null,
     st: ConvState,
-    prefix: number[],
+    hashes: PrefixHashes,
     shape: PrefixShape,
     start: number,
   ): CacheDiagnostics {
@@ -738,14 +769,20 @@ export class ModelBuilder {
     }
     const gap = Math.max(0, start - st.lastStart);
     let changed: string | null = null;
-    const n = Math.min(prefix.length, st.prefix.length);
+    const prefix = prefixOf(shape.order, hashes);
+    const before = prefixOf(st.shape.order, {
+      system: st.systemHash,
+      tools: st.toolHashes,
+      items: st.itemHashes,
+    });
+    const n = Math.min(prefix.length, before.length);
     for (let i = 0; i < n; i++) {
-      if (prefix[i] !== st.prefix[i]) {
+      if (prefix[i] !== before[i]) {
         changed = prefixLabel(shape, i);
         break;
       }
     }
-    if (changed === null && prefix.length < st.prefix.length) {
+    if (changed === null && prefix.length < before.length) {
       changed = `${prefixLabel(st.shape, prefix.length)} (no longer sent)`;
     }
     const pct = (r: number) => `${Math.round(r * 100)}%`;
