@@ -34,9 +34,13 @@ export function itemKey(value: unknown): string {
   return JSON.stringify(value) ?? "undefined";
 }
 
-/** An item's or tool definition's identity as an idle conversation keeps it. */
-function hashedKey(value: unknown): string {
-  return hashText(itemKey(value));
+/**
+ * An item's or tool definition's identity as an idle conversation keeps it: a number, eight
+ * bytes in an array, where its base-36 text took forty (a remembered long conversation's keys
+ * were most of what the tracker held).
+ */
+function hashedKey(value: unknown): number {
+  return hashNumber(itemKey(value));
 }
 
 /**
@@ -259,8 +263,8 @@ export class ConversationTracker {
       return conv;
     }
     const keys = parts.items?.keys ?? [];
-    let hashedKeys: string[] | undefined;
-    let firstHash: string | undefined;
+    let hashedKeys: number[] | undefined;
+    let firstHash: number | undefined;
     let best: Conversation | undefined;
     let bestShared = 0;
     for (const conv of this.#tracked.keys()) {
