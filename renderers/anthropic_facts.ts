@@ -1,6 +1,6 @@
 /** `requestFacts` of the Anthropic Messages API: system, tools, messages as content blocks. */
 import type { Entry, FactItem, RequestFacts } from "../lib/types.ts";
-import { contentText, fact, isObj, keyOf, strOf } from "./facts_common.ts";
+import { contentText, fact, isObj, keyed, keyOf, strOf } from "./facts_common.ts";
 
 function blockFact(role: string, block: unknown): FactItem {
   if (!isObj(block)) return fact(role, "text", contentText(block), block);
@@ -42,16 +42,15 @@ export function anthropicFacts(body: unknown, _entry: Entry): RequestFacts | und
     else items.push(fact(role, "text", contentText(m.content), { type: "text", text: m.content }));
   }
   const facts: RequestFacts = {
-    tools: (Array.isArray(body.tools) ? body.tools : []).map((t) => ({
-      name: isObj(t) ? strOf(t.name) ?? strOf(t.type) ?? "?" : "?",
-      key: keyOf(t),
-    })),
+    tools: (Array.isArray(body.tools) ? body.tools : []).map((t) =>
+      keyed({ name: isObj(t) ? strOf(t.name) ?? strOf(t.type) ?? "?" : "?" }, t)
+    ),
     items,
     order: ["tools", "system", "items"],
   };
   if (strOf(body.model)) facts.model = strOf(body.model);
   if (body.system !== undefined && body.system !== null) {
-    facts.system = { text: contentText(body.system), key: keyOf(body.system) };
+    facts.system = keyed({ text: contentText(body.system) }, body.system);
   }
   return facts;
 }

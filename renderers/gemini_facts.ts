@@ -3,7 +3,7 @@
  * function declarations, contents as parts.
  */
 import type { Entry, FactItem, RequestFacts } from "../lib/types.ts";
-import { contentText, fact, isObj, keyOf, strOf } from "./facts_common.ts";
+import { contentText, fact, isObj, keyed, keyOf, strOf } from "./facts_common.ts";
 
 function partFact(role: string, part: unknown): FactItem {
   if (!isObj(part)) return fact(role, "other", keyOf(part), part);
@@ -51,17 +51,17 @@ export function geminiFacts(body: unknown, entry: Entry): RequestFacts | undefin
   for (const t of Array.isArray(req.tools) ? req.tools : []) {
     const decls = isObj(t) && Array.isArray(t.functionDeclarations) ? t.functionDeclarations : [];
     if (decls.length === 0) {
-      tools.push({ name: isObj(t) ? Object.keys(t)[0] ?? "?" : "?", key: keyOf(t) });
+      tools.push(keyed({ name: isObj(t) ? Object.keys(t)[0] ?? "?" : "?" }, t));
     }
     for (const d of decls) {
-      tools.push({ name: isObj(d) ? strOf(d.name) ?? "?" : "?", key: keyOf(d) });
+      tools.push(keyed({ name: isObj(d) ? strOf(d.name) ?? "?" : "?" }, d));
     }
   }
   const facts: RequestFacts = { tools, items, order: ["system", "tools", "items"] };
   const model = strOf(body.model) ?? urlModel(entry.request.url);
   if (model) facts.model = model;
   const sys = req.systemInstruction ?? req.system_instruction;
-  if (isObj(sys)) facts.system = { text: contentText(sys.parts), key: keyOf(sys) };
-  else if (typeof sys === "string") facts.system = { text: sys, key: keyOf(sys) };
+  if (isObj(sys)) facts.system = keyed({ text: contentText(sys.parts) }, sys);
+  else if (typeof sys === "string") facts.system = keyed({ text: sys }, sys);
   return facts;
 }

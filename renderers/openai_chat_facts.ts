@@ -1,6 +1,6 @@
 /** `requestFacts` of OpenAI Chat Completions: leading system messages, tools, messages. */
 import type { Entry, FactItem, RequestFacts } from "../lib/types.ts";
-import { contentText, fact, isObj, keyOf, strOf } from "./facts_common.ts";
+import { contentText, fact, isObj, keyed, keyOf, strOf } from "./facts_common.ts";
 
 function messageFacts(m: unknown): FactItem[] {
   if (!isObj(m)) return [fact("?", "other", keyOf(m), m)];
@@ -42,20 +42,18 @@ export function chatFacts(body: unknown, _entry: Entry): RequestFacts | undefine
     (messages[lead].role === "system" || messages[lead].role === "developer")
   ) lead++;
   const facts: RequestFacts = {
-    tools: (Array.isArray(body.tools) ? body.tools : []).map((t) => ({
-      name: isObj(t) && isObj(t.function) ? strOf(t.function.name) ?? "?" : "?",
-      key: keyOf(t),
-    })),
+    tools: (Array.isArray(body.tools) ? body.tools : []).map((t) =>
+      keyed({ name: isObj(t) && isObj(t.function) ? strOf(t.function.name) ?? "?" : "?" }, t)
+    ),
     items: messages.slice(lead).flatMap(messageFacts),
     order: ["system", "tools", "items"],
   };
   if (strOf(body.model)) facts.model = strOf(body.model);
   if (lead > 0) {
     const system = messages.slice(0, lead);
-    facts.system = {
+    facts.system = keyed({
       text: system.map((m) => contentText((m as Record<string, unknown>).content)).join("\n\n"),
-      key: keyOf(system),
-    };
+    }, system);
   }
   return facts;
 }

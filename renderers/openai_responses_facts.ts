@@ -1,6 +1,6 @@
 /** `requestFacts` of the OpenAI Responses API: instructions, tools, input items. */
 import type { Entry, FactItem, RequestFacts } from "../lib/types.ts";
-import { contentText, fact, isObj, keyOf, strOf } from "./facts_common.ts";
+import { contentText, fact, isObj, keyed, keyOf, strOf } from "./facts_common.ts";
 
 function callExtra(item: Record<string, unknown>): { name?: string; callId?: string } {
   const extra: { name?: string; callId?: string } = {};
@@ -87,16 +87,15 @@ export function responsesFacts(body: unknown, _entry: Entry): RequestFacts | und
     items.push(responsesItemFact(item));
   }
   const facts: RequestFacts = {
-    tools: toolDefs.map((t) => ({
-      name: isObj(t) ? strOf(t.name) ?? strOf(t.type) ?? "?" : "?",
-      key: keyOf(t),
-    })),
+    tools: toolDefs.map((t) =>
+      keyed({ name: isObj(t) ? strOf(t.name) ?? strOf(t.type) ?? "?" : "?" }, t)
+    ),
     items,
     order: ["system", "tools", "items"],
   };
   if (strOf(body.model)) facts.model = strOf(body.model);
   if (systemRaw.length > 0) {
-    facts.system = { text: systemTexts.join("\n\n"), key: keyOf(systemRaw) };
+    facts.system = keyed({ text: systemTexts.join("\n\n") }, systemRaw);
   }
   return facts;
 }

@@ -8,9 +8,10 @@
  * threads, so its memory does not follow the number of turns or conversations either; so does
  * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
-import { hashNumber, hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import { hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import { type Digests, unitDigests } from "./digests.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
-import { statusLabel, utf8Length } from "../stats.ts";
+import { statusLabel } from "../stats.ts";
 import type { Entry, FactItem, RequestFacts, Usage } from "../types.ts";
 import {
   type CacheDiagnostics,
@@ -117,6 +118,19 @@ interface ConvState {
  * one's next request comes with a new tracker conversation, so its state is never asked for).
  */
 const KEPT_GROUPS = 2 * TRACKED_CONVERSATIONS;
+
+/**
+ * Tracker conversations whose latest request's units are kept, to reuse their digests: the
+ * tracker's own live conversations hold the same request's values, so these add little.
+ */
+const KEPT_UNITS = 16;
+
+/** A request's units by kind, with their digests. */
+interface RequestDigests {
+  items: Digests;
+  tools: Digests;
+  system?: Digests;
+}
 
 /** Distinct tool names and item kinds shared; more (a hostile capture) are kept per request. */
 const MAX_TAGS = 4096;
@@ -328,6 +342,8 @@ export class ModelBuilder {
   #spawned: Spawned[] = [];
   /** One string per item role and kind ("user text"), shared by every thread's shape. */
   #tags = new Map<string, number>();
+  /** The latest request's units of recently active tracker conversations (see #digests). */
+  #units = new Map<number, RequestDigests>();
   /** The tags by index (see {@link PrefixShape}). */
   #tagList: string[] = [];
   /** With "stream": conversations ended and events seen since the writer last took them. */
@@ -399,10 +415,11 @@ export class ModelBuilder {
     const s = this.#session;
     if (!x.conversation || !x.facts) return undefined;
     this.#apis.set(x.api, (this.#apis.get(x.api) ?? 0) + 1);
-    const itemHashes = x.facts.items.map((it) => hashNumber(it.key));
-    const systemHash = x.facts.system ? hashNumber(x.facts.system.key) : null;
+    const digests = this.#digests(x.conversation.id, x.facts);
+    const itemHashes = digests.items.hashes;
+    const systemHash = digests.system?.hashes[0] ?? null;
     const state = this.#state(x, itemHashes, systemHash);
-    const turn = this.#turn(x, x.facts, state, itemHashes, systemHash);
+    const turn = this.#turn(x, x.facts, state, digests);
     if (this.#keep === "all") state.conv.turns.push(turn);
     state.turns++;
     s.turns++;
@@ -520,13 +537,32 @@ export class ModelBuilder {
     return st;
   }
 
+  /**
+   * The digests of a request's units, those equal to the previous request's of its tracker
+   * conversation reused (see digests.ts); its units are remembered for the next request of the
+   * {@link KEPT_UNITS} conversations most recently active.
+   */
+  #digests(group: number, facts: RequestFacts): RequestDigests {
+    const previous = this.#units.get(group);
+    const digests: RequestDigests = {
+      items: unitDigests(facts.items, previous?.items),
+      tools: unitDigests(facts.tools, previous?.tools),
+      ...(facts.system ? { system: unitDigests([facts.system], previous?.system) } : {}),
+    };
+    this.#units.delete(group);
+    this.#units.set(group, digests);
+    if (this.#units.size > KEPT_UNITS) this.#units.delete(this.#units.keys().next().value!);
+    return digests;
+  }
+
   #turn(
     x: TurnInput,
     facts: RequestFacts,
     st: ConvState,
-    itemHashes: number[],
-    systemHash: number | null,
+    digests: RequestDigests,
   ): Turn {
+    const itemHashes = digests.items.hashes;
+    const systemHash = digests.system?.hashes[0] ?? null;
     const { entry } = x;
     const first = st.turns === 0;
     let shared = 0;
@@ -562,11 +598,11 @@ export class ModelBuilder {
 
     // Context composition.
     const bytes = zeroParts();
-    if (facts.system) bytes.system = utf8Length(facts.system.key);
-    for (const t of facts.tools) bytes.tools += utf8Length(t.key);
+    bytes.system = digests.system?.bytes[0] ?? 0;
+    for (const n of digests.tools.bytes) bytes.tools += n;
     const toolCalls: Turn["toolCalls"] = [];
     facts.items.forEach((it, i) => {
-      const n = utf8Length(it.key);
+      const n = digests.items.bytes[i];
       if (i < shared || it.role === "assistant" || it.role === "model") bytes.history += n;
       else if (it.kind === "tool_result") bytes.toolResults += n;
       else bytes.newInput += n;
@@ -593,7 +629,7 @@ export class ModelBuilder {
       ? exchangeCost(this.#prices, model, x.usage)
       : undefined;
     const cost = priced && priced.byModel.size > 0 ? priced.cost : null;
-    const toolHashes = facts.tools.map((t) => hashNumber(t.key));
+    const toolHashes = digests.tools.hashes;
     const shape = this.#shape(facts);
     const hashes = { system: systemHash, tools: toolHashes, items: itemHashes };
     const cache = this.#cache(tokens, st, hashes, shape, entry.timestamp);
