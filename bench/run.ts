@@ -214,34 +214,46 @@ for (const shape of shapes) {
   }
 }
 
-for (const [key, list] of peaks) {
-  if (list.length < 2) continue;
+/** The flatness row of a figure measured at the smallest and the largest size. */
+function growthRow<T extends { label: string }>(
+  name: string,
+  list: T[],
+  value: (x: T) => number,
+  detail: (first: T, last: T) => string,
+): Row | undefined {
+  if (list.length < 2) return undefined;
   const first = list[0];
   const last = list[list.length - 1];
-  const growth = last.mb / first.mb;
-  rows.push({
-    name: `analyze peak RSS growth, ${key}: ${last.label} / ${first.label}`,
-    value: `${growth.toFixed(2)}x (median of ${last.runs.length}: ${last.mb.toFixed(0)} MB / ${
-      first.mb.toFixed(0)
-    } MB)`,
+  const growth = value(last) / value(first);
+  return {
+    name: `${name}: ${last.label} / ${first.label}`,
+    value: `${growth.toFixed(2)}x (${detail(first, last)})`,
     goal: "≤ 1.10x (flat)",
     ok: growth <= 1.1,
-  });
+  };
 }
 
+for (const [key, list] of peaks) {
+  const row = growthRow(
+    `analyze peak RSS growth, ${key}`,
+    list,
+    (x) => x.mb,
+    (first, last) =>
+      `median of ${last.runs.length}: ${last.mb.toFixed(0)} MB / ${first.mb.toFixed(0)} MB`,
+  );
+  if (row) rows.push(row);
+}
 for (const [shape, list] of lives) {
-  if (list.length < 2) continue;
-  const first = list[0];
-  const last = list[list.length - 1];
-  const growth = last.median / first.median;
-  rows.push({
-    name: `analyze live heap growth, ${shape}: ${last.label} / ${first.label}`,
-    value: `${growth.toFixed(2)}x (medians: ${last.median.toFixed(1)} MB / ${
-      first.median.toFixed(1)
-    } MB; largest ${last.max.toFixed(1)} / ${first.max.toFixed(1)} MB)`,
-    goal: "≤ 1.10x (flat)",
-    ok: growth <= 1.1,
-  });
+  const row = growthRow(
+    `analyze live heap growth, ${shape}`,
+    list,
+    (x) => x.median,
+    (first, last) =>
+      `medians: ${last.median.toFixed(1)} MB / ${first.median.toFixed(1)} MB; largest ${
+        last.max.toFixed(1)
+      } / ${first.max.toFixed(1)} MB`,
+  );
+  if (row) rows.push(row);
 }
 
 if (!values["skip-view"]) {

@@ -537,7 +537,7 @@ def _body_fields(
         # Masked as a whole: a key split across its events is only seen before its parts are.
         return {"body": policy.event_stream(text) if policy else text, "body_size": size}
     if policy is not None:
-        # So is a JSON array of stream chunks (Gemini's stream without alt=sse).
+        # So is a JSON array of stream chunks (an API that streams one JSON array).
         whole = policy.split_secrets([text])[0] if text.lstrip()[:1] == "[" else text
         masked = policy.mask_shapes(whole)
         if masked != text:

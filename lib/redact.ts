@@ -297,15 +297,15 @@ function maskPairs(text: string): string {
 /**
  * Masks secret query parameters in a URL (any spelling of the names), a login's password, and
  * key shapes anywhere in it, leaving everything else byte for byte (no re-encoding), e.g.
- * `?alt=sse&key=AIza…` → `?alt=sse&key=[REDACTED]`.
+ * `?page=2&key=AIza…` → `?page=2&key=[REDACTED]`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { redactUrl } from "./redact.ts";
  *
- * const url = redactUrl("https://h/x?alt=sse&key=secret-value");
- * assert.ok(url.startsWith("https://h/x?alt=sse&key="));
+ * const url = redactUrl("https://h/x?page=2&key=secret-value");
+ * assert.ok(url.startsWith("https://h/x?page=2&key="));
  * assert.ok(!url.includes("secret-value"));
  * ```
  */
