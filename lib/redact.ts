@@ -224,9 +224,16 @@ export function isKeyShaped(value: string): boolean {
 
 /** Whether `text` holds the prefix of a key shape: worth searching for the whole key. */
 export function hasKeyShapePrefix(text: string): boolean {
-  for (const prefix of KEY_SHAPE_PREFIXES) if (text.includes(prefix)) return true;
-  return false;
+  return KEY_SHAPE_PREFIX.test(text);
 }
+
+/**
+ * Any of {@link KEY_SHAPE_PREFIXES}: one scan of a text where a search per prefix took two and
+ * a half times as long (every report's text is searched).
+ */
+const KEY_SHAPE_PREFIX = new RegExp(
+  KEY_SHAPE_PREFIXES.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+);
 
 /** A header holds a credential: the built-in list, the extra names, or a secret name. */
 function secretHeader(names: ReadonlySet<string>, name: string): boolean {
@@ -364,19 +371,27 @@ export function maskEmbeddedFields(text: string): string {
  * its blocks' texts, cells and items); the same value when no string holds a secret field.
  */
 export function maskEmbeddedIn<T>(value: T): T {
+  // Nothing is copied until a string changes: a report's documents are walked whole, and
+  // copying every array and object of each (then dropping the copies) was most of the walk.
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === "string") return maskEmbeddedFields(v);
     if (typeof v !== "object" || v === null || depth > 64) return v;
-    let changed = false;
-    const pick = (x: unknown) => {
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const y = walk(v[i], depth + 1);
+        if (y !== v[i]) (out ??= v.slice())[i] = y;
+      }
+      return out ?? v;
+    }
+    let out: Record<string, unknown> | undefined;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const x = (v as Record<string, unknown>)[k];
       const y = walk(x, depth + 1);
-      if (y !== x) changed = true;
-      return y;
-    };
-    const out = Array.isArray(v)
-      ? v.map(pick)
-      : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, pick(x)]));
-    return changed ? out : v;
+      if (y !== x) (out ??= { ...v as Record<string, unknown> })[k] = y;
+    }
+    return out ?? v;
   };
   return walk(value, 0) as T;
 }
