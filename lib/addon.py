@@ -186,7 +186,8 @@ class Policy:
             oauth = None
             for k, v in value.items():
                 secret = False
-                if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != "":
+                # A secret name's list or object is masked whole (`"password": ["…"]`).
+                if _maskable(v):
                     n = self.norm(k)
                     if self.secret(n):
                         secret = True
@@ -227,11 +228,25 @@ class Policy:
 
     def embedded_fields(self, text: str) -> str:
         """A string with the values of secret JSON string fields written in it fingerprinted
-        (`run {"apiKey": "k-1"}`), everything else as it was; the same object when nothing was."""
-        if not self.holds_secret_key(text):
-            return text
-        masked = self.json_field.sub(self._masked_field, text)
+        (`run {"apiKey": "k-1"}`), also those of JSON written in one of its strings (a config
+        file that a tool call's arguments write: `{"content": "{\\"password\\": …}"}`),
+        everything else as it was; the same object when nothing was."""
+        masked = text
+        if self.holds_secret_key(text):
+            masked = self.json_field.sub(self._masked_field, masked)
+        if '\\"' in masked and self.holds_escaped_secret_key(masked):
+            masked = _ESCAPED_FIELD.sub(self._masked_escaped_field, masked)
         return text if masked == text else masked
+
+    def _masked_escaped_field(self, m) -> str:
+        value = m.group(2)
+        if not value or not self.secret(self.norm(m.group(1))) or _already_masked(value):
+            return m.group(0)
+        try:
+            raw = json.loads('"%s"' % value)
+        except ValueError:
+            raw = value
+        return m.group(0)[: m.start(2) - m.start()] + fingerprint(raw) + '\\"'
 
     def raw_bytes(self, data: bytes, content_type: str) -> bytes:
         """A body or message that is not UTF-8 (stored as base64): key shapes, JSON string
@@ -254,7 +269,8 @@ class Policy:
         name (`"{\\"apiKey\\": …}"`). Splitting at `\\":` and looking up each key once cost a
         third of a regular expression's scan (0.27 against 0.8 ms for 174 KB)."""
         parts = text.split('\\":')
-        keys = {part[part.rfind('\\"') + 2 :] for part in parts[:-1]}
+        # Deeper JSON escapes its backslashes too (`\\\"password\\\":`).
+        keys = {part[part.rfind('\\"') + 2 :].rstrip("\\") for part in parts[:-1]}
         if any(self.secret(self.norm(k)) for k in keys):
             return True
         return '\\" :' in text and any(
@@ -304,10 +320,21 @@ class Policy:
         `word\\": \\"…\\"}`). The piece where the secret starts gets its fingerprint, the
         others lose their part of it. Fields are read as written, escapes kept: a key's
         characters are never escaped, so pieces are cut where they stand, with no parsing."""
-        channels: typing.Dict[str, list] = {}
+        channels: typing.Dict[typing.Any, list] = {}
         for ti, text in enumerate(texts):
+            marks = [(m.start(), m.group(0)) for m in _INDEX_FIELD.finditer(text)]
+            at = [pos for pos, _ in marks]
             for m in _STRING_FIELD.finditer(text):
-                channels.setdefault(m.group(1), []).append((ti, m.start(2), m.end(2)))
+                channel: typing.Any = m.group(1)
+                if marks:
+                    # Pieces of parallel streams (tool calls, choices, content blocks) are told
+                    # apart by the indexes written before them in their event.
+                    line = text.rfind("\n", 0, m.start()) + 1
+                    lo = bisect.bisect_left(at, line)
+                    hi = bisect.bisect_left(at, m.start())
+                    if hi > lo:
+                        channel = (channel,) + tuple(label for _, label in marks[lo:hi])
+                channels.setdefault(channel, []).append((ti, m.start(2), m.end(2)))
         cuts: typing.Dict[int, list] = {}
         for pieces in channels.values():
             if len(pieces) < 2:
@@ -368,6 +395,8 @@ class Policy:
 
 # A JSON string field `"name": "value"` as written (escapes kept), for split_secrets.
 _STRING_FIELD = re.compile(r'"([^"\\\n]{1,64})"\s*:\s*"([^"\\\n]*(?:\\.[^"\\\n]*)*)"')
+# A field holding an index (`"index": 1`, `"output_index": 0`) with its value.
+_INDEX_FIELD = re.compile(r'"(?:[A-Za-z]+_)?index"\s*:\s*\d+')
 # The same written inside a JSON string (`\"name\": \"value\"`): the value ends at the
 # first quote that the inner JSON does not escape.
 _ESCAPED_FIELD = re.compile(
@@ -393,6 +422,14 @@ def _anchor(prefix: str) -> str:
 
 def _either_case(c: str) -> str:
     return "[%s%s]" % (c.lower(), c.upper()) if c.isalpha() else re.escape(c)
+
+
+def _maskable(value) -> bool:
+    """A value a secret name's field loses: a string, a number, a list or an object; not null,
+    a boolean or an empty one."""
+    if isinstance(value, bool) or value is None:
+        return False
+    return isinstance(value, (int, float)) or (isinstance(value, (str, list, dict)) and len(value) > 0)
 
 
 def _already_masked(value) -> bool:
@@ -533,12 +570,14 @@ def _body_fields(
         return {"body": base64.b64encode(data).decode("ascii"), "body_encoding": "base64",
                 "body_size": size}
     ct = content_type.lower()
-    if "event-stream" in ct:
+    if "event-stream" in ct or text.startswith(("data:", "event:")):
         # Masked as a whole: a key split across its events is only seen before its parts are.
+        # (An SSE stream served under another content type is one too.)
         return {"body": policy.event_stream(text) if policy else text, "body_size": size}
     if policy is not None:
-        # So is a JSON array of stream chunks (an API that streams one JSON array).
-        whole = policy.split_secrets([text])[0] if text.lstrip()[:1] == "[" else text
+        # So is a JSON array of stream chunks, or a stream of JSON lines (NDJSON).
+        streamed = text.lstrip()[:1] == "[" or "\n{" in text
+        whole = policy.split_secrets([text])[0] if streamed else text
         masked = policy.mask_shapes(whole)
         if masked != text:
             text = masked

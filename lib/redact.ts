@@ -329,11 +329,17 @@ export function redactUrl(raw: string): string {
 
 /** A secret name in any spelling closing a JSON key (`"SERVICE_API_KEY":`): worth a closer look. */
 const SECRET_KEY_HINT = new RegExp(
-  `(?:${SECRET_NAMES.map((n) => [...n].join("[_-]?")).join("|")})"\\s*:`,
+  `(?:${SECRET_NAMES.map((n) => [...n].join("[_-]?")).join("|")})\\\\?"\\s*:`,
   "i",
 );
 /** The end of a JSON key, `":` (spaces allowed before the colon). */
 const KEY_COLON = /"\s*:/;
+/**
+ * A JSON string field written inside a JSON string (`\\"key\\": \\"value\\"`): the value ends
+ * at the first quote that the inner JSON does not escape.
+ */
+export const ESCAPED_JSON_STRING_FIELD =
+  /\\"([^"\\]{1,128})\\"\s*:\s*\\"((?:[^"\\]|\\\\\\"|\\\\\\\\|\\\\[^"\\]|\\[^"\\])*)\\"/g;
 /** A JSON string field, `"key": "value"`, in text. */
 const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"\s*:\s*"((?:[^"\\\n]|\\.)*)"/g;
 
@@ -357,11 +363,20 @@ const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"\s*:\s*"((?:[^"\\\n]|\\.)*)"/g;
 export function maskEmbeddedFields(text: string): string {
   // Most texts hold no `":` at all: the simple search spares them the names' long one.
   if (!KEY_COLON.test(text) || !SECRET_KEY_HINT.test(text)) return text;
-  return text.replace(
+  const masked = text.replace(
     JSON_STRING_FIELD,
     (field: string, key: string, value: string) =>
       isSecretName(normalizeName(key)) && !isMasked(value)
         ? `${field.slice(0, field.length - value.length - 1)}${REDACTED}"`
+        : field,
+  );
+  // JSON written in one of the text's strings (a config file a tool call's arguments write).
+  if (!masked.includes('\\"')) return masked;
+  return masked.replace(
+    ESCAPED_JSON_STRING_FIELD,
+    (field: string, key: string, value: string) =>
+      value && isSecretName(normalizeName(key)) && !isMasked(value)
+        ? `${field.slice(0, field.length - value.length - 2)}${REDACTED}\\"`
         : field,
   );
 }
@@ -410,8 +425,8 @@ export function isMasked(value: unknown): boolean {
  * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: the
  * keys of {@link SECRET_NAMES} in any spelling. `code` is masked only in an object that looks
  * like an OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so
- * error codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects
- * and arrays under a secret key are walked instead. Key shapes are masked in every string.
+ * error codes elsewhere stay visible. Strings, numbers, and non-empty lists and objects are
+ * masked whole; null and booleans are kept. Key shapes are masked in every string.
  * Values already `[REDACTED…]` are kept (their fingerprints survive). Nesting deeper than 40
  * levels becomes "[…]". Never throws.
  *
@@ -449,7 +464,9 @@ export function maskSecretFields(value: unknown): unknown {
 export function secretFieldTest(obj: object): (key: string, value: unknown) => boolean {
   let oauth: boolean | undefined;
   return (key, value) => {
-    if (typeof value !== "string" && typeof value !== "number") return false;
+    // A secret name's list or object is masked whole (`"password": ["…"]`); not null, a
+    // boolean or an empty one.
+    if (!maskable(value)) return false;
     const n = normalizeName(key);
     if (!isSecretName(n)) {
       if (n !== "code") return false;
@@ -458,6 +475,13 @@ export function secretFieldTest(obj: object): (key: string, value: unknown) => b
     }
     return !isMasked(value);
   };
+}
+
+function maskable(value: unknown): boolean {
+  if (typeof value === "string") return value !== "";
+  if (typeof value === "number") return true;
+  if (Array.isArray(value)) return value.length > 0;
+  return typeof value === "object" && value !== null && Object.keys(value).length > 0;
 }
 
 /**

@@ -6,6 +6,7 @@
  * raw bodies and messages of a `--keep-secrets` capture (HAR, the viewer, OTLP).
  */
 import {
+  ESCAPED_JSON_STRING_FIELD,
   hasKeyShapePrefix,
   isMasked,
   isSecretName,
@@ -16,12 +17,8 @@ import {
 
 /** A JSON string field `"name": "value"` as written, escapes kept. */
 const STRING_FIELD = /"([^"\\\n]{1,64})"\s*:\s*"([^"\\\n]*(?:\\.[^"\\\n]*)*)"/g;
-/**
- * The same written inside a JSON string (`\"name\": \"value\"`): the value ends at the first
- * quote that the inner JSON does not escape.
- */
-const ESCAPED_FIELD =
-  /\\"([^"\\]{1,128})\\"\s*:\s*\\"((?:[^"\\]|\\\\\\"|\\\\\\\\|\\\\[^"\\]|\\[^"\\])*)\\"/g;
+/** A field holding an index (`"index": 1`, `"output_index": 0`) with its value. */
+const INDEX_FIELD = /"(?:[A-Za-z]+_)?index"\s*:\s*\d+/g;
 const KEY_SHAPES = new RegExp(KEY_SHAPES_SOURCE, "g");
 
 /** Where one field's value stands: which text, from, to. */
@@ -68,11 +65,18 @@ interface Cut {
 export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
   const channels = new Map<string, Piece[]>();
   texts.forEach((text, index) => {
+    const marks = [...text.matchAll(INDEX_FIELD)];
+    const at = marks.map((x) => x.index);
     for (const m of text.matchAll(STRING_FIELD)) {
       const to = m.index + m[0].length - 1;
-      const pieces = channels.get(m[1]) ?? [];
+      // Pieces of parallel streams (tool calls, choices, content blocks) are told apart by the
+      // indexes written before them in their event.
+      const line = text.lastIndexOf("\n", m.index) + 1;
+      const context = marks.slice(firstAtOrAfter(at, line), firstAtOrAfter(at, m.index));
+      const channel = [m[1], ...context.map((x) => x[0])].join("\u0000");
+      const pieces = channels.get(channel) ?? [];
       pieces.push({ text: index, from: to - m[2].length, to });
-      channels.set(m[1], pieces);
+      channels.set(channel, pieces);
     }
   });
   const cuts = new Map<number, Cut[]>();
@@ -112,7 +116,7 @@ export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
 function secretsIn(joined: string): Found[] {
   const fields: Found[] = [];
   if (joined.includes('\\"')) {
-    for (const m of joined.matchAll(ESCAPED_FIELD)) {
+    for (const m of joined.matchAll(ESCAPED_JSON_STRING_FIELD)) {
       const value = m[2];
       if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
       const to = m.index + m[0].length - 2;
@@ -126,6 +130,18 @@ function secretsIn(joined: string): Found[] {
     keys.push({ from: m.index, to: m.index + m[0].length, matchFrom: m.index });
   }
   return [...fields, ...keys];
+}
+
+/** The index of the first of the sorted `positions` at or after `offset`. */
+function firstAtOrAfter(positions: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = positions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (positions[mid] < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The index of the piece holding character `offset` of the joined text. */

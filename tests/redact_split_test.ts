@@ -35,6 +35,30 @@ Deno.test("maskSplitSecrets masks what a stream's pieces show joined", async (t)
     const args = dataOf(body).map((e) => e.partial_json).join("");
     assert.deepEqual(JSON.parse(args), { password: "[REDACTED]", user: "me" });
   });
+  await t.step("pieces of parallel streams (tool calls by index) are read apart", () => {
+    const deltas: [number, string][] = [[0, '{"pass'], [1, '{"q": "s'], [0, 'word": "h-9"}'], [
+      1,
+      `${KEY.slice(1)}"}`,
+    ]];
+    const [body] = maskSplitSecrets([
+      sse(
+        deltas.map(([index, args]) => ({
+          choices: [{
+            index: 0,
+            delta: { tool_calls: [{ index, function: { arguments: args } }] },
+          }],
+        })),
+      ),
+    ]);
+    const calls = ["", ""];
+    for (const e of dataOf(body)) {
+      const call = e.choices[0].delta.tool_calls[0];
+      calls[call.index] += call.function.arguments;
+    }
+    assert.deepEqual(calls.map((c) => JSON.parse(c)), [{ password: "[REDACTED]" }, {
+      q: "[REDACTED]",
+    }]);
+  });
   await t.step("a text without secrets is the same array, byte for byte", () => {
     const texts = [sse(["the task-", "runner ", "uses mask-", "ing; s", "k-short", " AIz", "a."]
       .map((delta) => ({ delta })))];

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   headerRedactor,
   KEY_SHAPES_SOURCE,
+  maskEmbeddedFields,
   maskFormSecrets,
   maskKeyShapes,
   maskSecretFields,
@@ -234,4 +235,17 @@ Deno.test("redactionPolicy hands the addon exactly these lists", () => {
   assert.ok(policy.headers.includes("authorization"));
   assert.deepEqual(policy.secretNames, [...SECRET_NAMES]);
   assert.equal(policy.keyShapes, KEY_SHAPES_SOURCE);
+});
+
+Deno.test("maskEmbeddedFields masks JSON written two levels deep (a file a tool call writes)", () => {
+  const file = JSON.stringify({ db_password: "pw-deep", apiKey: 'k"deep', user: "me" });
+  const args = JSON.stringify({ path: "config.json", content: file });
+  const masked = maskEmbeddedFields(args);
+  assert.deepEqual(JSON.parse(JSON.parse(masked).content), {
+    db_password: "[REDACTED]",
+    apiKey: "[REDACTED]",
+    user: "me",
+  });
+  const plain = '{"content": "a \\"quoted\\" word", "n": 1}';
+  assert.equal(maskEmbeddedFields(plain), plain);
 });

@@ -601,6 +601,73 @@ class RedactionTest(unittest.TestCase):
         self.assertNotIn(key[9:].encode(), data)
         self.assertEqual(json.loads(entry["websocket"][0]["text"])["input"], "hi")
 
+    def test_json_written_two_levels_deep(self):
+        # A tool call that writes a config file: its arguments are JSON text whose `content`
+        # is JSON text again; the file's secret fields must not stay raw.
+        inner = json.dumps({"db_password": "pw-deep", "apiKey": 'k"deep', "user": "me"})
+        args = json.dumps({"path": "config.json", "content": inner})
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps({"messages": [{"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "write", "arguments": args}}
+        ]}]}).encode()
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse([{"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "function": {"arguments": args}}]}}]}])
+        data = record(f)
+        self.assertNotIn(b"pw-deep", data)
+        self.assertNotIn(b"deep", data.replace(b"pw-deep", b""))
+        entry = json.loads(data)
+        written = json.loads(json.loads(
+            entry["request"]["body"]["messages"][0]["tool_calls"][0]["function"]["arguments"]
+        )["content"])
+        # A value is fingerprinted as its JSON writes it (escapes kept), as one level up.
+        self.assertEqual(written, {"db_password": fp("pw-deep"), "apiKey": fp('k\\"deep'), "user": "me"})
+
+    def test_pieces_of_parallel_streams_are_read_apart(self):
+        # Two tool calls (or two choices) whose deltas interleave: each call's arguments are
+        # read on their own, as reports read them.
+        key = SHAPES[0]
+        deltas = [(0, '{"pass'), (1, '{"q": "s'), (0, 'word": "hunter-9"}'), (1, key[1:] + '"}')]
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse([{"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": i, "function": {"arguments": a}}]}}]} for i, a in deltas])
+        body = json.loads(record(f))["response"]["body"]
+        self.assertNotIn("hunter-9", body)
+        self.assertNotIn(key[1:], body)
+        calls = {0: "", 1: ""}
+        for e in data_events(body):
+            call = e["choices"][0]["delta"]["tool_calls"][0]
+            calls[call["index"]] += call["function"]["arguments"]
+        self.assertEqual(json.loads(calls[0]), {"password": fp("hunter-9")})
+        self.assertEqual(json.loads(calls[1]), {"q": fp(key)})
+
+    def test_a_secret_names_list_or_object_is_masked_whole(self):
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps({
+            "password": ["pw-list"], "client_secret": {"value": "cs-obj"}, "token": None,
+            "api_key": [], "note": ["kept"],
+        }).encode()
+        got = json.loads(record(f))["request"]["body"]
+        self.assertEqual(got["password"], fp(["pw-list"]))
+        self.assertEqual(got["client_secret"], fp({"value": "cs-obj"}))
+        self.assertEqual((got["token"], got["api_key"], got["note"]), (None, [], ["kept"]))
+
+    def test_streams_under_other_content_types(self):
+        key = SHAPES[2]
+        # NDJSON (a local model server's stream) and SSE served as text/plain.
+        ndjson = "".join(json.dumps({"message": {"content": t}}) + "\n" for t in ("k: s", key[1:], "."))
+        for ct, body in (("application/x-ndjson", ndjson.encode()),
+                         ("text/plain", sse([{"delta": t} for t in ("k: s", key[1:], ".")]))):
+            f = tflow.tflow(resp=True)
+            f.response.headers["content-type"] = ct
+            f.response.content = body
+            got = json.loads(record(f))["response"]["body"]
+            self.assertNotIn(key[1:], got, ct)
+            self.assertIn(fp(key), got, ct)
+
     def test_keep_secrets_keeps_everything_raw(self):
         f = tflow.tflow(resp=True)
         f.request.headers["content-type"] = "application/json"
