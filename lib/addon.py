@@ -186,8 +186,7 @@ class Policy:
             oauth = None
             for k, v in value.items():
                 secret = False
-                # A secret name's list or object is masked whole (`"password": ["…"]`).
-                if _maskable(v):
+                if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != "":
                     n = self.norm(k)
                     if self.secret(n):
                         secret = True
@@ -422,14 +421,6 @@ def _anchor(prefix: str) -> str:
 
 def _either_case(c: str) -> str:
     return "[%s%s]" % (c.lower(), c.upper()) if c.isalpha() else re.escape(c)
-
-
-def _maskable(value) -> bool:
-    """A value a secret name's field loses: a string, a number, a list or an object; not null,
-    a boolean or an empty one."""
-    if isinstance(value, bool) or value is None:
-        return False
-    return isinstance(value, (int, float)) or (isinstance(value, (str, list, dict)) and len(value) > 0)
 
 
 def _already_masked(value) -> bool:

@@ -425,8 +425,9 @@ export function isMasked(value: unknown): boolean {
  * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: the
  * keys of {@link SECRET_NAMES} in any spelling. `code` is masked only in an object that looks
  * like an OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so
- * error codes elsewhere stay visible. Strings, numbers, and non-empty lists and objects are
- * masked whole; null and booleans are kept. Key shapes are masked in every string.
+ * error codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects
+ * and arrays under a secret key are walked instead (a tool's JSON Schema names its parameters,
+ * `"password": {"type": "string"}`). Key shapes are masked in every string.
  * Values already `[REDACTED…]` are kept (their fingerprints survive). Nesting deeper than 40
  * levels becomes "[…]". Never throws.
  *
@@ -464,9 +465,7 @@ export function maskSecretFields(value: unknown): unknown {
 export function secretFieldTest(obj: object): (key: string, value: unknown) => boolean {
   let oauth: boolean | undefined;
   return (key, value) => {
-    // A secret name's list or object is masked whole (`"password": ["…"]`); not null, a
-    // boolean or an empty one.
-    if (!maskable(value)) return false;
+    if (typeof value !== "string" && typeof value !== "number") return false;
     const n = normalizeName(key);
     if (!isSecretName(n)) {
       if (n !== "code") return false;
@@ -475,13 +474,6 @@ export function secretFieldTest(obj: object): (key: string, value: unknown) => b
     }
     return !isMasked(value);
   };
-}
-
-function maskable(value: unknown): boolean {
-  if (typeof value === "string") return value !== "";
-  if (typeof value === "number") return true;
-  if (Array.isArray(value)) return value.length > 0;
-  return typeof value === "object" && value !== null && Object.keys(value).length > 0;
 }
 
 /**
