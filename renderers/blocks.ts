@@ -6,6 +6,7 @@
  */
 
 import type { Block } from "../lib/types.ts";
+import { maskTextSecrets } from "../lib/redact.ts";
 import { capText, charCount } from "./text.ts";
 import { jsonOrText, prettyJson } from "./values.ts";
 
@@ -36,7 +37,9 @@ export function fields(rows: [string, string][]): Block {
 export function nonObjectBody(body: unknown): Block[] {
   if (body === null || body === undefined || body === "") return [paragraph("(empty body)")];
   if (typeof body === "string") {
-    const cut = capText(body);
+    // Shown as it is, so masked as a body is (a form's secret pairs, JSON fields, key shapes):
+    // a --keep-secrets capture holds them raw.
+    const cut = capText(maskTextSecrets(body));
     return cut.note ? [paragraph(cut.note), code(cut.text, "text")] : [code(cut.text, "text")];
   }
   const what = Array.isArray(body) ? "an array" : `a ${typeof body}`;

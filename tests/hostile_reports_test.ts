@@ -353,3 +353,22 @@ Deno.test("a price table of your own is checked like input", async (t) => {
     assert.equal(parsePriceTable('{"date": "2030-01-01", "models": {}}', "p").date, "2030-01-01");
   });
 });
+
+Deno.test("a --keep-secrets capture's form body sent to a model API is masked in every output", async () => {
+  // A renderer shows a body it cannot parse as it is: masked like any body.
+  const form = "grant_type=x&client_secret=PLANTED-F1&code=PLANTED-F2&password=PLANTED-F3";
+  const out = await outputs([{
+    timestamp: 1770000000,
+    request: {
+      method: "POST",
+      url: CHAT,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form,
+    },
+    response: { status_code: 200, headers: { "content-type": "application/json" }, body: {} },
+  }]);
+  for (const [name, text] of Object.entries(out)) {
+    if (typeof text === "string") assert.ok(!text.includes("PLANTED"), `${name} leaks`);
+  }
+  assert.ok(out.markdown.includes("client_secret=[REDACTED]"));
+});
