@@ -2,7 +2,15 @@
  * An entry redacted for an output (HAR, OTLP): its own module so that the live OTLP export of a
  * capture redacts without loading the HAR writer.
  */
-import { maskSecretFields, maskTextSecrets, redactUrl } from "./redact.ts";
+import {
+  isFormEncoded,
+  maskEmbeddedFields,
+  maskFormSecrets,
+  maskKeyShapes,
+  maskSecretFields,
+  maskTextSecrets,
+  redactUrl,
+} from "./redact.ts";
 import { maskSplitSecrets } from "./redact_split.ts";
 import type { Entry, Headers, WebSocketMessage } from "./types.ts";
 
@@ -36,7 +44,7 @@ export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers
  * its pieces read together, see {@link maskSplitSecrets}.
  */
 function maskBody(body: unknown, encoding: string | undefined): unknown {
-  if (encoding === "base64") return body;
+  if (encoding === "base64") return typeof body === "string" ? maskBase64(body) : body;
   if (typeof body === "string") return maskTextSecrets(maskSplitSecrets([body])[0]);
   if (Array.isArray(body)) {
     const text = JSON.stringify(body);
@@ -44,6 +52,23 @@ function maskBody(body: unknown, encoding: string | undefined): unknown {
     if (joined !== text) return maskSecretFields(JSON.parse(joined));
   }
   return maskSecretFields(body);
+}
+
+/**
+ * A body or message kept as base64 (not UTF-8) masked in its bytes, as the capture masks them:
+ * key shapes, JSON string fields with a secret name, a form's secret pairs. `atob` gives one
+ * character a byte and `btoa` takes them back; every mask is ASCII.
+ */
+function maskBase64(data: string): string {
+  let text: string;
+  try {
+    text = atob(data);
+  } catch {
+    return data;
+  }
+  let masked = maskEmbeddedFields(maskKeyShapes(text));
+  if (isFormEncoded(masked)) masked = maskFormSecrets(masked);
+  return masked === text ? data : btoa(masked);
 }
 
 /** Messages with their secrets masked, each side's texts read in order as one stream. */
@@ -54,5 +79,5 @@ function maskMessages(messages: readonly WebSocketMessage[]): WebSocketMessage[]
     const texts = maskSplitSecrets(at.map((i) => messages[i].text as string));
     at.forEach((i, k) => out[i] = { ...messages[i], text: maskTextSecrets(texts[k]) });
   }
-  return out;
+  return out.map((m) => m.base64 === undefined ? m : { ...m, base64: maskBase64(m.base64) });
 }

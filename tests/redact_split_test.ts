@@ -100,3 +100,24 @@ Deno.test("redactEntry masks keys split across SSE events, JSON chunks and messa
     assert.deepEqual(texts, ["[REDACTED]", "x", "", KEY.slice(10)]);
   });
 });
+
+Deno.test("redactEntry masks bodies and binary messages kept as base64, in their bytes", () => {
+  const bytes = (s: string) => btoa(s);
+  const raw = '\xff{"password":"pw-b64","key":"sk-proj-B64secret0123456789abcdef"}';
+  const entry: Entry = {
+    timestamp: 1,
+    request: {
+      method: "POST",
+      url: "http://127.0.0.1/v1/x",
+      headers: {},
+      body: bytes(raw),
+      body_encoding: "base64",
+    },
+    response: { status_code: 200, headers: {}, body: null },
+    websocket: [{ from: "server", t: 1, base64: bytes(`\x00${raw}`) }],
+  };
+  const out = redactEntry(entry, (h) => h);
+  const body = atob(out.request.body as string);
+  assert.equal(body, '\xff{"password":"[REDACTED]","key":"[REDACTED]"}');
+  assert.equal(atob(out.websocket![0].base64!), `\x00${body}`);
+});
