@@ -50,6 +50,9 @@ export const SECRET_NAMES: readonly string[] = [
   "subscriptionkey",
   "privatekey",
   "privatetoken",
+  "apitoken",
+  // Any name ending with it: `webhook_secret`, `GITHUB_WEBHOOK_SECRET`, `secret`.
+  "secret",
 ];
 
 /**

@@ -249,3 +249,14 @@ Deno.test("maskEmbeddedFields masks JSON written two levels deep (a file a tool 
   const plain = '{"content": "a \\"quoted\\" word", "n": 1}';
   assert.equal(maskEmbeddedFields(plain), plain);
 });
+
+Deno.test("api tokens and names ending with secret are secret names", () => {
+  assert.deepEqual(
+    maskSecretFields({ api_token: "t-1", webhook_secret: "w-1", GITHUB_WEBHOOK_SECRET: "g-1" }),
+    { api_token: "[REDACTED]", webhook_secret: "[REDACTED]", GITHUB_WEBHOOK_SECRET: "[REDACTED]" },
+  );
+  assert.equal(
+    headerRedactor([])({ "x-api-token": "h-1" })["x-api-token"],
+    "[REDACTED]",
+  );
+});
