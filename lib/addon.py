@@ -186,7 +186,7 @@ class Policy:
             oauth = None
             for k, v in value.items():
                 secret = False
-                if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != "":
+                if _secret_shaped(v):
                     n = self.norm(k)
                     if self.secret(n):
                         secret = True
@@ -421,6 +421,24 @@ def _anchor(prefix: str) -> str:
 
 def _either_case(c: str) -> str:
     return "[%s%s]" % (c.lower(), c.upper()) if c.isalpha() else re.escape(c)
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != ""
+
+
+def _secret_shaped(value) -> bool:
+    """A value a secret name's field is masked of: a string or number, or a list or object of
+    only those (`["…"]`, `{"value": "…"}`). A JSON Schema names parameters too
+    (`"password": {"type": "string"}`): an object with `type` or `description` is kept."""
+    if _scalar(value):
+        return True
+    if isinstance(value, list):
+        return len(value) > 0 and all(_scalar(v) for v in value)
+    if isinstance(value, dict):
+        return (len(value) > 0 and "type" not in value and "description" not in value
+                and all(_scalar(v) for v in value.values()))
+    return False
 
 
 def _already_masked(value) -> bool:

@@ -428,9 +428,10 @@ export function isMasked(value: unknown): boolean {
  * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: the
  * keys of {@link SECRET_NAMES} in any spelling. `code` is masked only in an object that looks
  * like an OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so
- * error codes elsewhere stay visible. Strings and numbers are masked; null, booleans, objects
- * and arrays under a secret key are walked instead (a tool's JSON Schema names its parameters,
- * `"password": {"type": "string"}`). Key shapes are masked in every string.
+ * error codes elsewhere stay visible. Strings and numbers are masked, and lists or objects of only
+ * those; null, booleans, other objects and arrays under a secret key are walked instead (a tool's
+ * JSON Schema names its parameters, `"password": {"type": "string"}`). Key shapes are masked in
+ * every string.
  * Values already `[REDACTED…]` are kept (their fingerprints survive). Nesting deeper than 40
  * levels becomes "[…]". Never throws.
  *
@@ -468,7 +469,7 @@ export function maskSecretFields(value: unknown): unknown {
 export function secretFieldTest(obj: object): (key: string, value: unknown) => boolean {
   let oauth: boolean | undefined;
   return (key, value) => {
-    if (typeof value !== "string" && typeof value !== "number") return false;
+    if (!secretShaped(value)) return false;
     const n = normalizeName(key);
     if (!isSecretName(n)) {
       if (n !== "code") return false;
@@ -477,6 +478,22 @@ export function secretFieldTest(obj: object): (key: string, value: unknown) => b
     }
     return !isMasked(value);
   };
+}
+
+const scalar = (v: unknown) => typeof v === "number" || (typeof v === "string" && v !== "");
+
+/**
+ * A value a secret name's field is masked of: a string or number, or a list or object of only
+ * those (`["…"]`, `{"value": "…"}`). A JSON Schema names parameters too (`"password": {"type":
+ * "string"}`): an object with `type` or `description` is kept (the addon's `_secret_shaped`).
+ */
+function secretShaped(value: unknown): boolean {
+  if (scalar(value)) return true;
+  if (Array.isArray(value)) return value.length > 0 && value.every(scalar);
+  if (typeof value !== "object" || value === null) return false;
+  const values = Object.values(value);
+  return values.length > 0 && !("type" in value) && !("description" in value) &&
+    values.every(scalar);
 }
 
 /**

@@ -65,14 +65,19 @@ Deno.test("maskSecretFields masks credentials at any depth", async (t) => {
     });
   });
 
-  await t.step("already-redacted values, null and containers are kept", () => {
+  await t.step("already-redacted values, null, booleans and empty containers are kept", () => {
+    const kept = {
+      access_token: "[REDACTED:1a2b3c4d]",
+      refresh_token: null,
+      id_token: false,
+      api_key: {},
+      password: [],
+    };
+    assertEquals(maskSecretFields(kept), kept);
+    // A secret name's list or object of plain values is the secret (`{"value": "…"}`).
     assertEquals(
-      maskSecretFields({
-        access_token: "[REDACTED:1a2b3c4d]",
-        refresh_token: null,
-        api_key: { value: "x" },
-      }),
-      { access_token: "[REDACTED:1a2b3c4d]", refresh_token: null, api_key: { value: "x" } },
+      maskSecretFields({ password: ["p-1"], client_secret: { value: "s-1" }, note: ["n"] }),
+      { password: SECRET_MASK, client_secret: SECRET_MASK, note: ["n"] },
     );
     // A tool's JSON Schema names its parameters: `password` there is a definition, kept.
     const schema = { type: "object", properties: { password: { type: "string" } } };

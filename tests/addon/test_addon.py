@@ -643,6 +643,20 @@ class RedactionTest(unittest.TestCase):
         self.assertEqual(json.loads(calls[0]), {"password": fp("hunter-9")})
         self.assertEqual(json.loads(calls[1]), {"q": fp(key)})
 
+    def test_a_secret_names_list_or_object_of_values_is_masked(self):
+        schema = {"type": "object", "properties": {"password": {"type": "string"}}}
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps({
+            "password": ["pw-list"], "client_secret": {"value": "cs-obj"}, "token": None,
+            "api_key": [], "note": ["kept"], "tools": [{"name": "login", "input_schema": schema}],
+        }).encode()
+        got = json.loads(record(f))["request"]["body"]
+        self.assertEqual(got["password"], fp(["pw-list"]))
+        self.assertEqual(got["client_secret"], fp({"value": "cs-obj"}))
+        self.assertEqual((got["token"], got["api_key"], got["note"]), (None, [], ["kept"]))
+        self.assertEqual(got["tools"][0]["input_schema"], schema)
+
     def test_streams_under_other_content_types(self):
         key = SHAPES[2]
         # NDJSON (a local model server's stream) and SSE served as text/plain.
