@@ -382,6 +382,12 @@ class Policy:
                     except ValueError:
                         raw = value
                     fields.append((m.start(2), m.end(2), m.start(), fingerprint(raw)))
+            # A level deeper (a file's JSON that streamed tool arguments write), for values
+            # without escapes of their own.
+            for m in _ESCAPED2_FIELD.finditer(joined):
+                value = m.group(2)
+                if value and self.secret(self.norm(m.group(1))) and not _already_masked(value):
+                    fields.append((m.start(2), m.end(2), m.start(), fingerprint(value)))
         keys = []
         if self._has_prefix(joined):
             keys = [
@@ -401,6 +407,9 @@ _INDEX_FIELD = re.compile(r'"(?:[A-Za-z]+_)?index"\s*:\s*\d+')
 _ESCAPED_FIELD = re.compile(
     r'\\"([^"\\]{1,128})\\"\s*:\s*\\"((?:[^"\\]|\\\\\\"|\\\\\\\\|\\\\[^"\\]|\\[^"\\])*)\\"'
 )
+
+# The same written two levels down (`\\\"name\\\": \\\"value\\\"`), a value without escapes.
+_ESCAPED2_FIELD = re.compile(r'\\\\\\"([^"\\]{1,128})\\\\\\"\s*:\s*\\\\\\"([^"\\]*)\\\\\\"')
 
 
 def _piece(starts: typing.List[int], offset: int) -> int:

@@ -17,6 +17,8 @@ import {
 
 /** A JSON string field `"name": "value"` as written, escapes kept. */
 const STRING_FIELD = /"([^"\\\n]{1,64})"\s*:\s*"([^"\\\n]*(?:\\.[^"\\\n]*)*)"/g;
+/** A JSON string field written two levels down (`\\\"name\\\": \\\"value\\\"`), a value without escapes. */
+const ESCAPED2_FIELD = /\\\\\\"([^"\\]{1,128})\\\\\\"\s*:\s*\\\\\\"([^"\\]*)\\\\\\"/g;
 /** A field holding an index (`"index": 1`, `"output_index": 0`) with its value. */
 const INDEX_FIELD = /"(?:[A-Za-z]+_)?index"\s*:\s*\d+/g;
 const KEY_SHAPES = new RegExp(KEY_SHAPES_SOURCE, "g");
@@ -120,6 +122,14 @@ function secretsIn(joined: string): Found[] {
       const value = m[2];
       if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
       const to = m.index + m[0].length - 2;
+      fields.push({ from: to - value.length, to, matchFrom: m.index });
+    }
+    // A level deeper (a file's JSON that streamed tool arguments write), for values without
+    // escapes of their own.
+    for (const m of joined.matchAll(ESCAPED2_FIELD)) {
+      const value = m[2];
+      if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
+      const to = m.index + m[0].length - 4;
       fields.push({ from: to - value.length, to, matchFrom: m.index });
     }
   }

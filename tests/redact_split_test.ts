@@ -59,6 +59,12 @@ Deno.test("maskSplitSecrets masks what a stream's pieces show joined", async (t)
       q: "[REDACTED]",
     }]);
   });
+  await t.step("a file's JSON that streamed tool arguments write, in pieces", () => {
+    const pieces = ['{"content": "{\\"pass', 'word\\": \\"h-11\\"}", "password', '": "h-12"}'];
+    const [body] = maskSplitSecrets([sse(pieces.map((p) => ({ partial_json: p })))]);
+    const args = JSON.parse(dataOf(body).map((e) => e.partial_json).join(""));
+    assert.deepEqual(args, { content: '{"password": "[REDACTED]"}', password: "[REDACTED]" });
+  });
   await t.step("a text without secrets is the same array, byte for byte", () => {
     const texts = [sse(["the task-", "runner ", "uses mask-", "ing; s", "k-short", " AIz", "a."]
       .map((delta) => ({ delta })))];

@@ -624,6 +624,18 @@ class RedactionTest(unittest.TestCase):
         # A value is fingerprinted as its JSON writes it (escapes kept), as one level up.
         self.assertEqual(written, {"db_password": fp("pw-deep"), "apiKey": fp('k\\"deep'), "user": "me"})
 
+    def test_a_files_json_in_streamed_tool_arguments(self):
+        pieces = ['{"content": "{\\"pass', 'word\\": \\"h-11\\"}", "password', '": "h-12"}']
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse([{"type": "response.function_call_arguments.delta",
+                                   "output_index": 0, "delta": d} for d in pieces])
+        body = json.loads(record(f))["response"]["body"]
+        self.assertNotIn("h-11", body)
+        self.assertNotIn("h-12", body)
+        args = json.loads("".join(e["delta"] for e in data_events(body)))
+        self.assertEqual(args, {"content": '{"password": "%s"}' % fp("h-11"), "password": fp("h-12")})
+
     def test_pieces_of_parallel_streams_are_read_apart(self):
         # Two tool calls (or two choices) whose deltas interleave: each call's arguments are
         # read on their own, as reports read them.
