@@ -23,6 +23,7 @@ import bisect
 import dataclasses
 import fcntl
 import hashlib
+import hmac
 import itertools
 import json
 import logging
@@ -54,18 +55,17 @@ log = logging.getLogger("probe")
 _QUERY_RE = re.compile(r"(^|[&;])([^=&;#]+)=([^&;#]*)")
 
 
-def fingerprint(value) -> str:
+def fingerprint(value, key: bytes = b"") -> str:
+    """`[REDACTED:` and 8 hex digits of the value's HMAC-SHA256 under `key` (the capture's own
+    secret key, so that one holding the capture cannot test guesses against it), `]`."""
     if isinstance(value, bytes):
         raw = value
     elif isinstance(value, str):
         raw = value.encode("utf-8", "surrogatepass")
     else:
         raw = json.dumps(value, sort_keys=True).encode("utf-8")
-    return "[REDACTED:" + hashlib.sha256(raw).hexdigest()[:8] + "]"
-
-
-def _fingerprint_match(m) -> str:
-    return fingerprint(m.group(0))
+    digest = hmac.new(key, raw, hashlib.sha256).hexdigest() if key else hashlib.sha256(raw).hexdigest()
+    return "[REDACTED:" + digest[:8] + "]"
 
 
 class Policy:
@@ -107,6 +107,11 @@ class Policy:
         # split at `":` does not see.
         self.spaced_key = re.compile('\\\\?"([^"\\\\\\n]{1,128})\\\\?"\\s+:')
         self._norm: typing.Dict[str, str] = {}
+        # The capture's own key for fingerprints (lib/redact.ts); none in an older policy file.
+        self.fingerprint_key = bytes.fromhex(data.get("fingerprintKey") or "")
+
+    def fingerprint(self, value) -> str:
+        return fingerprint(value, self.fingerprint_key)
 
     @classmethod
     def load(cls, path: str) -> "Policy":
@@ -126,7 +131,7 @@ class Policy:
 
     def mask_shapes(self, text: str) -> str:
         if self._has_prefix(text):
-            return self.shapes.sub(_fingerprint_match, text)
+            return self.shapes.sub(lambda m: self.fingerprint(m.group(0)), text)
         return text
 
     def _has_prefix(self, text: str) -> bool:
@@ -146,8 +151,8 @@ class Policy:
         if name_lower in self.scheme_headers:
             parts = value.strip().split(None, 1)
             if len(parts) == 2:
-                return parts[0] + " " + fingerprint(parts[1].strip())
-        return fingerprint(value)
+                return parts[0] + " " + self.fingerprint(parts[1].strip())
+        return self.fingerprint(value)
 
     def query(self, query: str) -> str:
         """A query or form text with secret values fingerprinted, key shapes in the rest."""
@@ -157,7 +162,7 @@ class Policy:
             n = self.norm(name)
             if n in self.query_names or self.secret(n):
                 raw = unquote(m.group(3).replace("+", " "))
-                return m.group(1) + m.group(2) + "=" + fingerprint(raw)
+                return m.group(1) + m.group(2) + "=" + self.fingerprint(raw)
             return self.mask_shapes(m.group(0))
 
         return _QUERY_RE.sub(sub, query)
@@ -195,7 +200,7 @@ class Policy:
                             oauth = any(self.norm(o) in self.oauth_markers for o in value)
                         secret = oauth
                 if secret and not _already_masked(v):
-                    out[k] = fingerprint(v)
+                    out[k] = self.fingerprint(v)
                     changed = True
                 else:
                     nv, c = self.json_value(v, embedded)
@@ -245,7 +250,7 @@ class Policy:
             raw = json.loads('"%s"' % value)
         except ValueError:
             raw = value
-        return m.group(0)[: m.start(2) - m.start()] + fingerprint(raw) + '\\"'
+        return m.group(0)[: m.start(2) - m.start()] + self.fingerprint(raw) + '\\"'
 
     def raw_bytes(self, data: bytes, content_type: str) -> bytes:
         """A body or message that is not UTF-8 (stored as base64): key shapes, JSON string
@@ -279,7 +284,7 @@ class Policy:
     def _masked_field(self, m) -> str:
         if not self.secret(self.norm(m.group(2))) or _already_masked(m.group(3)):
             return m.group(0)
-        return m.group(1) + fingerprint(m.group(3)) + '"'
+        return m.group(1) + self.fingerprint(m.group(3)) + '"'
 
     def event_stream(self, text: str) -> str:
         """An SSE body: secrets that only its events read together show (split_secrets), key
@@ -381,17 +386,17 @@ class Policy:
                         raw = json.loads('"%s"' % value)
                     except ValueError:
                         raw = value
-                    fields.append((m.start(2), m.end(2), m.start(), fingerprint(raw)))
+                    fields.append((m.start(2), m.end(2), m.start(), self.fingerprint(raw)))
             # A level deeper (a file's JSON that streamed tool arguments write), for values
             # without escapes of their own.
             for m in _ESCAPED2_FIELD.finditer(joined):
                 value = m.group(2)
                 if value and self.secret(self.norm(m.group(1))) and not _already_masked(value):
-                    fields.append((m.start(2), m.end(2), m.start(), fingerprint(value)))
+                    fields.append((m.start(2), m.end(2), m.start(), self.fingerprint(value)))
         keys = []
         if self._has_prefix(joined):
             keys = [
-                (m.start(), m.end(), m.start(), fingerprint(m.group(0)))
+                (m.start(), m.end(), m.start(), self.fingerprint(m.group(0)))
                 for m in self.shapes.finditer(joined)
                 if not any(a <= m.start() < b for a, b, _, _ in fields)
             ]

@@ -167,11 +167,27 @@ export interface RedactionPolicy {
   oauthMarkers: string[];
   keyShapes: string;
   keyShapePrefixes: string[];
+  /**
+   * The key of the capture's fingerprints (`[REDACTED:1a2b3c4d]`, an HMAC), as hex: without a
+   * key of its own the capture's reader could test guesses of a weak password against them.
+   */
+  fingerprintKey: string;
 }
 
-/** The policy for a capture, with the target's extra header names. */
-export function redactionPolicy(extraHeaders: readonly string[]): RedactionPolicy {
+/**
+ * The policy for a capture, with the target's extra header names. `passphrase` keys the
+ * fingerprints (the same secret then has the same fingerprint in every capture made with it);
+ * without one each capture gets a random key, kept nowhere.
+ */
+export function redactionPolicy(
+  extraHeaders: readonly string[],
+  passphrase?: string,
+): RedactionPolicy {
+  const key = passphrase
+    ? new TextEncoder().encode(passphrase)
+    : crypto.getRandomValues(new Uint8Array(32));
   return {
+    fingerprintKey: Array.from(key, (b) => b.toString(16).padStart(2, "0")).join(""),
     headers: [
       ...new Set([...ALWAYS_REDACTED_HEADERS, ...extraHeaders].map((h) => h.toLowerCase())),
     ],

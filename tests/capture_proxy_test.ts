@@ -3,7 +3,6 @@
  * setup found) against the fake upstream: what the client receives, what the JSONL holds.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { CaptureSession } from "../lib/capture/session.ts";
 import { ProbeError } from "../lib/errors.ts";
@@ -20,6 +19,7 @@ import {
 } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
 import {
+  fp,
   startTempCapture,
   type TempCapture,
   type TempCaptureOptions,
@@ -62,10 +62,6 @@ function startSession(
     "probe-capture-test-",
     extra,
   );
-}
-
-function fp(secret: string): string {
-  return `[REDACTED:${createHash("sha256").update(secret).digest("hex").slice(0, 8)}]`;
 }
 
 const responsesBody = (prompt: string, stream: boolean) =>

@@ -260,3 +260,11 @@ Deno.test("api tokens and names ending with secret are secret names", () => {
     "[REDACTED]",
   );
 });
+
+Deno.test("each capture's policy keys its fingerprints: random, or from a passphrase", () => {
+  const a = redactionPolicy([]).fingerprintKey;
+  const b = redactionPolicy([]).fingerprintKey;
+  assert.match(a, /^[0-9a-f]{64}$/);
+  assert.notEqual(a, b);
+  assert.equal(redactionPolicy([], "pass").fingerprintKey, "70617373");
+});

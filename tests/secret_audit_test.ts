@@ -5,10 +5,9 @@
  * the JSONL, the Markdown report, the HTML report and the HAR export.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { rawRequest } from "./fake_upstream.ts";
 import { findMitmdumps } from "./tools/paths.ts";
-import { modeOf, readJsonl, runProbe, startCodexCapture } from "./tools/capture_helpers.ts";
+import { fp, modeOf, readJsonl, runProbe, startCodexCapture } from "./tools/capture_helpers.ts";
 import {
   BASIC,
   FORM_BODY,
@@ -38,10 +37,6 @@ const MITMDUMPS = await findMitmdumps();
  */
 const KEEP_SECRETS_LEAKS: Record<string, string[]> = { markdown: [], html: [], har: [] };
 const enc = new TextEncoder();
-
-function fp(secret: string): string {
-  return `[REDACTED:${createHash("sha256").update(secret).digest("hex").slice(0, 8)}]`;
-}
 
 /** Index of `needle` in `haystack` (raw bytes), or -1. */
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {

@@ -93,7 +93,12 @@ export class CaptureSession implements AsyncDisposable {
       const redactionFile = `${tempDir}/redaction.json`;
       await Deno.writeTextFile(
         redactionFile,
-        JSON.stringify(redactionPolicy(opts.target.redactedHeaders)),
+        JSON.stringify(
+          redactionPolicy(
+            opts.target.redactedHeaders,
+            Deno.env.get("PROBE_FINGERPRINT_KEY") || undefined,
+          ),
+        ),
         { mode: 0o600 },
       );
       // Two mitmdumps making mitmproxy's CA at once in a new confdir (~/.mitmproxy) race: one

@@ -68,8 +68,8 @@ class RecorderTest(unittest.TestCase):
                 self.assertEqual(entry["proxy"], "api")
                 self.assertEqual(entry["request"]["method"], "GET")
                 auth = entry["request"]["headers"]["authorization"]
-                self.assertEqual(auth, "Bearer " + addon.fingerprint("sk-secret-token-value"))
-                self.assertEqual(entry["request"]["body"]["api_key"], addon.fingerprint("k-123"))
+                self.assertEqual(auth, "Bearer " + fp("sk-secret-token-value"))
+                self.assertEqual(entry["request"]["body"]["api_key"], fp("k-123"))
                 self.assertEqual(entry["request"]["body"]["model"], "m")
                 self.assertEqual(entry["response"]["status_code"], 200)
                 self.assertNotIn(b"sk-secret-token-value", data)
@@ -307,7 +307,8 @@ def data_events(body):
     return [json.loads(line[len("data: "):]) for line in body.split("\n") if line.startswith("data: ")]
 
 
-fp = addon.fingerprint
+# Fingerprints are keyed by the policy probe hands over (lib/redact.ts fingerprintKey).
+fp = addon.Policy.load(POLICY).fingerprint
 SHAPES = [
     "sk-proj-PLANTEDproj0123456789abcdef",
     "sk-ant-api03-PLANTEDant0123456789abcd",
@@ -681,6 +682,18 @@ class RedactionTest(unittest.TestCase):
             got = json.loads(record(f))["response"]["body"]
             self.assertNotIn(key[1:], got, ct)
             self.assertIn(fp(key), got, ct)
+
+    def test_fingerprints_are_keyed_by_the_policy(self):
+        # Without a key of the capture's own, a reader could test guesses of a weak password
+        # against its sha256 prefix.
+        with open(POLICY, encoding="utf-8") as f:
+            data = json.load(f)
+        self.assertEqual(len(data["fingerprintKey"]), 64)  # 32 random bytes, as hex
+        other = addon.Policy(dict(data, fingerprintKey="00" * 32))
+        self.assertNotEqual(fp("hunter2"), other.fingerprint("hunter2"))
+        self.assertNotEqual(fp("hunter2"), addon.fingerprint("hunter2"))  # the bare sha256
+        self.assertEqual(fp("hunter2"), addon.Policy(data).fingerprint("hunter2"))
+        self.assertRegex(fp("hunter2"), r"^\[REDACTED:[0-9a-f]{8}\]$")
 
     def test_keep_secrets_keeps_everything_raw(self):
         f = tflow.tflow(resp=True)

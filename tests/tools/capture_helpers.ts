@@ -5,10 +5,25 @@
  * observed-readiness waits (no fixed sleeps).
  */
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { CaptureSession, type SessionOptions } from "../../lib/capture/session.ts";
 import type { Entry, Target } from "../../lib/types.ts";
 import { findMitmdumps, type Mitmdump, ROOT } from "./paths.ts";
 import { exists } from "../../lib/path_exists.ts";
+
+/**
+ * The fingerprint passphrase of every capture the tests make (`PROBE_FINGERPRINT_KEY`, set for
+ * this process and so for the probe processes it starts), so a test can name the fingerprint a
+ * planted secret gets: {@link fp}.
+ */
+export const TEST_FINGERPRINT_PASSPHRASE = "probe-tests";
+Deno.env.set("PROBE_FINGERPRINT_KEY", TEST_FINGERPRINT_PASSPHRASE);
+
+/** The capture's mask of `secret` under the tests' passphrase: `[REDACTED:` 8 hex digits `]`. */
+export function fp(secret: string): string {
+  const mac = createHmac("sha256", TEST_FINGERPRINT_PASSPHRASE).update(secret).digest("hex");
+  return `[REDACTED:${mac.slice(0, 8)}]`;
+}
 export { exists };
 
 /** The CLI's entry point. */
