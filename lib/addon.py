@@ -243,14 +243,22 @@ class Policy:
         return text if masked == text else masked
 
     def _masked_escaped_field(self, m) -> str:
-        value = m.group(2)
-        if not value or not self.secret(self.norm(m.group(1))) or _already_masked(value):
+        mask = self._escaped_value_mask(m.group(1), m.group(2))
+        if mask is None:
             return m.group(0)
+        return m.group(0)[: m.start(2) - m.start()] + mask + '\\"'
+
+    def _escaped_value_mask(self, name: str, value: str) -> typing.Optional[str]:
+        """The fingerprint of a field's value written inside a JSON string (escaped once more)
+        when its name is a secret one, else None. The value is fingerprinted as its own JSON
+        writes it, as `_masked_field` does one level up."""
+        if not value or not self.secret(self.norm(name)) or _already_masked(value):
+            return None
         try:
             raw = json.loads('"%s"' % value)
         except ValueError:
             raw = value
-        return m.group(0)[: m.start(2) - m.start()] + self.fingerprint(raw) + '\\"'
+        return self.fingerprint(raw)
 
     def raw_bytes(self, data: bytes, content_type: str) -> bytes:
         """A body or message that is not UTF-8 (stored as base64): key shapes, JSON string
@@ -379,20 +387,13 @@ class Policy:
         covered by the field's."""
         fields = []
         if '\\"' in joined and self.holds_escaped_secret_key(joined):
-            for m in _ESCAPED_FIELD.finditer(joined):
-                value = m.group(2)
-                if value and self.secret(self.norm(m.group(1))) and not _already_masked(value):
-                    try:
-                        raw = json.loads('"%s"' % value)
-                    except ValueError:
-                        raw = value
-                    fields.append((m.start(2), m.end(2), m.start(), self.fingerprint(raw)))
-            # A level deeper (a file's JSON that streamed tool arguments write), for values
+            # Also a level deeper (a file's JSON that streamed tool arguments write), for values
             # without escapes of their own.
-            for m in _ESCAPED2_FIELD.finditer(joined):
-                value = m.group(2)
-                if value and self.secret(self.norm(m.group(1))) and not _already_masked(value):
-                    fields.append((m.start(2), m.end(2), m.start(), self.fingerprint(value)))
+            for pattern in (_ESCAPED_FIELD, _ESCAPED2_FIELD):
+                for m in pattern.finditer(joined):
+                    mask = self._escaped_value_mask(m.group(1), m.group(2))
+                    if mask is not None:
+                        fields.append((m.start(2), m.end(2), m.start(), mask))
         keys = []
         if self._has_prefix(joined):
             keys = [
@@ -431,10 +432,6 @@ def _anchor(prefix: str) -> str:
         if c.isupper():
             return c
     return prefix[0]
-
-
-def _either_case(c: str) -> str:
-    return "[%s%s]" % (c.lower(), c.upper()) if c.isalpha() else re.escape(c)
 
 
 def _scalar(value) -> bool:
