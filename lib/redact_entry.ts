@@ -4,10 +4,9 @@
  */
 import {
   isFormEncoded,
-  maskEmbeddedFields,
   maskFormSecrets,
-  maskKeyShapes,
   maskSecretFields,
+  maskStringSecrets,
   maskTextSecrets,
   redactUrl,
 } from "./redact.ts";
@@ -66,7 +65,7 @@ function maskBase64(data: string): string {
   } catch {
     return data;
   }
-  let masked = maskEmbeddedFields(maskKeyShapes(text));
+  let masked = maskStringSecrets(text);
   if (isFormEncoded(masked)) masked = maskFormSecrets(masked);
   return masked === text ? data : btoa(masked);
 }

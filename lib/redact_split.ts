@@ -74,7 +74,7 @@ export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
       // Pieces of parallel streams (tool calls, choices, content blocks) are told apart by the
       // indexes written before them in their event.
       const line = text.lastIndexOf("\n", m.index) + 1;
-      const context = marks.slice(firstAtOrAfter(at, line), firstAtOrAfter(at, m.index));
+      const context = marks.slice(countBelow(at, line), countBelow(at, m.index));
       const channel = [m[1], ...context.map((x) => x[0])].join("\u0000");
       const pieces = channels.get(channel) ?? [];
       pieces.push({ text: index, from: to - m[2].length, to });
@@ -118,19 +118,15 @@ export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
 function secretsIn(joined: string): Found[] {
   const fields: Found[] = [];
   if (joined.includes('\\"')) {
-    for (const m of joined.matchAll(ESCAPED_JSON_STRING_FIELD)) {
-      const value = m[2];
-      if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
-      const to = m.index + m[0].length - 2;
-      fields.push({ from: to - value.length, to, matchFrom: m.index });
-    }
-    // A level deeper (a file's JSON that streamed tool arguments write), for values without
-    // escapes of their own.
-    for (const m of joined.matchAll(ESCAPED2_FIELD)) {
-      const value = m[2];
-      if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
-      const to = m.index + m[0].length - 4;
-      fields.push({ from: to - value.length, to, matchFrom: m.index });
+    // Also a level deeper (a file's JSON that streamed tool arguments write), for values
+    // without escapes of their own; `close` is the length of the value's closing quote.
+    for (const [pattern, close] of [[ESCAPED_JSON_STRING_FIELD, 2], [ESCAPED2_FIELD, 4]] as const) {
+      for (const m of joined.matchAll(pattern)) {
+        const value = m[2];
+        if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
+        const to = m.index + m[0].length - close;
+        fields.push({ from: to - value.length, to, matchFrom: m.index });
+      }
     }
   }
   if (!hasKeyShapePrefix(joined)) return fields;
@@ -142,13 +138,13 @@ function secretsIn(joined: string): Found[] {
   return [...fields, ...keys];
 }
 
-/** The index of the first of the sorted `positions` at or after `offset`. */
-function firstAtOrAfter(positions: readonly number[], offset: number): number {
+/** How many of the sorted `positions` are below `offset` (`inclusive`: at or below it). */
+function countBelow(positions: readonly number[], offset: number, inclusive = false): number {
   let lo = 0;
   let hi = positions.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (positions[mid] < offset) lo = mid + 1;
+    if (positions[mid] < offset || (inclusive && positions[mid] === offset)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -156,14 +152,7 @@ function firstAtOrAfter(positions: readonly number[], offset: number): number {
 
 /** The index of the piece holding character `offset` of the joined text. */
 function pieceAt(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  return countBelow(starts, offset, true) - 1;
 }
 
 function applyCuts(text: string, cuts: readonly Cut[]): string {
