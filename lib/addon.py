@@ -83,6 +83,11 @@ class Policy:
         # A name ending with a secret name is one (SERVICE_API_KEY, X-Api-Key): lib/redact.ts's
         # isSecretName.
         self.secret_ends = tuple(sorted(self.secret_names))
+        # Names whose list or object value is a credential whole (`credentials`), and the
+        # JSON Schema keywords and types that keep a tool's parameter schema (_secret_shaped).
+        self.object_ends = tuple(sorted(data["secretObjectNames"]))
+        self.schema_keywords = frozenset(data["schemaKeywords"])
+        self.schema_types = frozenset(data["schemaTypes"])
         self.query_names = frozenset(data["querySecretNames"])
         self.oauth_markers = frozenset(data["oauthMarkers"])
         # Keys that make a parsed body worth walking ("code" counts in OAuth calls).
@@ -190,16 +195,16 @@ class Policy:
             out = {}
             oauth = None
             for k, v in value.items():
-                secret = False
-                if _secret_shaped(v):
-                    n = self.norm(k)
-                    if self.secret(n):
-                        secret = True
-                    elif n == "code":
-                        if oauth is None:
-                            oauth = any(self.norm(o) in self.oauth_markers for o in value)
-                        secret = oauth
-                if secret and not _already_masked(v):
+                n = self.norm(k)
+                if self.secret(n):
+                    secret = True
+                elif n == "code":
+                    if oauth is None:
+                        oauth = any(self.norm(o) in self.oauth_markers for o in value)
+                    secret = oauth
+                else:
+                    secret = isinstance(v, (dict, list)) and n.endswith(self.object_ends)
+                if secret and self._secret_shaped(v) and not _already_masked(v):
                     out[k] = self.fingerprint(v)
                     changed = True
                 else:
@@ -216,6 +221,30 @@ class Policy:
                 changed = changed or c
             return (out if changed else value), changed
         return value, False
+
+    def _secret_shaped(self, value) -> bool:
+        """A value a secret name's field is masked of: a string or number, or a list or object
+        holding one at any depth (`["…"]`, `{"type": "bearer", "token": "…"}`), unless that
+        object is a JSON Schema: a tool's parameters name their fields too. lib/redact.ts's
+        secretShaped decides the same."""
+        if _scalar(value):
+            return True
+        if isinstance(value, dict) and self._json_schema(value):
+            return False
+        return isinstance(value, (dict, list)) and _holds_scalar(value, 0)
+
+    def _json_schema(self, value: dict) -> bool:
+        """Every key a JSON Schema keyword (or `x-…`, `$…`), its `type` (if any) a schema type
+        or a list of them."""
+        if not value or not all(
+            k in self.schema_keywords or k.startswith(("x-", "$")) for k in value
+        ):
+            return False
+        t = value.get("type")
+        if t is None and "type" not in value:
+            return True
+        types = t if isinstance(t, list) else [t]
+        return all(isinstance(x, str) and x.lower() in self.schema_types for x in types)
 
     def json_text(self, text: str) -> str:
         """A JSON text (a WebSocket message, an SSE event's data) with its secrets masked;
@@ -322,7 +351,7 @@ class Policy:
 
     def _may_name_secret(self, key: str) -> bool:
         n = self.norm(key)
-        return self.secret(n) or n.endswith("code")
+        return self.secret(n) or n.endswith("code") or n.endswith(self.object_ends)
 
     def split_secrets(self, texts: typing.List[str]) -> typing.List[str]:
         """`texts` (a stream's SSE text, or the messages one side of a WebSocket sent, in
@@ -438,17 +467,16 @@ def _scalar(value) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != ""
 
 
-def _secret_shaped(value) -> bool:
-    """A value a secret name's field is masked of: a string or number, or a list or object of
-    only those (`["…"]`, `{"value": "…"}`). A JSON Schema names parameters too
-    (`"password": {"type": "string"}`): an object with `type` or `description` is kept."""
+def _holds_scalar(value, depth: int) -> bool:
+    """Whether a list or object holds a non-empty string or a number, at any depth (to 40)."""
     if _scalar(value):
         return True
-    if isinstance(value, list):
-        return len(value) > 0 and all(_scalar(v) for v in value)
+    if depth > 40:
+        return False
     if isinstance(value, dict):
-        return (len(value) > 0 and "type" not in value and "description" not in value
-                and all(_scalar(v) for v in value.values()))
+        return any(_holds_scalar(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_scalar(v, depth + 1) for v in value)
     return False
 
 
@@ -547,9 +575,10 @@ class _JsonCheck:
         if self.policy is not None and not self.secret:
             norm = self.policy.norm
             secret = self.policy.secret
+            objects = self.policy.object_ends
             for k, _ in pairs:
                 n = norm(k)
-                if n == "code" or secret(n):
+                if n == "code" or secret(n) or n.endswith(objects):
                     self.secret = True
                     break
         return obj

@@ -62,6 +62,86 @@ export const SECRET_NAMES: readonly string[] = [
  */
 export const QUERY_SECRET_NAMES: readonly string[] = ["key", "token", "code", "sig", "signature"];
 
+/**
+ * Names whose list or object value is a credential whole (`"credentials": {"primary": {"key":
+ * "…"}}`), compared like {@link SECRET_NAMES} (a name ending with one is one). A string under
+ * them is kept: `credentials: "include"` is a fetch mode, not a secret.
+ */
+export const SECRET_OBJECT_NAMES: readonly string[] = ["credentials"];
+
+/**
+ * The keywords of a JSON Schema (2020-12, OpenAPI's and Gemini's additions). A secret name's
+ * object is a tool's parameter schema, kept and walked, when every key of it is one of these
+ * (or starts with `x-` or `$`) and its `type`, if any, is one of {@link JSON_SCHEMA_TYPES}:
+ * `"password": {"type": "string", "description": "…"}` is kept, `"authorization": {"type":
+ * "bearer", "token": "…"}` is masked.
+ */
+export const JSON_SCHEMA_KEYWORDS: readonly string[] = [
+  "type",
+  "description",
+  "title",
+  "properties",
+  "items",
+  "prefixItems",
+  "additionalProperties",
+  "patternProperties",
+  "propertyNames",
+  "propertyOrdering",
+  "required",
+  "enum",
+  "const",
+  "default",
+  "examples",
+  "example",
+  "format",
+  "pattern",
+  "minLength",
+  "maxLength",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "contains",
+  "minContains",
+  "maxContains",
+  "minProperties",
+  "maxProperties",
+  "anyOf",
+  "oneOf",
+  "allOf",
+  "not",
+  "if",
+  "then",
+  "else",
+  "dependentRequired",
+  "dependentSchemas",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "definitions",
+  "readOnly",
+  "writeOnly",
+  "deprecated",
+  "nullable",
+  "discriminator",
+  "contentMediaType",
+  "contentEncoding",
+];
+
+/** The types a JSON Schema's `type` names (compared lower-cased: Gemini writes `STRING`). */
+export const JSON_SCHEMA_TYPES: readonly string[] = [
+  "string",
+  "number",
+  "integer",
+  "boolean",
+  "object",
+  "array",
+  "null",
+];
+
 /** Sibling keys that mark a JSON object as an OAuth call, where `code` is a secret too. */
 export const OAUTH_MARKERS: readonly string[] = [
   "granttype",
@@ -163,6 +243,9 @@ export interface RedactionPolicy {
   headers: string[];
   schemeHeaders: string[];
   secretNames: string[];
+  secretObjectNames: string[];
+  schemaKeywords: string[];
+  schemaTypes: string[];
   querySecretNames: string[];
   oauthMarkers: string[];
   keyShapes: string;
@@ -193,6 +276,9 @@ export function redactionPolicy(
     ],
     schemeHeaders: [...SCHEME_HEADERS],
     secretNames: [...SECRET_NAMES],
+    secretObjectNames: [...SECRET_OBJECT_NAMES],
+    schemaKeywords: [...JSON_SCHEMA_KEYWORDS],
+    schemaTypes: [...JSON_SCHEMA_TYPES],
     querySecretNames: [...QUERY_SECRET_NAMES],
     oauthMarkers: [...OAUTH_MARKERS],
     keyShapes: KEY_SHAPES_SOURCE,
@@ -444,8 +530,8 @@ export function isMasked(value: unknown): boolean {
  * A copy of a JSON value with credential values replaced by "[REDACTED]" at any depth: the
  * keys of {@link SECRET_NAMES} in any spelling. `code` is masked only in an object that looks
  * like an OAuth call (it also has grant_type, redirect_uri, code_verifier or client_id), so
- * error codes elsewhere stay visible. Strings and numbers are masked, and lists or objects of only
- * those; null, booleans, other objects and arrays under a secret key are walked instead (a tool's
+ * error codes elsewhere stay visible. Strings and numbers are masked, and lists or objects that
+ * hold one; null, booleans and a JSON Schema under a secret key are walked instead (a tool's
  * JSON Schema names its parameters, `"password": {"type": "string"}`). Key shapes are masked in
  * every string.
  * Values already `[REDACTED…]` are kept (their fingerprints survive). Nesting deeper than 40
@@ -479,37 +565,64 @@ export function maskSecretFields(value: unknown): unknown {
 }
 
 /**
- * For one object: whether a key/value pair is a credential to mask (a string or number under
- * a secret key, not already masked; `code` only when the object looks like an OAuth call).
+ * For one object: whether a key/value pair is a credential to mask (a value of a secret name
+ * that {@link secretShaped} takes for a secret, not already masked; `code` only when the
+ * object looks like an OAuth call; a list or object under {@link SECRET_OBJECT_NAMES}).
  */
 export function secretFieldTest(obj: object): (key: string, value: unknown) => boolean {
   let oauth: boolean | undefined;
   return (key, value) => {
-    if (!secretShaped(value)) return false;
     const n = normalizeName(key);
     if (!isSecretName(n)) {
-      if (n !== "code") return false;
-      oauth ??= Object.keys(obj).some((k) => OAUTH_MARKER_SET.has(normalizeName(k)));
-      if (!oauth) return false;
+      if (n === "code") {
+        oauth ??= Object.keys(obj).some((k) => OAUTH_MARKER_SET.has(normalizeName(k)));
+        if (!oauth) return false;
+      } else if (!SECRET_OBJECT_END.test(n) || typeof value !== "object") return false;
     }
-    return !isMasked(value);
+    return secretShaped(value) && !isMasked(value);
   };
 }
+
+const SECRET_OBJECT_END = new RegExp(`(?:${SECRET_OBJECT_NAMES.join("|")})$`);
+const SCHEMA_KEYWORD_SET: ReadonlySet<string> = new Set(JSON_SCHEMA_KEYWORDS);
+const SCHEMA_TYPE_SET: ReadonlySet<string> = new Set(JSON_SCHEMA_TYPES);
 
 const scalar = (v: unknown) => typeof v === "number" || (typeof v === "string" && v !== "");
 
 /**
- * A value a secret name's field is masked of: a string or number, or a list or object of only
- * those (`["…"]`, `{"value": "…"}`). A JSON Schema names parameters too (`"password": {"type":
- * "string"}`): an object with `type` or `description` is kept (the addon's `_secret_shaped`).
+ * A value a secret name's field is masked of: a string or number, or a list or object holding
+ * one at any depth (`["…"]`, `{"type": "bearer", "token": "…"}`, `{"primary": {"key": "…"}}`),
+ * unless that object is a JSON Schema (see {@link JSON_SCHEMA_KEYWORDS}): a tool's parameters
+ * name their fields too. The addon's `_secret_shaped` decides the same.
  */
 function secretShaped(value: unknown): boolean {
   if (scalar(value)) return true;
-  if (Array.isArray(value)) return value.length > 0 && value.every(scalar);
   if (typeof value !== "object" || value === null) return false;
-  const values = Object.values(value);
-  return values.length > 0 && !("type" in value) && !("description" in value) &&
-    values.every(scalar);
+  if (!Array.isArray(value) && isJsonSchema(value as Record<string, unknown>)) return false;
+  return holdsScalar(value, 0);
+}
+
+/** Whether a list or object holds a non-empty string or a number, at any depth (to 40). */
+function holdsScalar(value: unknown, depth: number): boolean {
+  if (scalar(value)) return true;
+  if (typeof value !== "object" || value === null || depth > 40) return false;
+  return Object.values(value).some((v) => holdsScalar(v, depth + 1));
+}
+
+/**
+ * An object written as a JSON Schema: every key a schema keyword (or `x-…`, `$…`), its `type`
+ * (if any) a schema type or a list of them.
+ */
+function isJsonSchema(value: Record<string, unknown>): boolean {
+  const keys = Object.keys(value);
+  if (keys.length === 0) return false;
+  if (!keys.every((k) => SCHEMA_KEYWORD_SET.has(k) || k.startsWith("x-") || k[0] === "$")) {
+    return false;
+  }
+  const type = value.type;
+  if (type === undefined) return true;
+  const types = Array.isArray(type) ? type : [type];
+  return types.every((t) => typeof t === "string" && SCHEMA_TYPE_SET.has(t.toLowerCase()));
 }
 
 /**

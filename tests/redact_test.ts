@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
   headerRedactor,
+  JSON_SCHEMA_KEYWORDS,
+  JSON_SCHEMA_TYPES,
   KEY_SHAPES_SOURCE,
   maskEmbeddedFields,
   maskFormSecrets,
@@ -10,6 +12,7 @@ import {
   redactionPolicy,
   redactUrl,
   SECRET_NAMES,
+  SECRET_OBJECT_NAMES,
 } from "../lib/redact.ts";
 
 Deno.test("headerRedactor masks credentials by name", async (t) => {
@@ -267,4 +270,49 @@ Deno.test("each capture's policy keys its fingerprints: random, or from a passph
   assert.match(a, /^[0-9a-f]{64}$/);
   assert.notEqual(a, b);
   assert.equal(redactionPolicy([], "pass").fingerprintKey, "70617373");
+});
+
+Deno.test("a secret name's object is masked unless it is a JSON Schema (as the addon decides)", async (t) => {
+  // A tool's parameters: every key a JSON Schema keyword, `type` a schema type (Gemini writes
+  // them upper-case).
+  const params = {
+    type: "object",
+    properties: {
+      password: { type: "string", description: "The user's password" },
+      api_key: { anyOf: [{ type: "string" }, { type: "null" }], "x-order": 1 },
+      client_secret: { description: "any value" },
+      credentials: { type: "OBJECT", properties: { user: { type: "STRING" } } },
+    },
+  };
+  const body = {
+    authorization: { type: "bearer", token: "tok-1" },
+    password: { type: "string", value: "pw-2" },
+    client_secret: { primary: { key: "cs-3" } },
+    api_key: [{ key: "ak-4" }],
+    credentials: { primary: { key: "cr-5" } },
+    awsCredentials: [["cr-6"]],
+    fetch: { credentials: "include", secret: { enabled: true } },
+    tools: [{ name: "login", parameters: params }],
+  };
+  const want = {
+    authorization: "[REDACTED]",
+    password: "[REDACTED]",
+    client_secret: "[REDACTED]",
+    api_key: "[REDACTED]",
+    credentials: "[REDACTED]",
+    awsCredentials: "[REDACTED]",
+    fetch: body.fetch,
+    tools: body.tools,
+  };
+  await t.step("a JSON body", () => assert.deepEqual(maskSecretFields(body), want));
+  await t.step("an SSE event", () => {
+    const masked = maskTextSecrets(`event: e\ndata: ${JSON.stringify(body)}\n\n`);
+    assert.deepEqual(JSON.parse(masked.split("\n")[1].slice(6)), want);
+  });
+  await t.step("the addon is handed the same lists", () => {
+    const policy = redactionPolicy([]);
+    assert.deepEqual(policy.secretObjectNames, [...SECRET_OBJECT_NAMES]);
+    assert.deepEqual(policy.schemaKeywords, [...JSON_SCHEMA_KEYWORDS]);
+    assert.deepEqual(policy.schemaTypes, [...JSON_SCHEMA_TYPES]);
+  });
 });

@@ -670,6 +670,39 @@ class RedactionTest(unittest.TestCase):
         self.assertEqual((got["token"], got["api_key"], got["note"]), (None, [], ["kept"]))
         self.assertEqual(got["tools"][0]["input_schema"], schema)
 
+    def test_a_secret_names_object_is_masked_unless_it_is_a_json_schema(self):
+        # A tool's parameters: every key a JSON Schema keyword, `type` a schema type (Gemini
+        # writes them upper-case).
+        params = {"type": "object", "properties": {
+            "password": {"type": "string", "description": "The user's password"},
+            "api_key": {"anyOf": [{"type": "string"}, {"type": "null"}], "x-order": 1},
+            "client_secret": {"description": "any value"},
+            "credentials": {"type": "OBJECT", "properties": {"user": {"type": "STRING"}}},
+        }}
+        body = {
+            "authorization": {"type": "bearer", "token": "tok-1"},
+            "password": {"type": "string", "value": "pw-2"},
+            "client_secret": {"primary": {"key": "cs-3"}},
+            "api_key": [{"key": "ak-4"}],
+            "credentials": {"primary": {"key": "cr-5"}},
+            "awsCredentials": [["cr-6"]],
+            "fetch": {"credentials": "include", "secret": {"enabled": True}},
+            "tools": [{"name": "login", "parameters": params}],
+        }
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps(body).encode()
+        # And the same as an SSE event's data.
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse([body])
+        entry = json.loads(record(f))
+        for got in (entry["request"]["body"], data_events(entry["response"]["body"])[0]):
+            for name in ("authorization", "password", "client_secret", "api_key", "credentials",
+                         "awsCredentials"):
+                self.assertEqual(got[name], fp(body[name]), name)
+            self.assertEqual(got["fetch"], body["fetch"])
+            self.assertEqual(got["tools"][0]["parameters"], params)
+
     def test_streams_under_other_content_types(self):
         key = SHAPES[2]
         # NDJSON (a local model server's stream) and SSE served as text/plain.
