@@ -156,7 +156,7 @@ export interface Conversation {
 }
 
 /** Conversations whose keys are kept as full text; older ones are compacted to hashes. */
-const LIVE_CONVERSATIONS = 16;
+export const LIVE_CONVERSATIONS = 16;
 
 /**
  * Conversations remembered at all (hashed, beyond the live ones), the most recently active
@@ -166,6 +166,15 @@ const LIVE_CONVERSATIONS = 16;
  * conversations, a week of captures); agents run a handful of conversations at once.
  */
 export const TRACKED_CONVERSATIONS = 256;
+
+/**
+ * Seconds of capture time after which a conversation that is not among the
+ * {@link LIVE_CONVERSATIONS} most recently active is forgotten, before the count limit is
+ * reached: a capture of a day holds hundreds of ended conversations, and what the analysis
+ * holds should follow how many run at once, not how many the capture has had. A request that
+ * resumes one after an hour while sixteen others ran starts a new conversation (shown in full).
+ */
+export const IDLE_SECONDS = 3600;
 
 /** Response ids remembered per conversation (a request continues one of its latest). */
 const RESPONSE_IDS_PER_CONVERSATION = 4;
@@ -206,22 +215,32 @@ export class ConversationTracker {
     return undefined;
   }
 
-  /** The conversation of a request with these parts (a new one when nothing matches). */
-  assign(parts: RequestParts, headers: Headers, format: string): Conversation {
+  /**
+   * The conversation of a request with these parts (a new one when nothing matches); `at`, the
+   * request's capture time in seconds, lets conversations idle for {@link IDLE_SECONDS} go.
+   */
+  assign(parts: RequestParts, headers: Headers, format: string, at?: number): Conversation {
     const conv = this.#find(parts, headers, format);
-    this.#touch(conv);
+    this.#touch(conv, at);
     return conv;
   }
 
-  #touch(conv: Conversation): void {
-    const at = this.#live.indexOf(conv);
-    if (at !== -1) this.#live.splice(at, 1);
+  #touch(conv: Conversation, at: number | undefined): void {
+    const live = this.#live.indexOf(conv);
+    if (live !== -1) this.#live.splice(live, 1);
     this.#live.push(conv);
     if (this.#live.length > LIVE_CONVERSATIONS) compact(this.#live.shift()!);
     const remembered = this.#tracked.get(conv) ?? { responseIds: [] };
+    if (at !== undefined) remembered.at = at;
     this.#tracked.delete(conv);
     this.#tracked.set(conv, remembered);
-    if (this.#tracked.size > this.#limit) this.#forget(this.#tracked.keys().next().value!);
+    // The least recently active first: stop at the first one that may stay.
+    for (const [oldest, { at: last }] of this.#tracked) {
+      const idle = at !== undefined && last !== undefined && at - last > IDLE_SECONDS &&
+        this.#tracked.size > LIVE_CONVERSATIONS;
+      if (!idle && this.#tracked.size <= this.#limit) break;
+      this.#forget(oldest);
+    }
   }
 
   /** Drops an idle conversation and every way of finding it. */
@@ -327,6 +346,8 @@ export class ConversationTracker {
 interface Remembered {
   key?: string;
   responseIds: string[];
+  /** Capture time of its latest request, when the caller gives one. */
+  at?: number;
 }
 
 /** Replaces a conversation's remembered texts by hashes: it keeps working, in less memory. */

@@ -199,7 +199,7 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   let conversation: Conversation | undefined;
   let where = "";
   if (parts) {
-    conversation = input.conversations.assign(parts, request.headers, renderer.id);
+    conversation = input.conversations.assign(parts, request.headers, renderer.id, entry.timestamp);
     where = conversation.requests === 0
       ? `${conversation.id} (first request; grouped by ${conversation.basis})`
       : `${conversation.id} (request ${

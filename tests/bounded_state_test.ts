@@ -4,7 +4,12 @@
  * the number of conversations in a capture. (Peak RSS on large captures: `deno task bench`.)
  */
 import assert from "node:assert/strict";
-import { ConversationTracker, TRACKED_CONVERSATIONS } from "../lib/conversation.ts";
+import {
+  ConversationTracker,
+  IDLE_SECONDS,
+  LIVE_CONVERSATIONS,
+  TRACKED_CONVERSATIONS,
+} from "../lib/conversation.ts";
 import { deltaStep } from "./tools/render_helpers.ts";
 import type { RequestParts } from "../lib/types.ts";
 
@@ -75,6 +80,38 @@ Deno.test("ConversationTracker forgets idle conversations", async (t) => {
     for (let i = 0; i < 50; i++) tracker.noteResponse(a, `resp_${i}`);
     assert.equal(tracker.assign(parts(["n"], { continues: "resp_49" }), {}, "f"), a);
     assert.notEqual(tracker.assign(parts(["n"], { continues: "resp_0" }), {}, "f"), a);
+  });
+
+  await t.step("idle for an hour of capture time, beyond the live ones: forgotten", () => {
+    const tracker = new ConversationTracker();
+    const send = (key: string, at: number) =>
+      tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
+    // A day of conversations that end, one every five minutes: only the live ones stay.
+    const ids = new Map<string, number>();
+    for (let i = 0; i < 288; i++) ids.set(`k${i}`, send(`k${i}`, i * 300).id);
+    assert.equal(tracker.count, 288);
+    assert.equal(tracker.tracked, LIVE_CONVERSATIONS);
+    // The 16th most recent went idle 75 minutes ago, but fewer than 16 others have run since.
+    assert.equal(send("k272", 288 * 300).id, ids.get("k272"));
+    // The 17th most recent is gone: it starts a new conversation.
+    assert.notEqual(send("k271", 288 * 300).id, ids.get("k271"));
+  });
+
+  await t.step("within the hour, more than the live ones stay remembered", () => {
+    const tracker = new ConversationTracker();
+    const send = (key: string, at: number) =>
+      tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
+    const first = send("a", 0);
+    for (let i = 0; i < 3 * LIVE_CONVERSATIONS; i++) send(`k${i}`, 60 + i);
+    assert.equal(tracker.tracked, 3 * LIVE_CONVERSATIONS + 1);
+    assert.equal(send("a", IDLE_SECONDS), first, "idle exactly an hour: kept");
+    // Without capture times only the count limit applies.
+    const untimed = new ConversationTracker();
+    const u = untimed.assign(parts(["a"], { conversationKey: "a" }), {}, "f");
+    for (let i = 0; i < 3 * LIVE_CONVERSATIONS; i++) {
+      untimed.assign(parts([`k${i}`], { conversationKey: `k${i}` }), {}, "f");
+    }
+    assert.equal(untimed.assign(parts(["a"], { conversationKey: "a" }), {}, "f"), u);
   });
 
   await t.step("thousands of conversations: remembered ones stay at the limit", () => {

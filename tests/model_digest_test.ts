@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Ajv } from "ajv";
-import { TRACKED_CONVERSATIONS } from "../lib/conversation.ts";
+import { LIVE_CONVERSATIONS, TRACKED_CONVERSATIONS } from "../lib/conversation.ts";
 import { type ExchangeInput, ModelBuilder } from "../lib/model/build.ts";
 import { ModelJsonWriter } from "../lib/model/json.ts";
 import schema from "../lib/model/schema.json" with { type: "json" };
@@ -36,7 +36,8 @@ function call(name: string, args: string, id: string): FactItem {
  * of thing the sections list: cache misses, compactions, model switches, subagent threads
  * spawned by a tool call (the call is resent after the subagent ran, as agents do).
  */
-function exchanges(n: number): ExchangeInput[] {
+/** `step`: capture seconds between exchanges. */
+function exchanges(n: number, step = 2): ExchangeInput[] {
   const out: ExchangeInput[] = [];
   let index = 0;
   let t = 1_700_000_000;
@@ -48,7 +49,7 @@ function exchanges(n: number): ExchangeInput[] {
   ) => {
     const usage = { ...u, total: u.input + u.output };
     index++;
-    t += 2;
+    t += step;
     out.push({
       index,
       line: index,
@@ -258,11 +259,15 @@ function sink() {
 Deno.test("--format json's stream has every conversation, turn, link and event of the full model", async (t) => {
   const ajv = new Ajv({ strict: true, allErrors: true });
   const validate = ajv.compile(schema);
-  for (const n of [6, 2 * LISTED_ROWS + 50, 12 * LISTED_ROWS]) {
-    await t.step(`${n} conversations`, async () => {
+  const cases = [[6, 2], [2 * LISTED_ROWS + 50, 2], [12 * LISTED_ROWS, 2], [
+    2 * LISTED_ROWS + 50,
+    600,
+  ]];
+  for (const [n, step] of cases) {
+    await t.step(`${n} conversations, ${step} s apart`, async () => {
       // Conversation 1's late return comes, as from the tracker, under a group of its own
       // once more groups than the builders keep went by.
-      const input = exchanges(n);
+      const input = exchanges(n, step);
       const last = input.at(-1)!;
       last.conversation = { id: n + 1, basis: "conversation key" };
       const opts = { id: "1", source: "x", agent: "", prices: builtinPriceTable() };
@@ -327,8 +332,10 @@ Deno.test("--format json's stream has every conversation, turn, link and event o
         turns: [],
       });
       // The threads of the groups the builder forgot (it keeps twice the tracker's) were handed
-      // over while the capture was read: one thread per group here.
-      assert.equal(endedEarly, Math.max(0, n + 1 - 2 * TRACKED_CONVERSATIONS));
+      // over while the capture was read: one thread per group here. 600 s apart, a group is
+      // idle for twice the tracker's hour after two more; only the most recent ones stay.
+      const kept = step === 600 ? 2 * LIVE_CONVERSATIONS : 2 * TRACKED_CONVERSATIONS;
+      assert.equal(endedEarly, Math.max(0, n + 1 - kept));
     });
   }
 });

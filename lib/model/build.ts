@@ -8,7 +8,12 @@
  * threads, so its memory does not follow the number of turns or conversations either; so does
  * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
-import { hashText, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import {
+  hashText,
+  IDLE_SECONDS,
+  LIVE_CONVERSATIONS,
+  TRACKED_CONVERSATIONS,
+} from "../conversation.ts";
 import { type Digests, unitDigests } from "./digests.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
 import { statusLabel } from "../stats.ts";
@@ -118,6 +123,14 @@ interface ConvState {
  * one's next request comes with a new tracker conversation, so its state is never asked for).
  */
 const KEPT_GROUPS = 2 * TRACKED_CONVERSATIONS;
+
+/**
+ * Groups idle this long (capture seconds), beyond the {@link KEPT_ACTIVE_GROUPS} most recently
+ * active, are dropped: twice the tracker's, so the tracker has forgotten them first (it also
+ * sees requests that make no turn).
+ */
+const IDLE_GROUP_SECONDS = 2 * IDLE_SECONDS;
+const KEPT_ACTIVE_GROUPS = 2 * LIVE_CONVERSATIONS;
 
 /**
  * Tracker conversations whose latest request's units are kept, to reuse their digests: the
@@ -475,14 +488,7 @@ export class ModelBuilder {
     const threads = this.#groups.get(group) ?? [];
     this.#groups.delete(group);
     this.#groups.set(group, threads);
-    if (this.#keep !== "all" && this.#groups.size > KEPT_GROUPS) {
-      const [oldest, gone] = this.#groups.entries().next().value!;
-      this.#groups.delete(oldest);
-      for (const st of gone) {
-        this.#convs.delete(st.conv.id);
-        if (this.#keep === "stream") this.#ended.push(record(st));
-      }
-    }
+    if (this.#keep !== "all") this.#dropIdleGroups(x.entry.timestamp);
     let best: ConvState | undefined;
     let bestShared = 0;
     for (const st of threads) {
@@ -535,6 +541,23 @@ export class ModelBuilder {
     this.#digest.conversationCount++;
     if (this.#keep === "all" || conv.id <= LISTED_ROWS) this.#session.conversations.push(conv);
     return st;
+  }
+
+  /**
+   * Forgets the state of the least recently active groups over {@link KEPT_GROUPS}, and of
+   * those idle for {@link IDLE_GROUP_SECONDS} at `now` beyond the most recent ones.
+   */
+  #dropIdleGroups(now: number): void {
+    for (const [oldest, gone] of this.#groups) {
+      const idle = this.#groups.size > KEPT_ACTIVE_GROUPS &&
+        gone.every((st) => now - st.lastStart > IDLE_GROUP_SECONDS);
+      if (!idle && this.#groups.size <= KEPT_GROUPS) return;
+      this.#groups.delete(oldest);
+      for (const st of gone) {
+        this.#convs.delete(st.conv.id);
+        if (this.#keep === "stream") this.#ended.push(record(st));
+      }
+    }
   }
 
   /**

@@ -231,7 +231,12 @@ export class SpanBuilder {
   #turnsOf(renderer: Renderer, entry: Entry, response: RenderedBody | undefined): Turn[] {
     const parts = renderer.requestParts?.(entry.request.body, entry);
     if (!parts) return [];
-    const conv = this.#conversations.assign(parts, entry.request.headers, renderer.id);
+    const conv = this.#conversations.assign(
+      parts,
+      entry.request.headers,
+      renderer.id,
+      entry.timestamp,
+    );
     // Moves the conversation on to this request, so the next one is compared with it.
     advanceConversation(conv, parts, requestDelta(parts, conv), this.#index);
     if (response?.responseId) this.#conversations.noteResponse(conv, response.responseId);
