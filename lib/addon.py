@@ -326,9 +326,16 @@ class Policy:
     def event_stream(self, text: str) -> str:
         """An SSE body: secrets that only its events read together show (split_secrets), key
         shapes anywhere, secret fields of each `data:` event."""
-        text = self.mask_shapes(self.split_secrets([text])[0])
+        events = _sse_data_lines(text) if _has_multiline_data(text) else None
+        if events is None:
+            text = self.split_secrets([text])[0]
+        else:
+            text = self._split_joined_events(text, events)
+        text = self.mask_shapes(text)
         if not self.names_secret(text):
             return text
+        if events is not None:
+            text = self._multiline_events(text)
         lines = text.split("\n")
         for i, line in enumerate(lines):
             if line.startswith("data:"):
@@ -337,6 +344,62 @@ class Policy:
                 if masked != data:
                     lines[i] = "data: " + masked
         return "\n".join(lines)
+
+    def _split_joined_events(self, text: str, events: typing.List[list]) -> str:
+        """split_secrets over the events' data as the SSE spec reads it, an event's `data:`
+        lines joined (`{"content":` | `data: "sk-…"}`), cut in the text itself. A
+        JSON string never holds a raw line break, so a secret stays within one line's data."""
+        view: typing.List[str] = []
+        at = 0
+        segments = []  # (offset in the view, offset in the text, length)
+        for lines in events:
+            view.append("data: ")
+            at += 6
+            for k, (a, b) in enumerate(lines):
+                if k:
+                    # A space where the spec puts "\n": the same to JSON, and the event stays
+                    # one line, so the indexes written before a field in its event are read.
+                    view.append(" ")
+                    at += 1
+                segments.append((at, a, b - a))
+                view.append(text[a:b])
+                at += b - a
+            view.append("\n\n")
+            at += 2
+        cuts = self._split_cuts(["".join(view)]).get(0)
+        if not cuts:
+            return text
+        starts = [v for v, _, _ in segments]
+        moved = []
+        for a, b, mask in cuts:
+            v, t, n = segments[_piece(starts, a)]
+            if a >= v and b <= v + n:
+                moved.append((a - v + t, b - v + t, mask))
+        return _apply_cuts(text, moved)
+
+    def _multiline_events(self, text: str) -> str:
+        """Secret fields of the events whose JSON spans several `data:` lines: such an event's
+        data is masked joined and written back on its first data line."""
+        out = []
+        pos = 0
+        for lines in _sse_data_lines(text):
+            if len(lines) < 2:
+                continue
+            data = "\n".join(text[a:b] for a, b in lines)
+            masked = self.json_text(data)
+            if masked == data:
+                continue
+            out += [text[pos:lines[0][0]], masked]
+            pos = lines[0][1]
+            for a, b in lines[1:]:
+                # The later data lines go, each with the `data:` field and line break before it.
+                line = text.rfind("data", pos, a)
+                out.append(text[pos:line].rstrip("\r\n") if line > pos else "")
+                pos = b
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
 
     def names_secret(self, text: str) -> bool:
         """True when a key of the JSON text, also one written inside its strings
@@ -361,6 +424,16 @@ class Policy:
         `word\\": \\"…\\"}`). The piece where the secret starts gets its fingerprint, the
         others lose their part of it. Fields are read as written, escapes kept: a key's
         characters are never escaped, so pieces are cut where they stand, with no parsing."""
+        cuts = self._split_cuts(texts)
+        if not cuts:
+            return texts
+        out = list(texts)
+        for ti, todo in cuts.items():
+            out[ti] = _apply_cuts(texts[ti], todo)
+        return out
+
+    def _split_cuts(self, texts: typing.List[str]) -> typing.Dict[int, list]:
+        """split_secrets' cuts: text index -> [(from, to, mask)]."""
         channels: typing.Dict[typing.Any, list] = {}
         for ti, text in enumerate(texts):
             marks = [(m.start(), m.group(0)) for m in _INDEX_FIELD.finditer(text)]
@@ -394,21 +467,7 @@ class Policy:
                     ti, a, b = pieces[k]
                     cut = (a + max(start - starts[k], 0), a + min(end - starts[k], b - a))
                     cuts.setdefault(ti, []).append(cut + (mask if k == first else "",))
-        if not cuts:
-            return texts
-        out = list(texts)
-        for ti, todo in cuts.items():
-            text = texts[ti]
-            parts = []
-            pos = 0
-            for a, b, mask in sorted(todo):
-                if a < pos:
-                    continue
-                parts += [text[pos:a], mask]
-                pos = b
-            parts.append(text[pos:])
-            out[ti] = "".join(parts)
-        return out
+        return cuts
 
     def _joined_secrets(self, joined: str) -> typing.List[tuple]:
         """(start, end, start of the whole match, fingerprint) of each key shape and each
@@ -445,6 +504,56 @@ _ESCAPED_FIELD = re.compile(
 
 # The same written two levels down (`\\\"name\\\": \\\"value\\\"`), a value without escapes.
 _ESCAPED2_FIELD = re.compile(r'\\\\\\"([^"\\]{1,128})\\\\\\"\s*:\s*\\\\\\"([^"\\]*)\\\\\\"')
+
+
+def _apply_cuts(text: str, cuts: list) -> str:
+    """`text` with each (from, to, mask) cut replaced by its mask; overlapping cuts are skipped."""
+    parts = []
+    pos = 0
+    for a, b, mask in sorted(cuts):
+        if a < pos:
+            continue
+        parts += [text[pos:a], mask]
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _has_multiline_data(text: str) -> bool:
+    """Whether an SSE event may have more than one `data:` line (cheap: blocks between blank
+    lines holding "data" twice; a CRLF stream is one such block and gets the full parse)."""
+    return any(block.count("data") > 1 for block in text.split("\n\n"))
+
+
+# One line of an SSE stream and its line break (CRLF, LF or CR, as the spec allows).
+_SSE_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+
+
+def _sse_data_lines(text: str) -> typing.List[list]:
+    """Each event's `data` lines as (from, to) of their values in `text`, parsed as the SSE
+    spec does (a blank line ends an event; one space after the colon is not the value's)."""
+    events: typing.List[list] = []
+    lines: list = []
+    for m in _SSE_LINE.finditer(text):
+        line = m.group(1)
+        if not line:
+            if lines:
+                events.append(lines)
+                lines = []
+            if not m.group(2):
+                break
+            continue
+        if line.startswith("data"):
+            if line == "data":
+                lines.append((m.end(1), m.end(1)))
+            elif line[4] == ":":
+                a = m.start(1) + 5
+                if text.startswith(" ", a):
+                    a += 1
+                lines.append((a, m.end(1)))
+    if lines:
+        events.append(lines)
+    return events
 
 
 def _piece(starts: typing.List[int], offset: int) -> int:

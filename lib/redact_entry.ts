@@ -10,7 +10,7 @@ import {
   maskTextSecrets,
   redactUrl,
 } from "./redact.ts";
-import { maskSplitSecrets } from "./redact_split.ts";
+import { maskSplitSecrets, maskStreamText } from "./redact_split.ts";
 import type { Entry, Headers, WebSocketMessage } from "./types.ts";
 
 /**
@@ -44,7 +44,7 @@ export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers
  */
 function maskBody(body: unknown, encoding: string | undefined): unknown {
   if (encoding === "base64") return typeof body === "string" ? maskBase64(body) : body;
-  if (typeof body === "string") return maskTextSecrets(maskSplitSecrets([body])[0]);
+  if (typeof body === "string") return maskStreamText(body);
   if (Array.isArray(body)) {
     const text = JSON.stringify(body);
     const joined = maskSplitSecrets([text])[0];

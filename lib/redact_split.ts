@@ -11,6 +11,7 @@ import {
   isMasked,
   isSecretName,
   KEY_SHAPES_SOURCE,
+  maskTextSecrets,
   normalizeName,
   REDACTED,
 } from "./redact.ts";
@@ -65,6 +66,16 @@ interface Cut {
  * ```
  */
 export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
+  const cuts = splitCuts(texts);
+  if (cuts.size === 0) return texts;
+  return texts.map((text, index) => {
+    const todo = cuts.get(index);
+    return todo ? applyCuts(text, todo) : text;
+  });
+}
+
+/** {@link maskSplitSecrets}' cuts, by the index of the text they cut. */
+function splitCuts(texts: readonly string[]): Map<number, Cut[]> {
   const channels = new Map<string, Piece[]>();
   texts.forEach((text, index) => {
     const marks = [...text.matchAll(INDEX_FIELD)];
@@ -104,11 +115,126 @@ export function maskSplitSecrets(texts: readonly string[]): readonly string[] {
       }
     }
   }
-  if (cuts.size === 0) return texts;
-  return texts.map((text, index) => {
-    const todo = cuts.get(index);
-    return todo ? applyCuts(text, todo) : text;
-  });
+  return cuts;
+}
+
+/**
+ * A stream's text body (SSE, NDJSON, a JSON array of chunks) with its secrets masked: first
+ * those its pieces show read together ({@link maskSplitSecrets}), over each SSE event's data as
+ * the spec reads it (its `data:` lines joined: `{"content":` | `data: "sk-…"}`), then each
+ * event's or the whole text's ({@link maskTextSecrets}); an event whose JSON spans several
+ * `data:` lines is masked joined and written back on its first one, when a field of it was.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskStreamText } from "./redact_split.ts";
+ *
+ * const body = 'data: {"user": "me", "password":\ndata: "hunter2"}\n\n';
+ * assert.equal(maskStreamText(body), 'data: {"user":"me","password":"[REDACTED]"}\n\n');
+ * ```
+ */
+export function maskStreamText(text: string): string {
+  const events = hasMultilineData(text) ? sseDataLines(text) : undefined;
+  const split = events ? splitJoinedEvents(text, events) : maskSplitSecrets([text])[0];
+  const masked = maskTextSecrets(split);
+  return events ? maskMultilineEvents(masked) : masked;
+}
+
+/** A value's place in a text: from, to. */
+type Span = readonly [number, number];
+
+/**
+ * Whether an SSE event may have more than one `data:` line (cheap: a block between blank lines
+ * holding "data" twice; a CRLF stream is one such block and gets the full parse).
+ */
+function hasMultilineData(text: string): boolean {
+  return text.split("\n\n").some((block) => block.indexOf("data", block.indexOf("data") + 4) >= 0);
+}
+
+/** One line of an SSE stream and its line break (CRLF, LF or CR, as the spec allows). */
+const SSE_LINE = /([^\r\n]*)(\r\n|\r|\n|$)/g;
+
+/**
+ * Each event's `data` lines as the spans of their values in `text`, parsed as the SSE spec
+ * does (a blank line ends an event; one space after the colon is not the value's).
+ */
+function sseDataLines(text: string): Span[][] {
+  const events: Span[][] = [];
+  let lines: Span[] = [];
+  for (const m of text.matchAll(SSE_LINE)) {
+    const line = m[1];
+    if (!line) {
+      if (lines.length) events.push(lines);
+      lines = [];
+      if (!m[2]) break;
+      continue;
+    }
+    if (!line.startsWith("data")) continue;
+    const end = m.index + line.length;
+    if (line === "data") lines.push([end, end]);
+    else if (line[4] === ":") {
+      const from = m.index + 5 + (text[m.index + 5] === " " ? 1 : 0);
+      lines.push([from, end]);
+    }
+  }
+  if (lines.length) events.push(lines);
+  return events;
+}
+
+/**
+ * {@link maskSplitSecrets} over the events' data joined, cut in the text itself. A JSON string
+ * never holds a raw line break, so a secret stays within one line's data. A space stands where
+ * the spec puts "\n": the same to JSON, and the event stays one line, so the indexes written
+ * before a field in its event are read.
+ */
+function splitJoinedEvents(text: string, events: readonly Span[][]): string {
+  let view = "";
+  const segments: { view: number; text: number; length: number }[] = [];
+  for (const lines of events) {
+    view += "data: ";
+    lines.forEach(([from, to], k) => {
+      if (k) view += " ";
+      segments.push({ view: view.length, text: from, length: to - from });
+      view += text.slice(from, to);
+    });
+    view += "\n\n";
+  }
+  const cuts = splitCuts([view]).get(0);
+  if (!cuts) return text;
+  const starts = segments.map((s) => s.view);
+  const moved: Cut[] = [];
+  for (const cut of cuts) {
+    const s = segments[countBelow(starts, cut.from, true) - 1];
+    if (cut.from >= s.view && cut.to <= s.view + s.length) {
+      moved.push({ ...cut, from: cut.from - s.view + s.text, to: cut.to - s.view + s.text });
+    }
+  }
+  return applyCuts(text, moved);
+}
+
+/**
+ * Secret fields of the events whose JSON spans several `data:` lines: such an event's data is
+ * masked joined and written back on its first data line (the others go).
+ */
+function maskMultilineEvents(text: string): string {
+  const cuts: Cut[] = [];
+  for (const lines of sseDataLines(text)) {
+    if (lines.length < 2) continue;
+    const data = lines.map(([from, to]) => text.slice(from, to)).join("\n");
+    const masked = maskTextSecrets(data);
+    if (masked === data || /[\r\n]/.test(masked)) continue;
+    cuts.push({ from: lines[0][0], to: lines[0][1], mask: masked });
+    for (let k = 1; k < lines.length; k++) {
+      // The line and the line break before it: the field's name starts at `data` before `from`.
+      const field = text.lastIndexOf("data", lines[k][0]);
+      const lineStart = text[field - 1] === "\n" && text[field - 2] === "\r"
+        ? field - 2
+        : field - 1;
+      cuts.push({ from: lineStart, to: lines[k][1], mask: "" });
+    }
+  }
+  return cuts.length ? applyCuts(text, cuts) : text;
 }
 
 /**

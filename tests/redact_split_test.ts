@@ -127,3 +127,38 @@ Deno.test("redactEntry masks bodies and binary messages kept as base64, in their
   assert.equal(body, '\xff{"password":"[REDACTED]","key":"[REDACTED]"}');
   assert.equal(atob(out.websocket![0].base64!), `\x00${body}`);
 });
+
+Deno.test("redactEntry reads an SSE event's JSON split across data lines joined, as the spec does", () => {
+  const first = 'data: {"choices":[{"index":0,"delta":{"content":"key s"}}]}';
+  for (const nl of ["\n", "\r\n"]) {
+    const body = [
+      first,
+      "",
+      'data: {"choices":[{"index":0,"delta":{"content":',
+      `data: "${KEY.slice(1)}"}}]}`,
+      "",
+      "event: login",
+      'data: {"user": "me",',
+      "id: 7",
+      'data: "password":',
+      'data:  "pw-lines"}',
+      "",
+      'data: {"note": "plain",',
+      'data: "n": 1}',
+      "",
+      "",
+    ].join(nl);
+    const entry: Entry = {
+      timestamp: 1,
+      request: { method: "POST", url: "http://127.0.0.1/v1/x", headers: {}, body: null },
+      response: { status_code: 200, headers: {}, body },
+    };
+    const got = redactEntry(entry, (h) => h).response!.body as string;
+    assert.ok(!got.includes(KEY.slice(1)) && !got.includes("pw-lines"), got);
+    assert.ok(got.startsWith(first.replace("key s", "key [REDACTED]")), got);
+    const login = ["event: login", 'data: {"user":"me","password":"[REDACTED]"}', "id: 7", ""];
+    assert.ok(got.includes(login.join(nl)), got);
+    // Events without secrets keep their bytes, the lines of their data too.
+    assert.ok(got.includes(['data: {"note": "plain",', 'data: "n": 1}'].join(nl)), got);
+  }
+});

@@ -703,6 +703,33 @@ class RedactionTest(unittest.TestCase):
             self.assertEqual(got["fetch"], body["fetch"])
             self.assertEqual(got["tools"][0]["parameters"], params)
 
+    def test_an_events_json_split_across_data_lines(self):
+        # The SSE spec joins an event's `data:` lines with "\n": one JSON text.
+        key = SHAPES[0]
+        first = 'data: {"choices":[{"index":0,"delta":{"content":"key s"}}]}'
+        for nl in ("\n", "\r\n"):
+            body = nl.join([
+                first, "",
+                'data: {"choices":[{"index":0,"delta":{"content":',
+                'data: "%s"}}]}' % key[1:], "",
+                'event: login', 'data: {"user": "me",', 'id: 7', 'data: "password":',
+                'data:  "pw-lines"}', "",
+                'data: {"note": "plain",', 'data: "n": 1}', "", "",
+            ])
+            f = tflow.tflow(resp=True)
+            f.response.headers["content-type"] = "text/event-stream"
+            f.response.content = body.encode()
+            got = json.loads(record(f))["response"]["body"]
+            self.assertNotIn(key[1:], got, repr(nl))
+            self.assertNotIn("pw-lines", got, repr(nl))
+            self.assertIn(fp(key), got, repr(nl))
+            self.assertIn(
+                nl.join(['event: login', 'data: {"user":"me","password":"%s"}' % fp("pw-lines"),
+                         'id: 7', ""]), got, repr(nl))
+            # Events without secrets keep their bytes, the lines of their data too.
+            self.assertIn(nl.join(['data: {"note": "plain",', 'data: "n": 1}']), got)
+            self.assertTrue(got.startswith(first.replace("key s", "key " + fp(key))), got)
+
     def test_streams_under_other_content_types(self):
         key = SHAPES[2]
         # NDJSON (a local model server's stream) and SSE served as text/plain.
