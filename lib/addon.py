@@ -323,9 +323,26 @@ class Policy:
             return m.group(0)
         return m.group(1) + self.fingerprint(m.group(3)) + '"'
 
+    def plain_first(self, text: str, mask: typing.Callable[[str], str]) -> str:
+        """`mask(text)`; but when the text writes ASCII letters, digits, `-` or `_` as JSON
+        `\\u` escapes (`\\u0073k-proj-…`, `"pass\\u0077ord"`: no JSON encoder does, so a
+        hostile server), the mask of the text with them written plain if that finds a secret
+        the text's own spelling hides. The text stays byte for byte when it does not."""
+        if "\\u00" not in text or _PLAIN_ESCAPE.search(text) is None:
+            return mask(text)
+        plain = _plain_escapes(text)
+        masked = mask(plain)
+        if masked.count("[REDACTED:") > plain.count("[REDACTED:"):
+            return masked
+        return mask(text)
+
     def event_stream(self, text: str) -> str:
         """An SSE body: secrets that only its events read together show (split_secrets), key
-        shapes anywhere, secret fields of each `data:` event."""
+        shapes anywhere, secret fields of each `data:` event (see plain_first for keys and
+        names written with escapes)."""
+        return self.plain_first(text, self._event_stream)
+
+    def _event_stream(self, text: str) -> str:
         events = _sse_data_lines(text) if _has_multiline_data(text) else None
         if events is None:
             text = self.split_secrets([text])[0]
@@ -504,6 +521,26 @@ _ESCAPED_FIELD = re.compile(
 
 # The same written two levels down (`\\\"name\\\": \\\"value\\\"`), a value without escapes.
 _ESCAPED2_FIELD = re.compile(r'\\\\\\"([^"\\]{1,128})\\\\\\"\s*:\s*\\\\\\"([^"\\]*)\\\\\\"')
+
+
+# A JSON `\u` escape of an ASCII letter, digit, `-` or `_`, which JSON encoders write plain.
+_PLAIN_ESCAPE = re.compile(
+    r"\\u00(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])"
+)
+_PLAIN_ESCAPE_RUN = re.compile(r"(\\+)u00(2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])")
+
+
+def _plain_escapes(text: str) -> str:
+    """`text` with those escapes written plain, at whatever depth of JSON written inside JSON
+    strings they stand: a run of 2^m·q backslashes (q odd) before `u00XX` is an escape m+1
+    levels down, whose last 2^m backslashes and `u00XX` become the character."""
+
+    def plain(m):
+        run = len(m.group(1))
+        level = run & -run  # the largest power of two dividing the run
+        return m.group(1)[: run - level] + chr(int(m.group(2), 16))
+
+    return _PLAIN_ESCAPE_RUN.sub(plain, text)
 
 
 def _apply_cuts(text: str, cuts: list) -> str:
@@ -728,10 +765,20 @@ def _body_fields(
         return {"body": base64.b64encode(data).decode("ascii"), "body_encoding": "base64",
                 "body_size": size}
     ct = content_type.lower()
+    if policy is not None and "\\u00" in text and _PLAIN_ESCAPE.search(text) is not None:
+        # A key or name written with escapes (Policy.plain_first): the body's text with them
+        # written plain, if that masks more than the body as it is.
+        plain = _plain_escapes(text)
+        fields = _body_fields(plain.encode("utf-8"), content_type, policy)
+        body = fields["body"]
+        out = body.data.decode("utf-8") if isinstance(body, RawJson) else (
+            body if isinstance(body, str) else json.dumps(body))
+        if out.count("[REDACTED:") > plain.count("[REDACTED:"):
+            return dict(fields, body_size=size)
     if "event-stream" in ct or text.startswith(("data:", "event:")):
         # Masked as a whole: a key split across its events is only seen before its parts are.
         # (An SSE stream served under another content type is one too.)
-        return {"body": policy.event_stream(text) if policy else text, "body_size": size}
+        return {"body": policy._event_stream(text) if policy else text, "body_size": size}
     if policy is not None:
         # So is a JSON array of stream chunks, or a stream of JSON lines (NDJSON).
         streamed = text.lstrip()[:1] == "[" or "\n{" in text
@@ -1279,10 +1326,24 @@ def _masked_messages(records: typing.List[dict], policy: Policy) -> typing.List[
     out = list(records)
     for side in ("client", "server"):
         at = [i for i, r in enumerate(records) if r["from"] == side and "text" in r]
-        texts = policy.split_secrets([records[i]["text"] for i in at])
+
+        def mask(joined: str) -> str:
+            # One side's texts joined by a separator no text holds, so that a key or name
+            # written with escapes is read plain the same way (Policy.plain_first) as a body.
+            texts = policy.split_secrets(joined.split(_WS_SEPARATOR))
+            return _WS_SEPARATOR.join(policy.json_text(text) for text in texts)
+
+        texts = policy.plain_first(
+            _WS_SEPARATOR.join(records[i]["text"] for i in at), mask
+        ).split(_WS_SEPARATOR)
         for i, text in zip(at, texts):
-            out[i] = dict(records[i], text=policy.json_text(text))
+            out[i] = dict(records[i], text=text)
     return out
+
+
+# Between one side's WebSocket texts while they are masked: a text message is UTF-8, which
+# never holds this (a lone surrogate).
+_WS_SEPARATOR = "\ud800"
 
 
 def _request_bytes(message) -> typing.Optional[bytes]:

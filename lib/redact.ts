@@ -300,8 +300,57 @@ export function redactionPolicy(
  * ```
  */
 export function maskKeyShapes(text: string): string {
+  return plainFirst(text, maskKeyShapesAsWritten);
+}
+
+function maskKeyShapesAsWritten(text: string): string {
   if (!hasKeyShapePrefix(text)) return text;
   return text.replace(KEY_SHAPES, REDACTED);
+}
+
+/** A JSON `\u` escape of an ASCII letter, digit, `-` or `_`, which JSON encoders write plain. */
+const PLAIN_ESCAPE = /\\u00(?:2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])/;
+const PLAIN_ESCAPE_RUN = /(\\+)u00(2[dD]|3[0-9]|4[1-9a-fA-F]|5[0-9aAfF]|6[1-9a-fA-F]|7[0-9aA])/g;
+
+/**
+ * `mask(text)`; but when the text writes ASCII letters, digits, `-` or `_` as JSON `\u`
+ * escapes (`\u0073k-proj-…`, `"pass\u0077ord"`: no JSON encoder does, so a hostile server),
+ * the mask of the text with them written plain if that finds a secret the text's own spelling
+ * hides. The text stays as it is when it does not. The addon's `plain_first` does the same.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskEmbeddedFields, plainFirst } from "./redact.ts";
+ *
+ * assert.equal(
+ *   plainFirst('{"pass\\u0077ord": "pw"}', maskEmbeddedFields),
+ *   '{"password": "[REDACTED]"}',
+ * );
+ * assert.equal(plainFirst('{"n": "\\u0041"}', maskEmbeddedFields), '{"n": "\\u0041"}');
+ * ```
+ */
+export function plainFirst(text: string, mask: (text: string) => string): string {
+  if (!text.includes("\\u00") || !PLAIN_ESCAPE.test(text)) return mask(text);
+  const plain = plainEscapes(text);
+  const masked = mask(plain);
+  return countMasks(masked) > countMasks(plain) ? masked : mask(text);
+}
+
+/**
+ * `text` with those escapes written plain, at whatever depth of JSON written inside JSON
+ * strings they stand: a run of 2^m·q backslashes (q odd) before `u00XX` is an escape m+1 levels
+ * down, whose last 2^m backslashes and `u00XX` become the character.
+ */
+function plainEscapes(text: string): string {
+  return text.replace(PLAIN_ESCAPE_RUN, (_, run: string, hex: string) => {
+    const level = run.length & -run.length;
+    return run.slice(0, run.length - level) + String.fromCharCode(parseInt(hex, 16));
+  });
+}
+
+function countMasks(text: string): number {
+  return text.split("[REDACTED").length - 1;
 }
 
 /** Shortest key a whole value is taken for when it starts with a key shape's prefix. */
@@ -466,6 +515,10 @@ const JSON_STRING_FIELD = /"((?:[^"\\\n]|\\.)*)"\s*:\s*"((?:[^"\\\n]|\\.)*)"/g;
  * ```
  */
 export function maskEmbeddedFields(text: string): string {
+  return plainFirst(text, maskEmbeddedFieldsAsWritten);
+}
+
+function maskEmbeddedFieldsAsWritten(text: string): string {
   // Most texts hold no `":` at all: the simple search spares them the names' long one.
   if (!KEY_COLON.test(text) || !SECRET_KEY_HINT.test(text)) return text;
   const masked = text.replace(

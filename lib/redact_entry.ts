@@ -8,6 +8,7 @@ import {
   maskSecretFields,
   maskStringSecrets,
   maskTextSecrets,
+  plainFirst,
   redactUrl,
 } from "./redact.ts";
 import { maskSplitSecrets, maskStreamText } from "./redact_split.ts";
@@ -70,13 +71,23 @@ function maskBase64(data: string): string {
   return masked === text ? data : btoa(masked);
 }
 
+/** Between one side's WebSocket texts while they are masked: UTF-8 never holds a lone surrogate. */
+const SEPARATOR = "\ud800";
+
 /** Messages with their secrets masked, each side's texts read in order as one stream. */
 function maskMessages(messages: readonly WebSocketMessage[]): WebSocketMessage[] {
   const out = [...messages];
   for (const side of ["client", "server"]) {
     const at = messages.flatMap((m, i) => m.from === side && m.text !== undefined ? [i] : []);
-    const texts = maskSplitSecrets(at.map((i) => messages[i].text as string));
-    at.forEach((i, k) => out[i] = { ...messages[i], text: maskTextSecrets(texts[k]) });
+    // One side's texts joined by a separator no text holds, so that a key or name written
+    // with escapes is read plain ({@link plainFirst}) the same way as a body's.
+    const mask = (texts: readonly string[]) => maskSplitSecrets(texts).map(maskTextSecrets);
+    const raw = at.map((i) => messages[i].text as string);
+    const texts = raw.some((t) => t.includes(SEPARATOR))
+      ? mask(raw)
+      : plainFirst(raw.join(SEPARATOR), (t) => mask(t.split(SEPARATOR)).join(SEPARATOR))
+        .split(SEPARATOR);
+    at.forEach((i, k) => out[i] = { ...messages[i], text: texts[k] });
   }
   return out.map((m) => m.base64 === undefined ? m : { ...m, base64: maskBase64(m.base64) });
 }

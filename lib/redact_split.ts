@@ -13,6 +13,7 @@ import {
   KEY_SHAPES_SOURCE,
   maskTextSecrets,
   normalizeName,
+  plainFirst,
   REDACTED,
 } from "./redact.ts";
 
@@ -124,6 +125,7 @@ function splitCuts(texts: readonly string[]): Map<number, Cut[]> {
  * the spec reads it (its `data:` lines joined: `{"content":` | `data: "sk-…"}`), then each
  * event's or the whole text's ({@link maskTextSecrets}); an event whose JSON spans several
  * `data:` lines is masked joined and written back on its first one, when a field of it was.
+ * Keys and names written with `\u` escapes are read plain ({@link plainFirst}).
  *
  * @example
  * ```ts
@@ -135,6 +137,10 @@ function splitCuts(texts: readonly string[]): Map<number, Cut[]> {
  * ```
  */
 export function maskStreamText(text: string): string {
+  return plainFirst(text, maskStreamAsWritten);
+}
+
+function maskStreamAsWritten(text: string): string {
   const events = hasMultilineData(text) ? sseDataLines(text) : undefined;
   const split = events ? splitJoinedEvents(text, events) : maskSplitSecrets([text])[0];
   const masked = maskTextSecrets(split);

@@ -162,3 +162,57 @@ Deno.test("redactEntry reads an SSE event's JSON split across data lines joined,
     assert.ok(got.includes(['data: {"note": "plain",', 'data: "n": 1}'].join(nl)), got);
   }
 });
+
+Deno.test("keys and names written with unicode escapes are read plain (as the addon does)", async (t) => {
+  // No JSON encoder escapes ASCII letters: a hostile server hiding a key or a name.
+  const esc = `\\u0073${KEY.slice(1)}`; // \u0073k-proj-…, as the JSON text holds it
+  const body = [
+    `{"index":0,"delta":"k1: ${esc}"}`,
+    '{"index":1,"delta":"\\u0073"}',
+    `{"index":1,"delta":"${KEY.slice(1).replaceAll("p", "\\u0070")}"}`,
+    '{"pass\\u0077ord": "pw-esc1"}',
+    // JSON written in a string: the escape is escaped once more.
+    JSON.stringify({ delta: '{"pass\\u0077ord": "pw-esc2"}' }),
+  ].map((e) => `data: ${e}\n\n`).join("");
+  const base: Entry = {
+    timestamp: 1,
+    request: {
+      method: "POST",
+      url: "http://127.0.0.1/v1/x",
+      headers: {},
+      body: { arguments: '{"api\\u004bey": "ak-esc", "n": "\\u0041"}' },
+    },
+    response: { status_code: 200, headers: {}, body },
+    websocket: [
+      { from: "client", t: 1, text: '{"d": "\\u0073"}' },
+      { from: "client", t: 2, text: `{"d": "${KEY.slice(1)}"}` },
+    ],
+  };
+  const out = redactEntry(base, (h) => h);
+  await t.step("an SSE body", () => {
+    const events = dataOf(out.response!.body as string);
+    const decoded = JSON.stringify(events);
+    for (const secret of [KEY.slice(1), "pw-esc1", "pw-esc2"]) {
+      assert.ok(!decoded.includes(secret), decoded);
+    }
+    assert.equal(events[0].delta, "k1: [REDACTED]");
+    assert.deepEqual(events[3], { password: "[REDACTED]" });
+    assert.deepEqual(JSON.parse(events[4].delta), { password: "[REDACTED]" });
+  });
+  await t.step("tool arguments in a JSON body", () => {
+    const args = (out.request.body as { arguments: string }).arguments;
+    assert.deepEqual(JSON.parse(args), { apiKey: "[REDACTED]", n: "A" });
+  });
+  await t.step("a WebSocket key in two messages", () => {
+    const texts = out.websocket!.map((m) => JSON.parse(m.text!).d).join("");
+    assert.ok(!texts.includes(KEY.slice(1)), texts);
+  });
+  await t.step(
+    "escapes that encoders write (non-ASCII, Go's \\u003c), no secret: as it was",
+    () => {
+      const plain = 'data: {"t": "caf\\u00e9 \\u003cb\\u003e \\u0041 \\\\u0041"}\n\n';
+      const entry = { ...base, response: { ...base.response!, body: plain } };
+      assert.equal(redactEntry(entry, (h) => h).response!.body, plain);
+    },
+  );
+});

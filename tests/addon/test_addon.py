@@ -730,6 +730,43 @@ class RedactionTest(unittest.TestCase):
             self.assertIn(nl.join(['data: {"note": "plain",', 'data: "n": 1}']), got)
             self.assertTrue(got.startswith(first.replace("key s", "key " + fp(key))), got)
 
+    def test_keys_and_names_written_with_unicode_escapes(self):
+        # No JSON encoder escapes ASCII letters: a hostile server hiding a key or a name.
+        key = SHAPES[0]
+        esc = "\\u0073" + key[1:]  # \u0073k-proj-…, as the JSON text holds it
+        body = "".join("data: %s\n\n" % e for e in [
+            '{"index":0,"delta":"k1: %s"}' % esc,
+            '{"index":1,"delta":"\\u0073"}', '{"index":1,"delta":"%s"}' % key[1:].replace("p", "\\u0070"),
+            '{"pass\\u0077ord": "pw-esc1"}',
+            # JSON written in a string: the escape is escaped once more.
+            json.dumps({"delta": '{"pass\\u0077ord": "pw-esc2"}'}),
+        ])
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = body.encode()
+        # A request body with tool arguments written that way, and a WebSocket key in two.
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps(
+            {"arguments": '{"api\\u004bey": "ak-esc", "n": "\\u0041"}'}).encode()
+        entry = json.loads(record(f))
+        events = data_events(entry["response"]["body"])
+        decoded = json.dumps(events)
+        for secret in (key[1:], "pw-esc1", "pw-esc2"):
+            self.assertNotIn(secret, decoded)
+        self.assertEqual(events[0]["delta"], "k1: " + fp(key))
+        self.assertEqual(events[3], {"password": fp("pw-esc1")})
+        self.assertEqual(json.loads(events[4]["delta"]), {"password": fp("pw-esc2")})
+        self.assertEqual(json.loads(entry["request"]["body"]["arguments"]),
+                         {"apiKey": fp("ak-esc"), "n": "A"})
+        socket = json.loads(record_socket([(True, '{"d": "\\u0073"}'), (True, '{"d": "%s"}' % key[1:])]))
+        self.assertNotIn(key[1:], json.dumps([json.loads(m["text"]) for m in socket["websocket"]]))
+        # Escapes that encoders do write (non-ASCII, Go's \u003c) and no secret: byte for byte.
+        plain = 'data: {"t": "caf\\u00e9 \\u003cb\\u003e \\u0041 \\\\u0041"}\n\n'
+        f = tflow.tflow(resp=True)
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = plain.encode()
+        self.assertEqual(json.loads(record(f))["response"]["body"], plain)
+
     def test_streams_under_other_content_types(self):
         key = SHAPES[2]
         # NDJSON (a local model server's stream) and SSE served as text/plain.
