@@ -290,16 +290,27 @@ class Policy:
         return self.fingerprint(raw)
 
     def raw_bytes(self, data: bytes, content_type: str) -> bytes:
-        """A body or message that is not UTF-8 (stored as base64): key shapes, JSON string
-        fields with a secret name and form fields masked in its bytes, the rest untouched.
-        Latin-1 maps each byte to one character and back, and every mask is ASCII."""
-        text = data.decode("latin-1")
-        masked = self.mask_shapes(text)
+        """A body or message that is not UTF-8 (stored as base64) masked in its bytes as a
+        UTF-8 one is in its text: an SSE stream as event_stream does, a JSON array or NDJSON
+        stream with split_secrets, key shapes, JSON string fields with a secret name and form
+        fields anywhere; the rest untouched. The surrogateescape codec gives each byte that is
+        not UTF-8 a character of its own and takes it back, and every mask is ASCII."""
+        text = data.decode("utf-8", "surrogateescape")
+        ct = content_type.lower()
+        if "event-stream" in ct or text.startswith(("data:", "event:")):
+            masked = self.event_stream(text)
+        else:
+            masked = self.plain_first(text, lambda t: self._raw_text(t, ct))
+        return data if masked == text else masked.encode("utf-8", "surrogateescape")
+
+    def _raw_text(self, text: str, ct: str) -> str:
+        streamed = text.lstrip()[:1] == "[" or "\n{" in text
+        masked = self.mask_shapes(self.split_secrets([text])[0] if streamed else text)
         if self.names_secret(masked):
             masked = self.json_field.sub(self._masked_field, masked)
-        if "x-www-form-urlencoded" in content_type.lower():
+        if "x-www-form-urlencoded" in ct:
             masked = self.query(masked)
-        return data if masked == text else masked.encode("latin-1")
+        return masked
 
     def holds_secret_key(self, text: str) -> bool:
         """True when a JSON key written in the text is a secret name (`{"apiKey": …}`)."""

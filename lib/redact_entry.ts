@@ -2,15 +2,7 @@
  * An entry redacted for an output (HAR, OTLP): its own module so that the live OTLP export of a
  * capture redacts without loading the HAR writer.
  */
-import {
-  isFormEncoded,
-  maskFormSecrets,
-  maskSecretFields,
-  maskStringSecrets,
-  maskTextSecrets,
-  plainFirst,
-  redactUrl,
-} from "./redact.ts";
+import { maskSecretFields, maskTextSecrets, plainFirst, redactUrl } from "./redact.ts";
 import { maskSplitSecrets, maskStreamText } from "./redact_split.ts";
 import type { Entry, Headers, WebSocketMessage } from "./types.ts";
 
@@ -55,9 +47,10 @@ function maskBody(body: unknown, encoding: string | undefined): unknown {
 }
 
 /**
- * A body or message kept as base64 (not UTF-8) masked in its bytes, as the capture masks them:
- * key shapes, JSON string fields with a secret name, a form's secret pairs. `atob` gives one
- * character a byte and `btoa` takes them back; every mask is ASCII.
+ * A body or message kept as base64 (not UTF-8) masked in its bytes as the capture masks them,
+ * and as a text body is ({@link maskStreamText}: an SSE stream's events read joined, JSON, a
+ * form's secret pairs, key shapes). `atob` gives one character a byte and `btoa` takes them
+ * back; every mask is ASCII.
  */
 function maskBase64(data: string): string {
   let text: string;
@@ -66,9 +59,16 @@ function maskBase64(data: string): string {
   } catch {
     return data;
   }
-  let masked = maskStringSecrets(text);
-  if (isFormEncoded(masked)) masked = maskFormSecrets(masked);
-  return masked === text ? data : btoa(masked);
+  const masked = maskStreamText(text);
+  if (masked === text) return data;
+  // JSON that was re-encoded writes a character its `\u` escapes made as it is; as an escape
+  // again, it fits a byte.
+  return btoa(
+    masked.replace(
+      /[\u0100-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    ),
+  );
 }
 
 /** Between one side's WebSocket texts while they are masked: UTF-8 never holds a lone surrogate. */

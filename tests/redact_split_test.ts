@@ -216,3 +216,28 @@ Deno.test("keys and names written with unicode escapes are read plain (as the ad
     },
   );
 });
+
+Deno.test("redactEntry reads a stream kept as base64 (a byte not UTF-8) as the addon does", () => {
+  const head = ': \xff\n\ndata: {"delta": "caf\xc3\xa9 \xfe"}\n\n';
+  const events = [{ delta: "k: s" }, { delta: KEY.slice(1) }, { args: '{"pass' }, {
+    args: 'word": "pw-8"}',
+  }];
+  // An event re-encoded whose JSON escapes a character that takes more than a byte.
+  const last = 'data: {"password": "pw-9", "t": "\\u2019"}\n\n';
+  const entry: Entry = {
+    timestamp: 1,
+    request: { method: "POST", url: "http://127.0.0.1/v1/x", headers: {}, body: null },
+    response: {
+      status_code: 200,
+      headers: {},
+      body: btoa(head + sse(events) + last),
+      body_encoding: "base64",
+    },
+  };
+  const got = atob(redactEntry(entry, (h) => h).response!.body as string);
+  const want = head + sse([{ delta: "k: [REDACTED]" }, { delta: "" }, { args: '{"pass' }, {
+    args: 'word": "[REDACTED]"}',
+  }]);
+  assert.equal(got.slice(0, want.length), want);
+  assert.deepEqual(JSON.parse(got.slice(want.length + 6)), { password: "[REDACTED]", t: "\u2019" });
+});

@@ -461,6 +461,30 @@ class RedactionTest(unittest.TestCase):
         resp = base64.b64decode(entry["response"]["body"])
         self.assertEqual(resp, b"access_token=" + fp("b-3").encode() + b"&note=\xfe\xfd&state=ok")
 
+    def test_in_streams_that_are_not_utf8(self):
+        # One stray byte sends a stream the base64 way: its events are still read joined, and
+        # every other byte stays as it was.
+        key = SHAPES[0]
+        head = b": \xff\n\n" + 'data: {"delta": "caf\u00e9 \xfe"}\n\n'.encode("latin-1")
+        ndjson = lambda lines: b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+        tail = b'{"x": "\xff"}\n'
+        for ct, body, want in (
+            ("text/event-stream",
+             head + sse([{"delta": "k: s"}, {"delta": key[1:]},
+                         {"args": '{"pass'}, {"args": 'word": "pw-8"}'}]),
+             head + sse([{"delta": "k: " + fp(key)}, {"delta": ""},
+                         {"args": '{"pass'}, {"args": 'word": "%s"}' % fp("pw-8")}])),
+            ("application/x-ndjson",
+             ndjson([{"delta": "k: s"}, {"delta": key[1:]}]) + tail,
+             ndjson([{"delta": "k: " + fp(key)}, {"delta": ""}]) + tail),
+        ):
+            f = tflow.tflow(resp=True)
+            f.response.headers["content-type"] = ct
+            f.response.content = body
+            entry = json.loads(record(f))["response"]
+            self.assertEqual(entry["body_encoding"], "base64")
+            self.assertEqual(base64.b64decode(entry["body"]), want, ct)
+
     def test_in_binary_websocket_messages(self):
         content = b"\x00\x01 " + SHAPES[2].encode() + b" \xff"
         msg = json.loads(record_websocket(content, "BINARY"))["websocket"][0]
