@@ -158,9 +158,15 @@ export const OAUTH_MARKERS: readonly string[] = [
  * payment keys `sk_live_`/`rk_live_`, cloud access key ids `AKIA…`/`ASIA…`, chat-app tokens
  * `xox[abprs]-…` and JWTs. One regular expression source that JavaScript and Python read
  * alike (the addon compiles it too). `sk-` and the other short prefixes must not follow a
- * letter or digit (`task-…`), unless that is the `n` of a JSON `\n`.
+ * letter or digit (`task-…`), unless that is the `n` of a JSON `\n`, or the key's prefix is
+ * one of OpenAI's or Anthropic's own (`sk-proj-`, `sk-svcacct-`, `sk-admin-` with an upper-case
+ * letter or digit in the key, `sk-ant-api03-`): a stream's deltas joined put a key right after
+ * a word (`token` | `sk-proj-…`), where a capture masks it in its own delta.
  */
-export const KEY_SHAPES_SOURCE = "(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))(?:sk-[A-Za-z0-9_\\-]{20,}" +
+export const KEY_SHAPES_SOURCE =
+  "(?<=[A-Za-z0-9])sk-(?:(?:proj|svcacct|admin)-(?=[a-z_\\-]{0,40}[A-Z0-9])" +
+  "|ant-(?:api|oat|admin)\\d\\d-)[A-Za-z0-9_\\-]{20,}" +
+  "|(?:(?<![A-Za-z0-9])|(?<=\\\\[nrt]))(?:sk-[A-Za-z0-9_\\-]{20,}" +
   "|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{30,}|glpat-[A-Za-z0-9_\\-]{20,}" +
   "|[sr]k_live_[A-Za-z0-9]{20,}|npm_[A-Za-z0-9]{36,}|ya29\\.[A-Za-z0-9_\\-]{20,})" +
   "|gh[oprsu]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,}|(?:AKIA|ASIA)[0-9A-Z]{16}" +

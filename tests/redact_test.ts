@@ -119,9 +119,24 @@ Deno.test("maskKeyShapes masks well-known key shapes anywhere in text", async (t
         "ask_live_abcdefghijklmnopqrstuvwx",
         "proxai-abcdefghijklmnopqrstuvwxyz0123456789",
         "thf_abcdefghijklmnopqrstuvwxyz01234567",
+        "task-proj-management-dashboard-v",
+        "desk-ant-colony-simulation-project",
+        "risk-admin-approval-workflow-steps",
       ]
     ) {
       assert.equal(maskKeyShapes(text), text);
+    }
+  });
+  await t.step("OpenAI's and Anthropic's own prefixes right after a word (deltas joined)", () => {
+    for (
+      const key of [
+        "sk-proj-PLANTEDa1abcdefghijklmnopqrstuv",
+        "sk-svcacct-abcdefghijklmnopqrstuv0123",
+        "sk-ant-api03-abcdefghijklmnopqrstuv",
+        "sk-ant-oat01-abcdefghijklmnopqrstuv",
+      ]
+    ) {
+      assert.equal(maskKeyShapes(`my token${key} end`), "my token[REDACTED] end");
     }
   });
 });

@@ -422,6 +422,17 @@ class RedactionTest(unittest.TestCase):
         self.assertIn("task-abcdefghijklmnopqrstuvwxyz", entry["request"]["body"]["input"])
         self.assertEqual(entry["response"]["body"], "answer " + fp(SHAPES[3]))
 
+    def test_openai_and_anthropic_keys_right_after_a_word(self):
+        # Their own prefixes are told from a word's end (`task-…`): a report joining a stream's
+        # deltas reads `token` | `sk-proj-…` as one word, and masks it as the capture does.
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        text = "my token%s, x%s; task-proj-management-dashboard-v" % (SHAPES[0], SHAPES[1])
+        f.request.content = json.dumps({"input": text}).encode()
+        got = json.loads(record(f))["request"]["body"]["input"]
+        self.assertEqual(got, "my token%s, x%s; task-proj-management-dashboard-v"
+                         % (fp(SHAPES[0]), fp(SHAPES[1])))
+
     def test_inside_sse_events(self):
         f = tflow.tflow(resp=True)
         f.response.headers["content-type"] = "text/event-stream"
