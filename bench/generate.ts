@@ -14,6 +14,12 @@ import { rng } from "../tests/tools/data.ts";
 export type Format = "responses" | "anthropic" | "mixed";
 
 /**
+ * Changes whenever the same options make different captures (2: an agent's tools are drawn
+ * once per capture, not per session), so saved benchmark captures are made again.
+ */
+export const GENERATOR_VERSION = 2;
+
+/**
  * Requests per session of the benchmark's capture shapes: "long" sessions resend a history
  * that grows for 60 requests; "short" ones make thousands of conversations of a few requests
  * in a large file (each a new conversation the analysis must not remember for ever).
@@ -89,6 +95,21 @@ function systemPrompt(r: () => number): string {
 
 const TOOL_NAMES = ["shell", "read_file", "write_file", "list_dir", "search", "apply_patch"];
 
+/** An agent's tools: the same in every session it starts, as real agents send them. */
+interface ToolDraft {
+  name: string;
+  description: string;
+  schema: ReturnType<typeof toolSchema>;
+}
+
+function toolDrafts(r: () => number): ToolDraft[] {
+  return TOOL_NAMES.map((name) => ({
+    name,
+    description: paragraph(r, 2),
+    schema: toolSchema(r, name),
+  }));
+}
+
 function toolSchema(r: () => number, name: string) {
   return {
     type: "object",
@@ -163,6 +184,7 @@ interface Turn {
 
 interface SessionContext {
   r: () => number;
+  tools: ToolDraft[];
   id: string;
   system: string;
   manifest: Manifest;
@@ -172,12 +194,12 @@ interface SessionContext {
 /** One Responses API session: yields JSONL lines. */
 function* responsesSession(ctx: SessionContext, turns: number): Generator<string> {
   const { r } = ctx;
-  const tools = TOOL_NAMES.map((name) => ({
+  const tools = ctx.tools.map((t) => ({
     type: "function",
-    name,
-    description: paragraph(r, 2),
+    name: t.name,
+    description: t.description,
     strict: false,
-    parameters: toolSchema(r, name),
+    parameters: t.schema,
   }));
   const input: unknown[] = [];
   let next: Turn = { user: `Task ${ctx.id}: ${sentence(r, 12)}` };
@@ -325,10 +347,10 @@ function* responsesSession(ctx: SessionContext, turns: number): Generator<string
 /** One Anthropic Messages session: yields JSONL lines. */
 function* anthropicSession(ctx: SessionContext, turns: number): Generator<string> {
   const { r } = ctx;
-  const tools = TOOL_NAMES.map((name) => ({
-    name,
-    description: paragraph(r, 2),
-    input_schema: toolSchema(r, name),
+  const tools = ctx.tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    input_schema: t.schema,
   }));
   const messages: { role: string; content: unknown[] }[] = [];
   let next: Turn = { user: `Task ${ctx.id}: ${sentence(r, 12)}` };
@@ -444,7 +466,15 @@ export function* generateCapture(
   const turns = opts.turns ?? 60;
   const format = opts.format ?? "mixed";
   let bytes = 0;
-  const ctx: SessionContext = { r, id: "", system: systemPrompt(r), manifest, t: 1_770_000_000 };
+  const system = systemPrompt(r);
+  const ctx: SessionContext = {
+    r,
+    id: "",
+    system,
+    tools: toolDrafts(r),
+    manifest,
+    t: 1_770_000_000,
+  };
   for (let s = 0;; s++) {
     if (opts.targetBytes === undefined && s >= (opts.sessions ?? 1)) return;
     if (opts.targetBytes !== undefined && bytes >= opts.targetBytes) return;

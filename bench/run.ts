@@ -21,7 +21,7 @@
  * time is not used (their sampling costs CPU); the figure is their median.
  */
 import { parseArgs } from "node:util";
-import { type Shape, SHAPES, writeCapture } from "./generate.ts";
+import { GENERATOR_VERSION, type Shape, SHAPES, writeCapture } from "./generate.ts";
 import { measure, type Measurement } from "./measure.ts";
 import config from "../deno.json" with { type: "json" };
 
@@ -91,8 +91,8 @@ const range = (xs: number[]) =>
 
 for (const shape of shapes) {
   for (const mb of sizes) {
-    // The long shape keeps its historical name, so files generated before are reused.
-    const file = `${values.dir}/${shape === "long" ? "capture" : shape}-${mb}mb.jsonl`;
+    // Named for the generator's version: a file another version wrote is not reused.
+    const file = `${values.dir}/${shape}-${mb}mb-g${GENERATOR_VERSION}.jsonl`;
     const target = mb * 1e6;
     let size = 0;
     try {

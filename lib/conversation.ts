@@ -5,34 +5,9 @@
  * then as "unchanged" or as a compact diff.
  */
 import { getHeader } from "./headers.ts";
+import { ShownBefore, systemText, toolsText } from "./shown_before.ts";
+import { hashNumber, hashText, itemKey } from "./text_hash.ts";
 import type { Block, Headers, RequestParts } from "./types.ts";
-
-/** A fast, non-cryptographic 53-bit string hash (cyrb53), as base-36 text. */
-export function hashText(text: string): string {
-  return hashNumber(text).toString(36);
-}
-
-/** {@link hashText} as a number (a 53-bit integer): 8 bytes in an array, no string to keep. */
-export function hashNumber(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
-/**
- * The JSON text of a value: what an idle conversation keeps a hash of (see {@link hashedKey})
- * for each item and tool definition.
- */
-export function itemKey(value: unknown): string {
-  return JSON.stringify(value) ?? "undefined";
-}
 
 /**
  * An item's or tool definition's identity as an idle conversation keeps it: a number, eight
@@ -196,6 +171,8 @@ export class ConversationTracker {
   #live: Conversation[] = [];
   #sessionHeaders: readonly string[];
   #limit: number;
+  #shownSystems = new ShownBefore();
+  #shownTools = new ShownBefore();
 
   /**
    * `sessionHeaders`: the agents' own session headers, looked at after the common names;
@@ -305,6 +282,29 @@ export class ConversationTracker {
     return best ?? this.#create("shared history", parts.model);
   }
 
+  /**
+   * `delta` with the exchanges that showed, for another conversation, the system prompt and
+   * the tools this request shows in full (its conversation's first); those it shows are noted.
+   */
+  shownBefore(parts: RequestParts, delta: RequestDelta, index: number): RequestDelta {
+    const out = { ...delta };
+    if (parts.system && !delta.prevSystem) {
+      const earlier = this.#shownSystems.earlier(
+        systemText(parts.system.title, parts.system.text),
+        index,
+      );
+      if (earlier !== undefined) out.systemShown = earlier;
+    }
+    if (parts.tools && !delta.prevTools) {
+      const earlier = this.#shownTools.earlier(
+        toolsText(parts.tools.title, parts.tools.fingerprints),
+        index,
+      );
+      if (earlier !== undefined) out.toolsShown = earlier;
+    }
+    return out;
+  }
+
   /** Remembers a response id, so requests that continue it join its conversation. */
   noteResponse(conv: Conversation, responseId: string): void {
     const remembered = this.#tracked.get(conv);
@@ -393,6 +393,10 @@ export interface RequestDelta {
   prevTools?: { fingerprints: Record<string, unknown>; index: number };
   /** The old texts are only hashes: a changed system prompt cannot be diffed. */
   hashed: boolean;
+  /** The exchange that showed this system prompt in full, for another conversation. */
+  systemShown?: number;
+  /** The exchange that showed these tools in full, for another conversation. */
+  toolsShown?: number;
 }
 
 /** Measures what `parts` change in `conv`; pure (the conversation is left as it was). */
@@ -445,7 +449,14 @@ export function deltaBlocks(
 
   if (parts.system) {
     const prev = delta.prevSystem;
-    if (!prev) blocks.push(...parts.system.blocks());
+    if (!prev && delta.systemShown !== undefined) {
+      blocks.push({
+        kind: "paragraph",
+        text: `${parts.system.title}: the same as ${
+          label(delta.systemShown)
+        }'s (${parts.system.text.length} characters).`,
+      });
+    } else if (!prev) blocks.push(...parts.system.blocks());
     else if (prev.text === delta.system) {
       blocks.push({
         kind: "paragraph",
@@ -493,7 +504,12 @@ export function deltaBlocks(
     const prev = delta.prevTools;
     const now = delta.tools;
     const count = Object.keys(now).length;
-    if (!prev) blocks.push(...parts.tools.blocks());
+    if (!prev && delta.toolsShown !== undefined) {
+      blocks.push({
+        kind: "paragraph",
+        text: `${parts.tools.title}: the same ${count} as ${label(delta.toolsShown)}'s.`,
+      });
+    } else if (!prev) blocks.push(...parts.tools.blocks());
     else {
       const added = Object.keys(now).filter((n) => !(n in prev.fingerprints));
       const removed = Object.keys(prev.fingerprints).filter((n) => !(n in now));

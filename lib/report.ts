@@ -230,7 +230,9 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
     // The conversation moves on in both views (below); only the delta view renders the delta.
     delta = requestDelta(parts, conversation);
     renderedRequest = {
-      blocks: input.full ? fullRequestBlocks(parts) : deltaBlocks(parts, delta),
+      blocks: input.full
+        ? fullRequestBlocks(parts)
+        : deltaBlocks(parts, input.conversations.shownBefore(parts, delta, index)),
       ...(parts.model ? { model: parts.model } : {}),
     };
   } else {

@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { claudeCode } from "../targets/claude_code.ts";
 import { deltaStep } from "./tools/render_helpers.ts";
-import {
-  ConversationTracker,
-  fullRequestBlocks,
-  hashText,
-  itemKey,
-  lineDiff,
-  sameJson,
-} from "../lib/conversation.ts";
+import { ConversationTracker, fullRequestBlocks, lineDiff, sameJson } from "../lib/conversation.ts";
+import { hashText, itemKey } from "../lib/text_hash.ts";
 import { analyzeFile } from "../lib/analyze.ts";
 import type { Block, RequestParts } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { writeCapture } from "../bench/generate.ts";
+import { ShownBefore } from "../lib/shown_before.ts";
 import { builtinPriceTable } from "../renderers/prices.ts";
 
 function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts {
@@ -296,4 +291,64 @@ Deno.test("ConversationTracker bounds memory without losing conversations", asyn
       "3|new",
     ]);
   });
+});
+
+Deno.test("conversations that start with a system prompt or tools already shown refer to them", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const input = `${dir}/traffic.jsonl`;
+    // Ten sessions of three requests, Responses and Messages in turn: one agent's prompt and
+    // tools in each, as subagents and a day of sessions send them.
+    const manifest = await writeCapture(input, {
+      seed: 3,
+      turns: 3,
+      format: "mixed",
+      sessions: 10,
+    });
+    const analyze = async (output: string, full = false) => {
+      await analyzeFile({
+        input,
+        output,
+        renderers: builtinRenderers,
+        prices: builtinPriceTable(),
+        warn: () => {},
+        full,
+      });
+      return await Deno.readTextFile(output);
+    };
+    const report = await analyze(`${dir}/report.md`);
+    const count = (text: string, part: string) => text.split(part).length - 1;
+    await t.step("each API's system prompt and tools in full once, then by reference", () => {
+      assert.equal(count(report, "## Rule 1\n"), 2);
+      assert.equal(count(report, "\n##### Tool schemas\n"), 2);
+      // Conversation 3 (exchange 7) is the second Responses one: it refers to exchange 1.
+      assert.match(
+        report,
+        /### 7\\\. [^]*System prompt \(instructions\): the same as #1's \(\d+ characters\)\./,
+      );
+      assert.equal(count(report, "System prompt (instructions): the same as #1's ("), 4);
+      assert.equal(count(report, "System prompt: the same as #4's ("), 4);
+      assert.equal(count(report, "Tools: the same 6 as #1's."), 4);
+      assert.equal(count(report, "Tools: the same 6 as #4's."), 4);
+      for (const m of manifest.userMessages) assert.ok(report.includes(m), m);
+    });
+    await t.step("--full shows them in every request", async () => {
+      const full = await analyze(`${dir}/full.md`, true);
+      assert.equal(count(full, "## Rule 1\n"), 30);
+      assert.equal(count(full, "the same as #"), 0);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ShownBefore remembers the texts most recently referred to", () => {
+  const shown = new ShownBefore();
+  assert.equal(shown.earlier("a", 1), undefined);
+  assert.equal(shown.earlier("a", 5), 1);
+  for (let i = 0; i < 63; i++) shown.earlier(`t${i}`, 10 + i);
+  assert.equal(shown.earlier("a", 99), 1, "64 texts: all remembered");
+  shown.earlier("t63", 200); // the 65th: the least recently referred to (t0) goes
+  assert.equal(shown.earlier("t0", 300), undefined);
+  assert.equal(shown.earlier("a", 301), 1);
 });

@@ -3,7 +3,7 @@
  * equal units, and only those; the result is what computing every unit gives.
  */
 import assert from "node:assert/strict";
-import { hashNumber } from "../lib/conversation.ts";
+import { hashNumber } from "../lib/text_hash.ts";
 import { unitDigests } from "../lib/model/digests.ts";
 import { utf8Length } from "../lib/stats.ts";
 import { keyed } from "../renderers/facts_common.ts";

@@ -8,12 +8,8 @@
  * threads, so its memory does not follow the number of turns or conversations either; so does
  * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
-import {
-  hashText,
-  IDLE_SECONDS,
-  LIVE_CONVERSATIONS,
-  TRACKED_CONVERSATIONS,
-} from "../conversation.ts";
+import { IDLE_SECONDS, LIVE_CONVERSATIONS, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import { hashText } from "../text_hash.ts";
 import { type Digests, unitDigests } from "./digests.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
 import { statusLabel } from "../stats.ts";

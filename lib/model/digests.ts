@@ -6,7 +6,8 @@
  * time on long conversations); comparing a unit with the previous request's, value to value,
  * is a native string comparison where they are equal.
  */
-import { hashNumber, sameJson } from "../conversation.ts";
+import { sameJson } from "../conversation.ts";
+import { hashNumber } from "../text_hash.ts";
 import { utf8Length } from "../stats.ts";
 
 /** A unit as the renderers' facts give it (lib/types.ts `FactItem`, a tool, the system). */

@@ -1,0 +1,38 @@
+/**
+ * System prompts and tool lists the report has shown in full, so a conversation that starts
+ * with one already shown refers to it instead of repeating it. Agents start many conversations
+ * with the same large prompt and tools (subagents, side requests, a day of sessions): shown
+ * whole each time they were most of a report (28 MB of Markdown per 100 MB of a capture of
+ * short conversations).
+ */
+import { hashNumber, itemKey } from "./text_hash.ts";
+
+/** Distinct texts remembered per kind, the most recently referred to kept. */
+const REMEMBERED = 64;
+
+/** Where a text was shown in full: exchange indexes by its hash, least recently used first. */
+export class ShownBefore {
+  #at = new Map<number, number>();
+
+  /**
+   * The exchange that showed `text` in full before, if any; otherwise `index` is noted as
+   * showing it now.
+   */
+  earlier(text: string, index: number): number | undefined {
+    const hash = hashNumber(text);
+    const at = this.#at.get(hash);
+    if (at !== undefined) {
+      this.#at.delete(hash);
+      this.#at.set(hash, at);
+      return at;
+    }
+    this.#at.set(hash, index);
+    if (this.#at.size > REMEMBERED) this.#at.delete(this.#at.keys().next().value!);
+    return undefined;
+  }
+}
+
+/** The texts a system prompt and a tool list are compared by (title included: APIs differ). */
+export const systemText = (title: string, text: string) => `${title}\n${text}`;
+export const toolsText = (title: string, fingerprints: Record<string, unknown>) =>
+  `${title}\n${itemKey(fingerprints)}`;
