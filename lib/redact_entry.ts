@@ -3,7 +3,7 @@
  * capture redacts without loading the HAR writer.
  */
 import { maskSecretFields, maskTextSecrets, plainFirst, redactUrl } from "./redact.ts";
-import { maskSplitSecrets, maskStreamText } from "./redact_split.ts";
+import { maskSplitJson, maskSplitSecrets, maskStreamText } from "./redact_split.ts";
 import type { Entry, Headers, WebSocketMessage } from "./types.ts";
 
 /**
@@ -38,12 +38,7 @@ export function redactEntry(entry: Entry, redactHeaders: (h: Headers) => Headers
 function maskBody(body: unknown, encoding: string | undefined): unknown {
   if (encoding === "base64") return typeof body === "string" ? maskBase64(body) : body;
   if (typeof body === "string") return maskStreamText(body);
-  if (Array.isArray(body)) {
-    const text = JSON.stringify(body);
-    const joined = maskSplitSecrets([text])[0];
-    if (joined !== text) return maskSecretFields(JSON.parse(joined));
-  }
-  return maskSecretFields(body);
+  return maskSecretFields(maskSplitJson(body));
 }
 
 /**

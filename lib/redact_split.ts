@@ -244,6 +244,53 @@ function maskMultilineEvents(text: string): string {
 }
 
 /**
+ * A JSON array body (a stream's chunks) with what its chunks show read together masked, as
+ * {@link maskSplitSecrets} does in its text; any other value as it is. The same value when
+ * nothing was masked.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskSplitJson } from "./redact_split.ts";
+ *
+ * const chunks = ["key s", "k-proj-0123456789abcdefghijk"].map((text) => ({ text }));
+ * assert.deepEqual(maskSplitJson(chunks), [{ text: "key [REDACTED]" }, { text: "" }]);
+ * ```
+ */
+export function maskSplitJson(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const text = JSON.stringify(value);
+  const masked = maskSplitSecrets([text])[0];
+  return masked === text ? value : JSON.parse(masked);
+}
+
+/**
+ * WebSocket messages with what one side's texts show read in order masked (each of `sides`
+ * apart), as {@link maskSplitSecrets} does; messages of another shape as they are. The same
+ * array when nothing was masked.
+ */
+export function maskSplitMessages<T>(
+  messages: readonly T[],
+  sides: readonly string[] = ["client", "server"],
+): readonly T[] {
+  let out: T[] | undefined;
+  for (const side of sides) {
+    const at = messages.flatMap((m, i) => {
+      const r = m as { from?: unknown; text?: unknown } | null;
+      return typeof r === "object" && r !== null && r.from === side && typeof r.text === "string"
+        ? [i]
+        : [];
+    });
+    const texts = at.map((i) => (messages[i] as { text: string }).text);
+    const masked = maskSplitSecrets(texts);
+    if (masked === texts) continue;
+    out ??= [...messages];
+    at.forEach((i, k) => out![i] = { ...messages[i], text: masked[k] });
+  }
+  return out ?? messages;
+}
+
+/**
  * Each secret field's value of JSON written in `joined`, and each key shape outside those:
  * a key inside a field's value is covered by the field's mask.
  */

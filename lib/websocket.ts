@@ -12,6 +12,7 @@
 
 import { base64Bytes } from "./base64.ts";
 import { isRecord } from "./json.ts";
+import { maskSplitMessages } from "./redact_split.ts";
 import type {
   Entry,
   ResponseView,
@@ -88,7 +89,10 @@ export function websocketView(
 ): WebSocketResponseView | undefined {
   const messages = websocketMessages(entry);
   if (!messages) return undefined;
-  const frames = messages.map(classifyFrame);
+  // A client's frames are shown one by one (a report's turn requests and "other frames"): a
+  // key that its messages split is masked here, as the capture masks it (a --keep-secrets
+  // capture holds it raw). The server's JSON frames are events, whose text reports show joined.
+  const frames = maskSplitMessages(messages, ["client"]).map(classifyFrame);
   const events: SseEvent[] = [];
   for (const frame of frames) {
     if (frame.from === "server" && frame.json) events.push(frameEvent(frame));

@@ -6,7 +6,7 @@
  */
 
 import type { Block } from "../lib/types.ts";
-import { maskTextSecrets } from "../lib/redact.ts";
+import { maskSplitJson, maskStreamText } from "../lib/redact_split.ts";
 import { capText, charCount } from "./text.ts";
 import { jsonOrText, prettyJson } from "./values.ts";
 
@@ -37,13 +37,15 @@ export function fields(rows: [string, string][]): Block {
 export function nonObjectBody(body: unknown): Block[] {
   if (body === null || body === undefined || body === "") return [paragraph("(empty body)")];
   if (typeof body === "string") {
-    // Shown as it is, so masked as a body is (a form's secret pairs, JSON fields, key shapes):
-    // a --keep-secrets capture holds them raw.
-    const cut = capText(maskTextSecrets(body));
+    // Shown as it is, so masked as a body is (a form's secret pairs, JSON fields, key shapes,
+    // a key that a stream's pieces split): a --keep-secrets capture holds them raw.
+    const cut = capText(maskStreamText(body));
     return cut.note ? [paragraph(cut.note), code(cut.text, "text")] : [code(cut.text, "text")];
   }
   const what = Array.isArray(body) ? "an array" : `a ${typeof body}`;
-  return [paragraph(`The body is ${what}, not a JSON object.`), code(prettyJson(body), "json")];
+  // An array of stream chunks, shown as they are: a key they split is never read joined.
+  const shown = prettyJson(maskSplitJson(body));
+  return [paragraph(`The body is ${what}, not a JSON object.`), code(shown, "json")];
 }
 
 /**

@@ -5,9 +5,9 @@
  * of ids, a token count, an error, or capped pretty JSON) so that such traffic does not clutter
  * the report.
  *
- * Credentials in bodies (OAuth tokens and codes, API keys: see `maskSecretFields` and
- * `maskFormSecrets` in common.ts) are masked in everything shown. Nothing here throws on odd
- * input.
+ * Credentials in bodies (OAuth tokens and codes, API keys: see `maskSecretFields` in
+ * lib/redact.ts, `maskStreamText` in lib/redact_split.ts) are masked in everything shown.
+ * Nothing here throws on odd input.
  */
 
 import { Confidence } from "../lib/detect.ts";
@@ -25,8 +25,8 @@ import { code, fields, heading, paragraph } from "./blocks.ts";
 import { sseEventsBlocks, sseJson, sseRaw } from "./sse_events.ts";
 import { capText, excerpt, truncate } from "./text.ts";
 import { compactJson, inlineValue, prettyJson } from "./values.ts";
-import { maskFormSecrets, maskSecretFields } from "../lib/redact.ts";
-import { maskSplitSecrets } from "../lib/redact_split.ts";
+import { maskSecretFields } from "../lib/redact.ts";
+import { maskSplitJson, maskSplitSecrets, maskStreamText } from "../lib/redact_split.ts";
 
 /** Cap for a JSON body shown as a code block. */
 const MAX_JSON = 8_000;
@@ -41,13 +41,14 @@ const SAMPLE_EVENTS = 3;
 
 /** Capped pretty JSON of a value, secrets masked and long strings cut. */
 function jsonBlocks(value: unknown): Block[] {
-  const cut = capText(prettyJson(maskSecretFields(value), MAX_STRING), MAX_JSON);
+  // An array of stream chunks: a key they split is never read joined here.
+  const cut = capText(prettyJson(maskSecretFields(maskSplitJson(value)), MAX_STRING), MAX_JSON);
   return cut.note ? [code(cut.text, "json"), paragraph(cut.note)] : [code(cut.text, "json")];
 }
 
-/** Capped text, form-encoded secrets masked. */
+/** Capped text, secrets masked as in any text body (form pairs, a key NDJSON lines split). */
 function textBlocks(text: string): Block[] {
-  const cut = capText(maskFormSecrets(text), MAX_TEXT);
+  const cut = capText(maskStreamText(text), MAX_TEXT);
   return cut.note ? [code(cut.text, "text"), paragraph(cut.note)] : [code(cut.text, "text")];
 }
 

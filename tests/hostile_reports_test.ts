@@ -372,3 +372,61 @@ Deno.test("a --keep-secrets capture's form body sent to a model API is masked in
   }
   assert.ok(out.markdown.includes("client_secret=[REDACTED]"));
 });
+
+Deno.test("a --keep-secrets capture's keys that stream pieces split are masked in every output", async () => {
+  // A capture masks each piece where it stands; a report shows the pieces joined (a key right
+  // after a word) or one by one (chunks of an array or NDJSON body, one socket frame).
+  const key = (n: string) => `sk-proj-PLANTED${n}abcdefghijklmnopqrstuv`;
+  const chat = (content: string) => ({
+    id: "c1",
+    object: "chat.completion.chunk",
+    model: "gpt-4o",
+    choices: [{ index: 0, delta: { content } }],
+  });
+  const sse = (events: unknown[]) =>
+    events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("") + "data: [DONE]\n\n";
+  const chunks = (n: string) =>
+    ["s", key(n).slice(1)].map((text) => ({ candidates: [{ content: { parts: [{ text }] } }] }));
+  const ndjson = (n: string) =>
+    ["s", key(n).slice(1)].map((content) => JSON.stringify({ message: { content } })).join("\n");
+  const request = { model: "gpt-4o", stream: true, messages: [{ role: "user", content: "hi" }] };
+  const exchange = (url: string, contentType: string, body: unknown, t: number): Entry => ({
+    timestamp: 1770000000 + t,
+    request: {
+      method: "POST",
+      url,
+      headers: { "content-type": "application/json" },
+      body: request,
+    },
+    response: { status_code: 200, headers: { "content-type": contentType }, body },
+  });
+  const other = "http://127.0.0.1:9/v1/other/path";
+  const frame = (t: number, json: unknown) => ({
+    from: "client" as const,
+    t,
+    text: JSON.stringify(json),
+  });
+  const out = await outputs([
+    exchange(CHAT, "text/event-stream", sse(["my token", key("A1")].map(chat)), 1),
+    exchange(other, "application/json", chunks("B1"), 2),
+    exchange(CHAT, "application/json", chunks("B2"), 3),
+    exchange(CHAT, "application/x-ndjson", ndjson("B3"), 4),
+    exchange(other, "application/x-ndjson", ndjson("B4"), 5),
+    {
+      timestamp: 1770000006,
+      request: { method: "GET", url: "http://127.0.0.1:9/v1/responses", headers: {}, body: null },
+      response: { status_code: 101, headers: { upgrade: "websocket" }, body: null },
+      websocket: [
+        frame(1770000006.1, { type: "response.create", input: "s" }),
+        frame(1770000006.2, { type: "x", input: key("C1").slice(1) }),
+      ],
+    },
+  ]);
+  const leaks = Object.entries(out).flatMap(([name, text]) =>
+    typeof text === "string"
+      ? [...text.matchAll(/PLANTED(\w\d)/g)].map((m) => `${name} ${m[1]}`)
+      : []
+  );
+  assert.deepEqual([...new Set(leaks)], []);
+  assert.ok(out.markdown.includes("my token[REDACTED]"), "the answer is shown, key masked");
+});
