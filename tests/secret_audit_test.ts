@@ -38,6 +38,40 @@ const MITMDUMPS = await findMitmdumps();
 const KEEP_SECRETS_LEAKS: Record<string, string[]> = { markdown: [], html: [], har: [] };
 const enc = new TextEncoder();
 
+/**
+ * A stream with one byte that is not UTF-8 (in an SSE comment), so the capture keeps it as
+ * base64: a key split across two of its text deltas. Its second piece is looked for in every
+ * base64 body and HAR content, decoded.
+ */
+const BINARY_TAIL = "PLANTEDbinaryStream0123456789ab";
+const BINARY_STREAM = new Uint8Array([
+  ...enc.encode(": "),
+  0xff,
+  ...enc.encode(
+    ["bin key s", `k-proj-${BINARY_TAIL} end`].map((delta) =>
+      `\n\nevent: response.output_text.delta\ndata: ${
+        JSON.stringify({ type: "response.output_text.delta", delta })
+      }`
+    ).join("") + "\n\n",
+  ),
+]);
+
+/** The decoded base64 bodies of a JSONL capture, or the decoded base64 contents of a HAR. */
+async function base64Bodies(file: string): Promise<string[]> {
+  const text = await Deno.readTextFile(file);
+  const records = file.endsWith(".har")
+    ? JSON.parse(text).log.entries.flatMap((e: { response: { content: unknown } }) => [
+      e.response.content,
+    ])
+    : text.split("\n").filter(Boolean).flatMap((line) => {
+      const e = JSON.parse(line);
+      return [e.request, e.response].filter(Boolean);
+    });
+  return records.flatMap((r: Record<string, unknown>) =>
+    (r.body_encoding ?? r.encoding) === "base64" ? [atob((r.body ?? r.text) as string)] : []
+  );
+}
+
 /** Index of `needle` in `haystack` (raw bytes), or -1. */
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   const first = needle[0];
@@ -74,6 +108,9 @@ function startAuditUpstream(): AuditUpstream {
     });
     const headers = new Headers({ "content-type": "application/json" });
     for (const cookie of SET_COOKIES) headers.append("set-cookie", cookie);
+    if (url.pathname === "/binary-stream") {
+      return new Response(BINARY_STREAM, { headers: { "content-type": "text/event-stream" } });
+    }
     if (url.pathname === "/plain") {
       return new Response(PLAIN_ANSWER, { headers: { "content-type": "text/plain" } });
     }
@@ -135,6 +172,8 @@ async function capture(
     });
     assert.equal(stream.status, 200);
     assert.equal((await rawRequest(`http://127.0.0.1:${api}/`, { path: "/plain" })).status, 200);
+    const binary = await rawRequest(`http://127.0.0.1:${api}/`, { path: "/binary-stream" });
+    assert.deepEqual(binary.body, BINARY_STREAM);
     await webSocketTurn(`ws://127.0.0.1:${api}/ws`);
   } catch (err) {
     await p.stop();
@@ -205,7 +244,11 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
         assert.equal(await modeOf(`${root}/default`), 0o700);
         assert.deepEqual(await leaks(file), []);
         const entries = await readJsonl(file);
-        assert.equal(entries.length, 5);
+        assert.equal(entries.length, 6);
+        // The stream kept as base64: the key masked in its bytes, every other byte as sent.
+        const [binary] = await base64Bodies(file);
+        assert.ok(!binary.includes(BINARY_TAIL), binary);
+        assert.ok(binary.startsWith(": \xff\n\n") && binary.includes("bin key [REDACTED:"));
         const model = entries.find((e) => e.request.url.includes("key="))!;
         const oauth = entries.find((e) => e.proxy === "chatgpt")!;
         const h = model.request.headers;
@@ -274,6 +317,7 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
           for (const [what, path] of Object.entries(files)) {
             assert.deepEqual(await leaks(path), [], what);
           }
+          assert.ok(!(await base64Bodies(files.har)).some((b) => b.includes(BINARY_TAIL)));
           const md = await Deno.readTextFile(files.markdown);
           assert.ok(md.includes("AUDIT ANSWER"), "the report rendered the exchange");
           assert.ok(md.includes(fp(S["authorization"])), "fingerprints survive into the report");
@@ -290,10 +334,13 @@ for (const { path: mitmdump, version } of MITMDUMPS) {
             await leaks(file),
             NEEDLES.map(([n]) => n).filter((n) => n !== "proxy-authorization"),
           );
+          assert.ok((await base64Bodies(file)).some((b) => b.includes(BINARY_TAIL)));
           const files = await outputs(file, `${root}/keep`);
           const found: Record<string, string[]> = {};
           for (const [what, path] of Object.entries(files)) found[what] = await leaks(path);
           assert.deepEqual(found, KEEP_SECRETS_LEAKS);
+          const har = await base64Bodies(files.har);
+          assert.ok(har.length > 0 && !har.some((b) => b.includes(BINARY_TAIL)));
         },
       );
     } finally {

@@ -122,15 +122,34 @@ export const STREAM_BODY = {
     },
   ],
 };
+/** A text delta event written as a hostile server may: `data` is its JSON text as sent. */
+const rawDelta = (data: string) => `event: response.output_text.delta\ndata: ${data}\n\n`;
+const DELTA = '{"type":"response.output_text.delta","delta":';
+
 /**
  * Its answer as SSE: key shapes in the text deltas, a key split across two of them, a token
- * field in an event, a password field of tool arguments streamed in pieces.
+ * field in an event, a password field of tool arguments streamed in pieces. And shapes only a
+ * hostile server sends: a whole key right after a word, a split key's piece in an event whose
+ * JSON spans two `data:` lines, a key and a field name written with unicode escapes, an
+ * `authorization` object.
  */
 export const STREAM_ANSWER = [
   { type: "response.created", response: { id: "resp_s", model: "gpt-audit" } },
   { type: "response.output_text.delta", delta: `streamed ${S["answer-sk-ant"]} ` },
   { type: "response.output_text.delta", delta: `and ${S["answer-google"]} split sk-proj-` },
   { type: "response.output_text.delta", delta: `${S["answer-split-key"]} end` },
+  { type: "response.output_text.delta", delta: " my token" },
+  { type: "response.output_text.delta", delta: S["answer-key-after-word"] },
+  { type: "response.output_text.delta", delta: " lines sk-proj-" },
+  rawDelta(`${DELTA}\ndata: "${S["sse-multiline-split-key"]} end"}`),
+  rawDelta(`${DELTA}" escaped \\u0073k-proj-${S["sse-escaped-key"]}"}`),
+  `event: session.note\ndata: {"type":"session.note","pass\\u0077ord":"${
+    S["sse-escaped-name"]
+  }"}\n\n`,
+  {
+    type: "session.auth",
+    authorization: { type: "bearer", token: S["sse-authorization-object"] },
+  },
   ...['{"cmd": "login", "pass', 'word": "', S["stream-arguments-password"], '"}'].map((delta) => ({
     type: "response.function_call_arguments.delta",
     item_id: "fc_1",
@@ -147,7 +166,8 @@ export const STREAM_ANSWER = [
       usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
     },
   },
-].map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+].map((e) => typeof e === "string" ? e : `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+  .join("");
 
 /** A plain-text answer with key shapes. */
 export const PLAIN_ANSWER = `plain answer: ${S["answer-slack"]} and ${S["answer-jwt"]}`;
