@@ -28,6 +28,21 @@ export function websocketMessages(entry: Entry): readonly WebSocketMessage[] | u
 }
 
 /**
+ * The messages with a key that their pieces split masked where a report shows them one by one,
+ * as the capture masks it (a --keep-secrets capture holds it raw): the client's (turn requests,
+ * "other frames"), and the server's before the client's first message (they belong to no
+ * turn). The server's other frames are events, whose text reports show joined; reading them all
+ * took the analysis of a 60,900-message socket from 0.33 to 0.55 s.
+ */
+function splitMasked(messages: readonly WebSocketMessage[]): readonly WebSocketMessage[] {
+  const early = messages.findIndex((m) => isRecord(m) && m.from === "client");
+  const server = early === -1 ? messages : messages.slice(0, early);
+  const masked = maskSplitMessages(server, ["server"]);
+  const all = masked === server ? messages : [...masked, ...messages.slice(server.length)];
+  return maskSplitMessages(all, ["client"]);
+}
+
+/**
  * Classifies one recorded message; odd shapes become an empty text frame.
  *
  * @example
@@ -89,10 +104,7 @@ export function websocketView(
 ): WebSocketResponseView | undefined {
   const messages = websocketMessages(entry);
   if (!messages) return undefined;
-  // A client's frames are shown one by one (a report's turn requests and "other frames"): a
-  // key that its messages split is masked here, as the capture masks it (a --keep-secrets
-  // capture holds it raw). The server's JSON frames are events, whose text reports show joined.
-  const frames = maskSplitMessages(messages, ["client"]).map(classifyFrame);
+  const frames = splitMasked(messages).map(classifyFrame);
   const events: SseEvent[] = [];
   for (const frame of frames) {
     if (frame.from === "server" && frame.json) events.push(frameEvent(frame));

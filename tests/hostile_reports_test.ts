@@ -401,11 +401,13 @@ Deno.test("a --keep-secrets capture's keys that stream pieces split are masked i
     response: { status_code: 200, headers: { "content-type": contentType }, body },
   });
   const other = "http://127.0.0.1:9/v1/other/path";
-  const frame = (t: number, json: unknown) => ({
-    from: "client" as const,
+  const frame = (t: number, json: unknown, from: "client" | "server" = "client") => ({
+    from,
     t,
     text: JSON.stringify(json),
   });
+  const delta = (t: number, delta: string) =>
+    frame(t, { type: "response.output_text.delta", delta }, "server");
   const out = await outputs([
     exchange(CHAT, "text/event-stream", sse(["my token", key("A1")].map(chat)), 1),
     exchange(other, "application/json", chunks("B1"), 2),
@@ -417,6 +419,9 @@ Deno.test("a --keep-secrets capture's keys that stream pieces split are masked i
       request: { method: "GET", url: "http://127.0.0.1:9/v1/responses", headers: {}, body: null },
       response: { status_code: 101, headers: { upgrade: "websocket" }, body: null },
       websocket: [
+        // Frames a server sends before the client's first belong to no turn.
+        delta(1770000006.01, "ws key s"),
+        delta(1770000006.02, key("C2").slice(1)),
         frame(1770000006.1, { type: "response.create", input: "s" }),
         frame(1770000006.2, { type: "x", input: key("C1").slice(1) }),
       ],
