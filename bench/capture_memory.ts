@@ -111,15 +111,25 @@ async function traffic(base: string, n: number): Promise<void> {
 
 /**
  * The runtime's own floor: RSS and private memory of `deno run` (the same settings, in this
- * checkout so deno.json is read as for probe) of a script that does nothing but read its own.
+ * checkout so deno.json is read as for probe) of a script that does nothing but read its own;
+ * with `spawn`, one that first does the least any wrapper of mitmdump must: start a child with
+ * its output piped and being read, and listen for Ctrl-C.
  */
-async function runtimeFloor(dir: string): Promise<{ rss: number; anon: number }> {
-  const script = `${dir}/floor.js`;
+async function runtimeFloor(dir: string, spawn = false): Promise<{ rss: number; anon: number }> {
+  const script = `${dir}/floor${spawn ? "-spawn" : ""}.js`;
+  const child =
+    `const c = new Deno.Command("sleep", { args: ["5"], stdout: "piped", stderr: "piped" }).spawn();
+Deno.addSignalListener("SIGINT", () => c.kill("SIGINT"));
+c.stdout.getReader().read();
+c.stderr.getReader().read();
+await new Promise((r) => setTimeout(r, 500));
+`;
   await Deno.writeTextFile(
     script,
-    `const t = Deno.readTextFileSync("/proc/self/smaps_rollup");
+    `${spawn ? child : ""}const t = Deno.readTextFileSync("/proc/self/smaps_rollup");
 const kb = (k) => Number(t.split("\\n").find((l) => l.startsWith(k + ":")).split(/ +/)[1]);
-console.log(JSON.stringify({ rss: kb("Rss") / 1024, anon: kb("Anonymous") / 1024 }));`,
+console.log(JSON.stringify({ rss: kb("Rss") / 1024, anon: kb("Anonymous") / 1024 }));
+${spawn ? "c.kill(); Deno.exit(0);" : ""}`,
   );
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", ...RUNTIME_FLAGS, script],
@@ -195,6 +205,7 @@ export async function captureMemoryFigures(requests = 200): Promise<Row[]> {
     const p = peaks.get("probe")!;
     const m = peaks.get("mitmdump")!;
     const floor = await runtimeFloor(dir);
+    const spawnFloor = await runtimeFloor(dir, true);
     const shared = (x: { rss: number; anon: number } | undefined) =>
       x ? (x.rss - x.anon).toFixed(1) : "?";
     log(
@@ -213,7 +224,9 @@ export async function captureMemoryFigures(requests = 200): Promise<Row[]> {
         `${idle?.rss.toFixed(1)} MB, ${idle?.anon.toFixed(1)} private; ${requests} requests of ` +
         `~200 KB; an empty deno script: ${floor.rss.toFixed(1)} MB, ${
           floor.anon.toFixed(1)
-        } private)`,
+        } private; one that spawns a child, reads its output and listens for Ctrl-C: ${
+          spawnFloor.rss.toFixed(1)
+        } MB, ${spawnFloor.anon.toFixed(1)} private)`,
       goal: "< 40 MB",
       ok: p.rss < 40,
     });
