@@ -267,9 +267,36 @@ class Policy:
         masked = text
         if self.holds_secret_key(text):
             masked = self.json_field.sub(self._masked_field, masked)
+            masked = self._masked_objects(masked)
         if '\\"' in masked and self.holds_escaped_secret_key(masked):
             masked = _ESCAPED_FIELD.sub(self._masked_escaped_field, masked)
         return text if masked == text else masked
+
+    def _masked_objects(self, text: str) -> str:
+        """A text with the JSON lists and objects written in it under a secret name masked
+        whole, as json_value masks them (`{"authorization": {"type": "bearer", "token": …}}`
+        in a tool call's arguments), a JSON Schema kept; everything else as it was."""
+        parts = []
+        pos = 0
+        for m in _OBJECT_FIELD.finditer(text):
+            if m.start() < pos:
+                continue
+            n = self.norm(m.group(1))
+            if not (self.secret(n) or n.endswith(self.object_ends)):
+                continue
+            end = _json_end(text, m.end())
+            try:
+                value = json.loads(text[m.end():end]) if end is not None else None
+            except (ValueError, RecursionError):
+                continue
+            if value is None or not self._secret_shaped(value):
+                continue
+            parts += [text[pos:m.end()], json.dumps(self.fingerprint(value))]
+            pos = end
+        if not parts:
+            return text
+        parts.append(text[pos:])
+        return "".join(parts)
 
     def _masked_escaped_field(self, m) -> str:
         mask = self._escaped_value_mask(m.group(1), m.group(2))
@@ -313,8 +340,12 @@ class Policy:
         return masked
 
     def holds_secret_key(self, text: str) -> bool:
-        """True when a JSON key written in the text is a secret name (`{"apiKey": …}`)."""
-        return any(self.secret(self.norm(m.group(1))) for m in self.json_key.finditer(text))
+        """True when a JSON key written in the text is a secret name (`{"apiKey": …}`), or one
+        whose list or object is (`credentials`)."""
+        return any(
+            self.secret(n) or n.endswith(self.object_ends)
+            for n in (self.norm(m.group(1)) for m in self.json_key.finditer(text))
+        )
 
     def holds_escaped_secret_key(self, text: str) -> bool:
         """True when a JSON text holds, inside one of its strings, JSON whose key is a secret
@@ -552,6 +583,33 @@ def _plain_escapes(text: str) -> str:
         return m.group(1)[: run - level] + chr(int(m.group(2), 16))
 
     return _PLAIN_ESCAPE_RUN.sub(plain, text)
+
+
+# A JSON key whose value, a list or an object, starts right after it.
+_OBJECT_FIELD = re.compile(r'"([^"\\\n]{1,128})"\s*:\s*(?=[\[{])')
+
+
+def _json_end(text: str, start: int) -> typing.Optional[int]:
+    """Where the JSON list or object starting at `start` ends (past its closing bracket), its
+    strings skipped; None when the text ends first."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            # The string's end: the next quote that no backslash escapes.
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
 
 
 def _apply_cuts(text: str, cuts: list) -> str:

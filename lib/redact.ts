@@ -489,7 +489,9 @@ export function redactUrl(raw: string): string {
 
 /** A secret name in any spelling closing a JSON key (`"SERVICE_API_KEY":`): worth a closer look. */
 const SECRET_KEY_HINT = new RegExp(
-  `(?:${SECRET_NAMES.map((n) => [...n].join("[_-]?")).join("|")})\\\\?"\\s*:`,
+  `(?:${
+    [...SECRET_NAMES, ...SECRET_OBJECT_NAMES].map((n) => [...n].join("[_-]?")).join("|")
+  })\\\\?"\\s*:`,
   "i",
 );
 /** The end of a JSON key, `":` (spaces allowed before the colon). */
@@ -527,13 +529,13 @@ export function maskEmbeddedFields(text: string): string {
 function maskEmbeddedFieldsAsWritten(text: string): string {
   // Most texts hold no `":` at all: the simple search spares them the names' long one.
   if (!KEY_COLON.test(text) || !SECRET_KEY_HINT.test(text)) return text;
-  const masked = text.replace(
+  const masked = maskObjectFields(text.replace(
     JSON_STRING_FIELD,
     (field: string, key: string, value: string) =>
       isSecretName(normalizeName(key)) && !isMasked(value)
         ? `${field.slice(0, field.length - value.length - 1)}${REDACTED}"`
         : field,
-  );
+  ));
   // JSON written in one of the text's strings (a config file a tool call's arguments write).
   if (!masked.includes('\\"')) return masked;
   return masked.replace(
@@ -543,6 +545,56 @@ function maskEmbeddedFieldsAsWritten(text: string): string {
         ? `${field.slice(0, field.length - value.length - 2)}${REDACTED}\\"`
         : field,
   );
+}
+
+/** A JSON key whose value, a list or an object, starts right after it. */
+const OBJECT_FIELD = /"((?:[^"\\\n]|\\.){1,128})"\s*:\s*(?=[[{])/g;
+
+/**
+ * A text with the JSON lists and objects written in it under a secret name masked whole, as
+ * {@link maskSecretFields} masks them (`{"authorization": {"type": "bearer", "token": …}}` in a
+ * tool call's arguments), a JSON Schema kept; everything else as it was. The addon's
+ * `_masked_objects` does the same.
+ */
+function maskObjectFields(text: string): string {
+  let out = "";
+  let pos = 0;
+  for (const m of text.matchAll(OBJECT_FIELD)) {
+    const from = m.index + m[0].length;
+    const n = normalizeName(m[1]);
+    if (m.index < pos || !(isSecretName(n) || SECRET_OBJECT_END.test(n))) continue;
+    const to = jsonEnd(text, from);
+    if (to === undefined) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text.slice(from, to));
+    } catch {
+      continue;
+    }
+    if (!secretShaped(value)) continue;
+    out += `${text.slice(pos, from)}"${REDACTED}"`;
+    pos = to;
+  }
+  return pos === 0 ? text : out + text.slice(pos);
+}
+
+/**
+ * Where the JSON list or object starting at `from` ends (past its closing bracket), its strings
+ * skipped; undefined when the text ends first.
+ */
+function jsonEnd(text: string, from: number): number | undefined {
+  let depth = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      // The string's end: the next quote that no backslash escapes.
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    } else if (c === "[" || c === "{") depth++;
+    else if (c === "]" || c === "}") {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -331,3 +331,20 @@ Deno.test("a secret name's object is masked unless it is a JSON Schema (as the a
     assert.deepEqual(policy.schemaTypes, [...JSON_SCHEMA_TYPES]);
   });
 });
+
+Deno.test("a secret name's object in JSON written in a string is masked (as the addon does)", () => {
+  // A tool call's arguments are JSON text: their objects are masked as a body's are.
+  const args = {
+    authorization: { type: "bearer", token: "tok-e" },
+    credentials: { primary: { key: "cr-e" } },
+    fetch: { credentials: "include" },
+    schema: { password: { type: "string", description: "kept" } },
+    note: 'a "quoted} { word',
+  };
+  const masked = maskSecretFields({ arguments: JSON.stringify(args) }) as { arguments: string };
+  assert.deepEqual(JSON.parse(masked.arguments), {
+    ...args,
+    authorization: "[REDACTED]",
+    credentials: "[REDACTED]",
+  });
+});

@@ -738,6 +738,22 @@ class RedactionTest(unittest.TestCase):
             self.assertEqual(got["fetch"], body["fetch"])
             self.assertEqual(got["tools"][0]["parameters"], params)
 
+    def test_a_secret_names_object_in_json_written_in_a_string(self):
+        # A tool call's arguments are JSON text: their objects are masked as a body's are.
+        args = {
+            "authorization": {"type": "bearer", "token": "tok-e"},
+            "credentials": {"primary": {"key": "cr-e"}},
+            "fetch": {"credentials": "include"},
+            "schema": {"password": {"type": "string", "description": "kept"}},
+            "note": 'a "quoted} { word',
+        }
+        f = tflow.tflow(resp=True)
+        f.request.headers["content-type"] = "application/json"
+        f.request.content = json.dumps({"arguments": json.dumps(args)}).encode()
+        got = json.loads(json.loads(record(f))["request"]["body"]["arguments"])
+        self.assertEqual(got, dict(args, authorization=fp(args["authorization"]),
+                                   credentials=fp(args["credentials"])))
+
     def test_an_events_json_split_across_data_lines(self):
         # The SSE spec joins an event's `data:` lines with "\n": one JSON text.
         key = SHAPES[0]
