@@ -89,6 +89,7 @@ class Policy:
         self.schema_keywords = frozenset(data["schemaKeywords"])
         self.schema_types = frozenset(data["schemaTypes"])
         self.query_names = frozenset(data["querySecretNames"])
+        self.query_ends = tuple(data["querySecretEndings"])
         self.oauth_markers = frozenset(data["oauthMarkers"])
         # Keys that make a parsed body worth walking ("code" counts in OAuth calls).
         self.shapes = re.compile(data["keyShapes"])
@@ -165,7 +166,7 @@ class Policy:
         def sub(m):
             name = unquote(m.group(2).replace("+", " "))
             n = self.norm(name)
-            if n in self.query_names or self.secret(n):
+            if n in self.query_names or self.secret(n) or n.endswith(self.query_ends):
                 raw = unquote(m.group(3).replace("+", " "))
                 return m.group(1) + m.group(2) + "=" + self.fingerprint(raw)
             return self.mask_shapes(m.group(0))

@@ -63,6 +63,13 @@ export const SECRET_NAMES: readonly string[] = [
 export const QUERY_SECRET_NAMES: readonly string[] = ["key", "token", "code", "sig", "signature"];
 
 /**
+ * A query or form name ending with one of these is a secret too: a signed URL's signature
+ * (`X-Amz-Signature`, `X-Goog-Signature`) lets anyone who holds the URL in until it expires.
+ * (Other query names match whole: `zipcode` and `pageToken` are no secrets.)
+ */
+export const QUERY_SECRET_ENDINGS: readonly string[] = ["signature"];
+
+/**
  * Names whose list or object value is a credential whole (`"credentials": {"primary": {"key":
  * "…"}}`), compared like {@link SECRET_NAMES} (a name ending with one is one). A string under
  * them is kept: `credentials: "include"` is a fetch mode, not a secret.
@@ -221,6 +228,7 @@ export const normalizeName = (name: string): string => name.toLowerCase().replac
 /** A normalized name ending with a secret name (the addon tests the same: `str.endswith`). */
 const SECRET_NAME_END = new RegExp(`(?:${SECRET_NAMES.join("|")})$`);
 const QUERY_NAME_SET: ReadonlySet<string> = new Set(QUERY_SECRET_NAMES);
+const QUERY_NAME_END = new RegExp(`(?:${QUERY_SECRET_ENDINGS.join("|")})$`);
 
 /**
  * Whether a name (as {@link normalizeName} gives it) holds a credential: it ends with one of
@@ -253,6 +261,7 @@ export interface RedactionPolicy {
   schemaKeywords: string[];
   schemaTypes: string[];
   querySecretNames: string[];
+  querySecretEndings: string[];
   oauthMarkers: string[];
   keyShapes: string;
   keyShapePrefixes: string[];
@@ -286,6 +295,7 @@ export function redactionPolicy(
     schemaKeywords: [...JSON_SCHEMA_KEYWORDS],
     schemaTypes: [...JSON_SCHEMA_TYPES],
     querySecretNames: [...QUERY_SECRET_NAMES],
+    querySecretEndings: [...QUERY_SECRET_ENDINGS],
     oauthMarkers: [...OAUTH_MARKERS],
     keyShapes: KEY_SHAPES_SOURCE,
     keyShapePrefixes: [...KEY_SHAPE_PREFIXES],
@@ -452,7 +462,7 @@ function maskPairs(text: string): string {
     const eq = pair.indexOf("=");
     if (eq === -1) return pair;
     const name = normalizeName(decodeComponent(pair.slice(0, eq)));
-    if (!QUERY_NAME_SET.has(name) && !isSecretName(name)) {
+    if (!QUERY_NAME_SET.has(name) && !isSecretName(name) && !QUERY_NAME_END.test(name)) {
       return maskKeyShapes(pair);
     }
     return ALREADY_REDACTED.test(decodeComponent(pair.slice(eq + 1)))

@@ -73,6 +73,11 @@ Deno.test("redactUrl masks secret query parameters only", async (t) => {
     ["https://x/a?key=%5BREDACTED%3A1a2b3c4d%5D", "https://x/a?key=%5BREDACTED%3A1a2b3c4d%5D"],
     ["https://x/a", "https://x/a"],
     ["https://x/a?flag&key", "https://x/a?flag&key"],
+    // A signed URL's signature, in any cloud's spelling; other names match whole.
+    [
+      "https://s3/b/o?X-Amz-Signature=abc&X-Goog-Signature=def&zipcode=1&pageToken=p",
+      "https://s3/b/o?X-Amz-Signature=[REDACTED]&X-Goog-Signature=[REDACTED]&zipcode=1&pageToken=p",
+    ],
   ];
   for (const [input, want] of cases) {
     await t.step(input, () => assert.equal(redactUrl(input), want));

@@ -392,14 +392,16 @@ class RedactionTest(unittest.TestCase):
 
     def test_query_names_in_any_spelling_and_headers_by_name(self):
         f = tflow.tflow(resp=True)
-        f.request.path = "/v1/x?alt=sse&accessToken=q-1&api-key=q-2&key=q-3"
+        f.request.path = ("/v1/x?alt=sse&accessToken=q-1&api-key=q-2&key=q-3"
+                          "&X-Amz-Signature=q-4&zipcode=1&pageToken=p")
         f.request.headers["X-Refresh-Token"] = "h-1"
         f.request.headers["x-goog-api-key"] = "h-2"
         f.request.headers["x-custom"] = "with " + SHAPES[0]
         entry = json.loads(record(f))
         url = entry["request"]["url"]
         self.assertTrue(
-            url.endswith("?alt=sse&accessToken=%s&api-key=%s&key=%s" % (fp("q-1"), fp("q-2"), fp("q-3"))),
+            url.endswith("?alt=sse&accessToken=%s&api-key=%s&key=%s&X-Amz-Signature=%s"
+                         "&zipcode=1&pageToken=p" % (fp("q-1"), fp("q-2"), fp("q-3"), fp("q-4"))),
             url,
         )
         headers = entry["request"]["headers"]
