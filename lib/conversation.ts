@@ -5,6 +5,7 @@
  * then as "unchanged" or as a compact diff.
  */
 import { getHeader } from "./headers.ts";
+import { plural } from "./plural.ts";
 import { ShownBefore, systemText, toolsText } from "./shown_before.ts";
 import { hashNumber, hashText, itemKey } from "./text_hash.ts";
 import type { Block, Headers, RequestParts } from "./types.ts";
@@ -445,6 +446,8 @@ export function deltaBlocks(
   label: RequestLabel = exchangeLabel,
 ): Block[] {
   const blocks: Block[] = [];
+  // "#N" names an exchange of the report only with the report's own labels.
+  const refs = label === exchangeLabel ? { refs: true } : {};
   if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
 
   if (parts.system) {
@@ -452,6 +455,7 @@ export function deltaBlocks(
     if (!prev && delta.systemShown !== undefined) {
       blocks.push({
         kind: "paragraph",
+        ...refs,
         text: `${parts.system.title}: the same as ${
           label(delta.systemShown)
         }'s (${parts.system.text.length} characters).`,
@@ -460,6 +464,7 @@ export function deltaBlocks(
     else if (prev.text === delta.system) {
       blocks.push({
         kind: "paragraph",
+        ...refs,
         text: `${parts.system.title}: unchanged since ${
           label(prev.index)
         } (${parts.system.text.length} characters).`,
@@ -484,14 +489,16 @@ export function deltaBlocks(
     const { shared, prevItems } = delta;
     let note: string;
     if (parts.continues) {
-      note = `continues ${parts.continues}; all ${count} items are new`;
-    } else if (delta.first) note = `${count} items`;
+      note = `continues ${parts.continues}; ${
+        count === 1 ? "its 1 item is" : `all ${count} items are`
+      } new`;
+    } else if (delta.first) note = plural(count, "item");
     else if (shared === prevItems) {
-      note = `${count - shared} new, ${shared} earlier items unchanged`;
+      note = `${count - shared} new, ${plural(shared, "earlier item")} unchanged`;
     } else {
-      note = `history changed: ${shared} earlier items unchanged, ${
-        prevItems - shared
-      } earlier items no longer sent (compacted or edited), ${count - shared} shown`;
+      note = `history changed: ${plural(shared, "earlier item")} unchanged, ${
+        plural(prevItems - shared, "earlier item")
+      } no longer sent (compacted or edited), ${count - shared} shown`;
     }
     blocks.push({ kind: "heading", text: `${title}: ${note}` });
     const fresh: string[][] = [];
@@ -507,6 +514,7 @@ export function deltaBlocks(
     if (!prev && delta.toolsShown !== undefined) {
       blocks.push({
         kind: "paragraph",
+        ...refs,
         text: `${parts.tools.title}: the same ${count} as ${label(delta.toolsShown)}'s.`,
       });
     } else if (!prev) blocks.push(...parts.tools.blocks());
@@ -519,6 +527,7 @@ export function deltaBlocks(
       if (added.length + removed.length + changed.length === 0) {
         blocks.push({
           kind: "paragraph",
+          ...refs,
           text: `${parts.tools.title}: ${count} unchanged since ${label(prev.index)}.`,
         });
       } else {
@@ -529,6 +538,7 @@ export function deltaBlocks(
         ].filter(Boolean).join("; ");
         blocks.push({
           kind: "paragraph",
+          ...refs,
           text: `${parts.tools.title} changed since ${label(prev.index)}: ${what}.`,
         });
         blocks.push(...parts.tools.blocks());

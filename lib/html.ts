@@ -109,9 +109,15 @@ export function blocksToHtml(blocks: readonly Block[], baseLevel: number): strin
         parts.push(`<${h}>${escapeHtml(block.text)}</${h}>\n`);
         break;
       }
-      case "paragraph":
-        parts.push(`<p>${escapeHtml(block.text)}</p>\n`);
+      case "paragraph": {
+        const text = escapeHtml(block.text);
+        // Not after "&": the escapes of quotes are "&#39;" and "&#34;".
+        const html = block.refs
+          ? text.replace(/(?<![&\w])#(\d+)\b/g, '<a href="#ex-$1">#$1</a>')
+          : text;
+        parts.push(`<p>${html}</p>\n`);
         break;
+      }
       case "fields":
         if (block.rows.length > 0) parts.push(fieldList(block.rows, "fields"));
         break;

@@ -97,7 +97,8 @@ export interface SseEvent {
 export type Block =
   /** `level` is relative to where the blocks are placed: 1 (default) is the top level there. */
   | { kind: "heading"; text: string; level?: number }
-  | { kind: "paragraph"; text: string }
+  /** `refs`: each "#N" in the text names exchange N of the report (the HTML report links it). */
+  | { kind: "paragraph"; text: string; refs?: boolean }
   /** Label/value lines, e.g. "Model: m-1". Values are inline text (escaped by the writer). */
   | { kind: "fields"; rows: [string, string][] }
   | { kind: "table"; header: string[]; rows: string[][] }

@@ -472,7 +472,7 @@ Deno.test("anthropicMessages requestParts for the per-turn view", async (t) => {
     assertEquals(c2, c1);
     const out = deltaStep(b, c2, 2);
     assertEquals(headings(out), [
-      "Content blocks: 4 new, 1 earlier items unchanged",
+      "Content blocks: 4 new, 1 earlier item unchanged",
     ]);
     assertEquals(paragraphs(out), [
       "System prompt: unchanged since #1 (64 characters).",

@@ -9,6 +9,7 @@ import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { writeCapture } from "../bench/generate.ts";
 import { ShownBefore } from "../lib/shown_before.ts";
+import { htmlWriter } from "../lib/html.ts";
 import { builtinPriceTable } from "../renderers/prices.ts";
 
 function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts {
@@ -182,7 +183,7 @@ Deno.test("deltaRequestBlocks shows only what is new", async (t) => {
       "Model: m",
       "System prompt (changed since #2)",
       "  S1\n+ extra",
-      "Input items: history changed: 1 earlier items unchanged, 2 earlier items no longer " +
+      "Input items: history changed: 1 earlier item unchanged, 2 earlier items no longer " +
       "sent (compacted or edited), 2 shown",
       "2|summary\n3|d",
       "Tools changed since #2: added write; removed read; changed shell.",
@@ -331,6 +332,20 @@ Deno.test("conversations that start with a system prompt or tools already shown 
       assert.equal(count(report, "Tools: the same 6 as #1's."), 4);
       assert.equal(count(report, "Tools: the same 6 as #4's."), 4);
       for (const m of manifest.userMessages) assert.ok(report.includes(m), m);
+    });
+    await t.step("the HTML report links the exchange it refers to", async () => {
+      await analyzeFile({
+        input,
+        output: `${dir}/report.html`,
+        renderers: builtinRenderers,
+        prices: builtinPriceTable(),
+        warn: () => {},
+        writer: htmlWriter,
+      });
+      const html = await Deno.readTextFile(`${dir}/report.html`);
+      assert.equal(count(html, `Tools: the same 6 as <a href="#ex-1">#1</a>&#39;s.`), 4);
+      assert.ok(html.includes('id="ex-1"'));
+      assert.match(html, /unchanged since <a href="#ex-\d+">#\d+<\/a>/);
     });
     await t.step("--full shows them in every request", async () => {
       const full = await analyze(`${dir}/full.md`, true);

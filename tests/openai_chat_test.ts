@@ -355,7 +355,7 @@ Deno.test("openaiChat requestParts for the per-turn view", async (t) => {
     const out = deltaStep(b, c2, 2);
     assertEquals(headings(out), [
       "System prompt (changed since #1)",
-      "Messages: 3 new, 1 earlier items unchanged",
+      "Messages: 3 new, 1 earlier item unchanged",
     ]);
     assertEquals(codes(out).slice(0, 1), [
       { text: "- Be terse.\n+ Be terse. Today is Monday.", lang: "diff" },

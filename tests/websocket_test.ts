@@ -330,19 +330,19 @@ Deno.test("openaiResponses renders a WebSocket exchange turn by turn", async (t)
     assert.deepEqual(headings(r.blocks), [
       "1 Turns (3)",
       "1 Turn 1 request: response.create, prewarm (generate: false) (+0.100s)",
-      "2 Input items: 1 items",
+      "2 Input items: 1 item",
       "2 Tools (1)",
       "2 Tool schemas",
       "1 Turn 1 response (+0.200s)",
       "1 Turn 2 request: response.create (+0.300s)",
-      "2 Input items: continues resp_ws1; all 1 items are new",
+      "2 Input items: continues resp_ws1; its 1 item is new",
       "1 Turn 2 response (+0.400s … +0.500s)",
       "2 Reasoning summary",
       "2 Tool calls",
       "2 Server events (9)",
       "1 Turn 2 other frames (1)",
       "1 Turn 3 request: response.create (+0.600s)",
-      "2 Input items: continues resp_ws2; all 1 items are new",
+      "2 Input items: continues resp_ws2; its 1 item is new",
       "1 Turn 3 response (+0.700s … +0.800s)",
       "2 Output text",
       "2 Server events (9)",
@@ -359,10 +359,10 @@ Deno.test("openaiResponses renders a WebSocket exchange turn by turn", async (t)
       ["Continues", "resp_ws1"],
       ["Prompt cache key", "conv-1"],
     ]);
-    const items = section(r.blocks, "Input items: continues resp_ws1; all 1 items are new");
+    const items = section(r.blocks, "Input items: continues resp_ws1; its 1 item is new");
     assert.deepEqual(tableRows(items), [["1", "user", "message", `Run it ${TOOL_MARKER}`]]);
     assert.deepEqual(texts(items), ["Tools: 1 unchanged since turn 1."]);
-    const items3 = section(r.blocks, "Input items: continues resp_ws2; all 1 items are new");
+    const items3 = section(r.blocks, "Input items: continues resp_ws2; its 1 item is new");
     assert.deepEqual(tableRows(items3), [
       ["1", "", "function_call_output", `call_ws_1 → ${TOOL_OUTPUT}`],
     ]);
