@@ -10,15 +10,19 @@ import { hashNumber, itemKey } from "./text_hash.ts";
 /** Distinct texts remembered per kind, the most recently referred to kept. */
 const REMEMBERED = 64;
 
+/** Shorter texts are shown again: a reference would save the reader nothing. */
+export const MIN_REFERRED = 400;
+
 /** Where a text was shown in full: exchange indexes by its hash, least recently used first. */
 export class ShownBefore {
   #at = new Map<number, number>();
 
   /**
    * The exchange that showed `text` in full before, if any; otherwise `index` is noted as
-   * showing it now.
+   * showing it now. Texts under {@link MIN_REFERRED} characters are neither.
    */
   earlier(text: string, index: number): number | undefined {
+    if (text.length < MIN_REFERRED) return undefined;
     const hash = hashNumber(text);
     const at = this.#at.get(hash);
     if (at !== undefined) {

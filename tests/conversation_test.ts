@@ -8,7 +8,7 @@ import type { Block, RequestParts } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { writeCapture } from "../bench/generate.ts";
-import { ShownBefore } from "../lib/shown_before.ts";
+import { MIN_REFERRED, ShownBefore } from "../lib/shown_before.ts";
 import { htmlWriter } from "../lib/html.ts";
 import { builtinPriceTable } from "../renderers/prices.ts";
 
@@ -359,11 +359,14 @@ Deno.test("conversations that start with a system prompt or tools already shown 
 
 Deno.test("ShownBefore remembers the texts most recently referred to", () => {
   const shown = new ShownBefore();
-  assert.equal(shown.earlier("a", 1), undefined);
-  assert.equal(shown.earlier("a", 5), 1);
-  for (let i = 0; i < 63; i++) shown.earlier(`t${i}`, 10 + i);
-  assert.equal(shown.earlier("a", 99), 1, "64 texts: all remembered");
-  shown.earlier("t63", 200); // the 65th: the least recently referred to (t0) goes
-  assert.equal(shown.earlier("t0", 300), undefined);
-  assert.equal(shown.earlier("a", 301), 1);
+  const long = (s: string) => s.padEnd(MIN_REFERRED, ".");
+  assert.equal(shown.earlier("short", 1), undefined);
+  assert.equal(shown.earlier("short", 2), undefined, "short texts are shown again");
+  assert.equal(shown.earlier(long("a"), 1), undefined);
+  assert.equal(shown.earlier(long("a"), 5), 1);
+  for (let i = 0; i < 63; i++) shown.earlier(long(`t${i}`), 10 + i);
+  assert.equal(shown.earlier(long("a"), 99), 1, "64 texts: all remembered");
+  shown.earlier(long("t63"), 200); // the 65th: the least recently referred to (t0) goes
+  assert.equal(shown.earlier(long("t0"), 300), undefined);
+  assert.equal(shown.earlier(long("a"), 301), 1);
 });
