@@ -271,6 +271,8 @@ class Policy:
             masked = self._masked_objects(masked)
         if '\\"' in masked and self.holds_escaped_secret_key(masked):
             masked = _ESCAPED_FIELD.sub(self._masked_escaped_field, masked)
+            objects = self._escaped_objects(masked)
+            masked = _apply_cuts(masked, [(a, b, mask) for a, b, _, mask in objects])
         return text if masked == text else masked
 
     def _masked_objects(self, text: str) -> str:
@@ -355,11 +357,37 @@ class Policy:
         parts = text.split('\\":')
         # Deeper JSON escapes its backslashes too (`\\\"password\\\":`).
         keys = {part[part.rfind('\\"') + 2 :].rstrip("\\") for part in parts[:-1]}
-        if any(self.secret(self.norm(k)) for k in keys):
+        if any(self._secret_key(k) for k in keys):
             return True
         return '\\" :' in text and any(
-            self.secret(self.norm(m.group(1))) for m in self.escaped_json_key.finditer(text)
+            self._secret_key(m.group(1)) for m in self.escaped_json_key.finditer(text)
         )
+
+    def _secret_key(self, key: str) -> bool:
+        """A secret name, or one whose list or object is a secret (`credentials`)."""
+        n = self.norm(key)
+        return self.secret(n) or n.endswith(self.object_ends)
+
+    def _escaped_objects(self, text: str) -> typing.List[tuple]:
+        """(start, end, start of the field, mask) of each list or object under a secret name
+        in JSON written inside a JSON string (`{\\"authorization\\": {\\"type\\": …}}`), masked
+        whole when json_value would mask it; the mask is the fingerprint as that string
+        writes a string (`\\"[REDACTED:…]\\"`)."""
+        spans = []
+        pos = 0
+        for m in _ESCAPED_OBJECT_FIELD.finditer(text):
+            if m.start() < pos or not self._secret_key(m.group(1)):
+                continue
+            end = _json_end(text, m.end(), escaped=True)
+            try:
+                value = json.loads(json.loads('"%s"' % text[m.end():end])) if end else None
+            except (ValueError, RecursionError):
+                continue
+            if value is None or not self._secret_shaped(value):
+                continue
+            spans.append((m.end(), end, m.start(), '\\"%s\\"' % self.fingerprint(value)))
+            pos = end
+        return spans
 
     def _masked_field(self, m) -> str:
         if not self.secret(self.norm(m.group(2))) or _already_masked(m.group(3)):
@@ -542,6 +570,7 @@ class Policy:
                     mask = self._escaped_value_mask(m.group(1), m.group(2))
                     if mask is not None:
                         fields.append((m.start(2), m.end(2), m.start(), mask))
+            fields += self._escaped_objects(joined)
         keys = []
         if self._has_prefix(joined):
             keys = [
@@ -586,31 +615,60 @@ def _plain_escapes(text: str) -> str:
     return _PLAIN_ESCAPE_RUN.sub(plain, text)
 
 
-# A JSON key whose value, a list or an object, starts right after it.
+# A JSON key whose value, a list or an object, starts right after it; and the same written
+# inside a JSON string.
 _OBJECT_FIELD = re.compile(r'"([^"\\\n]{1,128})"\s*:\s*(?=[\[{])')
+_ESCAPED_OBJECT_FIELD = re.compile(r'\\"([^"\\]{1,128})\\"\s*:\s*(?=[\[{])')
 
 
-def _json_end(text: str, start: int) -> typing.Optional[int]:
+def _json_end(text: str, start: int, escaped: bool = False) -> typing.Optional[int]:
     """Where the JSON list or object starting at `start` ends (past its closing bracket), its
-    strings skipped; None when the text ends first."""
+    strings skipped; None when the text ends first. `escaped`: the JSON is written inside a
+    JSON string (its quotes `\\"`, its backslashes `\\\\`)."""
     depth = 0
-    i = start
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            # The string's end: the next quote that no backslash escapes.
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
+    in_string = False
+    backslash = False
+    chars = (
+        _unescaped(text, start) if escaped
+        else zip(text[start:], range(start + 1, len(text) + 1))
+    )
+    for c, after in chars:
+        if in_string:
+            if backslash:
+                backslash = False
+            elif c == "\\":
+                backslash = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
         elif c in "[{":
             depth += 1
         elif c in "]}":
             depth -= 1
             if depth == 0:
-                return i + 1
-        i += 1
+                return after
     return None
+
+
+def _unescaped(text: str, start: int) -> typing.Iterator[typing.Tuple[str, int]]:
+    """The characters of JSON written inside a JSON string, from `start`, each with where it
+    ends in `text`; escapes other than a quote's and a backslash's stand for a character that
+    is neither. A quote no backslash escapes ends the string, and them."""
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            return
+        if c == "\\" and i + 1 < n:
+            e = text[i + 1]
+            step = 6 if e == "u" else 2
+            yield (e if e in '"\\' else " "), i + step
+            i += step
+        else:
+            yield c, i + 1
+            i += 1
 
 
 def _apply_cuts(text: str, cuts: list) -> str:

@@ -548,13 +548,55 @@ function maskEmbeddedFieldsAsWritten(text: string): string {
   ));
   // JSON written in one of the text's strings (a config file a tool call's arguments write).
   if (!masked.includes('\\"')) return masked;
-  return masked.replace(
+  const fields = masked.replace(
     ESCAPED_JSON_STRING_FIELD,
     (field: string, key: string, value: string) =>
       value && isSecretName(normalizeName(key)) && !isMasked(value)
         ? `${field.slice(0, field.length - value.length - 2)}${REDACTED}\\"`
         : field,
   );
+  let out = "";
+  let pos = 0;
+  for (const { from, to } of escapedObjectSpans(fields)) {
+    out += `${fields.slice(pos, from)}${ESCAPED_MASK}`;
+    pos = to;
+  }
+  return pos === 0 ? fields : out + fields.slice(pos);
+}
+
+/** The mask as JSON written inside a JSON string writes a string. */
+export const ESCAPED_MASK = `\\"${REDACTED}\\"`;
+/** {@link OBJECT_FIELD} written inside a JSON string. */
+const ESCAPED_OBJECT_FIELD = /\\"([^"\\]{1,128})\\"\s*:\s*(?=[[{])/g;
+
+/**
+ * Where each list or object under a secret name stands in JSON written inside a JSON string
+ * (`{\\"authorization\\": {\\"type\\": …}}`), when {@link maskSecretFields} would mask it whole
+ * (`from`..`to`; `matchFrom`: where its field starts). The addon's `_escaped_objects` finds the
+ * same.
+ */
+export function escapedObjectSpans(
+  text: string,
+): { from: number; to: number; matchFrom: number }[] {
+  const spans: { from: number; to: number; matchFrom: number }[] = [];
+  let pos = 0;
+  for (const m of text.matchAll(ESCAPED_OBJECT_FIELD)) {
+    const n = normalizeName(m[1]);
+    if (m.index < pos || !(isSecretName(n) || SECRET_OBJECT_END.test(n))) continue;
+    const from = m.index + m[0].length;
+    const to = jsonEnd(text, from, true);
+    if (to === undefined) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(JSON.parse(`"${text.slice(from, to)}"`));
+    } catch {
+      continue;
+    }
+    if (!secretShaped(value)) continue;
+    spans.push({ from, to, matchFrom: m.index });
+    pos = to;
+  }
+  return spans;
 }
 
 /** A JSON key whose value, a list or an object, starts right after it. */
@@ -592,19 +634,47 @@ function maskObjectFields(text: string): string {
  * Where the JSON list or object starting at `from` ends (past its closing bracket), its strings
  * skipped; undefined when the text ends first.
  */
-function jsonEnd(text: string, from: number): number | undefined {
+function jsonEnd(text: string, from: number, escaped = false): number | undefined {
   let depth = 0;
-  for (let i = from; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      // The string's end: the next quote that no backslash escapes.
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
-    } else if (c === "[" || c === "{") depth++;
+  let inString = false;
+  let backslash = false;
+  for (const [c, after] of escaped ? unescaped(text, from) : plainChars(text, from)) {
+    if (inString) {
+      if (backslash) backslash = false;
+      else if (c === "\\") backslash = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") depth++;
     else if (c === "]" || c === "}") {
-      if (--depth === 0) return i + 1;
+      if (--depth === 0) return after;
     }
   }
   return undefined;
+}
+
+function* plainChars(text: string, from: number): Generator<[string, number]> {
+  for (let i = from; i < text.length; i++) yield [text[i], i + 1];
+}
+
+/**
+ * The characters of JSON written inside a JSON string, from `from`, each with where it ends in
+ * `text`; escapes other than a quote's and a backslash's stand for a character that is neither.
+ * A quote no backslash escapes ends the string, and them.
+ */
+function* unescaped(text: string, from: number): Generator<[string, number]> {
+  for (let i = from; i < text.length;) {
+    const c = text[i];
+    if (c === '"') return;
+    if (c === "\\" && i + 1 < text.length) {
+      const e = text[i + 1];
+      const step = e === "u" ? 6 : 2;
+      yield [e === '"' || e === "\\" ? e : " ", i + step];
+      i += step;
+    } else {
+      yield [c, i + 1];
+      i++;
+    }
+  }
 }
 
 /**

@@ -7,6 +7,8 @@
  */
 import {
   ESCAPED_JSON_STRING_FIELD,
+  ESCAPED_MASK,
+  escapedObjectSpans,
   hasKeyShapePrefix,
   isMasked,
   isSecretName,
@@ -37,6 +39,8 @@ interface Found {
   from: number;
   to: number;
   matchFrom: number;
+  /** What the piece where it starts gets in its place. */
+  mask: string;
 }
 
 /** One cut into a text: replace from..to with `mask`. */
@@ -110,7 +114,7 @@ function splitCuts(texts: readonly string[]): Map<number, Cut[]> {
         const cut = {
           from: p.from + Math.max(f.from - starts[k], 0),
           to: p.from + Math.min(f.to - starts[k], p.to - p.from),
-          mask: k === first ? REDACTED : "",
+          mask: k === first ? f.mask : "",
         };
         cuts.set(p.text, [...(cuts.get(p.text) ?? []), cut]);
       }
@@ -304,15 +308,16 @@ function secretsIn(joined: string): Found[] {
         const value = m[2];
         if (!value || !isSecretName(normalizeName(m[1])) || isMasked(value)) continue;
         const to = m.index + m[0].length - close;
-        fields.push({ from: to - value.length, to, matchFrom: m.index });
+        fields.push({ from: to - value.length, to, matchFrom: m.index, mask: REDACTED });
       }
     }
+    for (const span of escapedObjectSpans(joined)) fields.push({ ...span, mask: ESCAPED_MASK });
   }
   if (!hasKeyShapePrefix(joined)) return fields;
   const keys: Found[] = [];
   for (const m of joined.matchAll(KEY_SHAPES)) {
     if (fields.some((f) => f.from <= m.index && m.index < f.to)) continue;
-    keys.push({ from: m.index, to: m.index + m[0].length, matchFrom: m.index });
+    keys.push({ from: m.index, to: m.index + m[0].length, matchFrom: m.index, mask: REDACTED });
   }
   return [...fields, ...keys];
 }

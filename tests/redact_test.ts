@@ -14,6 +14,7 @@ import {
   SECRET_NAMES,
   SECRET_OBJECT_NAMES,
 } from "../lib/redact.ts";
+import { maskStreamText } from "../lib/redact_split.ts";
 
 Deno.test("headerRedactor masks credentials by name", async (t) => {
   const redact = headerRedactor(["OpenAI-Organization"]);
@@ -346,10 +347,20 @@ Deno.test("a secret name's object in JSON written in a string is masked (as the 
     schema: { password: { type: "string", description: "kept" } },
     note: 'a "quoted} { word',
   };
-  const masked = maskSecretFields({ arguments: JSON.stringify(args) }) as { arguments: string };
-  assert.deepEqual(JSON.parse(masked.arguments), {
-    ...args,
-    authorization: "[REDACTED]",
-    credentials: "[REDACTED]",
-  });
+  const want = { ...args, authorization: "[REDACTED]", credentials: "[REDACTED]" };
+  // And a level down: a file's JSON that the arguments write.
+  const masked = maskSecretFields({
+    arguments: JSON.stringify(args),
+    write: JSON.stringify({ content: JSON.stringify(args) }),
+  }) as { arguments: string; write: string };
+  assert.deepEqual(JSON.parse(masked.arguments), want);
+  assert.deepEqual(JSON.parse(JSON.parse(masked.write).content), want);
+  // And streamed in pieces, cut inside the object.
+  const text = JSON.stringify(args);
+  const cut = text.indexOf("tok-e") - 3;
+  const body = [text.slice(0, cut), text.slice(cut)]
+    .map((a) => `data: ${JSON.stringify({ index: 0, arguments: a })}\n\n`).join("");
+  const streamed = maskStreamText(body).split("\n").filter((l) => l.startsWith("data: "))
+    .map((l) => JSON.parse(l.slice(6)).arguments).join("");
+  assert.deepEqual(JSON.parse(streamed), want);
 });

@@ -749,12 +749,25 @@ class RedactionTest(unittest.TestCase):
             "schema": {"password": {"type": "string", "description": "kept"}},
             "note": 'a "quoted} { word',
         }
+        want = dict(args, authorization=fp(args["authorization"]),
+                    credentials=fp(args["credentials"]))
         f = tflow.tflow(resp=True)
         f.request.headers["content-type"] = "application/json"
-        f.request.content = json.dumps({"arguments": json.dumps(args)}).encode()
-        got = json.loads(json.loads(record(f))["request"]["body"]["arguments"])
-        self.assertEqual(got, dict(args, authorization=fp(args["authorization"]),
-                                   credentials=fp(args["credentials"])))
+        # And a level down: a file's JSON that the arguments write.
+        f.request.content = json.dumps({"arguments": json.dumps(args), "write": json.dumps(
+            {"content": json.dumps(args)})}).encode()
+        # And streamed in pieces, cut inside the object.
+        text = json.dumps(args)
+        cut = text.index("tok-e") - 3
+        f.response.headers["content-type"] = "text/event-stream"
+        f.response.content = sse([{"index": 0, "arguments": text[:cut]},
+                                  {"index": 0, "arguments": text[cut:]}])
+        entry = json.loads(record(f))
+        body = entry["request"]["body"]
+        self.assertEqual(json.loads(body["arguments"]), want)
+        self.assertEqual(json.loads(json.loads(body["write"])["content"]), want)
+        streamed = "".join(e["arguments"] for e in data_events(entry["response"]["body"]))
+        self.assertEqual(json.loads(streamed), want)
 
     def test_an_events_json_split_across_data_lines(self):
         # The SSE spec joins an event's `data:` lines with "\n": one JSON text.
