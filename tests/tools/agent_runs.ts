@@ -13,6 +13,7 @@
  * and the answer; the Token Usage table has the right totals per model; the key appears
  * nowhere, not even in what probe and the CLI printed.
  */
+import { agentHome } from "./agent_home.ts";
 import assert from "node:assert/strict";
 import type { Entry } from "../../lib/types.ts";
 import {
@@ -262,8 +263,9 @@ export function agentTest(agent: Agent, mitmdump: Mitmdump, runs: AgentRun[]): v
     }) [mitmproxy ${mitmdump.version}]`,
     async (t) => {
       await using upstream = await startFakeUpstream();
-      const home = await Deno.makeTempDir({ prefix: `probe-${agent.bin}-home-` });
-      try {
+      await using homeDir = await agentHome(`probe-${agent.bin}-home-`);
+      const home = homeDir.path;
+      {
         const run = await captureAgent(agent, upstream, home, mitmdump);
         runs.push(run);
         const { entries, report, received } = run;
@@ -393,8 +395,6 @@ export function agentTest(agent: Agent, mitmdump: Mitmdump, runs: AgentRun[]): v
             if (v !== undefined) assert.match(v, /\[REDACTED:[0-9a-f]{8}\]$/);
           }
         });
-      } finally {
-        await Deno.remove(home, { recursive: true });
       }
     },
   );

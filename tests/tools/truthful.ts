@@ -4,6 +4,7 @@
  * modes, each on its own fake upstream and throw-away HOME, all at once; the model requests
  * each fake received, as method, path, model and stream flag in order, must be the same.
  */
+import { agentHome } from "./agent_home.ts";
 import assert from "node:assert/strict";
 import { type ReceivedRequest, startFakeUpstream } from "../fake_upstream.ts";
 import { type Agent, captureAgent, runDirect } from "./agent_runs.ts";
@@ -29,12 +30,8 @@ export function requestShape(requests: readonly ReceivedRequest[]): string[] {
 type Mode = "reverse" | "forward";
 
 async function inHome<T>(name: string, run: (home: string) => Promise<T>): Promise<T> {
-  const home = await Deno.makeTempDir({ prefix: `probe-truthful-${name}-` });
-  try {
-    return await run(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using home = await agentHome(`probe-truthful-${name}-`);
+  return await run(home.path);
 }
 
 /** Registers the test: direct and every mode in `modes`, compared request by request. */
