@@ -5,7 +5,8 @@
  * whole each time they were most of a report (28 MB of Markdown per 100 MB of a capture of
  * short conversations).
  */
-import { hashNumber, itemKey } from "./text_hash.ts";
+import { createHash } from "node:crypto";
+import { itemKey } from "./text_hash.ts";
 
 /** Distinct texts remembered per kind, the most recently referred to kept. */
 const REMEMBERED = 64;
@@ -13,9 +14,14 @@ const REMEMBERED = 64;
 /** Shorter texts are shown again: a reference would save the reader nothing. */
 export const MIN_REFERRED = 400;
 
-/** Where a text was shown in full: exchange indexes by its hash, least recently used first. */
+/**
+ * Where a text was shown in full: exchange indexes by its SHA-256, least recently used first.
+ * A reference hides the text it stands for, so two texts must never pass for one: a 53-bit
+ * hash like the history's can be made to collide on purpose in minutes (found by hostile
+ * testing); these are few, so a cryptographic digest costs nothing that shows.
+ */
 export class ShownBefore {
-  #at = new Map<number, number>();
+  #at = new Map<string, number>();
 
   /**
    * The exchange that showed `text` in full before, if any; otherwise `index` is noted as
@@ -23,7 +29,7 @@ export class ShownBefore {
    */
   earlier(text: string, index: number): number | undefined {
     if (text.length < MIN_REFERRED) return undefined;
-    const hash = hashNumber(text);
+    const hash = createHash("sha256").update(text).digest("base64");
     const at = this.#at.get(hash);
     if (at !== undefined) {
       this.#at.delete(hash);
