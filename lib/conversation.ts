@@ -6,9 +6,9 @@
  */
 import { getHeader } from "./headers.ts";
 import { plural } from "./plural.ts";
-import { ShownBefore, systemText, toolsText } from "./shown_before.ts";
+import { ShownBefore, shownText } from "./shown_before.ts";
 import { hashNumber, hashText, itemKey } from "./text_hash.ts";
-import type { Block, Headers, RequestParts } from "./types.ts";
+import type { Block, Entry, Headers, RequestParts } from "./types.ts";
 
 /**
  * An item's or tool definition's identity as an idle conversation keeps it: a number, eight
@@ -145,12 +145,27 @@ export const TRACKED_CONVERSATIONS = 256;
 
 /**
  * Seconds of capture time after which a conversation that is not among the
- * {@link LIVE_CONVERSATIONS} most recently active is forgotten, before the count limit is
+ * {@link ACTIVE_CONVERSATIONS} most recently active is forgotten, before the count limit is
  * reached: a capture of a day holds hundreds of ended conversations, and what the analysis
  * holds should follow how many run at once, not how many the capture has had. A request that
- * resumes one after an hour while sixteen others ran starts a new conversation (shown in full).
+ * resumes one after an hour while 64 others ran starts a new conversation (shown in full).
  */
 export const IDLE_SECONDS = 3600;
+
+/**
+ * The most recently active conversations, never forgotten for being idle: a capture of a few
+ * dozen conversations (one developer's day, paused for lunch) keeps every grouping.
+ */
+export const ACTIVE_CONVERSATIONS = 64;
+
+/**
+ * Whether `t` can be a capture time in epoch seconds. Later than 1e11 (the year 5138) it is
+ * milliseconds or a clock gone wrong, and makes nothing idle: one such entry would have made
+ * every conversation look idle for centuries (found by hostile testing).
+ */
+export function isCaptureTime(t: number | undefined): t is number {
+  return t !== undefined && Number.isFinite(t) && t < 1e11;
+}
 
 /** Response ids remembered per conversation (a request continues one of its latest). */
 const RESPONSE_IDS_PER_CONVERSATION = 4;
@@ -160,6 +175,11 @@ const RESPONSE_IDS_PER_CONVERSATION = 4;
  * agents' own (`Target.sessionHeaders`).
  */
 const SESSION_HEADERS = ["session_id", "session-id", "x-session-id"];
+
+/** When an exchange was last active (for the tracker): its end, or its start while open. */
+export function lastActive(entry: Entry): number {
+  return entry.timing?.end ?? entry.timing?.start ?? entry.timestamp;
+}
 
 /** Assigns requests to conversations, in capture order. */
 export class ConversationTracker {
@@ -195,7 +215,8 @@ export class ConversationTracker {
 
   /**
    * The conversation of a request with these parts (a new one when nothing matches); `at`, the
-   * request's capture time in seconds, lets conversations idle for {@link IDLE_SECONDS} go.
+   * capture time in seconds of the exchange's latest activity (a WebSocket's last frame, not
+   * its opening), lets conversations idle for {@link IDLE_SECONDS} go.
    */
   assign(parts: RequestParts, headers: Headers, format: string, at?: number): Conversation {
     const conv = this.#find(parts, headers, format);
@@ -203,19 +224,20 @@ export class ConversationTracker {
     return conv;
   }
 
-  #touch(conv: Conversation, at: number | undefined): void {
+  #touch(conv: Conversation, time: number | undefined): void {
+    const at = isCaptureTime(time) ? time : undefined;
     const live = this.#live.indexOf(conv);
     if (live !== -1) this.#live.splice(live, 1);
     this.#live.push(conv);
     if (this.#live.length > LIVE_CONVERSATIONS) compact(this.#live.shift()!);
     const remembered = this.#tracked.get(conv) ?? { responseIds: [] };
-    if (at !== undefined) remembered.at = at;
+    if (at !== undefined) remembered.at = Math.max(at, remembered.at ?? at);
     this.#tracked.delete(conv);
     this.#tracked.set(conv, remembered);
     // The least recently active first: stop at the first one that may stay.
     for (const [oldest, { at: last }] of this.#tracked) {
       const idle = at !== undefined && last !== undefined && at - last > IDLE_SECONDS &&
-        this.#tracked.size > LIVE_CONVERSATIONS;
+        this.#tracked.size > ACTIVE_CONVERSATIONS;
       if (!idle && this.#tracked.size <= this.#limit) break;
       this.#forget(oldest);
     }
@@ -291,14 +313,14 @@ export class ConversationTracker {
     const out = { ...delta };
     if (parts.system && !delta.prevSystem) {
       const earlier = this.#shownSystems.earlier(
-        systemText(parts.system.title, parts.system.text),
+        shownText(parts.system.title, parts.system.blocks()),
         index,
       );
       if (earlier !== undefined) out.systemShown = earlier;
     }
     if (parts.tools && !delta.prevTools) {
       const earlier = this.#shownTools.earlier(
-        toolsText(parts.tools.title, parts.tools.fingerprints),
+        shownText(parts.tools.title, parts.tools.blocks()),
         index,
       );
       if (earlier !== undefined) out.toolsShown = earlier;

@@ -9,6 +9,7 @@ import {
   type ConversationTracker,
   deltaBlocks,
   fullRequestBlocks,
+  lastActive,
   type RequestDelta,
   requestDelta,
 } from "./conversation.ts";
@@ -199,7 +200,12 @@ export function exchangeDoc(input: ExchangeInput): RenderedExchange {
   let conversation: Conversation | undefined;
   let where = "";
   if (parts) {
-    conversation = input.conversations.assign(parts, request.headers, renderer.id, entry.timestamp);
+    conversation = input.conversations.assign(
+      parts,
+      request.headers,
+      renderer.id,
+      lastActive(entry),
+    );
     where = conversation.requests === 0
       ? `${conversation.id} (first request; grouped by ${conversation.basis})`
       : `${conversation.id} (request ${

@@ -6,12 +6,12 @@
  * short conversations).
  */
 import { createHash } from "node:crypto";
-import { itemKey } from "./text_hash.ts";
+import type { Block } from "./types.ts";
 
 /** Distinct texts remembered per kind, the most recently referred to kept. */
 const REMEMBERED = 64;
 
-/** Shorter texts are shown again: a reference would save the reader nothing. */
+/** Shorter ones (title and blocks as compared) are shown again: a reference saves nothing. */
 export const MIN_REFERRED = 400;
 
 /**
@@ -42,7 +42,10 @@ export class ShownBefore {
   }
 }
 
-/** The texts a system prompt and a tool list are compared by (title included: APIs differ). */
-export const systemText = (title: string, text: string) => `${title}\n${text}`;
-export const toolsText = (title: string, fingerprints: Record<string, unknown>) =>
-  `${title}\n${itemKey(fingerprints)}`;
+/**
+ * What a system prompt or a tool list is compared by: its title and its blocks as the report
+ * would show them, so all that shows counts (cache breakpoints, roles, every tool of a repeated
+ * name), not only the text.
+ */
+export const shownText = (title: string, blocks: readonly Block[]) =>
+  `${title}\n${JSON.stringify(blocks)}`;

@@ -10,7 +10,7 @@ import { CELL, functionResponseText, partCell, partType } from "./gemini_parts.t
 import { renderFromParts, unitItems } from "./request_parts.ts";
 import { otherSettings, settingRow } from "./settings.ts";
 import { capText, excerpt, firstLine } from "./text.ts";
-import { oddToolRow, schemaParams, toolsSection } from "./tools.ts";
+import { oddToolRow, schemaParams, toolsSection, unusedKey } from "./tools.ts";
 import { compactJson, inlineValue, objectSummary, prettyJson } from "./values.ts";
 
 /** Cap for the system instruction text (the Gemini CLI sends ~30k characters). */
@@ -259,9 +259,9 @@ function toolFingerprints(tools: unknown[]): Record<string, unknown> {
       if (key === "functionDeclarations" && Array.isArray(value)) {
         value.forEach((fn, j) => {
           const name = isRecord(fn) ? str(fn.name) : undefined;
-          fingerprints[name ?? `(function ${i + 1}.${j + 1})`] = fn;
+          fingerprints[unusedKey(fingerprints, name ?? `(function ${i + 1}.${j + 1})`)] = fn;
         });
-      } else fingerprints[key] = value;
+      } else fingerprints[unusedKey(fingerprints, key)] = value;
     }
   });
   return fingerprints;

@@ -91,12 +91,20 @@ export function toolSchemasBlocks(schemas: [name: string, schema: unknown][]): B
   let any = false;
   for (const [name, schema] of schemas) {
     if (schema === undefined) continue;
-    let key = name;
-    for (let i = 2; key in out; i++) key = `${name} (${i})`;
-    out[key] = schema;
+    out[unusedKey(out, name)] = schema;
     any = true;
   }
   return any ? [heading("Tool schemas"), code(prettyJson(out), "json")] : [];
+}
+
+/**
+ * `name`, or "name (2)", "name (3)", ... when `into` has it already: a request may define two
+ * tools of one name, and neither may hide the other.
+ */
+export function unusedKey(into: Record<string, unknown>, name: string): string {
+  let key = name;
+  for (let i = 2; Object.hasOwn(into, key); i++) key = `${name} (${i})`;
+  return key;
 }
 
 /**
@@ -110,6 +118,6 @@ export function toolsPart(
 ): { tools?: RequestParts["tools"]; extra: Block[] } {
   if (!Array.isArray(tools)) return { extra: blocks(tools) };
   const fingerprints: Record<string, unknown> = {};
-  for (const tool of tools) fingerprints[nameOf(tool)] = tool;
+  for (const tool of tools) fingerprints[unusedKey(fingerprints, nameOf(tool))] = tool;
   return { tools: { title: "Tools", fingerprints, blocks: () => blocks(tools) }, extra: [] };
 }

@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import {
+  ACTIVE_CONVERSATIONS,
   ConversationTracker,
   IDLE_SECONDS,
-  LIVE_CONVERSATIONS,
+  lastActive,
   TRACKED_CONVERSATIONS,
 } from "../lib/conversation.ts";
 import { deltaStep } from "./tools/render_helpers.ts";
@@ -82,36 +83,57 @@ Deno.test("ConversationTracker forgets idle conversations", async (t) => {
     assert.notEqual(tracker.assign(parts(["n"], { continues: "resp_0" }), {}, "f"), a);
   });
 
-  await t.step("idle for an hour of capture time, beyond the live ones: forgotten", () => {
+  await t.step("idle for an hour of capture time, beyond the 64 most recent: forgotten", () => {
     const tracker = new ConversationTracker();
     const send = (key: string, at: number) =>
       tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
-    // A day of conversations that end, one every five minutes: only the live ones stay.
+    // A day of conversations that end, one every five minutes: only the 64 most recent stay.
     const ids = new Map<string, number>();
     for (let i = 0; i < 288; i++) ids.set(`k${i}`, send(`k${i}`, i * 300).id);
     assert.equal(tracker.count, 288);
-    assert.equal(tracker.tracked, LIVE_CONVERSATIONS);
-    // The 16th most recent went idle 75 minutes ago, but fewer than 16 others have run since.
-    assert.equal(send("k272", 288 * 300).id, ids.get("k272"));
-    // The 17th most recent is gone: it starts a new conversation.
-    assert.notEqual(send("k271", 288 * 300).id, ids.get("k271"));
+    assert.equal(tracker.tracked, ACTIVE_CONVERSATIONS);
+    // The 64th most recent went idle five hours ago, but fewer than 64 others have run since.
+    assert.equal(send("k224", 288 * 300).id, ids.get("k224"));
+    // The 65th most recent is gone: it starts a new conversation.
+    assert.notEqual(send("k223", 288 * 300).id, ids.get("k223"));
   });
 
-  await t.step("within the hour, more than the live ones stay remembered", () => {
+  await t.step("within the hour, more than the 64 most recent stay remembered", () => {
     const tracker = new ConversationTracker();
     const send = (key: string, at: number) =>
       tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
     const first = send("a", 0);
-    for (let i = 0; i < 3 * LIVE_CONVERSATIONS; i++) send(`k${i}`, 60 + i);
-    assert.equal(tracker.tracked, 3 * LIVE_CONVERSATIONS + 1);
+    for (let i = 0; i < 2 * ACTIVE_CONVERSATIONS; i++) send(`k${i}`, 60 + i);
+    assert.equal(tracker.tracked, 2 * ACTIVE_CONVERSATIONS + 1);
     assert.equal(send("a", IDLE_SECONDS), first, "idle exactly an hour: kept");
     // Without capture times only the count limit applies.
     const untimed = new ConversationTracker();
     const u = untimed.assign(parts(["a"], { conversationKey: "a" }), {}, "f");
-    for (let i = 0; i < 3 * LIVE_CONVERSATIONS; i++) {
+    for (let i = 0; i < 2 * ACTIVE_CONVERSATIONS; i++) {
       untimed.assign(parts([`k${i}`], { conversationKey: `k${i}` }), {}, "f");
     }
     assert.equal(untimed.assign(parts(["a"], { conversationKey: "a" }), {}, "f"), u);
+  });
+
+  await t.step("a time that is no time in seconds makes nothing idle", () => {
+    const tracker = new ConversationTracker();
+    const send = (key: string, at: number) =>
+      tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
+    const first = send("a", 1_700_000_000);
+    for (let i = 0; i < 2 * ACTIVE_CONVERSATIONS; i++) send(`k${i}`, 1_700_000_000 + i);
+    // One entry in milliseconds (a recorder's or a hand edit's), then seconds again.
+    send("glitch", 1_700_000_200 * 1000);
+    send("nan", NaN);
+    assert.equal(send("a", 1_700_000_300), first);
+    assert.equal(tracker.tracked, 2 * ACTIVE_CONVERSATIONS + 3);
+  });
+
+  await t.step("an exchange is last active at its end (a WebSocket's last frame)", () => {
+    const entry = (timing?: Record<string, number>) =>
+      ({ timestamp: 100, request: {}, response: null, ...(timing ? { timing } : {}) }) as never;
+    assert.equal(lastActive(entry({ start: 100, end: 7300 })), 7300);
+    assert.equal(lastActive(entry({ start: 100 })), 100);
+    assert.equal(lastActive(entry()), 100);
   });
 
   await t.step("thousands of conversations: remembered ones stay at the limit", () => {

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { claudeCode } from "../targets/claude_code.ts";
 import { deltaStep } from "./tools/render_helpers.ts";
-import { ConversationTracker, fullRequestBlocks, lineDiff, sameJson } from "../lib/conversation.ts";
+import {
+  ConversationTracker,
+  deltaBlocks,
+  fullRequestBlocks,
+  lineDiff,
+  requestDelta,
+  sameJson,
+} from "../lib/conversation.ts";
+import { toolsPart } from "../renderers/tools.ts";
 import { hashText, itemKey } from "../lib/text_hash.ts";
 import { analyzeFile } from "../lib/analyze.ts";
 import type { Block, RequestParts } from "../lib/types.ts";
@@ -369,4 +377,37 @@ Deno.test("ShownBefore remembers the texts most recently referred to", () => {
   shown.earlier(long("t63"), 200); // the 65th: the least recently referred to (t0) goes
   assert.equal(shown.earlier(long("t0"), 300), undefined);
   assert.equal(shown.earlier(long("a"), 301), 1);
+});
+
+Deno.test("a reference stands only for what would be shown the same", async (t) => {
+  const long = "You are a coding agent. ".repeat(40);
+  const system = (marker: string): RequestParts["system"] => ({
+    title: "System prompt",
+    text: long,
+    blocks: () => [{ kind: "code", text: `${marker}${long}` }],
+  });
+  const tracker = new ConversationTracker();
+  const request = (sys: RequestParts["system"], key: string, index: number) => {
+    const p = parts([key], { system: sys, conversationKey: key });
+    const conv = tracker.assign(p, {}, "f");
+    return texts(deltaBlocks(p, tracker.shownBefore(p, requestDelta(p, conv), index)));
+  };
+  await t.step("the same text with another cache breakpoint is shown again", () => {
+    request(system("[cache: ephemeral 1h] "), "a", 1);
+    const out = request(system(""), "b", 2);
+    assert.ok(!out.some((x) => x.includes("the same as")), out.join("\n"));
+    assert.ok(
+      request(system(""), "c", 3).includes(
+        `System prompt: the same as #2's (${long.length} characters).`,
+      ),
+    );
+  });
+  await t.step("two tools of one name are both kept", () => {
+    const { tools } = toolsPart(
+      [{ name: "read" }, { name: "bash", d: "evil" }, { name: "bash", d: "plain" }],
+      (x) => (x as { name: string }).name,
+      () => [],
+    );
+    assert.deepEqual(Object.keys(tools!.fingerprints), ["read", "bash", "bash (2)"]);
+  });
 });

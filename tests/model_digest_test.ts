@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Ajv } from "ajv";
-import { LIVE_CONVERSATIONS, TRACKED_CONVERSATIONS } from "../lib/conversation.ts";
+import { ACTIVE_CONVERSATIONS, TRACKED_CONVERSATIONS } from "../lib/conversation.ts";
 import { type ExchangeInput, ModelBuilder } from "../lib/model/build.ts";
 import { ModelJsonWriter } from "../lib/model/json.ts";
 import schema from "../lib/model/schema.json" with { type: "json" };
@@ -333,9 +333,52 @@ Deno.test("--format json's stream has every conversation, turn, link and event o
       });
       // The threads of the groups the builder forgot (it keeps twice the tracker's) were handed
       // over while the capture was read: one thread per group here. 600 s apart, a group is
-      // idle for twice the tracker's hour after two more; only the most recent ones stay.
-      const kept = step === 600 ? 2 * LIVE_CONVERSATIONS : 2 * TRACKED_CONVERSATIONS;
+      // idle for twice the tracker's hour after two more; only the 128 most recent stay.
+      const kept = step === 600 ? 2 * ACTIVE_CONVERSATIONS : 2 * TRACKED_CONVERSATIONS;
       assert.equal(endedEarly, Math.max(0, n + 1 - kept));
     });
   }
+});
+
+Deno.test("a group stays active with every exchange of it, a model turn or not", () => {
+  const m = new ModelBuilder({
+    id: "1",
+    source: "x",
+    agent: "",
+    prices: builtinPriceTable(),
+    keep: "digest",
+  });
+  let index = 0;
+  const exchange = (group: number, at: number, turn: boolean): ExchangeInput => ({
+    index: ++index,
+    line: index,
+    entry: {
+      timestamp: at,
+      request: { method: "POST", url: "http://h/v1/x", headers: {}, body: "" },
+      response: { status_code: 200, headers: {}, body: "" },
+    },
+    api: "test",
+    conversation: { id: group, basis: "conversation key" },
+    ...(turn
+      ? {
+        facts: {
+          model: "gpt-test",
+          system: { text: SYSTEM, key: SYSTEM },
+          tools: [],
+          items: [text("user", `task ${group}`)],
+          order: ["system", "items"],
+        },
+      }
+      : {}),
+    problems: [],
+  });
+  const t0 = 1_700_000_000;
+  const first = m.add(exchange(1, t0, true))[0];
+  for (let g = 2; g <= 200; g++) m.add(exchange(g, t0 + 10 * g, true));
+  // Group 1 sends a request that makes no turn (no conversation items) three hours later...
+  assert.deepEqual(m.add(exchange(1, t0 + 10_800, false)), []);
+  for (let g = 201; g <= 340; g++) m.add(exchange(g, t0 + 10_800 + g, true));
+  // ...so its next turn, with 140 groups since, continues the same conversation.
+  const next = m.add(exchange(1, t0 + 11_000, true))[0];
+  assert.equal(next.conversation, first.conversation);
 });

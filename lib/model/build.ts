@@ -8,7 +8,13 @@
  * threads, so its memory does not follow the number of turns or conversations either; so does
  * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
-import { IDLE_SECONDS, LIVE_CONVERSATIONS, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import {
+  ACTIVE_CONVERSATIONS,
+  IDLE_SECONDS,
+  isCaptureTime,
+  lastActive,
+  TRACKED_CONVERSATIONS,
+} from "../conversation.ts";
 import { hashText } from "../text_hash.ts";
 import { type Digests, unitDigests } from "./digests.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
@@ -121,12 +127,12 @@ interface ConvState {
 const KEPT_GROUPS = 2 * TRACKED_CONVERSATIONS;
 
 /**
- * Groups idle this long (capture seconds), beyond the {@link KEPT_ACTIVE_GROUPS} most recently
- * active, are dropped: twice the tracker's, so the tracker has forgotten them first (it also
- * sees requests that make no turn).
+ * Groups idle this long (capture seconds, by the same clock as the tracker's: each exchange's
+ * latest activity, turn or not), beyond the {@link KEPT_ACTIVE_GROUPS} most recently active,
+ * are dropped: twice the tracker's, so the tracker has forgotten them first.
  */
 const IDLE_GROUP_SECONDS = 2 * IDLE_SECONDS;
-const KEPT_ACTIVE_GROUPS = 2 * LIVE_CONVERSATIONS;
+const KEPT_ACTIVE_GROUPS = 2 * ACTIVE_CONVERSATIONS;
 
 /**
  * Tracker conversations whose latest request's units are kept, to reuse their digests: the
@@ -322,6 +328,8 @@ export class ModelBuilder {
   #convs = new Map<number, ConvState>();
   /** The threads of each tracker conversation, least recently active first. */
   #groups = new Map<number, ConvState[]>();
+  /** When each group was last active (see {@link IDLE_GROUP_SECONDS}). */
+  #groupAt = new Map<number, number>();
   #apis = new Map<string, number>();
   /**
    * Tool-call argument hash → the first call that passed it, for linking subagent threads
@@ -395,6 +403,7 @@ export class ModelBuilder {
     const end = entry.timing?.end ?? entry.timing?.start ?? entry.timestamp;
     s.end = s.end === null ? end : Math.max(s.end, end);
     if (x.problems.length > 0) this.#problemExchanges++;
+    if (x.conversation) this.#activeGroup(x.conversation.id, lastActive(entry));
     if (!x.calls) {
       const turn = this.#addTurn(x);
       return turn ? [turn] : [];
@@ -480,11 +489,7 @@ export class ModelBuilder {
    * sending a shorter history (a compaction), or starts a thread of its own.
    */
   #state(x: TurnInput, itemHashes: number[], systemHash: number | null): ConvState {
-    const group = x.conversation!.id;
-    const threads = this.#groups.get(group) ?? [];
-    this.#groups.delete(group);
-    this.#groups.set(group, threads);
-    if (this.#keep !== "all") this.#dropIdleGroups(x.entry.timestamp);
+    const threads = this.#groups.get(x.conversation!.id)!;
     let best: ConvState | undefined;
     let bestShared = 0;
     for (const st of threads) {
@@ -540,15 +545,25 @@ export class ModelBuilder {
   }
 
   /**
-   * Forgets the state of the least recently active groups over {@link KEPT_GROUPS}, and of
-   * those idle for {@link IDLE_GROUP_SECONDS} at `now` beyond the most recent ones.
+   * Marks a group active at `now` (the most recent), then forgets the state of the least
+   * recently active groups over {@link KEPT_GROUPS}, and of those idle for
+   * {@link IDLE_GROUP_SECONDS} beyond the most recent ones.
    */
-  #dropIdleGroups(now: number): void {
+  #activeGroup(group: number, now: number): void {
+    const threads = this.#groups.get(group) ?? [];
+    this.#groups.delete(group);
+    this.#groups.set(group, threads);
+    // A time that is no time in seconds (see the tracker's) neither marks nor makes idle.
+    const timed = isCaptureTime(now);
+    if (timed) this.#groupAt.set(group, Math.max(now, this.#groupAt.get(group) ?? now));
+    if (this.#keep === "all") return;
     for (const [oldest, gone] of this.#groups) {
-      const idle = this.#groups.size > KEPT_ACTIVE_GROUPS &&
-        gone.every((st) => now - st.lastStart > IDLE_GROUP_SECONDS);
+      const at = this.#groupAt.get(oldest);
+      const idle = timed && this.#groups.size > KEPT_ACTIVE_GROUPS && at !== undefined &&
+        now - at > IDLE_GROUP_SECONDS;
       if (!idle && this.#groups.size <= KEPT_GROUPS) return;
       this.#groups.delete(oldest);
+      this.#groupAt.delete(oldest);
       for (const st of gone) {
         this.#convs.delete(st.conv.id);
         if (this.#keep === "stream") this.#ended.push(record(st));
@@ -892,6 +907,7 @@ export class ModelBuilder {
       for (const st of this.#convs.values()) this.#ended.push(record(st));
       this.#convs.clear();
       this.#groups.clear();
+      this.#groupAt.clear();
     }
     const out = this.#ended;
     this.#ended = [];

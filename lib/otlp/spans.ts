@@ -6,7 +6,12 @@
  * the renderer's `genai`. Entries are taken one at a time (a file, or a capture as it is
  * written).
  */
-import { advanceConversation, ConversationTracker, requestDelta } from "../conversation.ts";
+import {
+  advanceConversation,
+  ConversationTracker,
+  lastActive,
+  requestDelta,
+} from "../conversation.ts";
 import { ModelBuilder } from "../model/build.ts";
 import { modelInput } from "../model/input.ts";
 import type { Tokens, Turn } from "../model/types.ts";
@@ -235,7 +240,7 @@ export class SpanBuilder {
       parts,
       entry.request.headers,
       renderer.id,
-      entry.timestamp,
+      lastActive(entry),
     );
     // Moves the conversation on to this request, so the next one is compared with it.
     advanceConversation(conv, parts, requestDelta(parts, conv), this.#index);
