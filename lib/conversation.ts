@@ -6,9 +6,9 @@
  */
 import { getHeader } from "./headers.ts";
 import { plural } from "./plural.ts";
-import { ShownBefore, shownText } from "./shown_before.ts";
+import { MIN_REFERRED, ShownBefore, shownText } from "./shown_before.ts";
 import { hashNumber, hashText, itemKey } from "./text_hash.ts";
-import type { Block, Entry, Headers, RequestParts } from "./types.ts";
+import type { Block, Entry, ExchangeRef, Headers, RequestParts } from "./types.ts";
 
 /**
  * An item's or tool definition's identity as an idle conversation keeps it: a number, eight
@@ -311,14 +311,17 @@ export class ConversationTracker {
    */
   shownBefore(parts: RequestParts, delta: RequestDelta, index: number): RequestDelta {
     const out = { ...delta };
-    if (parts.system && !delta.prevSystem) {
+    if (parts.system && !delta.prevSystem && parts.system.text.length >= MIN_REFERRED) {
       const earlier = this.#shownSystems.earlier(
         shownText(parts.system.title, parts.system.blocks()),
         index,
       );
       if (earlier !== undefined) out.systemShown = earlier;
     }
-    if (parts.tools && !delta.prevTools) {
+    if (
+      parts.tools && !delta.prevTools &&
+      itemKey(parts.tools.fingerprints).length >= MIN_REFERRED
+    ) {
       const earlier = this.#shownTools.earlier(
         shownText(parts.tools.title, parts.tools.blocks()),
         index,
@@ -458,6 +461,28 @@ export type RequestLabel = (index: number) => string;
 const exchangeLabel: RequestLabel = (index) => `#${index}`;
 
 /**
+ * A paragraph of texts and earlier requests named by `label`; with the report's own labels,
+ * each names its exchange (`refs`) so the HTML report links it, and only those: a tool named
+ * "#2" stays text.
+ */
+function labelled(pieces: (string | { index: number })[], label: RequestLabel): Block {
+  let text = "";
+  const refs: ExchangeRef[] = [];
+  for (const piece of pieces) {
+    if (typeof piece === "string") {
+      text += piece;
+      continue;
+    }
+    const name = label(piece.index);
+    if (label === exchangeLabel) {
+      refs.push({ at: text.length, length: name.length, index: piece.index });
+    }
+    text += name;
+  }
+  return refs.length > 0 ? { kind: "paragraph", text, refs } : { kind: "paragraph", text };
+}
+
+/**
  * The delta rendering of a request within its conversation: only what changed since the
  * previous request (the first one whole). Pure: `label` names earlier requests ("#N" by
  * default; a renderer of turns inside one exchange names them its own way).
@@ -468,29 +493,28 @@ export function deltaBlocks(
   label: RequestLabel = exchangeLabel,
 ): Block[] {
   const blocks: Block[] = [];
-  // "#N" names an exchange of the report only with the report's own labels.
-  const refs = label === exchangeLabel ? { refs: true } : {};
+  const said = (...pieces: (string | { index: number })[]) => labelled(pieces, label);
   if (parts.fields.length > 0) blocks.push({ kind: "fields", rows: parts.fields });
 
   if (parts.system) {
     const prev = delta.prevSystem;
     if (!prev && delta.systemShown !== undefined) {
-      blocks.push({
-        kind: "paragraph",
-        ...refs,
-        text: `${parts.system.title}: the same as ${
-          label(delta.systemShown)
-        }'s (${parts.system.text.length} characters).`,
-      });
+      blocks.push(
+        said(
+          `${parts.system.title}: the same as `,
+          { index: delta.systemShown },
+          `'s (${parts.system.text.length} characters).`,
+        ),
+      );
     } else if (!prev) blocks.push(...parts.system.blocks());
     else if (prev.text === delta.system) {
-      blocks.push({
-        kind: "paragraph",
-        ...refs,
-        text: `${parts.system.title}: unchanged since ${
-          label(prev.index)
-        } (${parts.system.text.length} characters).`,
-      });
+      blocks.push(
+        said(
+          `${parts.system.title}: unchanged since `,
+          prev,
+          ` (${parts.system.text.length} characters).`,
+        ),
+      );
     } else if (delta.hashed) {
       // The old text is gone (only its hash was kept): show the new one whole.
       blocks.push(
@@ -534,11 +558,9 @@ export function deltaBlocks(
     const now = delta.tools;
     const count = Object.keys(now).length;
     if (!prev && delta.toolsShown !== undefined) {
-      blocks.push({
-        kind: "paragraph",
-        ...refs,
-        text: `${parts.tools.title}: the same ${count} as ${label(delta.toolsShown)}'s.`,
-      });
+      blocks.push(
+        said(`${parts.tools.title}: the same ${count} as `, { index: delta.toolsShown }, "'s."),
+      );
     } else if (!prev) blocks.push(...parts.tools.blocks());
     else {
       const added = Object.keys(now).filter((n) => !(n in prev.fingerprints));
@@ -547,22 +569,14 @@ export function deltaBlocks(
         n in prev.fingerprints && !sameJson(prev.fingerprints[n], now[n])
       );
       if (added.length + removed.length + changed.length === 0) {
-        blocks.push({
-          kind: "paragraph",
-          ...refs,
-          text: `${parts.tools.title}: ${count} unchanged since ${label(prev.index)}.`,
-        });
+        blocks.push(said(`${parts.tools.title}: ${count} unchanged since `, prev, "."));
       } else {
         const what = [
           added.length ? `added ${added.join(", ")}` : "",
           removed.length ? `removed ${removed.join(", ")}` : "",
           changed.length ? `changed ${changed.join(", ")}` : "",
         ].filter(Boolean).join("; ");
-        blocks.push({
-          kind: "paragraph",
-          ...refs,
-          text: `${parts.tools.title} changed since ${label(prev.index)}: ${what}.`,
-        });
+        blocks.push(said(`${parts.tools.title} changed since `, prev, `: ${what}.`));
         blocks.push(...parts.tools.blocks());
       }
     }

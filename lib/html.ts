@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import css from "./html_assets/report.css" with { type: "text" };
 import script from "./html_assets/report.js" with { type: "text" };
-import type { Block, ExchangeDoc, ReportWriter, SummaryDoc } from "./types.ts";
+import type { Block, ExchangeDoc, ExchangeRef, ReportWriter, SummaryDoc } from "./types.ts";
 import { hiddenInName, standIn, visibleText } from "./visible.ts";
 
 const ESCAPES: Record<string, string> = {
@@ -109,15 +109,9 @@ export function blocksToHtml(blocks: readonly Block[], baseLevel: number): strin
         parts.push(`<${h}>${escapeHtml(block.text)}</${h}>\n`);
         break;
       }
-      case "paragraph": {
-        const text = escapeHtml(block.text);
-        // Not after "&": the escapes of quotes are "&#39;" and "&#34;".
-        const html = block.refs
-          ? text.replace(/(?<![&\w])#(\d+)\b/g, '<a href="#ex-$1">#$1</a>')
-          : text;
-        parts.push(`<p>${html}</p>\n`);
+      case "paragraph":
+        parts.push(`<p>${paragraphHtml(block.text, block.refs)}</p>\n`);
         break;
-      }
       case "fields":
         if (block.rows.length > 0) parts.push(fieldList(block.rows, "fields"));
         break;
@@ -216,3 +210,15 @@ export const htmlWriter: ReportWriter = {
     return `</section>\n</main>\n<script>${script}</script>\n</body>\n</html>\n`;
   },
 };
+
+/** A paragraph's text, escaped, with the exchanges it names (`refs`) as links to them. */
+function paragraphHtml(text: string, refs: readonly ExchangeRef[] = []): string {
+  let out = "";
+  let from = 0;
+  for (const r of refs) {
+    out += escapeHtml(text.slice(from, r.at)) +
+      `<a href="#ex-${r.index}">${escapeHtml(text.slice(r.at, r.at + r.length))}</a>`;
+    from = r.at + r.length;
+  }
+  return out + escapeHtml(text.slice(from));
+}

@@ -11,7 +11,10 @@ import type { Block } from "./types.ts";
 /** Distinct texts remembered per kind, the most recently referred to kept. */
 const REMEMBERED = 64;
 
-/** Shorter ones (title and blocks as compared) are shown again: a reference saves nothing. */
+/**
+ * A system prompt or tool definitions shorter than this (characters of the text, or of the
+ * definitions' JSON) are shown again: a reference would save the reader nothing.
+ */
 export const MIN_REFERRED = 400;
 
 /**
@@ -25,10 +28,9 @@ export class ShownBefore {
 
   /**
    * The exchange that showed `text` in full before, if any; otherwise `index` is noted as
-   * showing it now. Texts under {@link MIN_REFERRED} characters are neither.
+   * showing it now.
    */
   earlier(text: string, index: number): number | undefined {
-    if (text.length < MIN_REFERRED) return undefined;
     const hash = createHash("sha256").update(text).digest("base64");
     const at = this.#at.get(hash);
     if (at !== undefined) {

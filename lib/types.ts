@@ -94,11 +94,21 @@ export interface SseEvent {
 // The document model: renderers describe content, report writers (Markdown, later HTML) turn
 // it into text. Escaping lives in the writers only, so no renderer can break the report.
 
+/** A label in a paragraph's text that names exchange `index`: `text.slice(at, at + length)`. */
+export interface ExchangeRef {
+  at: number;
+  length: number;
+  index: number;
+}
+
 export type Block =
   /** `level` is relative to where the blocks are placed: 1 (default) is the top level there. */
   | { kind: "heading"; text: string; level?: number }
-  /** `refs`: each "#N" in the text names exchange N of the report (the HTML report links it). */
-  | { kind: "paragraph"; text: string; refs?: boolean }
+  /**
+   * `refs`: where the text names exchanges of the report ("#N" labels the code wrote, by offset
+   * and length; the HTML report links them). Text from a capture is never taken for one.
+   */
+  | { kind: "paragraph"; text: string; refs?: ExchangeRef[] }
   /** Label/value lines, e.g. "Model: m-1". Values are inline text (escaped by the writer). */
   | { kind: "fields"; rows: [string, string][] }
   | { kind: "table"; header: string[]; rows: string[][] }

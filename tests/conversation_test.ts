@@ -17,7 +17,7 @@ import { builtinRenderers } from "../renderers/mod.ts";
 import { codex } from "../targets/codex.ts";
 import { writeCapture } from "../bench/generate.ts";
 import { MIN_REFERRED, ShownBefore } from "../lib/shown_before.ts";
-import { htmlWriter } from "../lib/html.ts";
+import { blocksToHtml, htmlWriter } from "../lib/html.ts";
 import { builtinPriceTable } from "../renderers/prices.ts";
 
 function parts(items: string[], over: Partial<RequestParts> = {}): RequestParts {
@@ -367,16 +367,13 @@ Deno.test("conversations that start with a system prompt or tools already shown 
 
 Deno.test("ShownBefore remembers the texts most recently referred to", () => {
   const shown = new ShownBefore();
-  const long = (s: string) => s.padEnd(MIN_REFERRED, ".");
-  assert.equal(shown.earlier("short", 1), undefined);
-  assert.equal(shown.earlier("short", 2), undefined, "short texts are shown again");
-  assert.equal(shown.earlier(long("a"), 1), undefined);
-  assert.equal(shown.earlier(long("a"), 5), 1);
-  for (let i = 0; i < 63; i++) shown.earlier(long(`t${i}`), 10 + i);
-  assert.equal(shown.earlier(long("a"), 99), 1, "64 texts: all remembered");
-  shown.earlier(long("t63"), 200); // the 65th: the least recently referred to (t0) goes
-  assert.equal(shown.earlier(long("t0"), 300), undefined);
-  assert.equal(shown.earlier(long("a"), 301), 1);
+  assert.equal(shown.earlier("a", 1), undefined);
+  assert.equal(shown.earlier("a", 5), 1);
+  for (let i = 0; i < 63; i++) shown.earlier(`t${i}`, 10 + i);
+  assert.equal(shown.earlier("a", 99), 1, "64 texts: all remembered");
+  shown.earlier("t63", 200); // the 65th: the least recently referred to (t0) goes
+  assert.equal(shown.earlier("t0", 300), undefined);
+  assert.equal(shown.earlier("a", 301), 1);
 });
 
 Deno.test("a reference stands only for what would be shown the same", async (t) => {
@@ -401,6 +398,32 @@ Deno.test("a reference stands only for what would be shown the same", async (t) 
         `System prompt: the same as #2's (${long.length} characters).`,
       ),
     );
+  });
+  await t.step("under 400 characters of text, shown again whatever the title", () => {
+    const plain = (text: string): RequestParts["system"] => ({
+      title: "System prompt (instructions)",
+      text,
+      blocks: () => [{ kind: "code", text }],
+    });
+    const short = "x".repeat(MIN_REFERRED - 1);
+    request(plain(short), "s1", 10);
+    assert.ok(!request(plain(short), "s2", 11).some((x) => x.includes("the same as")));
+    const enough = "y".repeat(MIN_REFERRED);
+    request(plain(enough), "s3", 12);
+    assert.ok(request(plain(enough), "s4", 13).some((x) => x.includes("the same as #12's")));
+  });
+  await t.step("only the labels it wrote are links: a tool named #2 is text", () => {
+    const tools = (fp: Record<string, unknown>): RequestParts["tools"] => ({
+      title: "Tools",
+      fingerprints: fp,
+      blocks: () => [],
+    });
+    const first = parts(["q"], { tools: tools({ read: 1 }), conversationKey: "t" });
+    deltaStep(first, tracker.assign(first, {}, "f"), 21);
+    const next = parts(["q", "r"], { tools: tools({ read: 1, "#2": 2 }), conversationKey: "t" });
+    const blocks = deltaStep(next, tracker.assign(next, {}, "f"), 22);
+    const html = blocksToHtml(blocks.filter((b) => b.kind === "paragraph"), 1);
+    assert.equal(html, '<p>Tools changed since <a href="#ex-21">#21</a>: added #2.</p>\n');
   });
   await t.step("two tools of one name are both kept", () => {
     const { tools } = toolsPart(

@@ -312,6 +312,23 @@ Deno.test({
       });
     });
 
+    await t.step("multi: a link to an earlier exchange opens it, also a second time", async () => {
+      await withReport(context, multi, async (page) => {
+        await page.locator("#ex-2 > summary").click();
+        const link = page.locator('#ex-2 p a[href="#ex-1"]').first();
+        assert.match(await link.evaluate((a) => a.parentElement!.textContent!), /since #1/);
+        await link.click();
+        await page.locator("#ex-1 .ex-body").waitFor({ state: "visible" });
+        assert.equal(await page.evaluate<string>("location.hash"), "#ex-1");
+        // The reader closes it and follows the same link again: the address does not change.
+        await page.locator("#ex-1 > summary").click();
+        assert.equal(await page.locator("#ex-1[open]").count(), 0);
+        await link.click();
+        await page.locator("#ex-1 .ex-body").waitFor({ state: "visible" });
+        assert.equal(await page.locator("#ex-1[open]").count(), 1);
+      });
+    });
+
     await t.step(
       "multi: a #ex-N address opens that exchange; other addresses open none",
       async () => {

@@ -146,6 +146,13 @@
     const d = summary ? summary.parentElement : null;
     if (isExchange(d) && summary === d.querySelector(":scope > summary")) render(d);
   }, true);
+  // A link to an exchange opens it even when the address names it already (the reader closed
+  // it and clicks again): "hashchange" alone would only scroll.
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest('a[href^="#ex-"]') : null;
+    const target = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+    if (isExchange(target)) reveal(target);
+  });
   document.addEventListener("toggle", (event) => {
     const d = event.target;
     if (isExchange(d) && d.open) render(d);
