@@ -5,10 +5,11 @@
  * then as "unchanged" or as a compact diff.
  */
 import { getHeader } from "./headers.ts";
+import { IdleClock } from "./idle_clock.ts";
 import { plural } from "./plural.ts";
 import { MIN_REFERRED, ShownBefore, shownText } from "./shown_before.ts";
 import { hashNumber, hashText, itemKey } from "./text_hash.ts";
-import type { Block, Entry, ExchangeRef, Headers, RequestParts } from "./types.ts";
+import type { Block, ExchangeRef, Headers, RequestParts } from "./types.ts";
 
 /**
  * An item's or tool definition's identity as an idle conversation keeps it: a number, eight
@@ -158,15 +159,6 @@ export const IDLE_SECONDS = 3600;
  */
 export const ACTIVE_CONVERSATIONS = 64;
 
-/**
- * Whether `t` can be a capture time in epoch seconds. Later than 1e11 (the year 5138) it is
- * milliseconds or a clock gone wrong, and makes nothing idle: one such entry would have made
- * every conversation look idle for centuries (found by hostile testing).
- */
-export function isCaptureTime(t: number | undefined): t is number {
-  return t !== undefined && Number.isFinite(t) && t < 1e11;
-}
-
 /** Response ids remembered per conversation (a request continues one of its latest). */
 const RESPONSE_IDS_PER_CONVERSATION = 4;
 
@@ -175,11 +167,6 @@ const RESPONSE_IDS_PER_CONVERSATION = 4;
  * agents' own (`Target.sessionHeaders`).
  */
 const SESSION_HEADERS = ["session_id", "session-id", "x-session-id"];
-
-/** When an exchange was last active (for the tracker): its end, or its start while open. */
-export function lastActive(entry: Entry): number {
-  return entry.timing?.end ?? entry.timing?.start ?? entry.timestamp;
-}
 
 /** Assigns requests to conversations, in capture order. */
 export class ConversationTracker {
@@ -192,6 +179,7 @@ export class ConversationTracker {
   #live: Conversation[] = [];
   #sessionHeaders: readonly string[];
   #limit: number;
+  #clock = new IdleClock();
   #shownSystems = new ShownBefore();
   #shownTools = new ShownBefore();
 
@@ -225,18 +213,18 @@ export class ConversationTracker {
   }
 
   #touch(conv: Conversation, time: number | undefined): void {
-    const at = isCaptureTime(time) ? time : undefined;
+    const now = this.#clock.tick(conv, time);
     const live = this.#live.indexOf(conv);
     if (live !== -1) this.#live.splice(live, 1);
     this.#live.push(conv);
     if (this.#live.length > LIVE_CONVERSATIONS) compact(this.#live.shift()!);
     const remembered = this.#tracked.get(conv) ?? { responseIds: [] };
-    if (at !== undefined) remembered.at = Math.max(at, remembered.at ?? at);
+    if (now !== undefined) remembered.at = Math.max(time!, remembered.at ?? time!);
     this.#tracked.delete(conv);
     this.#tracked.set(conv, remembered);
     // The least recently active first: stop at the first one that may stay.
     for (const [oldest, { at: last }] of this.#tracked) {
-      const idle = at !== undefined && last !== undefined && at - last > IDLE_SECONDS &&
+      const idle = now !== undefined && last !== undefined && now - last > IDLE_SECONDS &&
         this.#tracked.size > ACTIVE_CONVERSATIONS;
       if (!idle && this.#tracked.size <= this.#limit) break;
       this.#forget(oldest);

@@ -3,13 +3,13 @@
  * (header, endpoints, methods, statuses, payload structure) and one document per exchange.
  * Writers (Markdown, HTML) turn them into text.
  */
+import { lastActive } from "./idle_clock.ts";
 import {
   advanceConversation,
   type Conversation,
   type ConversationTracker,
   deltaBlocks,
   fullRequestBlocks,
-  lastActive,
   type RequestDelta,
   requestDelta,
 } from "./conversation.ts";

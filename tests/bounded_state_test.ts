@@ -8,9 +8,9 @@ import {
   ACTIVE_CONVERSATIONS,
   ConversationTracker,
   IDLE_SECONDS,
-  lastActive,
   TRACKED_CONVERSATIONS,
 } from "../lib/conversation.ts";
+import { lastActive } from "../lib/idle_clock.ts";
 import { deltaStep } from "./tools/render_helpers.ts";
 import type { RequestParts } from "../lib/types.ts";
 
@@ -127,6 +127,33 @@ Deno.test("ConversationTracker forgets idle conversations", async (t) => {
     assert.equal(send("a", 1_700_000_300), first);
     assert.equal(tracker.tracked, 2 * ACTIVE_CONVERSATIONS + 3);
   });
+
+  await t.step("a clock a day ahead for one entry, then back, makes nothing idle", () => {
+    const tracker = new ConversationTracker();
+    const t0 = 1_700_000_000;
+    const send = (key: string, at: number) =>
+      tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
+    const ids = new Map<string, number>();
+    // 80 sessions take turns every 5 s (more than the 64 never forgotten).
+    for (let i = 0; i < 80; i++) ids.set(`s${i}`, send(`s${i}`, t0 + 5 * i).id);
+    send("side", t0 + 86_400);
+    for (let i = 0; i < 80; i++) assert.equal(send(`s${i}`, t0 + 400 + 5 * i).id, ids.get(`s${i}`));
+  });
+
+  await t.step(
+    "a capture resumed the next day forgets once a second conversation is active",
+    () => {
+      const tracker = new ConversationTracker();
+      const t0 = 1_700_000_000;
+      const send = (key: string, at: number) =>
+        tracker.assign(parts([key], { conversationKey: key }), {}, "f", at);
+      for (let i = 0; i < 80; i++) send(`s${i}`, t0 + 5 * i);
+      send("next-day-a", t0 + 86_400);
+      assert.equal(tracker.tracked, 81, "one conversation's time alone forgets nothing");
+      send("next-day-b", t0 + 86_405);
+      assert.equal(tracker.tracked, ACTIVE_CONVERSATIONS);
+    },
+  );
 
   await t.step("an exchange is last active at its end (a WebSocket's last frame)", () => {
     const entry = (timing?: Record<string, number>) =>

@@ -8,13 +8,8 @@
  * threads, so its memory does not follow the number of turns or conversations either; so does
  * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
-import {
-  ACTIVE_CONVERSATIONS,
-  IDLE_SECONDS,
-  isCaptureTime,
-  lastActive,
-  TRACKED_CONVERSATIONS,
-} from "../conversation.ts";
+import { ACTIVE_CONVERSATIONS, IDLE_SECONDS, TRACKED_CONVERSATIONS } from "../conversation.ts";
+import { IdleClock, lastActive } from "../idle_clock.ts";
 import { hashText } from "../text_hash.ts";
 import { type Digests, unitDigests } from "./digests.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
@@ -330,6 +325,7 @@ export class ModelBuilder {
   #groups = new Map<number, ConvState[]>();
   /** When each group was last active (see {@link IDLE_GROUP_SECONDS}). */
   #groupAt = new Map<number, number>();
+  #clock = new IdleClock();
   #apis = new Map<string, number>();
   /**
    * Tool-call argument hash → the first call that passed it, for linking subagent threads
@@ -545,22 +541,24 @@ export class ModelBuilder {
   }
 
   /**
-   * Marks a group active at `now` (the most recent), then forgets the state of the least
+   * Marks a group active at `time` (the most recent), then forgets the state of the least
    * recently active groups over {@link KEPT_GROUPS}, and of those idle for
    * {@link IDLE_GROUP_SECONDS} beyond the most recent ones.
    */
-  #activeGroup(group: number, now: number): void {
+  #activeGroup(group: number, time: number): void {
     const threads = this.#groups.get(group) ?? [];
     this.#groups.delete(group);
     this.#groups.set(group, threads);
-    // A time that is no time in seconds (see the tracker's) neither marks nor makes idle.
-    const timed = isCaptureTime(now);
-    if (timed) this.#groupAt.set(group, Math.max(now, this.#groupAt.get(group) ?? now));
+    // Judged as the tracker judges (lib/idle_clock.ts).
+    const judged = this.#clock.tick(group, time);
+    if (judged !== undefined) {
+      this.#groupAt.set(group, Math.max(time, this.#groupAt.get(group) ?? time));
+    }
     if (this.#keep === "all") return;
     for (const [oldest, gone] of this.#groups) {
       const at = this.#groupAt.get(oldest);
-      const idle = timed && this.#groups.size > KEPT_ACTIVE_GROUPS && at !== undefined &&
-        now - at > IDLE_GROUP_SECONDS;
+      const idle = judged !== undefined && this.#groups.size > KEPT_ACTIVE_GROUPS &&
+        at !== undefined && judged - at > IDLE_GROUP_SECONDS;
       if (!idle && this.#groups.size <= KEPT_GROUPS) return;
       this.#groups.delete(oldest);
       this.#groupAt.delete(oldest);

@@ -6,12 +6,8 @@
  * the renderer's `genai`. Entries are taken one at a time (a file, or a capture as it is
  * written).
  */
-import {
-  advanceConversation,
-  ConversationTracker,
-  lastActive,
-  requestDelta,
-} from "../conversation.ts";
+import { lastActive } from "../idle_clock.ts";
+import { advanceConversation, ConversationTracker, requestDelta } from "../conversation.ts";
 import { ModelBuilder } from "../model/build.ts";
 import { modelInput } from "../model/input.ts";
 import type { Tokens, Turn } from "../model/types.ts";
