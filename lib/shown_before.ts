@@ -5,8 +5,11 @@
  * whole each time they were most of a report (28 MB of Markdown per 100 MB of a capture of
  * short conversations).
  */
-import { createHash } from "node:crypto";
+import { hashNumber } from "./text_hash.ts";
 import type { Block } from "./types.ts";
+
+/** The second hash's seed (any value other than 0, the first's). */
+const SECOND_SEED = 0x9e3779b9;
 
 /** Distinct texts remembered per kind, the most recently referred to kept. */
 const REMEMBERED = 64;
@@ -18,10 +21,12 @@ const REMEMBERED = 64;
 export const MIN_REFERRED = 400;
 
 /**
- * Where a text was shown in full: exchange indexes by its SHA-256, least recently used first.
- * A reference hides the text it stands for, so two texts must never pass for one: a 53-bit
- * hash like the history's can be made to collide on purpose in minutes (found by hostile
- * testing); these are few, so a cryptographic digest costs nothing that shows.
+ * Where a text was shown in full: exchange indexes by its key, least recently used first.
+ * A reference hides the text it stands for, so two texts must never pass for one. One 53-bit
+ * hash, like the history's, can be matched on purpose by a birthday search (about 2^27 tries;
+ * hostile testing matched 48 bits in 21 s); the key is two of them, of independent seeds (128
+ * bits of state between them: about 2^64 tries). A SHA-256 from `node:crypto` would do as
+ * well, but loading it put 1 MB on analyze's heap.
  */
 export class ShownBefore {
   #at = new Map<string, number>();
@@ -31,7 +36,7 @@ export class ShownBefore {
    * showing it now.
    */
   earlier(text: string, index: number): number | undefined {
-    const hash = createHash("sha256").update(text).digest("base64");
+    const hash = `${hashNumber(text)}:${hashNumber(text, SECOND_SEED)}`;
     const at = this.#at.get(hash);
     if (at !== undefined) {
       this.#at.delete(hash);

@@ -5,10 +5,13 @@ export function hashText(text: string): string {
   return hashNumber(text).toString(36);
 }
 
-/** {@link hashText} as a number (a 53-bit integer): 8 bytes in an array, no string to keep. */
-export function hashNumber(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
+/**
+ * {@link hashText} as a number (a 53-bit integer): 8 bytes in an array, no string to keep.
+ * `seed` picks another hash of the same family (cyrb53's seeding).
+ */
+export function hashNumber(text: string, seed = 0): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 2654435761);

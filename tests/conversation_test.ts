@@ -10,7 +10,7 @@ import {
   sameJson,
 } from "../lib/conversation.ts";
 import { toolsPart } from "../renderers/tools.ts";
-import { hashText, itemKey } from "../lib/text_hash.ts";
+import { hashNumber, hashText, itemKey } from "../lib/text_hash.ts";
 import { analyzeFile } from "../lib/analyze.ts";
 import type { Block, RequestParts } from "../lib/types.ts";
 import { builtinRenderers } from "../renderers/mod.ts";
@@ -363,6 +363,15 @@ Deno.test("conversations that start with a system prompt or tools already shown 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("hashNumber's seed picks another hash; the default is the history's", () => {
+  assert.equal(
+    hashNumber("You are a coding agent."),
+    parseInt(hashText("You are a coding agent."), 36),
+  );
+  assert.notEqual(hashNumber("a", 0x9e3779b9), hashNumber("a"));
+  assert.equal(hashNumber("a", 0), hashNumber("a"));
 });
 
 Deno.test("ShownBefore remembers the texts most recently referred to", () => {
