@@ -133,7 +133,7 @@ export interface Conversation {
 }
 
 /** Conversations whose keys are kept as full text; older ones are compacted to hashes. */
-export const LIVE_CONVERSATIONS = 16;
+const LIVE_CONVERSATIONS = 16;
 
 /**
  * Conversations remembered at all (hashed, beyond the live ones), the most recently active
