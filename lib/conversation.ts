@@ -5,7 +5,7 @@
  * then as "unchanged" or as a compact diff.
  */
 import { getHeader } from "./headers.ts";
-import { IdleClock } from "./idle_clock.ts";
+import { IdleClock, overdue, type RecencyBounds } from "./idle_clock.ts";
 import { plural } from "./plural.ts";
 import { MIN_REFERRED, ShownBefore, shownText } from "./shown_before.ts";
 import { hashNumber, hashText, itemKey } from "./text_hash.ts";
@@ -178,7 +178,7 @@ export class ConversationTracker {
   /** Conversations with full-text keys, least recently used first. */
   #live: Conversation[] = [];
   #sessionHeaders: readonly string[];
-  #limit: number;
+  #bounds: RecencyBounds;
   #clock = new IdleClock();
   #shownSystems = new ShownBefore();
   #shownTools = new ShownBefore();
@@ -189,7 +189,11 @@ export class ConversationTracker {
    */
   constructor(sessionHeaders: readonly string[] = [], limit = TRACKED_CONVERSATIONS) {
     this.#sessionHeaders = [...new Set([...SESSION_HEADERS, ...sessionHeaders])];
-    this.#limit = Math.max(limit, 1);
+    this.#bounds = {
+      cap: Math.max(limit, 1),
+      floor: ACTIVE_CONVERSATIONS,
+      idleSeconds: IDLE_SECONDS,
+    };
   }
 
   /** The session id a request's headers carry (the first session header present), if any. */
@@ -224,9 +228,7 @@ export class ConversationTracker {
     this.#tracked.set(conv, remembered);
     // The least recently active first: stop at the first one that may stay.
     for (const [oldest, { at: last }] of this.#tracked) {
-      const idle = now !== undefined && last !== undefined && now - last > IDLE_SECONDS &&
-        this.#tracked.size > ACTIVE_CONVERSATIONS;
-      if (!idle && this.#tracked.size <= this.#limit) break;
+      if (!overdue(this.#tracked.size, last, now, this.#bounds)) break;
       this.#forget(oldest);
     }
   }
@@ -299,21 +301,13 @@ export class ConversationTracker {
    */
   shownBefore(parts: RequestParts, delta: RequestDelta, index: number): RequestDelta {
     const out = { ...delta };
-    if (parts.system && !delta.prevSystem && parts.system.text.length >= MIN_REFERRED) {
-      const earlier = this.#shownSystems.earlier(
-        shownText(parts.system.title, parts.system.blocks()),
-        index,
-      );
+    if (parts.system && !delta.prevSystem) {
+      const earlier = shownEarlier(this.#shownSystems, parts.system, parts.system.text, index);
       if (earlier !== undefined) out.systemShown = earlier;
     }
-    if (
-      parts.tools && !delta.prevTools &&
-      itemKey(parts.tools.fingerprints).length >= MIN_REFERRED
-    ) {
-      const earlier = this.#shownTools.earlier(
-        shownText(parts.tools.title, parts.tools.blocks()),
-        index,
-      );
+    if (parts.tools && !delta.prevTools) {
+      const definitions = itemKey(parts.tools.fingerprints);
+      const earlier = shownEarlier(this.#shownTools, parts.tools, definitions, index);
       if (earlier !== undefined) out.toolsShown = earlier;
     }
     return out;
@@ -354,6 +348,20 @@ export class ConversationTracker {
     this.#tracked.set(conv, { key, responseIds: [] });
     return conv;
   }
+}
+
+/**
+ * The exchange that showed `part` in full before (see {@link ShownBefore}), unless its `text`
+ * is too short to be worth a reference; `index` is noted as showing it otherwise.
+ */
+function shownEarlier(
+  shown: ShownBefore,
+  part: { title: string; blocks(): Block[] },
+  text: string,
+  index: number,
+): number | undefined {
+  if (text.length < MIN_REFERRED) return undefined;
+  return shown.earlier(shownText(part.title, part.blocks()), index);
 }
 
 /** How a remembered conversation is found, so forgetting it leaves nothing behind. */

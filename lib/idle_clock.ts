@@ -44,3 +44,28 @@ export class IdleClock {
     return this.#otherAt === undefined ? at : Math.min(at, this.#otherAt);
   }
 }
+
+/**
+ * What stays remembered, least recently active first: at most `cap`, and beyond the `floor`
+ * most recent, none idle for more than `idleSeconds`.
+ */
+export interface RecencyBounds {
+  cap: number;
+  floor: number;
+  idleSeconds: number;
+}
+
+/**
+ * Whether the least recently active of `size` remembered ones, last active at `at`, is to go,
+ * idleness judged at `now` ({@link IdleClock.tick}; undefined: by count only).
+ */
+export function overdue(
+  size: number,
+  at: number | undefined,
+  now: number | undefined,
+  bounds: RecencyBounds,
+): boolean {
+  if (size > bounds.cap) return true;
+  return now !== undefined && at !== undefined && size > bounds.floor &&
+    now - at > bounds.idleSeconds;
+}

@@ -357,11 +357,26 @@ function lastCallParts(
 /** The renderer's request parts, or undefined when it has none or fails on this body. */
 function requestParts(renderer: Renderer, body: unknown, entry: Entry): RequestParts | undefined {
   if (!renderer.requestParts) return undefined;
+  let parts: RequestParts | undefined;
   try {
-    return renderer.requestParts(body, entry);
+    parts = renderer.requestParts(body, entry);
   } catch {
     return undefined; // renderRequest (guarded by safeRender) shows the body instead
   }
+  if (!parts) return undefined;
+  // A first request's system prompt and tools are rendered to be compared with those shown
+  // before (ConversationTracker.shownBefore), then shown: rendered once for both.
+  return {
+    ...parts,
+    ...(parts.system ? { system: renderedOnce(parts.system) } : {}),
+    ...(parts.tools ? { tools: renderedOnce(parts.tools) } : {}),
+  };
+}
+
+/** `part` whose blocks are rendered at most once, however often they are asked for. */
+function renderedOnce<T extends { blocks(): Block[] }>(part: T): T {
+  let blocks: Block[] | undefined;
+  return { ...part, blocks: () => (blocks ??= part.blocks()) };
 }
 
 function heading(text: string): Block {

@@ -9,7 +9,7 @@
  * `keep: "stream"` (`--format json`), which hands each conversation over once it has ended.
  */
 import { ACTIVE_CONVERSATIONS, IDLE_SECONDS, TRACKED_CONVERSATIONS } from "../conversation.ts";
-import { IdleClock, lastActive } from "../idle_clock.ts";
+import { IdleClock, lastActive, overdue, type RecencyBounds } from "../idle_clock.ts";
 import { hashText } from "../text_hash.ts";
 import { type Digests, unitDigests } from "./digests.ts";
 import { exchangeCost, type PriceTable } from "../prices.ts";
@@ -128,6 +128,11 @@ const KEPT_GROUPS = 2 * TRACKED_CONVERSATIONS;
  */
 const IDLE_GROUP_SECONDS = 2 * IDLE_SECONDS;
 const KEPT_ACTIVE_GROUPS = 2 * ACTIVE_CONVERSATIONS;
+const GROUP_BOUNDS: RecencyBounds = {
+  cap: KEPT_GROUPS,
+  floor: KEPT_ACTIVE_GROUPS,
+  idleSeconds: IDLE_GROUP_SECONDS,
+};
 
 /**
  * Tracker conversations whose latest request's units are kept, to reuse their digests: the
@@ -396,10 +401,10 @@ export class ModelBuilder {
     const { entry } = x;
     s.exchanges++;
     s.start = s.start === null ? entry.timestamp : Math.min(s.start, entry.timestamp);
-    const end = entry.timing?.end ?? entry.timing?.start ?? entry.timestamp;
+    const end = lastActive(entry);
     s.end = s.end === null ? end : Math.max(s.end, end);
     if (x.problems.length > 0) this.#problemExchanges++;
-    if (x.conversation) this.#activeGroup(x.conversation.id, lastActive(entry));
+    if (x.conversation) this.#activeGroup(x.conversation.id, end);
     if (!x.calls) {
       const turn = this.#addTurn(x);
       return turn ? [turn] : [];
@@ -430,9 +435,7 @@ export class ModelBuilder {
     if (!x.conversation || !x.facts) return undefined;
     this.#apis.set(x.api, (this.#apis.get(x.api) ?? 0) + 1);
     const digests = this.#digests(x.conversation.id, x.facts);
-    const itemHashes = digests.items.hashes;
-    const systemHash = digests.system?.hashes[0] ?? null;
-    const state = this.#state(x, itemHashes, systemHash);
+    const state = this.#state(x, digests);
     const turn = this.#turn(x, x.facts, state, digests);
     if (this.#keep === "all") state.conv.turns.push(turn);
     state.turns++;
@@ -484,7 +487,9 @@ export class ModelBuilder {
    * whose history it continues, or the one whose system prompt and model it keeps while
    * sending a shorter history (a compaction), or starts a thread of its own.
    */
-  #state(x: TurnInput, itemHashes: number[], systemHash: number | null): ConvState {
+  #state(x: TurnInput, digests: RequestDigests): ConvState {
+    const itemHashes = digests.items.hashes;
+    const systemHash = digests.system?.hashes[0] ?? null;
     const threads = this.#groups.get(x.conversation!.id)!;
     let best: ConvState | undefined;
     let bestShared = 0;
@@ -556,10 +561,7 @@ export class ModelBuilder {
     }
     if (this.#keep === "all") return;
     for (const [oldest, gone] of this.#groups) {
-      const at = this.#groupAt.get(oldest);
-      const idle = judged !== undefined && this.#groups.size > KEPT_ACTIVE_GROUPS &&
-        at !== undefined && judged - at > IDLE_GROUP_SECONDS;
-      if (!idle && this.#groups.size <= KEPT_GROUPS) return;
+      if (!overdue(this.#groups.size, this.#groupAt.get(oldest), judged, GROUP_BOUNDS)) return;
       this.#groups.delete(oldest);
       this.#groupAt.delete(oldest);
       for (const st of gone) {
