@@ -3,7 +3,12 @@
  * capture redacts without loading the HAR writer.
  */
 import { maskSecretFields, maskTextSecrets, plainFirst, redactUrl } from "./redact.ts";
-import { maskSplitJson, maskSplitSecrets, maskStreamText } from "./redact_split.ts";
+import {
+  maskSplitJson,
+  maskSplitMessages,
+  maskSplitSecrets,
+  maskStreamText,
+} from "./redact_split.ts";
 import type { Entry, Headers, WebSocketMessage } from "./types.ts";
 
 /**
@@ -71,18 +76,18 @@ const SEPARATOR = "\ud800";
 
 /** Messages with their secrets masked, each side's texts read in order as one stream. */
 function maskMessages(messages: readonly WebSocketMessage[]): WebSocketMessage[] {
-  const out = [...messages];
-  for (const side of ["client", "server"]) {
-    const at = messages.flatMap((m, i) => m.from === side && m.text !== undefined ? [i] : []);
-    // One side's texts joined by a separator no text holds, so that a key or name written
-    // with escapes is read plain ({@link plainFirst}) the same way as a body's.
-    const mask = (texts: readonly string[]) => maskSplitSecrets(texts).map(maskTextSecrets);
-    const raw = at.map((i) => messages[i].text as string);
-    const texts = raw.some((t) => t.includes(SEPARATOR))
-      ? mask(raw)
-      : plainFirst(raw.join(SEPARATOR), (t) => mask(t.split(SEPARATOR)).join(SEPARATOR))
-        .split(SEPARATOR);
-    at.forEach((i, k) => out[i] = { ...messages[i], text: texts[k] });
-  }
-  return out.map((m) => m.base64 === undefined ? m : { ...m, base64: maskBase64(m.base64) });
+  return maskSplitMessages(messages, ["client", "server"], maskSide)
+    .map((m) => m.base64 === undefined ? m : { ...m, base64: maskBase64(m.base64) });
+}
+
+/**
+ * One side's texts, masked in order: joined by a separator no text holds, so that a key or
+ * name written with escapes is read plain ({@link plainFirst}) the same way as a body's.
+ */
+function maskSide(raw: readonly string[]): readonly string[] {
+  const mask = (texts: readonly string[]) => maskSplitSecrets(texts).map(maskTextSecrets);
+  return raw.some((t) => t.includes(SEPARATOR))
+    ? mask(raw)
+    : plainFirst(raw.join(SEPARATOR), (t) => mask(t.split(SEPARATOR)).join(SEPARATOR))
+      .split(SEPARATOR);
 }

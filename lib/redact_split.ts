@@ -270,12 +270,13 @@ export function maskSplitJson(value: unknown): unknown {
 
 /**
  * WebSocket messages with what one side's texts show read in order masked (each of `sides`
- * apart), as {@link maskSplitSecrets} does; messages of another shape as they are. The same
- * array when nothing was masked.
+ * apart) by `mask` ({@link maskSplitSecrets} unless given); messages of another shape as they
+ * are. The same array when nothing was masked.
  */
 export function maskSplitMessages<T>(
   messages: readonly T[],
   sides: readonly string[] = ["client", "server"],
+  mask: (texts: readonly string[]) => readonly string[] = maskSplitSecrets,
 ): readonly T[] {
   let out: T[] | undefined;
   for (const side of sides) {
@@ -286,7 +287,7 @@ export function maskSplitMessages<T>(
         : [];
     });
     const texts = at.map((i) => (messages[i] as { text: string }).text);
-    const masked = maskSplitSecrets(texts);
+    const masked = mask(texts);
     if (masked === texts) continue;
     out ??= [...messages];
     at.forEach((i, k) => out![i] = { ...messages[i], text: masked[k] });
